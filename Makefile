@@ -1,0 +1,34 @@
+# payrun: build, test, demo, bench, lint. Needs only Go.
+GO      ?= go
+BIN     ?= bin/payrun
+PKGS    ?= ./...
+BENCH   ?= .
+SEEDS   ?= 200
+
+.PHONY: all build test demo bench lint fuzz torture clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/payrun
+
+# make test: what CI runs. Vet, then every test with the race detector.
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# make demo: pay the sample sheet against the embedded MassPay sandbox.
+# No credentials needed. Re-running it resumes and never pays anyone twice.
+demo: build
+	@mkdir -p demo
+	$(BIN) run --sandbox --yes --ledger demo/payrun.db --out demo/results.xlsx samples/monthly-freelancers.xlsx
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+clean:
+	rm -rf bin demo

@@ -1,0 +1,179 @@
+// Command payrun pays a payout sheet through the MassPay API exactly once.
+//
+// main only wires signals to one root context and turns the error returned by
+// Main.Run into an exit code; every subcommand is its own type with its own
+// flag set, and none of them exits the process.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, as documented in the README and ../shared/design.md.
+const (
+	ExitOK        = 0 // every row final and paid
+	ExitAttention = 1 // some rows need action or failed; funds short; a flip found
+	ExitUsage     = 2 // bad input or usage
+	ExitAborted   = 3 // aborted: signal, lost ledger, auth failure, ledger locked
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	m := NewMain()
+	err := m.Run(ctx, os.Args[1:])
+	stop()
+	code := ExitCode(err)
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errSilent) {
+		fmt.Fprintln(m.Stderr, "payrun: "+err.Error())
+		var ue *UsageError
+		if errors.As(err, &ue) && ue.Hint != "" {
+			fmt.Fprintln(m.Stderr, "Try: "+ue.Hint)
+		}
+	}
+	os.Exit(code)
+}
+
+// Main is the payrun program: its streams and environment, so tests can run
+// it in-process.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment; tests replace it.
+	Getenv func(string) string
+}
+
+// NewMain returns a Main wired to the process's streams and environment.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// command is one subcommand.
+type command interface {
+	Run(ctx context.Context, m *Main, args []string) error
+}
+
+// commands maps each subcommand name to a constructor and a one-line summary.
+var commands = []struct {
+	name    string
+	summary string
+	new     func() command
+}{
+	{"run", "pay a sheet: validate, check balance, pay every row exactly once, write results", func() command { return &RunCommand{} }},
+	{"plan", "dry run: validate a sheet, quote routes and fees, check the balance; moves no money", func() command { return &PlanCommand{} }},
+	{"status", "show a run's rows by state, totals, and rows needing action", func() command { return &StatusCommand{} }},
+	{"report", "regenerate the results workbook of a run from the ledger", func() command { return &ReportCommand{} }},
+	{"reconcile", "fetch MassPay's current status of committed payouts and loads; report flips", func() command { return &ReconcileCommand{} }},
+	{"webhook", "receive MassPay status callbacks into the ledger", func() command { return &WebhookCommand{} }},
+	{"template", "write the blank payout sheet (xlsx or csv)", func() command { return &TemplateCommand{} }},
+	{"sandbox", "run the embedded MassPay sandbox on a local port", func() command { return &SandboxCommand{} }},
+	{"ledger", "export or back up the ledger", func() command { return &LedgerCommand{} }},
+	{"wallets", "list payees' wallets", func() command { return &WalletsCommand{} }},
+	{"autopay", "list or apply autopay rules from a sheet", func() command { return &AutopayCommand{} }},
+	{"tax", "export year-end balances per payee for tax forms", func() command { return &TaxCommand{} }},
+	{"history", "export all users' transactions for a date range", func() command { return &HistoryCommand{} }},
+	{"confirmations", "download PDF confirmations of a run's payouts", func() command { return &ConfirmationsCommand{} }},
+	{"config", "print the effective configuration (API key redacted)", func() command { return &ConfigCommand{} }},
+	{"approve", "approve a recorded plan (maker-checker)", func() command { return &ApproveCommand{} }},
+	{"inbox", "pay every new sheet dropped into an inbox folder (for cron)", func() command { return &InboxCommand{} }},
+}
+
+// Run parses the subcommand name and runs it.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		m.usage()
+		if len(args) == 0 {
+			return &UsageError{Err: errors.New("no command given"), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
+		}
+		return nil
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.new().Run(ctx, m, args[1:])
+		}
+	}
+	return &UsageError{Err: fmt.Errorf("unknown command %q", args[0]), Hint: "payrun help"}
+}
+
+func (m *Main) usage() {
+	fmt.Fprintln(m.Stderr, "payrun pays a payout sheet through MassPay, exactly once.\n\nUsage:\n\n\tpayrun <command> [flags] [arguments]\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(m.Stderr, "\t%-14s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(m.Stderr, "\nRun 'payrun <command> -h' for a command's flags.")
+}
+
+// UsageError is a mistake in how payrun was called; Hint is a corrected
+// command line to try.
+type UsageError struct {
+	Err  error
+	Hint string
+}
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// ExitError carries a specific exit code for err.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// errSilent marks an ExitError whose story was already told on the terminal.
+var errSilent = errors.New("silent")
+
+// Attention returns an error that exits with ExitAttention without printing
+// anything more: the command has already said what needs attention.
+func Attention() error { return &ExitError{Code: ExitAttention, Err: errSilent} }
+
+// ExitCode maps an error returned by Main.Run to the process exit code.
+func ExitCode(err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitAborted
+	}
+	return ExitAttention
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting and
+// prints its usage to m.Stderr.
+func (m *Main) newFlagSet(name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet("payrun "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(m.Stderr, "Usage: payrun %s %s\n\nFlags:\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args and turns a flag error into a UsageError with a hint.
+func (m *Main) parseFlags(fs *flag.FlagSet, args []string, hint string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{Err: err, Hint: hint}
+	}
+	return nil
+}
