@@ -1,0 +1,305 @@
+package masspay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// maxResponseBytes bounds how much of an answer is read; PDF confirmations
+// are the largest answers MassPay sends.
+const maxResponseBytes = 32 << 20
+
+// attemptResult is what one attempt learned.
+type attemptResult struct {
+	status     int
+	header     http.Header
+	body       []byte
+	err        error // *APIError or *TransportError; nil on 2xx
+	retryAfter time.Duration
+	hasRetryAt bool
+}
+
+// do is the one request path every method goes through. It marshals in once,
+// so the body bytes and the Idempotency-Key are fixed for the logical call and
+// re-sent unchanged on every retry; it waits for the rate limiter before every
+// attempt; it retries only what shouldRetry allows; and it decodes a 2xx answer
+// into out (when out is not nil).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, idemKey string, in, out any) error {
+	if ctx == nil {
+		return fmt.Errorf("masspay: %s %s: nil context: %w", method, path, ErrInvalidRequest)
+	}
+	if strings.ContainsAny(idemKey, "\r\n\x00") {
+		return fmt.Errorf("masspay: %s %s: idempotency key contains a control character: %w", method, path, ErrInvalidRequest)
+	}
+	var payload []byte
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("masspay: %s %s: encode request: %w", method, path, err)
+		}
+		payload = b
+	}
+	target := c.baseURL + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+
+	for attempt := 1; ; attempt++ {
+		if c.limiter != nil {
+			if err := c.limiter.Wait(ctx); err != nil {
+				return fmt.Errorf("masspay: %s %s: wait for rate limiter: %w", method, path, ctxErrOr(ctx, err))
+			}
+		}
+		res := c.attempt(ctx, method, target, path, idemKey, payload, attempt)
+		if res.err == nil {
+			if out == nil || len(bytes.TrimSpace(res.body)) == 0 {
+				return nil
+			}
+			if err := json.Unmarshal(res.body, out); err != nil {
+				return fmt.Errorf("masspay: %s %s: decode answer: %w", method, path, err)
+			}
+			return nil
+		}
+
+		retry, reason := c.shouldRetry(ctx, method, idemKey, res, attempt)
+		if !retry {
+			c.log.Debug().Str("method", method).Str("path", path).Int("attempt", attempt).
+				Str("reason", reason).Msg("masspay: not retrying")
+			if reason == reasonBudget {
+				return &RetryError{Attempts: attempt, Reason: reason, Err: res.err}
+			}
+			return res.err
+		}
+
+		wait := c.backoff(attempt, res)
+		if res.hasRetryAt && res.retryAfter > c.maxRetryAfter() {
+			reason = fmt.Sprintf("Retry-After %s exceeds %s", res.retryAfter, c.maxRetryAfter())
+			c.log.Warn().Str("method", method).Str("path", path).Int("attempt", attempt).Str("reason", reason).Msg("masspay: not retrying")
+			return &RetryError{Attempts: attempt, Reason: reason, Err: res.err}
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			reason = "context deadline comes before the next attempt"
+			c.log.Warn().Str("method", method).Str("path", path).Int("attempt", attempt).Str("reason", reason).Msg("masspay: not retrying")
+			return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, Ctx: context.DeadlineExceeded}
+		}
+		c.log.Warn().Str("method", method).Str("path", path).Int("attempt", attempt).
+			Str("idempotency_key", idemKey).Str("reason", reason).Dur("backoff", wait).
+			Str("error", c.redact(res.err.Error())).Msg("masspay: retrying")
+		if err := c.sleep(ctx, wait); err != nil {
+			return &RetryError{Attempts: attempt, Reason: "context ended while waiting to retry", Err: res.err, Ctx: ctxErrOr(ctx, err)}
+		}
+	}
+}
+
+// reasonBudget is the reason shouldRetry gives when only the retry budget
+// stops a retry.
+const reasonBudget = "retry budget exhausted"
+
+// shouldRetry decides whether a failed attempt is sent again and says why;
+// the reason is logged. Safe means GET/HEAD, or any method carrying an
+// Idempotency-Key (MassPay replays the first answer for a key it has seen).
+// A mutating request without a key is retried only when the connection was
+// never made, so not one byte of it can have reached MassPay.
+func (c *Client) shouldRetry(ctx context.Context, method, idemKey string, res attemptResult, attempt int) (bool, string) {
+	if ctx.Err() != nil {
+		return false, "context ended: " + ctx.Err().Error()
+	}
+	safe := idemKey != "" || method == http.MethodGet || method == http.MethodHead
+	var why string
+	var te *TransportError
+	switch {
+	case errors.As(res.err, &te):
+		switch {
+		case !te.Sent:
+			why = "connection failed before the request was sent"
+		case !safe:
+			return false, method + " without Idempotency-Key may have reached the server"
+		case te.Timeout:
+			why = "attempt timed out"
+		default:
+			why = "transport error after sending; same Idempotency-Key makes a re-send safe"
+		}
+	case retryableStatus(res.status):
+		if !safe {
+			return false, fmt.Sprintf("HTTP %d to %s without Idempotency-Key: the request reached the server", res.status, method)
+		}
+		why = fmt.Sprintf("HTTP %d is retryable", res.status)
+		if res.hasRetryAt {
+			why += fmt.Sprintf(" (Retry-After %s)", res.retryAfter)
+		}
+	default:
+		return false, fmt.Sprintf("HTTP %d is a definite answer", res.status)
+	}
+	if attempt > c.maxRetries {
+		return false, reasonBudget
+	}
+	return true, why
+}
+
+// backoff returns how long to wait before attempt+1: the server's
+// Retry-After when it sent one, otherwise exponential backoff with full
+// jitter (a uniform draw from [0, min(max, min*2^(attempt-1))]), so that
+// many workers bouncing off the same failure do not come back in lockstep.
+func (c *Client) backoff(attempt int, res attemptResult) time.Duration {
+	if res.hasRetryAt {
+		return res.retryAfter
+	}
+	ceil := c.minBackoff
+	for i := 1; i < attempt && ceil < c.maxBackoff; i++ {
+		ceil *= 2
+	}
+	ceil = min(ceil, c.maxBackoff)
+	return jitter(ceil)
+}
+
+// maxRetryAfter is the longest Retry-After the client waits out by itself;
+// a longer one is handed back to the caller.
+func (c *Client) maxRetryAfter() time.Duration { return max(c.maxBackoff, time.Minute) }
+
+// attempt sends the request once and reads the whole answer.
+func (c *Client) attempt(ctx context.Context, method, target, path, idemKey string, payload []byte, n int) attemptResult {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	var gotConn bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn = true }}
+	actx = httptrace.WithClientTrace(actx, trace)
+
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(actx, method, target, body)
+	if err != nil {
+		return attemptResult{err: &TransportError{Method: method, Path: path, Err: err, msg: c.redact(err.Error())}}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if idemKey != "" {
+		req.Header.Set("Idempotency-Key", idemKey)
+	}
+
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	var res attemptResult
+	if err == nil {
+		res.status, res.header = resp.StatusCode, resp.Header
+		res.body, err = io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+		resp.Body.Close()
+	}
+	latency := time.Since(start)
+	if err != nil {
+		// A body cut off mid-read is as unknown as no answer at all.
+		var ne net.Error
+		timeout := ctx.Err() == nil && (actx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()))
+		sent := gotConn || !isDialError(err)
+		res = attemptResult{err: &TransportError{Method: method, Path: path, Sent: sent, Timeout: timeout, Err: err, msg: c.redact(err.Error())}}
+	} else if res.status < 200 || res.status > 299 {
+		res.err = newAPIError(method, path, res.status, res.header, res.body, c.redact)
+		res.retryAfter, res.hasRetryAt = parseRetryAfter(res.header.Get("Retry-After"), time.Now())
+	}
+	if c.debug {
+		ev := c.log.Debug().Str("method", method).Str("path", path).Int("attempt", n).
+			Int("status", res.status).Dur("latency", latency).Str("idempotency_key", idemKey).
+			Dict("headers", zerologHeaders(req.Header))
+		if res.err != nil {
+			ev = ev.Str("error", c.redact(res.err.Error()))
+		}
+		ev.Msg("masspay: request")
+	}
+	return res
+}
+
+// isDialError reports whether err happened while opening the connection,
+// before any byte of the request was written.
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// parseRetryAfter reads a Retry-After header in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 {
+			return 0, true
+		}
+		return time.Duration(secs * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func ctxErrOr(ctx context.Context, err error) error {
+	if e := ctx.Err(); e != nil {
+		return e
+	}
+	return err
+}
+
+// jitter draws uniformly from [0, ceil].
+func jitter(ceil time.Duration) time.Duration {
+	if ceil <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+// zerologHeaders renders request headers for the debug log with the
+// Authorization value redacted: the key must never reach a log line.
+func zerologHeaders(h http.Header) *zerolog.Event {
+	d := zerolog.Dict()
+	for k, vs := range h {
+		v := strings.Join(vs, ", ")
+		if strings.EqualFold(k, "Authorization") {
+			v = "Bearer " + redacted
+		}
+		d = d.Str(k, v)
+	}
+	return d
+}
+
+// redact removes the API key from s.
+func (c *Client) redact(s string) string { return redactor(c.apiKey)(s) }
