@@ -1,0 +1,367 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// ResultKind is the one-word outcome of a row as finance reads it in the
+// results workbook. It is derived from the ledger state, never stored.
+type ResultKind string
+
+// The result kinds, in the order the Summary counts them.
+const (
+	ResultPaid        ResultKind = "PAID"
+	ResultLoaded      ResultKind = "LOADED"
+	ResultScheduled   ResultKind = "SCHEDULED"
+	ResultNeedsAction ResultKind = "NEEDS_ACTION"
+	ResultFailed      ResultKind = "FAILED"
+	ResultInvalid     ResultKind = "INVALID"
+	ResultConflict    ResultKind = "CONFLICT"
+	ResultPending     ResultKind = "PENDING"
+)
+
+// ResultKinds lists every result kind in display order.
+var ResultKinds = []ResultKind{
+	ResultPaid, ResultLoaded, ResultScheduled, ResultNeedsAction,
+	ResultFailed, ResultInvalid, ResultConflict, ResultPending,
+}
+
+// ResultOf maps a ledger row state to its result kind. Every state that is not
+// final (new, user_ready, load_sent, route_ready, initiating, initiated,
+// committing, or one this code does not know) is PENDING: its outcome is
+// still being confirmed and a re-run settles it.
+func ResultOf(state string) ResultKind {
+	switch k := ResultKind(state); k {
+	case ResultPaid, ResultLoaded, ResultScheduled, ResultNeedsAction,
+		ResultFailed, ResultInvalid, ResultConflict:
+		return k
+	}
+	return ResultPending
+}
+
+// Settled reports whether the money of a row with this result has left the
+// account: paid out, loaded into the payee's wallet, or scheduled to load.
+func (k ResultKind) Settled() bool {
+	return k == ResultPaid || k == ResultLoaded || k == ResultScheduled
+}
+
+// NeedsPerson reports whether a row with this result waits on a person: every
+// result that is not settled.
+func (k ResultKind) NeedsPerson() bool { return !k.Settled() }
+
+// InputField is one cell of the payout sheet as it was read: the header as
+// the sheet spelled it and the raw value.
+type InputField struct {
+	Header string
+	Value  string
+}
+
+// ResultRow is one payment as the results workbook shows it. It is filled
+// from the ledger; nothing in it comes from the runner's memory.
+type ResultRow struct {
+	SheetLine        int
+	ClientTransferID string
+	// Input holds every column of the sheet, in sheet order, unknown ones too.
+	Input               []InputField
+	Method              string // load or payout
+	Amount              decimal.Decimal
+	AmountIs            string // source or destination
+	SourceCurrency      string
+	DestinationCurrency string
+
+	State         string // the ledger state; Result derives from it
+	ActionNeeded  string // set by the runner when it knows the next step
+	KYCUploadLink string
+	MassPayStatus string
+	PayoutToken   string
+	LoadToken     string
+
+	Fee               decimal.NullDecimal // in the source currency
+	ExchangeRate      decimal.NullDecimal
+	SourceAmount      decimal.NullDecimal
+	DestinationAmount decimal.NullDecimal
+
+	PickupCode            string
+	PayerName             string
+	DeliveryType          string
+	EstimatedAvailability string // as MassPay sent it; shown as a date when it parses
+	LastError             string
+	Attempts              int
+	UpdatedAt             time.Time
+}
+
+// Result is the row's result kind.
+func (r *ResultRow) Result() ResultKind { return ResultOf(r.State) }
+
+// Action is the plain-English next step for the row: the one the runner
+// stored when it set one, otherwise the generic step for the row's result.
+// Settled rows need nothing and get "".
+func (r *ResultRow) Action() string {
+	if r.ActionNeeded != "" {
+		return r.ActionNeeded
+	}
+	switch r.Result() {
+	case ResultPending:
+		return ActionPending
+	case ResultNeedsAction:
+		if r.KYCUploadLink != "" {
+			return ActionKYC
+		}
+		return ActionFixAndRerun
+	case ResultFailed:
+		return ActionFailed
+	case ResultInvalid:
+		return ActionInvalid
+	case ResultConflict:
+		return ActionConflict
+	}
+	return ""
+}
+
+// RequestedSource is what the row asked to send in its source currency: the
+// sheet amount when it is a source amount, otherwise the quoted source amount
+// once MassPay gave one. ok is false when no source amount is known yet.
+func (r *ResultRow) RequestedSource() (amount decimal.Decimal, ok bool) {
+	if !strings.EqualFold(r.AmountIs, "destination") {
+		return r.Amount, true
+	}
+	if r.SourceAmount.Valid {
+		return r.SourceAmount.Decimal, true
+	}
+	return decimal.Decimal{}, false
+}
+
+// sourceCurrency is the row's source currency, USD when the sheet left it out.
+func (r *ResultRow) sourceCurrency() string {
+	if r.SourceCurrency == "" {
+		return "USD"
+	}
+	return strings.ToUpper(r.SourceCurrency)
+}
+
+// CurrencyAmount is an amount of one currency, such as an account balance.
+type CurrencyAmount struct {
+	Currency string
+	Amount   decimal.Decimal
+}
+
+// ResultsRun describes the run a results workbook reports on.
+type ResultsRun struct {
+	ID          int64
+	SheetName   string // the sheet's path as the run was given it
+	SheetSHA256 string
+	StartedAt   time.Time
+	FinishedAt  time.Time // zero while running or when the run was cut off
+	Operator    string
+	Environment string // production, staging, sandbox
+	// BalancesBefore and BalancesAfter are the MassPay account balances per
+	// currency; either may be empty when the run did not get that far.
+	BalancesBefore []CurrencyAmount
+	BalancesAfter  []CurrencyAmount
+}
+
+// ConflictField is one value a conflicting sheet row wants to change.
+type ConflictField struct {
+	Field  string
+	Sheet  string // the value in this run's sheet, never paid
+	Ledger string // the value the ledger holds for the client_transfer_id
+}
+
+// ConflictRow is a sheet row whose client_transfer_id the ledger already
+// holds with different content. It is reported and never paid.
+type ConflictRow struct {
+	SheetLine        int
+	ClientTransferID string
+	FirstRunID       int64 // the run that first recorded the ledger's values
+	Fields           []ConflictField
+}
+
+// Flip is a payment whose MassPay status changed after payrun recorded it as
+// settled (for example COMPLETED, then CANCELLED). payrun reconcile finds
+// them; the results workbook lists them on a "Flips" sheet when there are any.
+type Flip struct {
+	ClientTransferID string
+	Token            string // the payout or load token
+	Was              string // the status payrun recorded
+	Now              string // the status MassPay reports now
+	SourceAmount     decimal.NullDecimal
+	SourceCurrency   string
+	DetectedAt       time.Time
+	ActionNeeded     string
+}
+
+// ResultsSource is where WriteResults reads a run from. The ledger is the
+// production source; rows are streamed in sheet order so a run of a million
+// rows is never held in memory.
+type ResultsSource interface {
+	// ResultsRun returns the run's description.
+	ResultsRun(ctx context.Context) (ResultsRun, error)
+	// ResultRows calls fn for every row of the run in sheet order; it stops and
+	// returns fn's error if fn fails. The row is only valid during the call.
+	ResultRows(ctx context.Context, fn func(*ResultRow) error) error
+	// ResultConflicts calls fn for every conflict recorded for the run.
+	ResultConflicts(ctx context.Context, fn func(*ConflictRow) error) error
+}
+
+// ParseResultsFormat parses the results format "xlsx" or "csv" (any case;
+// "" means xlsx).
+func ParseResultsFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimPrefix(s, ".")) {
+	case "", "xlsx":
+		return FormatXLSX, nil
+	case "csv":
+		return FormatCSV, nil
+	}
+	return "", fmt.Errorf("parse results format %q: %w", s, ErrResultsFormat)
+}
+
+// ResultsOptions tunes WriteResults.
+type ResultsOptions struct {
+	// Format is xlsx (the default) or csv. CSV writes the results to the path
+	// and the summary to SummaryCSVPath(path).
+	Format Format
+	// Flips, when not empty, are listed on a "Flips" sheet (or flips.csv).
+	Flips []Flip
+	// Now stamps the workbook's "generated" time; zero means time.Now.
+	Now time.Time
+}
+
+// ResultsSummary is what WriteResults wrote: where, and the figures of the
+// Summary sheet, so a caller can print them without reopening the file.
+type ResultsSummary struct {
+	RunID       int64
+	Path        string // the results workbook or results CSV
+	SummaryPath string // the summary CSV; "" for xlsx, where it is a sheet
+	FlipsPath   string // the flips CSV; "" for xlsx or when there are none
+	Rows        int
+	Counts      map[ResultKind]int
+	Totals      []CurrencyTotal // by source currency, sorted by currency
+	NeedsAction int             // rows that wait on a person
+	Conflicts   int             // conflicts recorded for the run
+}
+
+// CurrencyTotal sums a run's rows of one source currency.
+type CurrencyTotal struct {
+	Currency string
+	Rows     int
+	// Requested is what the rows asked to send, in the source currency.
+	Requested decimal.Decimal
+	// Paid is what settled rows sent (the quoted source amount when MassPay
+	// gave one, otherwise the requested amount).
+	Paid decimal.Decimal
+	// Fees are the fees of settled rows.
+	Fees decimal.Decimal
+	// NotPaid is what rows that did not settle asked to send.
+	NotPaid decimal.Decimal
+	// Unquoted counts rows whose amount is a destination amount that never
+	// got a quote, so no source amount is known: they are in no sum above.
+	Unquoted int
+}
+
+// Errors returned by the results writer.
+var (
+	ErrResultsFormat     = errors.New("unknown results format (want xlsx or csv)")
+	ErrOverwriteSheet    = errors.New("results path is the input sheet")
+	ErrResultsPathNeeded = errors.New("results path is empty")
+)
+
+// DefaultResultsPath is where a run's results go by default: next to the
+// sheet, named <sheet>.results.xlsx (or .csv). march.xlsx gives
+// march.results.xlsx, so the input sheet is never overwritten.
+func DefaultResultsPath(sheetPath string, format Format) string {
+	if format == "" {
+		format = FormatXLSX
+	}
+	dir, base := filepath.Split(sheetPath)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	if stem == "" {
+		stem = "payrun"
+	}
+	return filepath.Join(dir, stem+".results."+string(format))
+}
+
+// SummaryCSVPath is the summary CSV written beside a results CSV:
+// march.results.csv gives march.summary.csv, results.csv gives summary.csv.
+func SummaryCSVPath(resultsPath string) string {
+	return siblingCSVPath(resultsPath, "summary")
+}
+
+// FlipsCSVPath is the flips CSV written beside a results CSV.
+func FlipsCSVPath(resultsPath string) string {
+	return siblingCSVPath(resultsPath, "flips")
+}
+
+func siblingCSVPath(resultsPath, name string) string {
+	dir, base := filepath.Split(resultsPath)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	switch {
+	case strings.EqualFold(stem, "results"):
+		stem = ""
+	case strings.HasSuffix(strings.ToLower(stem), ".results"):
+		stem = stem[:len(stem)-len(".results")]
+	}
+	if stem == "" {
+		return filepath.Join(dir, name+".csv")
+	}
+	return filepath.Join(dir, stem+"."+name+".csv")
+}
+
+// WriteResultsFrom writes the results of the run src describes to path, in
+// the format opts asks for. The file appears under its final name only once
+// complete: a crash leaves the previous file, or none, never half of one.
+func WriteResultsFrom(ctx context.Context, src ResultsSource, path string, opts ResultsOptions) (ResultsSummary, error) {
+	if path == "" {
+		return ResultsSummary{}, ErrResultsPathNeeded
+	}
+	format := opts.Format
+	if format == "" {
+		format = FormatXLSX
+	}
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	run, err := src.ResultsRun(ctx)
+	if err != nil {
+		return ResultsSummary{}, fmt.Errorf("read run: %w", err)
+	}
+	if run.SheetName != "" && samePath(path, run.SheetName) {
+		return ResultsSummary{}, fmt.Errorf("write results %s: %w", path, ErrOverwriteSheet)
+	}
+	var sum ResultsSummary
+	switch format {
+	case FormatXLSX:
+		sum, err = writeResultsXLSX(ctx, src, run, path, opts)
+	case FormatCSV:
+		if samePath(SummaryCSVPath(path), run.SheetName) || samePath(FlipsCSVPath(path), run.SheetName) {
+			return ResultsSummary{}, fmt.Errorf("write results %s: %w", path, ErrOverwriteSheet)
+		}
+		sum, err = writeResultsCSV(ctx, src, run, path, opts)
+	default:
+		return ResultsSummary{}, fmt.Errorf("write results: %w", ErrResultsFormat)
+	}
+	if err != nil {
+		return ResultsSummary{}, err
+	}
+	return sum, nil
+}
+
+// samePath reports whether a and b name the same file, by absolute path (or
+// by identity when both exist, so a symlink cannot fool it).
+func samePath(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	return sameFile(a, b)
+}

@@ -1,0 +1,269 @@
+package batch
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// The results are laid out once, as rows of typed cells, and rendered twice:
+// as XLSX cells with number formats and fills, and as CSV text. Both formats
+// therefore always carry the same columns and the same values.
+
+// cellKind says how a cell is typed and formatted.
+type cellKind uint8
+
+const (
+	cellEmpty  cellKind = iota
+	cellText            // a string, made inert against formula injection
+	cellAmount          // money in cur, formatted with cur's decimals
+	cellRate            // an exchange rate
+	cellDate            // an instant, shown in UTC
+	cellInt             // a count
+	cellLink            // an https link, clickable in XLSX
+)
+
+// cell is one typed value of the results.
+type cell struct {
+	kind cellKind
+	text string          // cellText, cellLink
+	num  decimal.Decimal // cellAmount, cellRate
+	cur  string          // cellAmount
+	at   time.Time       // cellDate
+	n    int64           // cellInt
+}
+
+func textCell(s string) cell {
+	if s == "" {
+		return cell{}
+	}
+	return cell{kind: cellText, text: s}
+}
+
+func amountCell(d decimal.NullDecimal, cur string) cell {
+	if !d.Valid {
+		return cell{}
+	}
+	return cell{kind: cellAmount, num: d.Decimal, cur: strings.ToUpper(cur)}
+}
+
+func rateCell(d decimal.NullDecimal) cell {
+	if !d.Valid {
+		return cell{}
+	}
+	return cell{kind: cellRate, num: d.Decimal}
+}
+
+func dateCell(t time.Time) cell {
+	if t.IsZero() {
+		return cell{}
+	}
+	return cell{kind: cellDate, at: t.UTC()}
+}
+
+func intCell(n int64) cell { return cell{kind: cellInt, n: n} }
+
+// linkCell is a clickable link when s is an http(s) URL, and plain text
+// otherwise: a link from a server is not trusted to be anything else.
+func linkCell(s string) cell {
+	if s == "" {
+		return cell{}
+	}
+	if l := strings.ToLower(s); strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
+		return cell{kind: cellLink, text: s}
+	}
+	return textCell(s)
+}
+
+// dateOrText is a date cell when s parses as one of the timestamp layouts
+// MassPay uses, and text otherwise ("1-2 business days").
+func dateOrText(s string) cell {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return cell{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return dateCell(t)
+		}
+	}
+	return textCell(s)
+}
+
+// currencyDecimals is the number of decimals amounts in cur are shown with.
+func currencyDecimals(cur string) int32 {
+	if c, ok := LookupCurrency(cur); ok {
+		return c.Decimals
+	}
+	return 2
+}
+
+// csvText renders c for CSV: numbers as plain decimals with the currency's
+// decimals, dates as RFC 3339 UTC, text made inert.
+func (c cell) csvText() string {
+	switch c.kind {
+	case cellText, cellLink:
+		return inertText(c.text)
+	case cellAmount:
+		return c.num.StringFixed(currencyDecimals(c.cur))
+	case cellRate:
+		return c.num.String()
+	case cellDate:
+		return c.at.Format(time.RFC3339)
+	case cellInt:
+		return strconv.FormatInt(c.n, 10)
+	}
+	return ""
+}
+
+// rowFill is the colour a whole row is filled with, by result.
+type rowFill uint8
+
+const (
+	fillNone  rowFill = iota
+	fillGreen         // settled: paid, loaded, scheduled
+	fillAmber         // waits on a person: needs action, pending
+	fillRed           // failed, invalid, conflict
+)
+
+// fillOf is the fill of a row with result k.
+func fillOf(k ResultKind) rowFill {
+	switch k {
+	case ResultPaid, ResultLoaded, ResultScheduled:
+		return fillGreen
+	case ResultNeedsAction, ResultPending:
+		return fillAmber
+	case ResultFailed, ResultInvalid, ResultConflict:
+		return fillRed
+	}
+	return fillNone
+}
+
+// ResultColumns are the columns the results add after the sheet's own.
+var ResultColumns = []string{
+	"result", "action_needed", "kyc_upload_link", "masspay_status",
+	"payout_token", "load_token", "fee", "exchange_rate",
+	"source_amount", "destination_amount", "destination_currency",
+	"pickup_code", "payer_name", "delivery_type", "estimated_availability",
+	"error", "attempts", "updated_at",
+}
+
+// resultCells appends the cells of ResultColumns for r to dst.
+func resultCells(dst []cell, r *ResultRow) []cell {
+	src, dstCur := r.sourceCurrency(), strings.ToUpper(r.DestinationCurrency)
+	return append(dst,
+		textCell(string(r.Result())),
+		textCell(r.Action()),
+		linkCell(r.KYCUploadLink),
+		textCell(r.MassPayStatus),
+		textCell(r.PayoutToken),
+		textCell(r.LoadToken),
+		amountCell(r.Fee, src),
+		rateCell(r.ExchangeRate),
+		amountCell(r.SourceAmount, src),
+		amountCell(r.DestinationAmount, dstCur),
+		textCell(dstCur),
+		textCell(r.PickupCode),
+		textCell(r.PayerName),
+		textCell(r.DeliveryType),
+		dateOrText(r.EstimatedAvailability),
+		textCell(r.LastError),
+		intCell(int64(r.Attempts)),
+		dateCell(r.UpdatedAt),
+	)
+}
+
+// amountCurrency is the currency of the sheet's amount column: the source
+// currency unless the amount is a destination amount.
+func (r *ResultRow) amountCurrency() string {
+	if strings.EqualFold(r.AmountIs, "destination") && r.DestinationCurrency != "" {
+		return strings.ToUpper(r.DestinationCurrency)
+	}
+	return r.sourceCurrency()
+}
+
+// inputCells appends the sheet's own cells for r, one per header, to dst.
+// Values stay text as typed (account numbers keep their leading zeros),
+// except the amount column, which becomes a number when it is one.
+func inputCells(dst []cell, r *ResultRow, headers []string) []cell {
+	for i, h := range headers {
+		v, ok := "", false
+		// Rows of one sheet share its header order; look up by position
+		// first and by name only when a row differs.
+		if i < len(r.Input) && r.Input[i].Header == h {
+			v, ok = r.Input[i].Value, true
+		}
+		if !ok {
+			for _, f := range r.Input {
+				if f.Header == h {
+					v = f.Value
+					break
+				}
+			}
+		}
+		if resFoldHeader(h) == "amount" {
+			if d, err := decimal.NewFromString(strings.TrimSpace(v)); err == nil {
+				dst = append(dst, amountCell(decimal.NewNullDecimal(d), r.amountCurrency()))
+				continue
+			}
+		}
+		dst = append(dst, textCell(v))
+	}
+	return dst
+}
+
+// inputHeaders is the header list of a row's input columns.
+func inputHeaders(r *ResultRow) []string {
+	h := make([]string, len(r.Input))
+	for i, f := range r.Input {
+		h[i] = f.Header
+	}
+	return h
+}
+
+// NeedsActionColumns are the columns of the "Needs action" sheet.
+var NeedsActionColumns = []string{
+	"sheet_line", "client_transfer_id", "payee", "email", "amount",
+	"result", "action_needed", "kyc_upload_link", "error",
+}
+
+// needsActionCells appends r's cells for the "Needs action" sheet to dst.
+func needsActionCells(dst []cell, r *ResultRow) []cell {
+	amt := cell{}
+	if d, err := decimal.NewFromString(strings.TrimSpace(resInput(r, "amount"))); err == nil {
+		amt = amountCell(decimal.NewNullDecimal(d), r.amountCurrency())
+	} else if !r.Amount.IsZero() {
+		amt = amountCell(decimal.NewNullDecimal(r.Amount), r.amountCurrency())
+	}
+	return append(dst,
+		intCell(int64(r.SheetLine)),
+		textCell(r.ClientTransferID),
+		textCell(resPayee(r)),
+		textCell(resInput(r, "email")),
+		amt,
+		textCell(string(r.Result())),
+		textCell(r.Action()),
+		linkCell(r.KYCUploadLink),
+		textCell(r.LastError),
+	)
+}
+
+// ConflictColumns are the columns of the "Conflicts" sheet.
+var ConflictColumns = []string{"sheet_line", "client_transfer_id", "field", "this_sheet", "ledger", "ledger_since_run"}
+
+// FlipColumns are the columns of the "Flips" sheet.
+var FlipColumns = []string{"client_transfer_id", "token", "was", "now", "source_amount", "detected_at", "action_needed"}
+
+func flipCells(dst []cell, f *Flip) []cell {
+	return append(dst,
+		textCell(f.ClientTransferID),
+		textCell(f.Token),
+		textCell(f.Was),
+		textCell(f.Now),
+		amountCell(f.SourceAmount, f.SourceCurrency),
+		dateCell(f.DetectedAt),
+		textCell(f.ActionNeeded),
+	)
+}

@@ -1,0 +1,100 @@
+package batch
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// atomicFile is a file written under a temporary name in its final directory
+// and renamed over the final name only once complete and on disk, so a crash
+// never leaves half a workbook under the name finance opens.
+type atomicFile struct {
+	*os.File
+	final string
+	done  bool
+}
+
+// createAtomic starts writing path.
+func createAtomic(path string) (*atomicFile, error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create results file: %w", err)
+	}
+	return &atomicFile{File: f, final: path}, nil
+}
+
+// Commit flushes the file to disk, renames it to its final name and flushes
+// the directory so the rename itself survives a power cut.
+func (a *atomicFile) Commit() error {
+	if err := a.Sync(); err != nil {
+		a.Abort()
+		return fmt.Errorf("sync results file: %w", err)
+	}
+	// Temp files are created 0600; results are an ordinary document.
+	if err := a.Chmod(0o644); err != nil {
+		a.Abort()
+		return fmt.Errorf("chmod results file: %w", err)
+	}
+	if err := a.Close(); err != nil {
+		a.Abort()
+		return fmt.Errorf("close results file: %w", err)
+	}
+	if err := os.Rename(a.Name(), a.final); err != nil {
+		a.Abort()
+		return fmt.Errorf("rename results file: %w", err)
+	}
+	a.done = true
+	return syncDir(filepath.Dir(a.final))
+}
+
+// Abort removes the temporary file; it is a no-op after Commit.
+func (a *atomicFile) Abort() {
+	if a.done {
+		return
+	}
+	a.done = true
+	_ = a.Close()
+	_ = os.Remove(a.Name())
+}
+
+// syncDir flushes a directory's entries to disk.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open results directory: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync results directory: %w", err)
+	}
+	return nil
+}
+
+// writeAtomic writes path through fn atomically.
+func writeAtomic(path string, fn func(w io.Writer) error) error {
+	a, err := createAtomic(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(a); err != nil {
+		a.Abort()
+		return err
+	}
+	return a.Commit()
+}
+
+// sameFile reports whether a and b are both existing paths to one file.
+func sameFile(a, b string) bool {
+	ai, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	bi, err := os.Stat(b)
+	if err != nil {
+		return false
+	}
+	return os.SameFile(ai, bi)
+}

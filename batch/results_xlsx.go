@@ -1,0 +1,601 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// Sheet names of the results workbook.
+const (
+	SheetResults     = "Results"
+	SheetSummary     = "Summary"
+	SheetNeedsAction = "Needs action"
+	SheetConflicts   = "Conflicts"
+	SheetFlips       = "Flips"
+)
+
+// widthSampleRows is how many rows are held back to size the columns before
+// the first row is streamed: enough to see typical values, bounded so memory
+// stays flat for a million rows.
+const widthSampleRows = 200
+
+// maxSheetLinks is how many clickable links one sheet carries; Excel allows
+// 65,530. Later links are written as plain text, still a readable URL.
+const maxSheetLinks = excelize.TotalSheetHyperlinks - 1
+
+// writeResultsXLSX streams the run from src into a workbook at path.
+func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, path string, opts ResultsOptions) (ResultsSummary, error) {
+	f := excelize.NewFile()
+	defer f.Close() // removes the stream writers' temp files
+	bk := &xlsxBook{f: f, styles: make(map[styleKey]int)}
+
+	if err := f.SetSheetName("Sheet1", SheetResults); err != nil {
+		return ResultsSummary{}, fmt.Errorf("name results sheet: %w", err)
+	}
+	names := []string{SheetSummary, SheetNeedsAction, SheetConflicts}
+	if len(opts.Flips) > 0 {
+		names = append(names, SheetFlips)
+	}
+	for _, n := range names {
+		if _, err := f.NewSheet(n); err != nil {
+			return ResultsSummary{}, fmt.Errorf("add sheet %s: %w", n, err)
+		}
+	}
+
+	results, err := bk.sheet(SheetResults)
+	if err != nil {
+		return ResultsSummary{}, err
+	}
+	needs, err := bk.sheet(SheetNeedsAction)
+	if err != nil {
+		return ResultsSummary{}, err
+	}
+
+	sb := newSummaryBuilder()
+	var (
+		headers []string
+		sample  []ResultRow
+		started bool
+		cells   []cell
+		emit    func(*ResultRow) error
+	)
+	start := func() error {
+		started = true
+		if len(sample) > 0 {
+			headers = inputHeaders(&sample[0])
+		}
+		if err := results.begin(resultsWidths(headers, sample), append(append([]string{}, headers...), ResultColumns...), len(headers)); err != nil {
+			return err
+		}
+		if err := needs.begin(needsActionWidths(sample), NeedsActionColumns, len(NeedsActionColumns)); err != nil {
+			return err
+		}
+		for i := range sample {
+			if err := emit(&sample[i]); err != nil {
+				return err
+			}
+		}
+		sample = nil
+		return nil
+	}
+	emit = func(r *ResultRow) error {
+		sb.add(r)
+		k := r.Result()
+		cells = resultCells(inputCells(cells[:0], r, headers), r)
+		if err := results.write(cells, fillOf(k), len(headers)); err != nil {
+			return err
+		}
+		if k.NeedsPerson() {
+			cells = needsActionCells(cells[:0], r)
+			if err := needs.write(cells, fillOf(k), 5); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	n := 0
+	err = src.ResultRows(ctx, func(r *ResultRow) error {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if !started {
+			if len(sample) < widthSampleRows {
+				sample = append(sample, cloneResultRow(r))
+				return nil
+			}
+			if err := start(); err != nil {
+				return err
+			}
+		}
+		return emit(r)
+	})
+	if err != nil {
+		return ResultsSummary{}, fmt.Errorf("read result rows: %w", err)
+	}
+	if !started {
+		if err := start(); err != nil {
+			return ResultsSummary{}, err
+		}
+	}
+	if err := results.finish(true); err != nil {
+		return ResultsSummary{}, err
+	}
+	if needs.row == 1 {
+		if err := needs.write([]cell{{}, textCell("No row needs action.")}, fillGreen, -1); err != nil {
+			return ResultsSummary{}, err
+		}
+	}
+	if err := needs.finish(true); err != nil {
+		return ResultsSummary{}, err
+	}
+
+	conflicts, err := writeConflictsXLSX(ctx, bk, src)
+	if err != nil {
+		return ResultsSummary{}, err
+	}
+	if len(opts.Flips) > 0 {
+		if err := writeFlipsXLSX(bk, opts.Flips); err != nil {
+			return ResultsSummary{}, err
+		}
+	}
+	if err := writeSummaryXLSX(bk, summaryLines(run, sb, conflicts, opts.Now)); err != nil {
+		return ResultsSummary{}, err
+	}
+
+	f.SetActiveSheet(0)
+	_ = f.SetDocProps(&excelize.DocProperties{
+		Title:   fmt.Sprintf("payrun results, run %d", run.ID),
+		Creator: "payrun",
+		Created: opts.Now.UTC().Format(time.RFC3339),
+	})
+	if err := writeAtomic(path, func(w io.Writer) error {
+		if _, err := f.WriteTo(w); err != nil {
+			return fmt.Errorf("write results workbook: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return ResultsSummary{}, err
+	}
+	sum := sb.summary(run.ID)
+	sum.Path, sum.Conflicts = path, conflicts
+	return sum, nil
+}
+
+// cloneResultRow copies r deeply enough to outlive the source's callback.
+func cloneResultRow(r *ResultRow) ResultRow {
+	c := *r
+	c.Input = append([]InputField(nil), r.Input...)
+	return c
+}
+
+func writeConflictsXLSX(ctx context.Context, bk *xlsxBook, src ResultsSource) (int, error) {
+	s, err := bk.sheet(SheetConflicts)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.begin([]float64{11, 26, 24, 30, 30, 17}, ConflictColumns, len(ConflictColumns)); err != nil {
+		return 0, err
+	}
+	count := 0
+	var cells []cell
+	err = src.ResultConflicts(ctx, func(c *ConflictRow) error {
+		count++
+		for _, l := range conflictLines(c) {
+			cells = append(cells[:0], l...)
+			if err := s.write(cells, fillRed, -1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read conflicts: %w", err)
+	}
+	if count == 0 {
+		if err := s.write([]cell{{}, textCell("No conflicts: no client_transfer_id in this sheet clashed with the ledger.")}, fillNone, -1); err != nil {
+			return 0, err
+		}
+	}
+	return count, s.finish(count > 0)
+}
+
+// conflictLines lays a conflict out one line per differing field.
+func conflictLines(c *ConflictRow) [][]cell {
+	since := cell{}
+	if c.FirstRunID > 0 {
+		since = intCell(c.FirstRunID)
+	}
+	head := []cell{intCell(int64(c.SheetLine)), textCell(c.ClientTransferID)}
+	if len(c.Fields) == 0 {
+		return [][]cell{append(head, cell{}, cell{}, cell{}, since)}
+	}
+	out := make([][]cell, 0, len(c.Fields))
+	for _, f := range c.Fields {
+		out = append(out, append(append([]cell{}, head...), textCell(f.Field), textCell(f.Sheet), textCell(f.Ledger), since))
+	}
+	return out
+}
+
+func writeFlipsXLSX(bk *xlsxBook, flips []Flip) error {
+	s, err := bk.sheet(SheetFlips)
+	if err != nil {
+		return err
+	}
+	if err := s.begin([]float64{26, 24, 14, 14, 18, 22, 60}, FlipColumns, len(FlipColumns)); err != nil {
+		return err
+	}
+	var cells []cell
+	for i := range flips {
+		cells = flipCells(cells[:0], &flips[i])
+		if err := s.write(cells, fillRed, -1); err != nil {
+			return err
+		}
+	}
+	return s.finish(true)
+}
+
+func writeSummaryXLSX(bk *xlsxBook, lines []summaryLine) error {
+	s, err := bk.sheet(SheetSummary)
+	if err != nil {
+		return err
+	}
+	for i, w := range []float64{22, 24, 22, 20, 20, 20, 20, 20} {
+		if err := s.sw.SetColWidth(i+1, i+1, w); err != nil {
+			return fmt.Errorf("size summary column: %w", err)
+		}
+	}
+	for _, l := range lines {
+		if err := s.writeLine(l); err != nil {
+			return err
+		}
+	}
+	return s.finish(false)
+}
+
+// resultsWidths sizes the Results columns from the header and a sample.
+func resultsWidths(headers []string, sample []ResultRow) []float64 {
+	all := append(append([]string{}, headers...), ResultColumns...)
+	w := make([]float64, len(all))
+	for i, h := range all {
+		w[i] = float64(utf8.RuneCountInString(h)) + 3 // room for the filter button
+	}
+	var cells []cell
+	for i := range sample {
+		cells = resultCells(inputCells(cells[:0], &sample[i], headers), &sample[i])
+		for j, c := range cells {
+			w[j] = max(w[j], displayWidth(c))
+		}
+	}
+	for i, h := range all {
+		limit := 40.0
+		if i >= len(headers) && h == "action_needed" {
+			limit = 70
+		}
+		w[i] = min(max(w[i], 9), limit)
+	}
+	return w
+}
+
+func needsActionWidths(sample []ResultRow) []float64 {
+	w := make([]float64, len(NeedsActionColumns))
+	for i, h := range NeedsActionColumns {
+		w[i] = float64(len(h)) + 3
+	}
+	var cells []cell
+	for i := range sample {
+		if !sample[i].Result().NeedsPerson() {
+			continue
+		}
+		cells = needsActionCells(cells[:0], &sample[i])
+		for j, c := range cells {
+			w[j] = max(w[j], displayWidth(c))
+		}
+	}
+	for i, h := range NeedsActionColumns {
+		limit := 40.0
+		if h == "action_needed" {
+			limit = 70
+		}
+		w[i] = min(max(w[i], 9), limit)
+	}
+	return w
+}
+
+// displayWidth estimates the characters c takes on screen.
+func displayWidth(c cell) float64 {
+	switch c.kind {
+	case cellText, cellLink:
+		return float64(utf8.RuneCountInString(c.text)) + 1
+	case cellAmount:
+		s := c.num.StringFixed(currencyDecimals(c.cur))
+		return float64(len(s)+len(s)/3) + 6 // separators and the currency code
+	case cellRate:
+		return float64(len(c.num.String())) + 3
+	case cellDate:
+		return 21
+	case cellInt:
+		return 8
+	}
+	return 0
+}
+
+// xlsxBook is a workbook being written, with its cell styles.
+type xlsxBook struct {
+	f      *excelize.File
+	styles map[styleKey]int
+}
+
+// styleKey identifies one cell style: its type, currency, fill and weight.
+type styleKey struct {
+	kind cellKind
+	cur  string
+	fill rowFill
+	role styleRole
+}
+
+// styleRole separates data cells from headings.
+type styleRole uint8
+
+const (
+	roleData styleRole = iota
+	roleBold
+	roleTitle
+	roleHeadInput  // header of a column copied from the sheet
+	roleHeadResult // header of a column payrun adds
+)
+
+// Fill colours: Excel's own "Good", "Neutral" and "Bad" cell styles, which
+// finance already reads as green, amber and red.
+var fillColors = map[rowFill]string{fillGreen: "C6EFCE", fillAmber: "FFEB9C", fillRed: "FFC7CE"}
+
+// style returns the style ID for k, creating it once.
+func (b *xlsxBook) style(k styleKey) (int, error) {
+	if id, ok := b.styles[k]; ok {
+		return id, nil
+	}
+	st := &excelize.Style{Font: &excelize.Font{Family: "Calibri", Size: 11}}
+	if c, ok := fillColors[k.fill]; ok {
+		st.Fill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{c}}
+	}
+	switch k.role {
+	case roleBold:
+		st.Font.Bold = true
+	case roleTitle:
+		st.Font.Bold, st.Font.Size = true, 14
+	case roleHeadInput:
+		st.Font.Bold = true
+		st.Fill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"D9D9D9"}}
+		st.Border = []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}
+	case roleHeadResult:
+		st.Font.Bold, st.Font.Color = true, "FFFFFF"
+		st.Fill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"1F4E78"}}
+		st.Border = []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}
+	}
+	switch k.kind {
+	case cellAmount:
+		st.CustomNumFmt = ptr(amountFormat(k.cur))
+	case cellRate:
+		st.CustomNumFmt = ptr("#,##0.00######")
+	case cellDate:
+		st.CustomNumFmt = ptr(DateFormat)
+	case cellInt:
+		st.NumFmt = 1 // 0
+	case cellLink:
+		st.Font.Color, st.Font.Underline = "0563C1", "single"
+	case cellText:
+		st.NumFmt = 49 // @: typing into the cell keeps it text
+	}
+	id, err := b.f.NewStyle(st)
+	if err != nil {
+		return 0, fmt.Errorf("add cell style: %w", err)
+	}
+	b.styles[k] = id
+	return id, nil
+}
+
+// DateFormat is the number format of dates in the results: ISO order, so no
+// reader mistakes 03/04 for the wrong month, and marked UTC.
+const DateFormat = `yyyy-mm-dd hh:mm "UTC"`
+
+// amountFormat is the number format of an amount in cur: thousands
+// separators, the currency's decimals (USD 2, JPY 0, BTC 8), and its code.
+func amountFormat(cur string) string {
+	f := "#,##0"
+	if d := currencyDecimals(cur); d > 0 {
+		f += "." + strings.Repeat("0", int(d))
+	}
+	if cur != "" && isPlainCode(cur) {
+		f += ` "` + cur + `"`
+	}
+	return f
+}
+
+// isPlainCode reports whether cur is safe inside a number format.
+func isPlainCode(cur string) bool {
+	if len(cur) > 8 {
+		return false
+	}
+	for i := 0; i < len(cur); i++ {
+		if c := cur[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// xlsxSheet is one streamed sheet of the workbook.
+type xlsxSheet struct {
+	bk    *xlsxBook
+	name  string
+	sw    *excelize.StreamWriter
+	row   int // the last row written
+	ncols int
+	links int
+	vals  []any
+}
+
+func (b *xlsxBook) sheet(name string) (*xlsxSheet, error) {
+	sw, err := b.f.NewStreamWriter(name)
+	if err != nil {
+		return nil, fmt.Errorf("stream sheet %s: %w", name, err)
+	}
+	return &xlsxSheet{bk: b, name: name, sw: sw}, nil
+}
+
+// begin sizes the columns, freezes the header row and writes it; columns
+// from inputCols on are payrun's own and get the darker header.
+func (s *xlsxSheet) begin(widths []float64, header []string, inputCols int) error {
+	for i, w := range widths {
+		if err := s.sw.SetColWidth(i+1, i+1, w); err != nil {
+			return fmt.Errorf("size column of %s: %w", s.name, err)
+		}
+	}
+	if err := s.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return fmt.Errorf("freeze header of %s: %w", s.name, err)
+	}
+	s.ncols = len(header)
+	vals := make([]any, len(header))
+	for i, h := range header {
+		role := roleHeadInput
+		if i >= inputCols {
+			role = roleHeadResult
+		}
+		id, err := s.bk.style(styleKey{kind: cellText, role: role})
+		if err != nil {
+			return err
+		}
+		vals[i] = excelize.Cell{StyleID: id, Value: inertText(h)}
+	}
+	s.row = 1
+	if err := s.sw.SetRow("A1", vals, excelize.RowOpts{Height: 18}); err != nil {
+		return fmt.Errorf("write header of %s: %w", s.name, err)
+	}
+	return nil
+}
+
+// write streams one data row, filled by fill; the cell at boldCol (if any)
+// is bold, so the result word stands out.
+func (s *xlsxSheet) write(cells []cell, fill rowFill, boldCol int) error {
+	s.row++
+	if cap(s.vals) < len(cells) {
+		s.vals = make([]any, len(cells))
+	}
+	vals := s.vals[:len(cells)]
+	var linkCols []int
+	for i, c := range cells {
+		if c.kind == cellEmpty && fill == fillNone {
+			vals[i] = nil
+			continue
+		}
+		role := roleData
+		if i == boldCol {
+			role = roleBold
+		}
+		kind := c.kind
+		if kind == cellLink && s.links+len(linkCols) >= maxSheetLinks {
+			kind = cellText
+		}
+		id, err := s.bk.style(styleKey{kind: kind, cur: c.cur, fill: fill, role: role})
+		if err != nil {
+			return err
+		}
+		vals[i] = excelize.Cell{StyleID: id, Value: xlsxValue(c)}
+		if kind == cellLink {
+			linkCols = append(linkCols, i)
+		}
+	}
+	ref, _ := excelize.CoordinatesToCellName(1, s.row)
+	if err := s.sw.SetRow(ref, vals); err != nil {
+		return fmt.Errorf("write row %d of %s: %w", s.row, s.name, err)
+	}
+	for _, i := range linkCols {
+		ref, _ := excelize.CoordinatesToCellName(i+1, s.row)
+		tip := "Open the link"
+		if err := s.bk.f.SetCellHyperLink(s.name, ref, cells[i].text, "External", excelize.HyperlinkOpts{Tooltip: &tip}); err != nil {
+			return fmt.Errorf("link %s of %s: %w", ref, s.name, err)
+		}
+		s.links++
+	}
+	return nil
+}
+
+// writeLine streams one Summary line.
+func (s *xlsxSheet) writeLine(l summaryLine) error {
+	s.row++
+	vals := make([]any, len(l.cells))
+	var linkCols []int
+	for i, c := range l.cells {
+		role := roleData
+		switch {
+		case l.style == lineTitle:
+			role = roleTitle
+		case l.style == lineHeader:
+			role = roleHeadResult
+		case l.style == lineLabel && i == 0:
+			role = roleBold
+		}
+		if c.kind == cellEmpty && l.fill == fillNone && role == roleData {
+			continue
+		}
+		id, err := s.bk.style(styleKey{kind: c.kind, cur: c.cur, fill: l.fill, role: role})
+		if err != nil {
+			return err
+		}
+		vals[i] = excelize.Cell{StyleID: id, Value: xlsxValue(c)}
+		if c.kind == cellLink {
+			linkCols = append(linkCols, i)
+		}
+	}
+	ref, _ := excelize.CoordinatesToCellName(1, s.row)
+	if err := s.sw.SetRow(ref, vals); err != nil {
+		return fmt.Errorf("write row %d of %s: %w", s.row, s.name, err)
+	}
+	for _, i := range linkCols {
+		ref, _ := excelize.CoordinatesToCellName(i+1, s.row)
+		if err := s.bk.f.SetCellHyperLink(s.name, ref, l.cells[i].text, "External"); err != nil {
+			return fmt.Errorf("link %s of %s: %w", ref, s.name, err)
+		}
+	}
+	return nil
+}
+
+// xlsxValue is the value excelize writes for c. Amounts go as float64: the
+// shortest representation Go prints for it is the decimal itself for every
+// amount of up to 15 significant digits, and XLSX stores numbers as doubles.
+func xlsxValue(c cell) any {
+	switch c.kind {
+	case cellText, cellLink:
+		return inertText(c.text)
+	case cellAmount, cellRate:
+		return c.num.InexactFloat64()
+	case cellDate:
+		return c.at
+	case cellInt:
+		return c.n
+	}
+	return nil
+}
+
+// finish turns the filter on over everything written and ends the stream.
+func (s *xlsxSheet) finish(autofilter bool) error {
+	if autofilter && s.ncols > 0 && s.row > 1 {
+		last, _ := excelize.CoordinatesToCellName(s.ncols, s.row)
+		if err := s.bk.f.AutoFilter(s.name, "A1:"+last, nil); err != nil {
+			return fmt.Errorf("filter %s: %w", s.name, err)
+		}
+	}
+	if err := s.sw.Flush(); err != nil {
+		return fmt.Errorf("finish sheet %s: %w", s.name, err)
+	}
+	return nil
+}
