@@ -1,0 +1,198 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+)
+
+// Options tune Open. The zero value is a read-write ledger on the wall clock.
+type Options struct {
+	// Clock stamps every time the ledger writes itself (created_at,
+	// updated_at, event times when the caller left them zero). Tests inject
+	// a fake; nil means time.Now.
+	Clock func() time.Time
+	// ReadOnly opens an existing ledger for reading only (status, report,
+	// export): no file is created, no migration runs, and every write
+	// returns ErrReadOnly. Safe while another process holds the Lock.
+	ReadOnly bool
+	// BusyTimeout is how long a statement waits for another process's write
+	// transaction before failing with SQLITE_BUSY; zero means 10s.
+	BusyTimeout time.Duration
+}
+
+// Ledger is an open ledger file. It is safe for concurrent use by many
+// goroutines: reads run on a small pool of connections, and every write goes
+// through one writer goroutine that group-commits concurrent writes.
+type Ledger struct {
+	path     string
+	clock    func() time.Time
+	readOnly bool
+
+	rdb *sql.DB // readers: query_only connections
+	wdb *sql.DB // the single writer connection (nil when read-only)
+
+	queue     chan *writeReq
+	closing   chan struct{}
+	writerEnd chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the ledger at path, creating and migrating it as needed. The
+// file is created with mode 0600. It fails with ErrNewerSchema (as a
+// *SchemaVersionError naming both versions) when the file was written by a
+// newer payrun, and with ErrNotWAL if SQLite would not switch to WAL.
+func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	l := &Ledger{
+		path:      abs,
+		clock:     opts.Clock,
+		readOnly:  opts.ReadOnly,
+		queue:     make(chan *writeReq, 1024),
+		closing:   make(chan struct{}),
+		writerEnd: make(chan struct{}),
+	}
+	if l.clock == nil {
+		l.clock = time.Now
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 10 * time.Second
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("open ledger %s: %w", path, err)
+		}
+	} else if err := createPrivate(abs); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	if err := l.open(ctx, busy); err != nil {
+		l.closeDBs()
+		return nil, err
+	}
+	if l.readOnly {
+		close(l.writerEnd)
+	} else {
+		go l.writer()
+	}
+	return l, nil
+}
+
+func (l *Ledger) open(ctx context.Context, busy time.Duration) error {
+	var err error
+	if !l.readOnly {
+		l.wdb, err = sql.Open("sqlite", dsn(l.path, busy, false))
+		if err != nil {
+			return fmt.Errorf("open ledger %s: %w", l.path, err)
+		}
+		// One connection: SQLite has one writer anyway, and the writer
+		// goroutine is the only user of this pool.
+		l.wdb.SetMaxOpenConns(1)
+		l.wdb.SetMaxIdleConns(1)
+		l.wdb.SetConnMaxLifetime(0)
+		l.wdb.SetConnMaxIdleTime(0)
+		var mode string
+		if err := l.wdb.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+			return fmt.Errorf("open ledger %s: set WAL: %w", l.path, err)
+		}
+		if mode != "wal" {
+			return fmt.Errorf("open ledger %s: %w (journal_mode is %q)", l.path, ErrNotWAL, mode)
+		}
+		if err := migrate(ctx, l.wdb, l.path); err != nil {
+			return err
+		}
+	}
+	l.rdb, err = sql.Open("sqlite", dsn(l.path, busy, true))
+	if err != nil {
+		return fmt.Errorf("open ledger %s: %w", l.path, err)
+	}
+	l.rdb.SetMaxOpenConns(4)
+	l.rdb.SetMaxIdleConns(4)
+	v, err := userVersion(ctx, l.rdb)
+	if err != nil {
+		return fmt.Errorf("open ledger %s: %w", l.path, err)
+	}
+	if v != SchemaVersion {
+		return &SchemaVersionError{Path: l.path, File: v, Code: SchemaVersion}
+	}
+	return nil
+}
+
+// dsn builds the modernc.org/sqlite data source name. The pragmas are set on
+// every new connection because foreign_keys, synchronous and busy_timeout are
+// per connection in SQLite.
+func dsn(path string, busy time.Duration, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busy.Milliseconds(), 10)+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	// FULL: in WAL mode every commit fsyncs the WAL, so a transition that
+	// returned is on disk before the runner sends the call it announces.
+	q.Add("_pragma", "synchronous(FULL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// Take the write lock at BEGIN, so a transaction never fails
+		// half-way trying to upgrade a read lock.
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: q.Encode()}
+	return u.String()
+}
+
+// createPrivate creates path with mode 0600 unless it already exists, so
+// SQLite (which would use 0644) opens a file only its owner can read.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// Path returns the absolute path of the ledger file.
+func (l *Ledger) Path() string { return l.path }
+
+// Close waits for queued writes to finish and closes the file. Writes
+// submitted after Close return ErrClosed.
+func (l *Ledger) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.closing)
+		<-l.writerEnd
+		l.closeErr = l.closeDBs()
+	})
+	return l.closeErr
+}
+
+func (l *Ledger) closeDBs() error {
+	var errs []error
+	if l.rdb != nil {
+		errs = append(errs, l.rdb.Close())
+	}
+	if l.wdb != nil {
+		errs = append(errs, l.wdb.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close ledger %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// now returns the clock's time in UTC.
+func (l *Ledger) now() time.Time { return l.clock().UTC() }

@@ -1,0 +1,131 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+)
+
+// LockOwner identifies the process holding a ledger's lock.
+type LockOwner struct {
+	PID     int       `json:"pid"`
+	Host    string    `json:"host"`
+	Started time.Time `json:"started"`
+	Command string    `json:"command,omitempty"` // e.g. "payrun run sheet.xlsx"
+}
+
+// Lock is a held single-writer lock on a ledger. Release it when the work is
+// done; if the process dies instead, the operating system drops it and the
+// next Lock takes it over.
+type Lock struct {
+	path     string
+	f        *os.File
+	owner    LockOwner
+	previous *LockOwner
+	once     sync.Once
+	err      error
+}
+
+// LockPath is the sidecar lock file of the ledger at ledgerPath.
+func LockPath(ledgerPath string) string { return ledgerPath + ".lock" }
+
+// Lock takes the ledger's single-writer lock for owner, whose zero fields
+// default to this process's pid, the host name and the clock's time. It never
+// waits: if a live process holds the lock it fails at once with a
+// *LockedError (ErrLocked) naming that process.
+//
+// The lock is an flock(2) on "<ledger>.lock", which records the owner as
+// JSON. The kernel releases an flock when its holder dies, so a lock left by
+// a crashed or killed process is simply taken over; Previous reports whom it
+// was taken from. The file is never deleted, which is what keeps two
+// processes from each locking a different inode of it.
+func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if owner.PID == 0 {
+		owner.PID = os.Getpid()
+	}
+	if owner.Host == "" {
+		owner.Host, _ = os.Hostname()
+	}
+	if owner.Started.IsZero() {
+		owner.Started = l.now()
+	}
+	owner.Started = owner.Started.UTC()
+	path := LockPath(l.path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock ledger: %w", err)
+	}
+	held, err := tryLock(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock ledger: %w", err)
+	}
+	if !held {
+		other, _ := readOwner(f)
+		f.Close()
+		return nil, &LockedError{Path: path, Owner: other}
+	}
+	lk := &Lock{path: path, f: f, owner: owner}
+	// A non-empty file means its writer died holding the lock: Release
+	// empties it.
+	if prev, err := readOwner(f); err == nil && prev.PID != 0 {
+		lk.previous = &prev
+	}
+	b, _ := json.Marshal(owner)
+	if err := writeOwner(f, b); err != nil {
+		unlock(f)
+		f.Close()
+		return nil, fmt.Errorf("lock ledger: record owner: %w", err)
+	}
+	return lk, nil
+}
+
+// Owner is the lock's owner as recorded in the lock file.
+func (lk *Lock) Owner() LockOwner { return lk.owner }
+
+// Previous is the owner of a lock that was taken over from a dead process,
+// or nil.
+func (lk *Lock) Previous() *LockOwner { return lk.previous }
+
+// Release empties the lock file and drops the lock. It is safe to call more
+// than once.
+func (lk *Lock) Release() error {
+	lk.once.Do(func() {
+		err := writeOwner(lk.f, nil)
+		err = errors.Join(err, unlock(lk.f), lk.f.Close())
+		if err != nil {
+			lk.err = fmt.Errorf("release ledger lock: %w", err)
+		}
+	})
+	return lk.err
+}
+
+func readOwner(f *os.File) (LockOwner, error) {
+	var o LockOwner
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<16))
+	if err != nil || len(b) == 0 {
+		return o, err
+	}
+	err = json.Unmarshal(b, &o)
+	return o, err
+}
+
+func writeOwner(f *os.File, b []byte) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	if len(b) > 0 {
+		if _, err := f.WriteAt(b, 0); err != nil {
+			return err
+		}
+	}
+	return f.Sync()
+}

@@ -1,0 +1,146 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"strings"
+)
+
+// pageSize is how many records an iterator reads per query. Iterators read
+// page by page, each in its own short read transaction, because a reader that
+// held one snapshot for a whole run would stop WAL checkpoints and let the
+// -wal file grow without bound.
+const pageSize = 1000
+
+// RowFilter selects rows for Rows.
+type RowFilter struct {
+	// RunID keeps the rows whose latest sheet was run RunID's; 0 keeps all.
+	RunID int64
+	// States keeps rows in one of these states; empty keeps all.
+	States []State
+}
+
+// Row returns the row with client_transfer_id id, or ErrNotFound.
+func (l *Ledger) Row(ctx context.Context, id string) (Row, error) {
+	r, err := scanRow(l.rdb.QueryRowContext(ctx, `SELECT `+rowCols+` FROM rows WHERE client_transfer_id = ?`, id))
+	if err != nil {
+		return Row{}, notFound(err, fmt.Sprintf("read row %q", id))
+	}
+	return r, nil
+}
+
+// Rows yields the rows matching f in a stable order: by run, then sheet line,
+// then id. It streams: a million rows never sit in memory together. It is not
+// a snapshot: a row changed during the iteration is seen as of when its page
+// was read. Stop early by breaking out of the loop.
+func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
+	return func(yield func(Row, error) bool) {
+		var (
+			where []string
+			args  []any
+		)
+		if f.RunID != 0 {
+			where = append(where, "last_run_id = ?")
+			args = append(args, f.RunID)
+		}
+		if len(f.States) > 0 {
+			where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+			for _, s := range f.States {
+				args = append(args, string(s))
+			}
+		}
+		var last *Row
+		for {
+			w, a := where, args
+			if last != nil {
+				w = append(w[:len(w):len(w)], "(last_run_id, sheet_line, client_transfer_id) > (?, ?, ?)")
+				a = append(a[:len(a):len(a)], last.LastRunID, last.Line, last.ID)
+			}
+			q := `SELECT ` + rowCols + ` FROM rows`
+			if len(w) > 0 {
+				q += ` WHERE ` + strings.Join(w, " AND ")
+			}
+			q += ` ORDER BY last_run_id, sheet_line, client_transfer_id LIMIT ?`
+			page, err := l.rowPage(ctx, q, append(a[:len(a):len(a)], pageSize)...)
+			if err != nil {
+				yield(Row{}, fmt.Errorf("read rows: %w", err))
+				return
+			}
+			for _, r := range page {
+				if !yield(r, nil) {
+					return
+				}
+			}
+			if len(page) < pageSize {
+				return
+			}
+			last = &page[len(page)-1]
+		}
+	}
+}
+
+func (l *Ledger) rowPage(ctx context.Context, q string, args ...any) ([]Row, error) {
+	rs, err := l.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	page := make([]Row, 0, pageSize)
+	for rs.Next() {
+		r, err := scanRow(rs)
+		if err != nil {
+			return nil, err
+		}
+		page = append(page, r)
+	}
+	return page, rs.Err()
+}
+
+// workStates are the states a run still has to move a row out of.
+var workStates = func() []State {
+	var s []State
+	for _, st := range States {
+		if !st.Final() {
+			s = append(s, st)
+		}
+	}
+	return s
+}()
+
+// RowsToWork yields run runID's rows that are not in a final state, in sheet
+// order (line, then id): what a resumed run still has to do. Rows whose
+// state is Unknown must be re-sent with their recorded Idempotency-Key.
+func (l *Ledger) RowsToWork(ctx context.Context, runID int64) iter.Seq2[Row, error] {
+	return l.Rows(ctx, RowFilter{RunID: runID, States: workStates})
+}
+
+// Counts returns how many of run runID's rows (0: all rows) are in each
+// state. Conflicts recorded for the run are counted under StateConflict, as
+// they are sheet rows of that run too.
+func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error) {
+	counts := make(map[State]int)
+	rs, err := l.rdb.QueryContext(ctx, `SELECT state, count(*) FROM rows WHERE ? = 0 OR last_run_id = ? GROUP BY state
+		UNION ALL SELECT 'CONFLICT', count(*) FROM conflicts WHERE ? = 0 OR run_id = ?`,
+		runID, runID, runID, runID)
+	if err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var (
+			s string
+			n int
+		)
+		if err := rs.Scan(&s, &n); err != nil {
+			return nil, fmt.Errorf("count rows: %w", err)
+		}
+		if n > 0 {
+			counts[State(s)] += n
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("count rows: %w", err)
+	}
+	return counts, nil
+}

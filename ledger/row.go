@@ -1,0 +1,109 @@
+package ledger
+
+import (
+	"database/sql"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Row is one client_transfer_id's record: what the sheet asked for, where it
+// stands in the state machine, and everything MassPay has told us about it.
+// Text fields MassPay has not filled yet are empty; money it has not quoted
+// yet is an invalid NullDecimal.
+type Row struct {
+	ID         string // client_transfer_id
+	FirstRunID int64  // the run that first ingested the row
+	LastRunID  int64  // the latest run whose sheet held the row
+	Line       int    // line in the latest sheet (header is line 1)
+	// Fingerprint identifies the payment's content; see Fingerprint.
+	Fingerprint string
+	Input       []Column // the latest sheet's cells, in column order
+
+	Method              string // "load" or "payout"
+	InternalUserID      string
+	Amount              decimal.Decimal
+	SourceCurrency      string
+	DestinationCurrency string
+	AmountIs            string // "source" or "destination"
+
+	State    State
+	QuoteSeq int // 1, then 2, 3... after each fresh quote
+
+	UserToken        string
+	DestinationToken string
+	AttrSetToken     string
+	PayoutToken      string
+	LoadToken        string
+	WalletToken      string
+
+	Fee               decimal.NullDecimal
+	ExchangeRate      decimal.NullDecimal
+	SourceAmount      decimal.NullDecimal
+	DestinationAmount decimal.NullDecimal
+
+	PickupCode            string
+	PayerName             string
+	DeliveryType          string
+	CountryCode           string
+	EstimatedAvailability string
+
+	// MasspayStatus is MassPay's own latest status of the payout or load
+	// (PENDING, COMPLETED, CANCELLED...), kept apart from State.
+	MasspayStatus   string
+	StatusChangedAt time.Time
+
+	KYCUploadLink string
+	ActionNeeded  string // what a person must do, for NEEDS_ACTION rows
+	LastError     string
+	Attempts      int
+
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PayoutKey is the Idempotency-Key of the row's current quote's initiate.
+func (r Row) PayoutKey() string { return PayoutKey(r.ID, r.QuoteSeq) }
+
+// CommitKey is the Idempotency-Key of the row's current quote's commit.
+func (r Row) CommitKey() string { return CommitKey(r.ID, r.QuoteSeq) }
+
+const rowCols = `client_transfer_id, first_run_id, last_run_id, sheet_line, fingerprint, input,
+	method, internal_user_id, amount, source_currency, destination_currency, amount_is,
+	state, quote_seq, user_token, destination_token, attr_set_token, payout_token, load_token,
+	wallet_token, fee, exchange_rate, source_amount, destination_amount, pickup_code,
+	payer_name, delivery_type, country_code, estimated_availability, masspay_status,
+	status_changed_at, kyc_upload_link, action_needed, last_error, attempts, created_at,
+	updated_at`
+
+func scanRow(s scanner) (Row, error) {
+	var (
+		r                         Row
+		input, state              string
+		changed, created, updated sql.NullString
+	)
+	err := s.Scan(&r.ID, &r.FirstRunID, &r.LastRunID, &r.Line, &r.Fingerprint, &input,
+		&r.Method, &r.InternalUserID, &r.Amount, &r.SourceCurrency, &r.DestinationCurrency, &r.AmountIs,
+		&state, &r.QuoteSeq, &r.UserToken, &r.DestinationToken, &r.AttrSetToken, &r.PayoutToken, &r.LoadToken,
+		&r.WalletToken, &r.Fee, &r.ExchangeRate, &r.SourceAmount, &r.DestinationAmount, &r.PickupCode,
+		&r.PayerName, &r.DeliveryType, &r.CountryCode, &r.EstimatedAvailability, &r.MasspayStatus,
+		&changed, &r.KYCUploadLink, &r.ActionNeeded, &r.LastError, &r.Attempts, &created,
+		&updated)
+	if err != nil {
+		return Row{}, err
+	}
+	r.State = State(state)
+	if r.Input, err = unmarshalColumns(input); err != nil {
+		return Row{}, err
+	}
+	if r.StatusChangedAt, err = parseTime(changed); err != nil {
+		return Row{}, err
+	}
+	if r.CreatedAt, err = parseTime(created); err != nil {
+		return Row{}, err
+	}
+	if r.UpdatedAt, err = parseTime(updated); err != nil {
+		return Row{}, err
+	}
+	return r, nil
+}

@@ -1,0 +1,125 @@
+package ledger
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// timeFormat is RFC 3339 with a fixed nine-digit fraction, so stored times
+// are UTC, parse with time.RFC3339Nano, and also sort correctly as text.
+const timeFormat = "2006-01-02T15:04:05.000000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// nullTime stores the zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return formatTime(t)
+}
+
+func parseTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid || s.String == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s.String)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse stored time %q: %w", s.String, err)
+	}
+	return t.UTC(), nil
+}
+
+// nullDecimal stores an invalid NullDecimal as NULL and a valid one as text.
+func nullDecimal(d decimal.NullDecimal) any {
+	if !d.Valid {
+		return nil
+	}
+	return d.Decimal.String()
+}
+
+// Column is one cell of a sheet row: its header as written in the sheet and
+// its value as text. It marshals as the JSON pair [header, value].
+type Column struct {
+	Header string
+	Value  string
+}
+
+// MarshalJSON encodes the column as [header, value].
+func (c Column) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]string{c.Header, c.Value})
+}
+
+// UnmarshalJSON decodes [header, value].
+func (c *Column) UnmarshalJSON(b []byte) error {
+	var p [2]string
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("decode column: %w", err)
+	}
+	c.Header, c.Value = p[0], p[1]
+	return nil
+}
+
+func marshalColumns(cols []Column) (string, error) {
+	if cols == nil {
+		return "[]", nil
+	}
+	b, err := json.Marshal(cols)
+	if err != nil {
+		return "", fmt.Errorf("encode input columns: %w", err)
+	}
+	return string(b), nil
+}
+
+func unmarshalColumns(s string) ([]Column, error) {
+	var cols []Column
+	if err := json.Unmarshal([]byte(s), &cols); err != nil {
+		return nil, fmt.Errorf("decode input columns: %w", err)
+	}
+	return cols, nil
+}
+
+// Balances maps a currency code to an amount, e.g. the source balances read
+// before and after a run.
+type Balances map[string]decimal.Decimal
+
+// marshalBalances stores balances as a JSON object of decimal strings, so the
+// text never depends on decimal.MarshalJSONWithoutQuotes.
+func marshalBalances(b Balances) (any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	m := make(map[string]string, len(b))
+	for k, v := range b {
+		m[k] = v.String()
+	}
+	j, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode balances: %w", err)
+	}
+	return string(j), nil
+}
+
+func unmarshalBalances(s sql.NullString) (Balances, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	var m map[string]decimal.Decimal
+	if err := json.Unmarshal([]byte(s.String), &m); err != nil {
+		return nil, fmt.Errorf("decode balances: %w", err)
+	}
+	return Balances(m), nil
+}
+
+// notFound turns sql.ErrNoRows into ErrNotFound wrapped with what.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,182 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync/atomic"
+)
+
+// Group commit. With synchronous=FULL every COMMIT costs an fsync, which caps
+// a one-transaction-per-transition ledger at the disk's fsync rate. All writes
+// therefore go through one writer goroutine: it takes every write queued at
+// that moment (up to maxBatch), runs each inside its own SAVEPOINT of a single
+// transaction, commits once, and only then tells each caller its own outcome.
+// A write that fails (a lost compare-and-set, a constraint) is rolled back to
+// its savepoint and reported to its caller alone; the others still commit. A
+// failed COMMIT is reported to every caller of the batch. No caller ever
+// returns success before the transaction holding its write is durable.
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 256
+
+// Write request states: a request abandoned by its caller (context done)
+// before the writer took it is skipped; once taken, the caller waits.
+const (
+	reqPending int32 = iota
+	reqTaken
+	reqAbandoned
+)
+
+type writeReq struct {
+	fn    func(tx *sql.Tx) error
+	solo  bool // needs its own transaction (large writes such as UpsertRows)
+	state atomic.Int32
+	done  chan error // buffered: the writer never blocks on a caller
+}
+
+// write runs fn in a write transaction and returns once that transaction has
+// committed (nil) or fn's own error. solo keeps fn out of group commits.
+func (l *Ledger) write(ctx context.Context, solo bool, fn func(tx *sql.Tx) error) error {
+	if l.readOnly {
+		return ErrReadOnly
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	req := &writeReq{fn: fn, solo: solo, done: make(chan error, 1)}
+	select {
+	case <-l.closing:
+		return ErrClosed
+	default:
+	}
+	select {
+	case l.queue <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-l.closing:
+		return ErrClosed
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		if req.state.CompareAndSwap(reqPending, reqAbandoned) {
+			return ctx.Err()
+		}
+		// The writer has it: its outcome is about to be durable or not,
+		// and the caller must learn which.
+		return <-req.done
+	}
+}
+
+// writer is the single goroutine that owns l.wdb.
+func (l *Ledger) writer() {
+	defer close(l.writerEnd)
+	var held *writeReq // a solo request found while gathering a batch
+	for {
+		var first *writeReq
+		if held != nil {
+			first, held = held, nil
+		} else {
+			select {
+			case first = <-l.queue:
+			case <-l.closing:
+				l.drainClosed()
+				return
+			}
+		}
+		batch := []*writeReq{first}
+		if !first.solo {
+		gather:
+			for len(batch) < maxBatch {
+				select {
+				case r := <-l.queue:
+					if r.solo {
+						held = r
+						break gather
+					}
+					batch = append(batch, r)
+				default:
+					break gather
+				}
+			}
+		}
+		l.runBatch(batch)
+	}
+}
+
+// drainClosed fails the writes still queued at Close.
+func (l *Ledger) drainClosed() {
+	for {
+		select {
+		case r := <-l.queue:
+			if r.state.CompareAndSwap(reqPending, reqTaken) {
+				r.done <- ErrClosed
+			}
+		default:
+			return
+		}
+	}
+}
+
+// runBatch runs the batch in one transaction and reports to every caller.
+func (l *Ledger) runBatch(batch []*writeReq) {
+	live := batch[:0]
+	for _, r := range batch {
+		if r.state.CompareAndSwap(reqPending, reqTaken) {
+			live = append(live, r)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	errs := make([]error, len(live))
+	fail := func(err error) {
+		for _, r := range live {
+			r.done <- err
+		}
+	}
+	// Not the callers' contexts: one caller giving up must not roll back
+	// the writes of the others sharing the transaction.
+	ctx := context.Background()
+	tx, err := l.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		fail(fmt.Errorf("begin write: %w", err))
+		return
+	}
+	if len(live) == 1 {
+		if errs[0] = live[0].fn(tx); errs[0] != nil {
+			tx.Rollback()
+			live[0].done <- errs[0]
+			return
+		}
+	} else {
+		for i, r := range live {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("write savepoint: %w", err))
+				return
+			}
+			if errs[i] = r.fn(tx); errs[i] != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+					tx.Rollback()
+					fail(fmt.Errorf("write rollback to savepoint: %w (after %w)", err, errs[i]))
+					return
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+				tx.Rollback()
+				fail(fmt.Errorf("write release savepoint: %w", err))
+				return
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		fail(fmt.Errorf("commit write: %w", err))
+		return
+	}
+	for i, r := range live {
+		r.done <- errs[i]
+	}
+}
