@@ -1,0 +1,304 @@
+package batch
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Errors returned by Open.
+var (
+	ErrNoHeader       = errors.New("no header row found")
+	ErrUnknownFormat  = errors.New("unknown sheet format")
+	ErrSheetNotFound  = errors.New("worksheet not found")
+	ErrEmptySheet     = errors.New("sheet is empty")
+	ErrLegacyXLS      = errors.New("legacy .xls workbooks are not supported; save the file as .xlsx or .csv")
+	errHeaderScanSize = 30 // rows searched for the header
+)
+
+// Format is a sheet's file format.
+type Format string
+
+// Formats Open reads.
+const (
+	FormatCSV  Format = "csv"
+	FormatXLSX Format = "xlsx"
+)
+
+// IngestOptions tune how a sheet is read; the zero value reads any sheet.
+type IngestOptions struct {
+	// SheetName picks an XLSX worksheet; empty takes the first visible
+	// worksheet that has any data.
+	SheetName string
+	// DecimalComma forces the decimal mark of a CSV file. Nil detects it
+	// from the amounts near the top, falling back to the delimiter: a
+	// semicolon file is taken to be European (1.234,56).
+	DecimalComma *bool
+	// Location is the time zone of times written without one
+	// (time_to_process "2026-07-01 09:00"). Nil means time.Local.
+	Location *time.Location
+	// Name is how problems name the file; empty uses the file's base name.
+	Name string
+}
+
+// source yields a sheet's non-header rows as cell text.
+type source interface {
+	// next returns the next row's number as a person sees it and its cells,
+	// or io.EOF.
+	next() (line int, cells []string, err error)
+	close() error
+}
+
+// SheetReader streams the rows of one sheet. It holds one row at a time, so
+// a million-row file reads in constant memory.
+type SheetReader struct {
+	name         string
+	format       Format
+	cols         []Column
+	headerLine   int
+	problems     []Problem
+	decimalComma bool
+	src          source
+	b            rowBuilder
+}
+
+// Open opens the sheet at path, finds its header row and returns a reader
+// positioned on the first data row. The format comes from the file's
+// content (an XLSX is a zip) and then its extension. Structural failures
+// (unreadable file, no header) are errors; mistakes in the header, such as a
+// missing required column, are Problems reported by HeaderProblems.
+func Open(path string, opts IngestOptions) (*SheetReader, error) {
+	format, err := sniffFormat(path)
+	if err != nil {
+		return nil, err
+	}
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(path)
+	}
+	r := &SheetReader{format: format, name: name}
+	var hdr []string
+	switch format {
+	case FormatXLSX:
+		xs, err := openXLSX(path, opts.SheetName)
+		if err != nil {
+			return nil, err
+		}
+		r.src = xs
+		r.name = fmt.Sprintf("%s [%s]", name, xs.sheet)
+		r.headerLine, hdr, err = findHeader(xs)
+		if err != nil {
+			xs.close()
+			return nil, fmt.Errorf("open %s: %w", r.name, err)
+		}
+		xs.setHeader(hdr)
+	default:
+		cs, err := openCSV(path, opts.DecimalComma)
+		if err != nil {
+			return nil, err
+		}
+		r.src = cs
+		r.decimalComma = cs.decimalComma
+		r.problems = append(r.problems, cs.warnings(name)...)
+		r.headerLine, hdr, err = findHeader(cs)
+		if err != nil {
+			cs.close()
+			return nil, fmt.Errorf("open %s: %w", name, err)
+		}
+	}
+	r.cols, r.problems = matchColumns(r.name, r.headerLine, hdr, r.problems)
+	loc := opts.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	r.b = rowBuilder{cols: r.cols, decimalComma: r.decimalComma, loc: loc, sheet: r.name}
+	return r, nil
+}
+
+// sniffFormat tells XLSX from CSV by the file's first bytes, then its name.
+func sniffFormat(path string) (Format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("open sheet: %w", err)
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	switch {
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		return FormatXLSX, nil
+	case bytes.HasPrefix(head, []byte{0xD0, 0xCF, 0x11, 0xE0}):
+		return "", fmt.Errorf("open %s: %w", filepath.Base(path), ErrLegacyXLS)
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".xlsx", ".xlsm":
+		return "", fmt.Errorf("open %s: %w: not a zip file, so not an .xlsx", filepath.Base(path), ErrUnknownFormat)
+	}
+	return FormatCSV, nil
+}
+
+// findHeader returns the first row that names at least 3 known columns,
+// skipping the title rows some sheets carry above their header.
+func findHeader(src source) (int, []string, error) {
+	seen := 0
+	for seen < errHeaderScanSize {
+		line, cells, err := src.next()
+		if err == io.EOF {
+			if seen == 0 {
+				return 0, nil, ErrEmptySheet
+			}
+			break
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		if blank(cells) {
+			continue
+		}
+		seen++
+		if knownHeaderCount(cells) >= 3 {
+			return line, append([]string(nil), cells...), nil
+		}
+	}
+	return 0, nil, fmt.Errorf("%w: expected a row naming columns such as client_transfer_id, email, amount in the first %d rows", ErrNoHeader, errHeaderScanSize)
+}
+
+// matchColumns maps each header cell to its canonical key and reports
+// missing required columns and columns given twice.
+func matchColumns(sheet string, line int, hdr []string, problems []Problem) ([]Column, []Problem) {
+	cols := make([]Column, len(hdr))
+	first := map[string]int{}
+	for i, h := range hdr {
+		key, cur := MatchHeader(h)
+		cols[i] = Column{Index: i, Header: strings.TrimSpace(h), Key: key, Currency: cur}
+		if key == "" {
+			continue
+		}
+		if j, dup := first[key]; dup {
+			problems = append(problems, Problem{Sheet: sheet, Line: line, Column: cols[i].Header, Value: h, Rule: "duplicate_column",
+				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", key, colLetter(j), colLetter(i))})
+			cols[i].Key = "" // the first one wins; the second is echoed only
+			continue
+		}
+		first[key] = i
+	}
+	for _, req := range RequiredColumns {
+		if _, ok := first[req]; !ok {
+			problems = append(problems, Problem{Sheet: sheet, Line: line, Column: req, Rule: "missing_column",
+				Message: fmt.Sprintf("required column %s is missing from the header", req)})
+		}
+	}
+	return cols, problems
+}
+
+// colLetter is the spreadsheet letter of a 0-based column index.
+func colLetter(i int) string {
+	s := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		s = string(rune('A'+(i-1)%26)) + s
+	}
+	return s
+}
+
+func blank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Next returns the next non-blank row, or io.EOF after the last one. A
+// returned error other than io.EOF means the file could not be read further.
+func (r *SheetReader) Next() (Row, error) {
+	for {
+		line, cells, err := r.src.next()
+		if err != nil {
+			return Row{}, err
+		}
+		if blank(cells) {
+			continue
+		}
+		return r.b.build(line, cells), nil
+	}
+}
+
+// All iterates over the remaining rows; it stops after yielding an error.
+func (r *SheetReader) All() iter.Seq2[Row, error] {
+	return func(yield func(Row, error) bool) {
+		for {
+			row, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if !yield(row, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Name is how problems name the sheet: the file name, and for XLSX the
+// worksheet in brackets.
+func (r *SheetReader) Name() string { return r.name }
+
+// Format is the file's format.
+func (r *SheetReader) Format() Format { return r.format }
+
+// Columns are the header's columns in sheet order.
+func (r *SheetReader) Columns() []Column { return append([]Column(nil), r.cols...) }
+
+// HeaderLine is the row number of the header.
+func (r *SheetReader) HeaderLine() int { return r.headerLine }
+
+// DecimalComma reports whether amounts are read with a decimal comma.
+func (r *SheetReader) DecimalComma() bool { return r.decimalComma }
+
+// HeaderProblems are the mistakes found in the header (missing or doubled
+// columns) and in the file as a whole (its encoding).
+func (r *SheetReader) HeaderProblems() []Problem { return append([]Problem(nil), r.problems...) }
+
+// Close releases the file.
+func (r *SheetReader) Close() error { return r.src.close() }
+
+// Sheet is a whole sheet in memory: for tests, the CLI's small sheets and
+// the template check. Large sheets should be streamed with Open.
+type Sheet struct {
+	Name     string
+	Format   Format
+	Columns  []Column
+	Rows     []Row
+	Problems []Problem // header problems only; see Validate
+}
+
+// ReadAll reads every row of the sheet at path.
+func ReadAll(path string, opts IngestOptions) (*Sheet, error) {
+	r, err := Open(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	s := &Sheet{Name: r.Name(), Format: r.Format(), Columns: r.Columns(), Problems: r.HeaderProblems()}
+	for row, err := range r.All() {
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", r.Name(), err)
+		}
+		s.Rows = append(s.Rows, row)
+	}
+	return s, nil
+}
+
+// bufferedFile is an open file with a buffer, closed together.
+type bufferedFile struct {
+	*bufio.Reader
+	f *os.File
+}

@@ -1,0 +1,322 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// rowBuilder turns one row of cell text into a Row: it trims, normalises
+// codes and parses the typed fields, recording what it could not read as the
+// row's Problems. It checks nothing that needs other rows or options; that
+// is Validate's job.
+type rowBuilder struct {
+	cols         []Column
+	decimalComma bool
+	// strictDecimal refuses an amount that reads differently with a decimal
+	// comma than with a point ("1,234"), for input whose mark is unknown.
+	strictDecimal bool
+	loc           *time.Location
+	sheet         string
+}
+
+func (b *rowBuilder) build(line int, cells []string) Row {
+	row := Row{Line: line, Sheet: b.sheet, Input: make([]InputField, 0, len(b.cols))}
+	var amountCol, amountText, ccyFromHeader string
+	problem := func(col, val, rule, msg string, sev Severity) {
+		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: line, Column: col, Value: val, Message: msg, Severity: sev, Rule: rule})
+	}
+	for i, c := range b.cols {
+		raw := ""
+		if i < len(cells) {
+			raw = cells[i]
+		}
+		row.Input = append(row.Input, InputField{Header: c.Header, Value: raw})
+		v := strings.TrimSpace(raw)
+		switch {
+		case c.Key == "":
+			continue
+		case strings.HasPrefix(c.Key, AttrPrefix):
+			if v != "" {
+				if row.Attrs == nil {
+					row.Attrs = map[string]string{}
+				}
+				row.Attrs[c.Key[len(AttrPrefix):]] = v
+			}
+			continue
+		case strings.HasPrefix(c.Key, MetadataPrefix):
+			if v != "" {
+				if row.Metadata == nil {
+					row.Metadata = map[string]string{}
+				}
+				row.Metadata[c.Key[len(MetadataPrefix):]] = v
+			}
+			continue
+		}
+		switch c.Key {
+		case ColClientTransferID:
+			row.ClientTransferID = v
+		case ColInternalUserID:
+			row.InternalUserID = v
+		case ColFirstName:
+			row.FirstName = v
+		case ColLastName:
+			row.LastName = v
+		case ColEmail:
+			row.Email = v
+		case ColCountry:
+			row.Country = v
+			if ctry, ok := LookupCountry(v); ok {
+				row.Country = ctry.Alpha3
+			}
+		case ColAmount:
+			amountCol, amountText, ccyFromHeader = c.Header, v, c.Currency
+		case ColMethod:
+			row.Method = strings.ToLower(v)
+		case ColSourceCurrency:
+			row.SourceCurrency = strings.ToUpper(v)
+		case ColDestinationCurrency:
+			row.DestinationCurrency = strings.ToUpper(v)
+		case ColAmountIs:
+			row.AmountIs = strings.ToLower(v)
+		case ColDeliveryType:
+			row.DeliveryType = strings.ToUpper(strings.NewReplacer(" ", "_", "-", "_").Replace(v))
+		case ColPayerName:
+			row.PayerName = v
+		case ColDestinationToken:
+			row.DestinationToken = v
+		case ColNotes:
+			row.Notes = v
+		case ColNotifyUser:
+			if v != "" {
+				bv, ok := parseBool(v)
+				if !ok {
+					problem(c.Header, raw, "bad_bool", fmt.Sprintf("%q is not yes or no", v), SeverityError)
+				} else {
+					row.NotifyUser = &bv
+				}
+			}
+		case ColTimeToProcess:
+			if v != "" {
+				t, err := parseTime(v, b.loc)
+				if err != nil {
+					problem(c.Header, raw, "bad_time", fmt.Sprintf("%q is not a date and time; write it like 2026-07-01 09:00 or 2026-07-01T09:00:00Z", v), SeverityError)
+				} else {
+					row.TimeToProcess = &t
+				}
+			}
+		case ColAutopayPercentage:
+			if v != "" {
+				d, err := parsePercent(v)
+				if err != nil {
+					problem(c.Header, raw, "bad_percentage", fmt.Sprintf("%q is not a percentage", v), SeverityError)
+				} else {
+					row.AutopayPercentage = &d
+				}
+			}
+		case ColAddress1:
+			row.Address1 = v
+		case ColAddress2:
+			row.Address2 = v
+		case ColCity:
+			row.City = v
+		case ColStateProvince:
+			row.StateProvince = v
+		case ColPostalCode:
+			row.PostalCode = v
+		case ColMiddleName:
+			row.MiddleName = v
+		case ColLanguage:
+			row.Language = v
+		case ColMobileNumber:
+			row.MobileNumber = v
+		case ColBusinessName:
+			row.BusinessName = v
+		case ColDateOfBirth:
+			row.DateOfBirth = v
+			if v != "" {
+				if d, err := parseDate(v); err != nil {
+					problem(c.Header, raw, "bad_date", fmt.Sprintf("%q is not a date; write it like 1990-04-23", v), SeverityError)
+				} else {
+					row.DateOfBirth = d
+				}
+			}
+		}
+	}
+	// Cells past the header's width are kept, so nothing typed is lost.
+	for i := len(b.cols); i < len(cells); i++ {
+		if strings.TrimSpace(cells[i]) != "" {
+			row.Input = append(row.Input, InputField{Header: "", Value: cells[i]})
+		}
+	}
+
+	// Defaults, in the order the design lists them.
+	if row.Method == "" {
+		row.Method = MethodLoad
+		if row.DeliveryType != "" || row.DestinationToken != "" || row.PayerName != "" {
+			row.Method = "" // a route without a method: Validate asks which was meant
+		}
+	}
+	if row.SourceCurrency == "" {
+		row.SourceCurrency = "USD"
+		if ccyFromHeader != "" {
+			row.SourceCurrency = ccyFromHeader
+		}
+	}
+	if row.AmountIs == "" {
+		row.AmountIs = AmountIsSource
+	}
+	if row.Method == MethodPayout && row.DestinationToken == "" {
+		if row.DeliveryType == "" && IsCrypto(row.DestinationCurrency) {
+			row.DeliveryType = DeliveryCryptocurrency
+			problem("delivery_type", "", "default_delivery_type",
+				fmt.Sprintf("delivery_type is empty; using CRYPTOCURRENCY for a %s payout", row.DestinationCurrency), SeverityWarning)
+		}
+		if row.DestinationCurrency == "" && row.DeliveryType != DeliveryCryptocurrency {
+			if ctry, ok := LookupCountry(row.Country); ok && ctry.Currency != "" && ctry.Currency != "XXX" {
+				row.DestinationCurrency = ctry.Currency
+				problem("destination_currency", "", "default_destination_currency",
+					fmt.Sprintf("destination_currency is empty; using %s, the currency of %s", ctry.Currency, ctry.Alpha3), SeverityWarning)
+			}
+		}
+	}
+
+	row.amountText = amountText
+	if amountText != "" {
+		b.amount(&row, amountCol, amountText, problem)
+	}
+	return row
+}
+
+// amount parses the amount cell and checks a symbol against the currency.
+func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule, msg string, sev Severity)) {
+	p, err := parseAmount(v, b.decimalComma)
+	if err == nil && b.strictDecimal {
+		if q, err2 := parseAmount(v, !b.decimalComma); err2 == nil && !q.value.Equal(p.value) {
+			err = fmt.Errorf("%w: %q reads as %s or %s depending on the decimal mark", ErrAmountSeparators, v, p.value, q.value)
+		}
+	}
+	if err != nil {
+		msg := err.Error()
+		switch {
+		case errors.Is(err, ErrAmountEmpty):
+			return
+		case errors.Is(err, ErrAmountNotNumber) && !strings.Contains(msg, "scientific"):
+			msg = fmt.Sprintf("%q is not a number", v)
+		default:
+			msg = strings.TrimPrefix(strings.TrimPrefix(msg, ErrAmountNotNumber.Error()+": "), ErrAmountSeparators.Error()+": ")
+		}
+		problem(col, v, "bad_amount", msg, SeverityError)
+		return
+	}
+	row.Amount = p.value
+	for _, w := range p.warnings {
+		problem(col, v, "currency_symbol", w, SeverityWarning)
+	}
+	if p.currency != "" && p.currency != row.AmountCurrency() {
+		problem(col, v, "currency_mismatch", fmt.Sprintf("%q is written in %s but the amount is in %s", v, p.currency, row.AmountCurrency()), SeverityError)
+	}
+}
+
+// RowFromInput rebuilds a Row from the cells a SheetReader returned in
+// Row.Input, as stored in the ledger. The decimal mark of the original file
+// is not known here, so an amount that reads differently with a comma than
+// with a point ("1,234") is refused rather than guessed; every other amount
+// reads as it did. Times without a zone are read in time.Local. The error
+// joins the row's error-severity problems.
+func RowFromInput(input []InputField) (Row, error) {
+	hdr := make([]string, len(input))
+	cells := make([]string, len(input))
+	for i, f := range input {
+		hdr[i], cells[i] = f.Header, f.Value
+	}
+	cols, _ := matchColumns("", 0, hdr, nil)
+	b := rowBuilder{cols: cols, strictDecimal: true, loc: time.Local}
+	row := b.build(0, cells)
+	var errs []error
+	for _, p := range row.Problems {
+		if p.Severity == SeverityError {
+			errs = append(errs, errors.New(p.String()))
+		}
+	}
+	return row, errors.Join(errs...)
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "y", "yes", "true", "1", "x", "on", "si", "sí", "oui", "ja":
+		return true, true
+	case "n", "no", "false", "0", "off", "non", "nein":
+		return false, true
+	}
+	return false, false
+}
+
+// timeLayouts are the ways people write time_to_process, zone first.
+var timeLayouts = []struct {
+	layout string
+	zoned  bool
+}{
+	{time.RFC3339, true}, {"2006-01-02T15:04Z07:00", true}, {"2006-01-02 15:04:05Z07:00", true},
+	{"2006-01-02T15:04:05", false}, {"2006-01-02T15:04", false}, {"2006-01-02 15:04:05", false},
+	{"2006-01-02 15:04", false}, {"2006-01-02", false},
+}
+
+// parseTime reads a time as written in a sheet, or an Excel date serial
+// (days since 1899-12-30) as a CSV export of a date cell may carry.
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	for _, l := range timeLayouts {
+		if l.zoned {
+			if t, err := time.Parse(l.layout, s); err == nil {
+				return t, nil
+			}
+			continue
+		}
+		if t, err := time.ParseInLocation(l.layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 1 && f < 2958466 {
+		return excelSerialTime(f, false, loc), nil
+	}
+	return time.Time{}, fmt.Errorf("parse time %q: unknown layout", s)
+}
+
+// excelSerialTime converts an Excel date serial to a wall-clock time in loc,
+// rounded to the second as Excel displays it.
+func excelSerialTime(serial float64, date1904 bool, loc *time.Location) time.Time {
+	epoch := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	if date1904 {
+		epoch = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	days := int(serial)
+	secs := int64((serial-float64(days))*86400 + 0.5)
+	t := epoch.AddDate(0, 0, days).Add(time.Duration(secs) * time.Second)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, loc)
+}
+
+var dateLayouts = []string{"2006-01-02", "2006/01/02", "2006-1-2", "02.01.2006", "2.1.2006", "2006-01-02T15:04:05"}
+
+// parseDate normalises a date of birth to YYYY-MM-DD. Day/month orders that
+// cannot be told apart (03/04/1990) are refused rather than guessed.
+func parseDate(s string) (string, error) {
+	for _, l := range dateLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.Format("2006-01-02"), nil
+		}
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 1 && f < 2958466 {
+		return excelSerialTime(f, false, time.UTC).Format("2006-01-02"), nil
+	}
+	return "", fmt.Errorf("parse date %q: unknown layout", s)
+}
+
+func parsePercent(s string) (decimal.Decimal, error) {
+	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
+	v, _, err := ParseAmount(s, strings.Contains(s, ",") && !strings.Contains(s, "."))
+	return v, err
+}

@@ -1,0 +1,232 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/shopspring/decimal"
+)
+
+// Errors returned by ParseAmount; each is wrapped with the offending text.
+var (
+	ErrAmountEmpty      = errors.New("amount is empty")
+	ErrAmountNotNumber  = errors.New("amount is not a number")
+	ErrAmountSeparators = errors.New("amount has misplaced separators")
+)
+
+// currencySymbols are the money signs people paste into amount cells, longest
+// first so "US$" wins over "$". The code is the currency the symbol names
+// without doubt, or "" when it is shared ($ is USD, CAD, MXN, ...).
+var currencySymbols = []struct{ sym, code string }{
+	{"US$", "USD"}, {"CA$", "CAD"}, {"AU$", "AUD"}, {"MX$", "MXN"}, {"NZ$", "NZD"}, {"HK$", "HKD"},
+	{"R$", "BRL"}, {"C$", "CAD"}, {"A$", "AUD"}, {"S$", "SGD"}, {"$", ""}, {"€", "EUR"}, {"£", "GBP"},
+	{"¥", ""}, {"₹", "INR"}, {"₱", "PHP"}, {"₦", "NGN"}, {"₿", "BTC"}, {"₩", "KRW"}, {"₺", "TRY"},
+	{"₽", "RUB"}, {"Ξ", "ETH"},
+}
+
+// amountParse is everything ParseAmount learns about a cell: the value, the
+// currency symbol or code it carried and what it implies.
+type amountParse struct {
+	value    decimal.Decimal
+	symbol   string // as written, "" when none
+	currency string // currency the symbol names without doubt, "" otherwise
+	warnings []string
+}
+
+// ParseAmount reads a money amount exactly as written, never through a
+// float. decimalComma says the file writes decimals with a comma (1.234,56)
+// rather than a point (1,234.56); the other mark is then only accepted as a
+// thousands separator in correctly placed groups of three. Spaces and
+// apostrophes are accepted as thousands separators too. A currency symbol or
+// ISO code before or after the number is removed and reported as a warning.
+// Negative amounts (-5, 5-, (5)) are returned negative; whether they are
+// allowed is the validator's business. Scientific notation is refused.
+func ParseAmount(s string, decimalComma bool) (decimal.Decimal, []string, error) {
+	p, err := parseAmount(s, decimalComma)
+	return p.value, p.warnings, err
+}
+
+func parseAmount(s string, decimalComma bool) (amountParse, error) {
+	var p amountParse
+	t := strings.TrimFunc(s, unicode.IsSpace)
+	if t == "" {
+		return p, ErrAmountEmpty
+	}
+	neg := false
+	if strings.HasPrefix(t, "(") && strings.HasSuffix(t, ")") {
+		neg = true
+		t = t[1 : len(t)-1]
+	}
+	// Peel signs, symbols and codes from both ends, in any order: "-$12",
+	// "$-12", "12 USD", "12,50 €", "USD -12".
+	for changed := true; changed; {
+		changed = false
+		t = strings.TrimFunc(t, unicode.IsSpace)
+		for _, sign := range []string{"-", "−", "+"} {
+			if strings.HasPrefix(t, sign) && !neg {
+				neg = sign != "+"
+				t, changed = t[len(sign):], true
+			}
+			if strings.HasSuffix(t, sign) && !neg {
+				neg = sign != "+"
+				t, changed = t[:len(t)-len(sign)], true
+			}
+		}
+		if p.symbol == "" {
+			if sym, code, rest, ok := cutSymbol(t); ok {
+				p.symbol, p.currency, t, changed = sym, code, rest, true
+			}
+		}
+	}
+	if t == "" {
+		return p, fmt.Errorf("%w: %q", ErrAmountNotNumber, s)
+	}
+	dec, thou := '.', ','
+	if decimalComma {
+		dec, thou = ',', '.'
+	}
+	var intPart, fracPart string
+	if i := strings.IndexRune(t, dec); i >= 0 {
+		intPart, fracPart = t[:i], t[i+1:]
+	} else {
+		intPart = t
+	}
+	for _, r := range fracPart {
+		if r < '0' || r > '9' {
+			return p, amountError(s, t, decimalComma)
+		}
+	}
+	digits, err := ungroup(intPart, thou)
+	if err != nil {
+		return p, amountError(s, t, decimalComma)
+	}
+	if digits == "" && fracPart == "" {
+		return p, fmt.Errorf("%w: %q", ErrAmountNotNumber, s)
+	}
+	if digits == "" {
+		digits = "0"
+	}
+	num := digits
+	if fracPart != "" {
+		num += "." + fracPart
+	}
+	v, err := decimal.NewFromString(num)
+	if err != nil {
+		return p, fmt.Errorf("%w: %q", ErrAmountNotNumber, s)
+	}
+	if neg {
+		v = v.Neg()
+	}
+	p.value = v
+	if p.symbol != "" {
+		p.warnings = append(p.warnings, fmt.Sprintf("currency symbol %q removed from %q", p.symbol, s))
+	}
+	return p, nil
+}
+
+// cutSymbol removes one currency symbol or ISO code from the start or end of t.
+func cutSymbol(t string) (sym, code, rest string, ok bool) {
+	for _, cs := range currencySymbols {
+		if r, found := strings.CutPrefix(t, cs.sym); found {
+			return cs.sym, cs.code, r, true
+		}
+		if r, found := strings.CutSuffix(t, cs.sym); found {
+			return cs.sym, cs.code, r, true
+		}
+	}
+	// An ISO code or crypto symbol: letters at either end.
+	i := strings.IndexFunc(t, func(r rune) bool { return !unicode.IsLetter(r) })
+	if i > 0 {
+		if c, found := LookupCurrency(t[:i]); found {
+			return t[:i], c.Code, t[i:], true
+		}
+	}
+	j := strings.LastIndexFunc(t, func(r rune) bool { return !unicode.IsLetter(r) })
+	if j >= 0 && j < len(t)-1 {
+		_, size := lastRune(t[:j+1])
+		_ = size
+		if c, found := LookupCurrency(t[j+1:]); found {
+			return t[j+1:], c.Code, t[:j+1], true
+		}
+	}
+	return "", "", t, false
+}
+
+func lastRune(s string) (rune, int) {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] < 0x80 || s[i] >= 0xC0 {
+			return []rune(s[i:])[0], len(s) - i
+		}
+	}
+	return 0, 0
+}
+
+// ungroup returns the digits of an integer part written with optional
+// thousands separators (thou, a space of any kind, or an apostrophe). Groups
+// must be placed as people place them: 1-3 digits first, then exactly 3, and
+// one kind of separator only.
+func ungroup(s string, thou rune) (string, error) {
+	isSep := func(r rune) bool {
+		return r == thou || r == '\'' || r == '’' || unicode.IsSpace(r)
+	}
+	if strings.IndexFunc(s, isSep) < 0 {
+		for _, r := range s {
+			if r < '0' || r > '9' {
+				return "", ErrAmountNotNumber
+			}
+		}
+		return s, nil
+	}
+	var sep rune = -1
+	var b strings.Builder
+	group := 0
+	first := true
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+			group++
+		case isSep(r):
+			if unicode.IsSpace(r) {
+				r = ' '
+			}
+			if sep != -1 && sep != r {
+				return "", ErrAmountSeparators
+			}
+			sep = r
+			if (first && (group < 1 || group > 3)) || (!first && group != 3) {
+				return "", ErrAmountSeparators
+			}
+			first, group = false, 0
+		default:
+			return "", ErrAmountNotNumber
+		}
+	}
+	if group != 3 {
+		return "", ErrAmountSeparators
+	}
+	return b.String(), nil
+}
+
+// amountError explains why t (the number part of s) could not be read, with
+// the likeliest fix when the wrong decimal mark was used.
+func amountError(s, t string, decimalComma bool) error {
+	hasLetters := strings.IndexFunc(t, unicode.IsLetter) >= 0
+	switch {
+	case hasLetters && strings.ContainsAny(t, "eE") && strings.IndexFunc(t, func(r rune) bool {
+		return unicode.IsLetter(r) && r != 'e' && r != 'E'
+	}) < 0:
+		return fmt.Errorf("%w: %q is in scientific notation; write the plain number", ErrAmountNotNumber, s)
+	case hasLetters || strings.IndexFunc(t, func(r rune) bool {
+		return !(r >= '0' && r <= '9') && r != '.' && r != ',' && r != '\'' && r != '’' && !unicode.IsSpace(r)
+	}) >= 0:
+		return fmt.Errorf("%w: %q", ErrAmountNotNumber, s)
+	case decimalComma && strings.Count(t, ".") == 1 && !strings.Contains(t, ","):
+		return fmt.Errorf("%w: %q uses a decimal point but this file writes decimals with a comma", ErrAmountSeparators, s)
+	case !decimalComma && strings.Count(t, ",") == 1 && !strings.Contains(t, "."):
+		return fmt.Errorf("%w: %q uses a decimal comma but this file writes decimals with a point", ErrAmountSeparators, s)
+	}
+	return fmt.Errorf("%w: %q", ErrAmountSeparators, s)
+}

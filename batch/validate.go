@@ -1,0 +1,401 @@
+package batch
+
+import (
+	"fmt"
+	"hash/maphash"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+)
+
+// ValidateOptions are the limits a sheet is checked against.
+type ValidateOptions struct {
+	// MaxAmount refuses any row whose amount exceeds it, in the row's own
+	// source currency (--max-amount).
+	MaxAmount *decimal.Decimal
+	// MaxTotal refuses the sheet when the amounts of one source currency add
+	// up to more than it (--max-total).
+	MaxTotal *decimal.Decimal
+	// Now is the present, for time_to_process; zero means time.Now().
+	Now time.Time
+}
+
+// deliveryTypes are the delivery types MassPay knows.
+var deliveryTypes = map[string]bool{
+	"BANK_DEPOSIT": true, "CASH_PICKUP": true, "HOME_DELIVERY": true, "MOBILE_WALLET": true,
+	"MASSPAY_CARD": true, "PAPER_CHECK": true, "BILL": true, DeliveryCryptocurrency: true,
+}
+
+// DeliveryTypes lists the delivery types a sheet may name, for templates.
+var DeliveryTypes = []string{"BANK_DEPOSIT", "CASH_PICKUP", "MOBILE_WALLET", "CRYPTOCURRENCY", "HOME_DELIVERY", "MASSPAY_CARD", "PAPER_CHECK", "BILL"}
+
+// key128 is a 128-bit hash standing in for a string the validator must
+// remember for every row (a client_transfer_id), so memory per row stays a
+// few bytes whatever the ids look like. Two different ids collide with
+// probability about n²/2¹²⁹: never, in practice.
+type key128 struct{ a, b uint64 }
+
+var seedA, seedB = maphash.MakeSeed(), maphash.MakeSeed()
+
+func hash128(s string) key128 { return key128{maphash.String(seedA, s), maphash.String(seedB, s)} }
+
+type seenID struct {
+	line     int32
+	reported bool
+}
+
+// Validator checks rows one at a time, remembering only what checks across
+// rows need: a hash and a row number per client_transfer_id and per payee
+// and amount, and a total per currency. Use NewValidator, Check each row,
+// then Finish.
+type Validator struct {
+	opts    ValidateOptions
+	sheet   string
+	headers map[string]string // canonical key -> header as written
+	present map[string]bool   // canonical keys the header has
+	ids     map[key128]*seenID
+	payees  map[key128]int32
+	totals  map[string]decimal.Decimal
+	rows    int
+}
+
+// NewValidator returns a Validator for the sheet named sheet with the given
+// header columns (nil when rows were built by hand: every column is then
+// taken to be present and named canonically).
+func NewValidator(sheet string, cols []Column, opts ValidateOptions) *Validator {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	v := &Validator{opts: opts, sheet: sheet, headers: map[string]string{}, ids: map[key128]*seenID{},
+		payees: map[key128]int32{}, totals: map[string]decimal.Decimal{}}
+	if cols != nil {
+		v.present = map[string]bool{}
+		for _, c := range cols {
+			if c.Key != "" {
+				v.headers[c.Key], v.present[c.Key] = c.Header, true
+			}
+		}
+	}
+	return v
+}
+
+func (v *Validator) col(key string) string {
+	if h, ok := v.headers[key]; ok && h != "" {
+		return h
+	}
+	return key
+}
+
+func (v *Validator) has(key string) bool { return v.present == nil || v.present[key] }
+
+// Check validates one row and returns its problems, the row's own ingest
+// Problems included. A duplicate client_transfer_id also yields a problem
+// for the earlier row, the first time it is seen again.
+func (v *Validator) Check(r Row) []Problem {
+	v.rows++
+	ps := append([]Problem(nil), r.Problems...)
+	sheet := r.Sheet
+	if sheet == "" {
+		sheet = v.sheet
+	}
+	add := func(key, val, rule string, sev Severity, format string, args ...any) {
+		ps = append(ps, Problem{Sheet: sheet, Line: r.Line, Column: v.col(key), Value: val, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
+	}
+	errf := func(key, val, rule, format string, args ...any) { add(key, val, rule, SeverityError, format, args...) }
+	hasProblem := func(rule string) bool {
+		for _, p := range r.Problems {
+			if p.Rule == rule {
+				return true
+			}
+		}
+		return false
+	}
+
+	for _, f := range []struct{ key, val string }{
+		{ColClientTransferID, r.ClientTransferID}, {ColInternalUserID, r.InternalUserID},
+		{ColFirstName, r.FirstName}, {ColLastName, r.LastName}, {ColEmail, r.Email}, {ColCountry, r.Country},
+	} {
+		if f.val == "" && v.has(f.key) {
+			errf(f.key, "", "required", "%s is empty; every row needs one", f.key)
+		}
+	}
+
+	// client_transfer_id: length and uniqueness.
+	if id := r.ClientTransferID; id != "" {
+		if n := utf8.RuneCountInString(id); n > MaxClientTransferIDLen {
+			errf(ColClientTransferID, id, "id_too_long", "%q is %d characters; MassPay allows at most %d", id, n, MaxClientTransferIDLen)
+		}
+		k := hash128(id)
+		if first, dup := v.ids[k]; dup {
+			errf(ColClientTransferID, id, "duplicate_id", "%q is also used on row %d; every row needs its own id", id, first.line)
+			if !first.reported {
+				first.reported = true
+				ps = append(ps, Problem{Sheet: sheet, Line: int(first.line), Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id",
+					Message: fmt.Sprintf("%q is also used on row %d; every row needs its own id", id, r.Line)})
+			}
+		} else {
+			v.ids[k] = &seenID{line: int32(r.Line)}
+		}
+	}
+
+	if r.Email != "" && !validEmail(r.Email) {
+		errf(ColEmail, r.Email, "bad_email", "%q is not an email address", r.Email)
+	}
+	if r.Country != "" {
+		if _, ok := LookupCountry(r.Country); !ok {
+			errf(ColCountry, r.Country, "bad_country", "%q is not a country; write an ISO code such as MEX or MX, or a name such as Mexico", r.Country)
+		}
+	}
+
+	// Method and amount_is.
+	switch r.Method {
+	case MethodLoad, MethodPayout:
+	case "":
+		errf(ColMethod, "", "method_missing", "method is empty but the row names a route (%s); write payout to send it there, or load to credit the wallet", routeText(r))
+	default:
+		errf(ColMethod, r.Method, "bad_method", "%q is not a method; write load or payout", r.Method)
+	}
+	switch r.AmountIs {
+	case AmountIsSource:
+	case AmountIsDestination:
+		if r.Method == MethodLoad {
+			errf(ColAmountIs, r.AmountIs, "bad_amount_is", "amount_is destination applies to payouts only; a load is always in the source currency")
+		}
+	default:
+		errf(ColAmountIs, r.AmountIs, "bad_amount_is", "%q is not source or destination", r.AmountIs)
+	}
+
+	// Currencies.
+	src, srcOK := LookupCurrency(r.SourceCurrency)
+	if !srcOK {
+		errf(ColSourceCurrency, r.SourceCurrency, "bad_currency", "%q is not a currency code (ISO 4217 such as USD, or a crypto symbol such as BTC)", r.SourceCurrency)
+	}
+	dst, dstOK := LookupCurrency(r.DestinationCurrency)
+	if r.DestinationCurrency != "" && !dstOK {
+		errf(ColDestinationCurrency, r.DestinationCurrency, "bad_currency", "%q is not a currency code (ISO 4217 such as MXN, or a crypto symbol such as BTC)", r.DestinationCurrency)
+	}
+
+	// Payout route.
+	if r.Method == MethodPayout {
+		if r.DestinationToken == "" && (r.Country == "" || r.DeliveryType == "") {
+			errf(ColDeliveryType, r.DeliveryType, "payout_route", "a payout needs a destination_token, or a country and a delivery_type (such as BANK_DEPOSIT)")
+		}
+		if r.DeliveryType != "" && !deliveryTypes[r.DeliveryType] {
+			errf(ColDeliveryType, r.DeliveryType, "bad_delivery_type", "%q is not a delivery type; use one of %s", r.DeliveryType, strings.Join(DeliveryTypes, ", "))
+		}
+		if r.DestinationCurrency == "" && r.DestinationToken == "" {
+			errf(ColDestinationCurrency, "", "required", "a payout needs a destination_currency")
+		}
+		if r.DeliveryType == DeliveryCryptocurrency && dstOK && !dst.Crypto {
+			errf(ColDestinationCurrency, r.DestinationCurrency, "crypto_currency", "a CRYPTOCURRENCY payout pays a coin such as BTC, ETH or USDT, not %s", r.DestinationCurrency)
+		}
+		if dstOK && dst.Crypto && r.DeliveryType != "" && r.DeliveryType != DeliveryCryptocurrency {
+			errf(ColDeliveryType, r.DeliveryType, "crypto_delivery", "a %s payout is delivered as CRYPTOCURRENCY, not %s", dst.Code, r.DeliveryType)
+		}
+	}
+	if r.AmountIs == AmountIsDestination && r.DestinationCurrency == "" && r.Method == MethodPayout && r.DestinationToken != "" {
+		errf(ColDestinationCurrency, "", "required", "amount_is destination needs the destination_currency the amount is in")
+	}
+
+	// Amount.
+	amountCur, amountCurOK := src, srcOK
+	if r.AmountIs == AmountIsDestination {
+		amountCur, amountCurOK = dst, dstOK
+	}
+	switch {
+	case hasProblem("bad_amount"):
+	case r.Amount.IsZero() && r.amountText == "" && v.has(ColAmount):
+		if r.Amount.IsZero() {
+			errf(ColAmount, "", "required", "amount is empty; every row needs one")
+		}
+	case r.Amount.Sign() <= 0:
+		errf(ColAmount, amountShown(r), "amount_not_positive", "%q is not a positive amount", amountShown(r))
+	case amountCurOK:
+		if n := decimalPlaces(r.Amount); n > amountCur.Decimals {
+			errf(ColAmount, amountShown(r), "too_many_decimals", "%q has %d decimals; %s allows %d", amountShown(r), n, amountCur.Code, amountCur.Decimals)
+		}
+	}
+	if r.Amount.Sign() > 0 && srcOK {
+		if r.AmountIs == AmountIsSource {
+			if v.opts.MaxAmount != nil && r.Amount.GreaterThan(*v.opts.MaxAmount) {
+				errf(ColAmount, amountShown(r), "max_amount", "%s %s is over the per-row limit of %s (--max-amount)", r.Amount, src.Code, v.opts.MaxAmount)
+			}
+			v.totals[src.Code] = v.totals[src.Code].Add(r.Amount)
+		} else if v.opts.MaxAmount != nil || v.opts.MaxTotal != nil {
+			add(ColAmount, amountShown(r), "cap_unchecked", SeverityWarning, "the amount is in %s, the destination currency, so --max-amount and --max-total cannot check it before quoting", r.DestinationCurrency)
+		}
+		// The same payee twice with the same amount is often a double entry.
+		pk := hash128(strings.ToLower(r.InternalUserID) + "\x1f" + strings.ToLower(r.Email) + "\x1f" + r.Amount.String() + "\x1f" + r.AmountCurrency())
+		if first, ok := v.payees[pk]; ok {
+			add(ColAmount, amountShown(r), "possible_double_entry", SeverityWarning, "%s is paid %s %s on row %d too; check it is not entered twice", payeeText(r), r.Amount, r.AmountCurrency(), first)
+		} else {
+			v.payees[pk] = int32(r.Line)
+		}
+	}
+
+	if r.TimeToProcess != nil && !r.TimeToProcess.After(v.opts.Now) {
+		errf(ColTimeToProcess, r.TimeToProcess.Format(time.RFC3339), "time_in_past", "%s is not in the future", r.TimeToProcess.Format("2006-01-02 15:04 MST"))
+	}
+	if p := r.AutopayPercentage; p != nil && (p.Sign() <= 0 || p.GreaterThan(decimal.NewFromInt(100))) {
+		errf(ColAutopayPercentage, p.String(), "bad_percentage", "%s is not a percentage between 0 and 100", p)
+	}
+	return ps
+}
+
+// Finish returns the problems of the sheet as a whole: a total over
+// MaxTotal, or no rows at all.
+func (v *Validator) Finish() []Problem {
+	var ps []Problem
+	if v.rows == 0 {
+		ps = append(ps, Problem{Sheet: v.sheet, Rule: "no_rows", Message: "the sheet has a header but no rows to pay"})
+	}
+	if v.opts.MaxTotal != nil {
+		for _, code := range sortedKeys(v.totals) {
+			if t := v.totals[code]; t.GreaterThan(*v.opts.MaxTotal) {
+				ps = append(ps, Problem{Sheet: v.sheet, Column: v.col(ColAmount), Value: t.String(), Rule: "max_total",
+					Message: fmt.Sprintf("the %s rows add up to %s, over the limit of %s for one sheet (--max-total)", code, t, v.opts.MaxTotal)})
+			}
+		}
+	}
+	return ps
+}
+
+// Totals returns the sum of the source-currency amounts, per currency.
+func (v *Validator) Totals() map[string]decimal.Decimal {
+	out := make(map[string]decimal.Decimal, len(v.totals))
+	for k, t := range v.totals {
+		out[k] = t
+	}
+	return out
+}
+
+// Rows is the number of rows checked.
+func (v *Validator) Rows() int { return v.rows }
+
+// Validate checks rows already in memory and returns every problem, sorted
+// by row.
+func Validate(rows []Row, opts ValidateOptions) Problems {
+	sheet := ""
+	if len(rows) > 0 {
+		sheet = rows[0].Sheet
+	}
+	v := NewValidator(sheet, nil, opts)
+	var ps Problems
+	for _, r := range rows {
+		ps = append(ps, v.Check(r)...)
+	}
+	ps = append(ps, v.Finish()...)
+	ps.Sort()
+	return ps
+}
+
+// Report is the outcome of ValidateFile.
+type Report struct {
+	Sheet    string
+	Rows     int
+	Totals   map[string]decimal.Decimal // source currency -> sum of source amounts
+	Problems Problems                   // sorted by row; header problems first
+}
+
+// OK reports whether the sheet may be paid: it has no errors (warnings are
+// fine).
+func (r *Report) OK() bool { return !r.Problems.HasErrors() }
+
+// ValidateFile streams the sheet at path through ingest and validation and
+// returns every problem at once. The error is only for a file that cannot be
+// read as a sheet at all (missing, not a spreadsheet, no header row); every
+// mistake in the sheet's content is in Report.Problems.
+//
+// The CLI's "print every mistake, exit 2" is:
+//
+//	rep, err := batch.ValidateFile(path, batch.IngestOptions{}, vopts)
+//	if err != nil { return usage(err) }
+//	for _, p := range rep.Problems { fmt.Fprintln(stderr, p) }
+//	if !rep.OK() { exit 2 }
+func ValidateFile(path string, iopts IngestOptions, vopts ValidateOptions) (*Report, error) {
+	r, err := Open(path, iopts)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	rep := &Report{Sheet: r.Name(), Problems: r.HeaderProblems()}
+	v := NewValidator(r.Name(), r.Columns(), vopts)
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", r.Name(), err)
+		}
+		rep.Problems = append(rep.Problems, v.Check(row)...)
+	}
+	rep.Problems = append(rep.Problems, v.Finish()...)
+	rep.Problems.Sort()
+	rep.Rows, rep.Totals = v.Rows(), v.Totals()
+	return rep, nil
+}
+
+// validEmail accepts a bare address with a dotted domain, the shape MassPay
+// accepts; display names ("Ana <ana@x.com>") are refused.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	return at > 0 && strings.Contains(domain, ".") && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") &&
+		!strings.ContainsAny(s, " \t")
+}
+
+// decimalPlaces counts the digits after the point, trailing zeros excluded
+// (12.50 has 1: the value, not the typing, is what must fit the currency).
+func decimalPlaces(d decimal.Decimal) int32 {
+	s := d.String()
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		return int32(len(s) - i - 1)
+	}
+	return 0
+}
+
+func amountShown(r Row) string {
+	if r.amountText != "" {
+		return r.amountText
+	}
+	return r.Amount.String()
+}
+
+func routeText(r Row) string {
+	switch {
+	case r.DestinationToken != "":
+		return "destination_token " + r.DestinationToken
+	case r.DeliveryType != "":
+		return "delivery_type " + r.DeliveryType
+	}
+	return "payer_name " + r.PayerName
+}
+
+func payeeText(r Row) string {
+	if r.Email != "" {
+		return r.Email
+	}
+	return r.InternalUserID
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
