@@ -1,6 +1,7 @@
 package masspay
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ const testKey = "sk_test_Zq8mW3vR7pLx2NcY"
 // hit is one request as the test server saw it.
 type hit struct {
 	Method, Path, RawQuery string
+	EscapedPath            string
 	Key, Auth, UA, CT      string
 	Body                   []byte
 }
@@ -37,12 +39,13 @@ func newFakeAPI(t *testing.T, respond func(n int, w http.ResponseWriter, r *http
 		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.hits = append(f.hits, hit{
-			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery,
+			Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, EscapedPath: r.URL.EscapedPath(),
 			Key: r.Header.Get("Idempotency-Key"), Auth: r.Header.Get("Authorization"),
 			UA: r.Header.Get("User-Agent"), CT: r.Header.Get("Content-Type"), Body: body,
 		})
 		n := len(f.hits)
 		f.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		f.respond(n, w, r)
 	}))
 	t.Cleanup(f.srv.Close)

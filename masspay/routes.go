@@ -80,15 +80,15 @@ func (c *Client) Countries(ctx context.Context) ([]Country, error) {
 	return out, nil
 }
 
-// Service returns the route behind one destination token
+// Service returns the service behind one destination token, with its payers
 // (GET /service/{destination_token}).
-func (c *Client) Service(ctx context.Context, destinationToken string) (*CountryServices, error) {
+func (c *Client) Service(ctx context.Context, destinationToken string) (*Service, error) {
 	var t tokens
 	p := pathOf("service", t.seg("destination token", destinationToken))
 	if t.err != nil {
 		return nil, t.err
 	}
-	var out CountryServices
+	var out Service
 	if err := c.do(ctx, http.MethodGet, p, nil, "", nil, &out); err != nil {
 		return nil, err
 	}
