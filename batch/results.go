@@ -159,6 +159,7 @@ type ResultsRun struct {
 	SheetSHA256 string
 	StartedAt   time.Time
 	FinishedAt  time.Time // zero while running or when the run was cut off
+	Status      string    // finished, aborted, or not finished
 	Operator    string
 	Environment string // production, staging, sandbox
 	// BalancesBefore and BalancesAfter are the MassPay account balances per

@@ -12,11 +12,11 @@ import (
 // as XLSX cells with number formats and fills, and as CSV text. Both formats
 // therefore always carry the same columns and the same values.
 
-// cellKind says how a cell is typed and formatted.
-type cellKind uint8
+// outKind says how a cell is typed and formatted.
+type outKind uint8
 
 const (
-	cellEmpty  cellKind = iota
+	cellEmpty  outKind = iota
 	cellText            // a string, made inert against formula injection
 	cellAmount          // money in cur, formatted with cur's decimals
 	cellRate            // an exchange rate
@@ -26,8 +26,8 @@ const (
 )
 
 // cell is one typed value of the results.
-type cell struct {
-	kind cellKind
+type outCell struct {
+	kind outKind
 	text string          // cellText, cellLink
 	num  decimal.Decimal // cellAmount, cellRate
 	cur  string          // cellAmount
@@ -35,54 +35,54 @@ type cell struct {
 	n    int64           // cellInt
 }
 
-func textCell(s string) cell {
+func textCell(s string) outCell {
 	if s == "" {
-		return cell{}
+		return outCell{}
 	}
-	return cell{kind: cellText, text: s}
+	return outCell{kind: cellText, text: s}
 }
 
-func amountCell(d decimal.NullDecimal, cur string) cell {
+func amountCell(d decimal.NullDecimal, cur string) outCell {
 	if !d.Valid {
-		return cell{}
+		return outCell{}
 	}
-	return cell{kind: cellAmount, num: d.Decimal, cur: strings.ToUpper(cur)}
+	return outCell{kind: cellAmount, num: d.Decimal, cur: strings.ToUpper(cur)}
 }
 
-func rateCell(d decimal.NullDecimal) cell {
+func rateCell(d decimal.NullDecimal) outCell {
 	if !d.Valid {
-		return cell{}
+		return outCell{}
 	}
-	return cell{kind: cellRate, num: d.Decimal}
+	return outCell{kind: cellRate, num: d.Decimal}
 }
 
-func dateCell(t time.Time) cell {
+func dateCell(t time.Time) outCell {
 	if t.IsZero() {
-		return cell{}
+		return outCell{}
 	}
-	return cell{kind: cellDate, at: t.UTC()}
+	return outCell{kind: cellDate, at: t.UTC()}
 }
 
-func intCell(n int64) cell { return cell{kind: cellInt, n: n} }
+func intCell(n int64) outCell { return outCell{kind: cellInt, n: n} }
 
 // linkCell is a clickable link when s is an http(s) URL, and plain text
 // otherwise: a link from a server is not trusted to be anything else.
-func linkCell(s string) cell {
+func linkCell(s string) outCell {
 	if s == "" {
-		return cell{}
+		return outCell{}
 	}
 	if l := strings.ToLower(s); strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
-		return cell{kind: cellLink, text: s}
+		return outCell{kind: cellLink, text: s}
 	}
 	return textCell(s)
 }
 
 // dateOrText is a date cell when s parses as one of the timestamp layouts
 // MassPay uses, and text otherwise ("1-2 business days").
-func dateOrText(s string) cell {
+func dateOrText(s string) outCell {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return cell{}
+		return outCell{}
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
@@ -102,7 +102,7 @@ func currencyDecimals(cur string) int32 {
 
 // csvText renders c for CSV: numbers as plain decimals with the currency's
 // decimals, dates as RFC 3339 UTC, text made inert.
-func (c cell) csvText() string {
+func (c outCell) csvText() string {
 	switch c.kind {
 	case cellText, cellLink:
 		return inertText(c.text)
@@ -151,7 +151,7 @@ var ResultColumns = []string{
 }
 
 // resultCells appends the cells of ResultColumns for r to dst.
-func resultCells(dst []cell, r *ResultRow) []cell {
+func resultCells(dst []outCell, r *ResultRow) []outCell {
 	src, dstCur := r.sourceCurrency(), strings.ToUpper(r.DestinationCurrency)
 	return append(dst,
 		textCell(string(r.Result())),
@@ -187,7 +187,7 @@ func (r *ResultRow) amountCurrency() string {
 // inputCells appends the sheet's own cells for r, one per header, to dst.
 // Values stay text as typed (account numbers keep their leading zeros),
 // except the amount column, which becomes a number when it is one.
-func inputCells(dst []cell, r *ResultRow, headers []string) []cell {
+func inputCells(dst []outCell, r *ResultRow, headers []string) []outCell {
 	for i, h := range headers {
 		v, ok := "", false
 		// Rows of one sheet share its header order; look up by position
@@ -230,8 +230,8 @@ var NeedsActionColumns = []string{
 }
 
 // needsActionCells appends r's cells for the "Needs action" sheet to dst.
-func needsActionCells(dst []cell, r *ResultRow) []cell {
-	amt := cell{}
+func needsActionCells(dst []outCell, r *ResultRow) []outCell {
+	amt := outCell{}
 	if d, err := decimal.NewFromString(strings.TrimSpace(resInput(r, "amount"))); err == nil {
 		amt = amountCell(decimal.NewNullDecimal(d), r.amountCurrency())
 	} else if !r.Amount.IsZero() {
@@ -256,7 +256,7 @@ var ConflictColumns = []string{"sheet_line", "client_transfer_id", "field", "thi
 // FlipColumns are the columns of the "Flips" sheet.
 var FlipColumns = []string{"client_transfer_id", "token", "was", "now", "source_amount", "detected_at", "action_needed"}
 
-func flipCells(dst []cell, f *Flip) []cell {
+func flipCells(dst []outCell, f *Flip) []outCell {
 	return append(dst,
 		textCell(f.ClientTransferID),
 		textCell(f.Token),

@@ -34,7 +34,7 @@ func (s *csvSink) header(h []string) error {
 	return s.cw.Write(s.rec)
 }
 
-func (s *csvSink) write(cells []cell) error {
+func (s *csvSink) write(cells []outCell) error {
 	s.rec = s.rec[:0]
 	for _, c := range cells {
 		s.rec = append(s.rec, c.csvText())
@@ -63,7 +63,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 		var (
 			headers []string
 			started bool
-			cells   []cell
+			cells   []outCell
 			n       int
 		)
 		err = src.ResultRows(ctx, func(r *ResultRow) error {
@@ -160,7 +160,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 			if err := out.header(FlipColumns); err != nil {
 				return fmt.Errorf("write flips csv: %w", err)
 			}
-			var cells []cell
+			var cells []outCell
 			for i := range opts.Flips {
 				if err := out.write(flipCells(cells[:0], &opts.Flips[i])); err != nil {
 					return fmt.Errorf("write flips csv: %w", err)

@@ -62,7 +62,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		headers []string
 		sample  []ResultRow
 		started bool
-		cells   []cell
+		cells   []outCell
 		emit    func(*ResultRow) error
 	)
 	start := func() error {
@@ -129,7 +129,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		return ResultsSummary{}, err
 	}
 	if needs.row == 1 {
-		if err := needs.write([]cell{{}, textCell("No row needs action.")}, fillGreen, -1); err != nil {
+		if err := needs.write([]outCell{{}, textCell("No row needs action.")}, fillGreen, -1); err != nil {
 			return ResultsSummary{}, err
 		}
 	}
@@ -185,7 +185,7 @@ func writeConflictsXLSX(ctx context.Context, bk *xlsxBook, src ResultsSource) (i
 		return 0, err
 	}
 	count := 0
-	var cells []cell
+	var cells []outCell
 	err = src.ResultConflicts(ctx, func(c *ConflictRow) error {
 		count++
 		for _, l := range conflictLines(c) {
@@ -200,7 +200,7 @@ func writeConflictsXLSX(ctx context.Context, bk *xlsxBook, src ResultsSource) (i
 		return 0, fmt.Errorf("read conflicts: %w", err)
 	}
 	if count == 0 {
-		if err := s.write([]cell{{}, textCell("No conflicts: no client_transfer_id in this sheet clashed with the ledger.")}, fillNone, -1); err != nil {
+		if err := s.write([]outCell{{}, textCell("No conflicts: no client_transfer_id in this sheet clashed with the ledger.")}, fillNone, -1); err != nil {
 			return 0, err
 		}
 	}
@@ -208,18 +208,18 @@ func writeConflictsXLSX(ctx context.Context, bk *xlsxBook, src ResultsSource) (i
 }
 
 // conflictLines lays a conflict out one line per differing field.
-func conflictLines(c *ConflictRow) [][]cell {
-	since := cell{}
+func conflictLines(c *ConflictRow) [][]outCell {
+	since := outCell{}
 	if c.FirstRunID > 0 {
 		since = intCell(c.FirstRunID)
 	}
-	head := []cell{intCell(int64(c.SheetLine)), textCell(c.ClientTransferID)}
+	head := []outCell{intCell(int64(c.SheetLine)), textCell(c.ClientTransferID)}
 	if len(c.Fields) == 0 {
-		return [][]cell{append(head, cell{}, cell{}, cell{}, since)}
+		return [][]outCell{append(head, outCell{}, outCell{}, outCell{}, since)}
 	}
-	out := make([][]cell, 0, len(c.Fields))
+	out := make([][]outCell, 0, len(c.Fields))
 	for _, f := range c.Fields {
-		out = append(out, append(append([]cell{}, head...), textCell(f.Field), textCell(f.Sheet), textCell(f.Ledger), since))
+		out = append(out, append(append([]outCell{}, head...), textCell(f.Field), textCell(f.Sheet), textCell(f.Ledger), since))
 	}
 	return out
 }
@@ -232,7 +232,7 @@ func writeFlipsXLSX(bk *xlsxBook, flips []Flip) error {
 	if err := s.begin([]float64{26, 24, 14, 14, 18, 22, 60}, FlipColumns, len(FlipColumns)); err != nil {
 		return err
 	}
-	var cells []cell
+	var cells []outCell
 	for i := range flips {
 		cells = flipCells(cells[:0], &flips[i])
 		if err := s.write(cells, fillRed, -1); err != nil {
@@ -267,7 +267,7 @@ func resultsWidths(headers []string, sample []ResultRow) []float64 {
 	for i, h := range all {
 		w[i] = float64(utf8.RuneCountInString(h)) + 3 // room for the filter button
 	}
-	var cells []cell
+	var cells []outCell
 	for i := range sample {
 		cells = resultCells(inputCells(cells[:0], &sample[i], headers), &sample[i])
 		for j, c := range cells {
@@ -289,7 +289,7 @@ func needsActionWidths(sample []ResultRow) []float64 {
 	for i, h := range NeedsActionColumns {
 		w[i] = float64(len(h)) + 3
 	}
-	var cells []cell
+	var cells []outCell
 	for i := range sample {
 		if !sample[i].Result().NeedsPerson() {
 			continue
@@ -310,7 +310,7 @@ func needsActionWidths(sample []ResultRow) []float64 {
 }
 
 // displayWidth estimates the characters c takes on screen.
-func displayWidth(c cell) float64 {
+func displayWidth(c outCell) float64 {
 	switch c.kind {
 	case cellText, cellLink:
 		return float64(utf8.RuneCountInString(c.text)) + 1
@@ -335,7 +335,7 @@ type xlsxBook struct {
 
 // styleKey identifies one cell style: its type, currency, fill and weight.
 type styleKey struct {
-	kind cellKind
+	kind outKind
 	cur  string
 	fill rowFill
 	role styleRole
@@ -485,7 +485,7 @@ func (s *xlsxSheet) begin(widths []float64, header []string, inputCols int) erro
 
 // write streams one data row, filled by fill; the cell at boldCol (if any)
 // is bold, so the result word stands out.
-func (s *xlsxSheet) write(cells []cell, fill rowFill, boldCol int) error {
+func (s *xlsxSheet) write(cells []outCell, fill rowFill, boldCol int) error {
 	s.row++
 	if cap(s.vals) < len(cells) {
 		s.vals = make([]any, len(cells))
@@ -572,7 +572,7 @@ func (s *xlsxSheet) writeLine(l summaryLine) error {
 // xlsxValue is the value excelize writes for c. Amounts go as float64: the
 // shortest representation Go prints for it is the decimal itself for every
 // amount of up to 15 significant digits, and XLSX stores numbers as doubles.
-func xlsxValue(c cell) any {
+func xlsxValue(c outCell) any {
 	switch c.kind {
 	case cellText, cellLink:
 		return inertText(c.text)

@@ -22,17 +22,17 @@ const (
 type summaryLine struct {
 	style lineStyle
 	fill  rowFill
-	cells []cell
+	cells []outCell
 }
 
 // summaryLines lays the Summary out: the run, counts by result, totals by
 // source currency, balances, and the rows that need a person.
 func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated time.Time) []summaryLine {
 	var out []summaryLine
-	add := func(style lineStyle, fill rowFill, cells ...cell) {
+	add := func(style lineStyle, fill rowFill, cells ...outCell) {
 		out = append(out, summaryLine{style: style, fill: fill, cells: cells})
 	}
-	label := func(name string, c cell) { add(lineLabel, fillNone, textCell(name), c) }
+	label := func(name string, c outCell) { add(lineLabel, fillNone, textCell(name), c) }
 	blank := func() { add(lineNormal, fillNone) }
 
 	title := fmt.Sprintf("payrun results: run %d", run.ID)
@@ -49,6 +49,7 @@ func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated ti
 	} else {
 		label("Finished", dateCell(run.FinishedAt))
 	}
+	label("Status", textCell(run.Status))
 	label("Operator", textCell(run.Operator))
 	label("Environment", textCell(run.Environment))
 	label("Generated", dateCell(generated))
