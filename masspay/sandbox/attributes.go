@@ -1,0 +1,105 @@
+package sandbox
+
+import (
+	"net/http"
+
+	"github.com/payrun/payrun/masspay"
+)
+
+// attrRoute resolves the user and route of an /attribute/{user}/{dst}/{cur}
+// path.
+func (s *Sandbox) attrRoute(rq *request) (*user, *route, *apiError) {
+	u, e := s.user404(rq.seg[1])
+	if e != nil {
+		return nil, nil, e
+	}
+	r := routesByToken[rq.seg[2]]
+	if r == nil {
+		return nil, nil, notFound("destination %s not found", rq.seg[2])
+	}
+	return u, r, nil
+}
+
+func (s *Sandbox) getAttributes(rq *request) (int, any, *apiError) {
+	u, r, e := s.attrRoute(rq)
+	if e != nil {
+		return 0, nil, e
+	}
+	set := s.lastAttrSet[u.UserToken+"|"+r.Token]
+	out := make([]masspay.AttrsRequirement, 0, len(r.Attrs))
+	for _, a := range r.Attrs {
+		req := masspay.AttrsRequirement{Token: attrToken(r.Token, a.Type), Label: a.Label, Validation: a.Validation,
+			ExpectedValue: a.Expected, Type: a.Type, InputType: "text"}
+		if set != nil {
+			req.AttrSetToken = set.token
+			if v, ok := set.values[a.Type]; ok {
+				req.Value, req.LastAttrValueUsed = v, true
+			}
+		}
+		out = append(out, req)
+	}
+	return http.StatusOK, out, nil
+}
+
+// storeAttributes validates each value against its attribute's regex and
+// stores them in a new attribute set, or in attr_set_token's set when given.
+// Values stored before for this user and route are carried over.
+func (s *Sandbox) storeAttributes(rq *request) (int, any, *apiError) {
+	u, r, e := s.attrRoute(rq)
+	if e != nil {
+		return 0, nil, e
+	}
+	var in masspay.AttrTxn
+	if e := decodeBody(rq.body, &in); e != nil {
+		return 0, nil, e
+	}
+	if len(in.Values) == 0 {
+		return 0, nil, badField("values", "required", "values is required")
+	}
+	byToken := map[string]attrSpec{}
+	for _, a := range r.Attrs {
+		byToken[attrToken(r.Token, a.Type)] = a
+	}
+	vals := map[string]string{}
+	for _, v := range in.Values {
+		a, ok := byToken[v.Token]
+		if !ok {
+			return 0, nil, badField("values.token", "unknown_attribute", "attribute token %q does not belong to destination %s", v.Token, r.Token)
+		}
+		if !a.re.MatchString(v.Value) {
+			return 0, nil, badField(a.Type, "invalid_attribute", "%s (%s) does not match %s", a.Type, a.Label, a.Validation)
+		}
+		vals[a.Type] = v.Value
+	}
+	key := u.UserToken + "|" + r.Token
+	var set *attrSet
+	if in.AttrSetToken != "" {
+		set = s.attrSets[in.AttrSetToken]
+		if set == nil || set.userToken != u.UserToken || set.destToken != r.Token {
+			return 0, nil, badField("attr_set_token", "unknown_attr_set", "attr_set_token %q does not belong to this user and destination", in.AttrSetToken)
+		}
+	} else {
+		set = &attrSet{token: "attr_set_" + s.uuid(), userToken: u.UserToken, destToken: r.Token, values: map[string]string{}}
+		if prev := s.lastAttrSet[key]; prev != nil {
+			for k, v := range prev.values {
+				set.values[k] = v
+			}
+		}
+		s.attrSets[set.token] = set
+	}
+	for k, v := range vals {
+		set.values[k] = v
+	}
+	s.lastAttrSet[key] = set
+	return http.StatusOK, masspay.AttrTxnResp{AttrSetToken: set.token}, nil
+}
+
+// missingAttrs reports whether set lacks a value required by r.
+func missingAttrs(r *route, set *attrSet) bool {
+	for _, a := range r.Attrs {
+		if set == nil || set.values[a.Type] == "" {
+			return true
+		}
+	}
+	return false
+}
