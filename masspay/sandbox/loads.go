@@ -184,7 +184,7 @@ func (s *Sandbox) deleteLoad(rq *request) (int, any, *apiError) {
 		if w.Balance.LessThan(l.amount) {
 			return 0, nil, &apiError{Status: http.StatusBadRequest, Title: "Bad Request", Code: "REVERSAL_REFUSED",
 				Message: "the wallet no longer holds the loaded amount; the load cannot be reversed",
-				Reason: "insufficient_wallet_funds", Details: []string{"load_token"}}
+				Reason:  "insufficient_wallet_funds", Details: []string{"load_token"}}
 		}
 		w.Balance = w.Balance.Sub(l.amount)
 	default:
