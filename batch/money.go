@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -144,9 +145,11 @@ func cutSymbol(t string) (sym, code, rest string, ok bool) {
 		}
 	}
 	j := strings.LastIndexFunc(t, func(r rune) bool { return !unicode.IsLetter(r) })
+	if j >= 0 {
+		_, size := utf8.DecodeRuneInString(t[j:])
+		j += size - 1
+	}
 	if j >= 0 && j < len(t)-1 {
-		_, size := lastRune(t[:j+1])
-		_ = size
 		if c, found := LookupCurrency(t[j+1:]); found {
 			return t[j+1:], c.Code, t[:j+1], true
 		}
@@ -154,19 +157,10 @@ func cutSymbol(t string) (sym, code, rest string, ok bool) {
 	return "", "", t, false
 }
 
-func lastRune(s string) (rune, int) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] < 0x80 || s[i] >= 0xC0 {
-			return []rune(s[i:])[0], len(s) - i
-		}
-	}
-	return 0, 0
-}
-
 // ungroup returns the digits of an integer part written with optional
 // thousands separators (thou, a space of any kind, or an apostrophe). Groups
 // must be placed as people place them: 1-3 digits first, then exactly 3, and
-// one kind of separator only.
+// one kind of separator only, and no leading zero.
 func ungroup(s string, thou rune) (string, error) {
 	isSep := func(r rune) bool {
 		return r == thou || r == '\'' || r == '’' || unicode.IsSpace(r)
@@ -197,6 +191,10 @@ func ungroup(s string, thou rune) (string, error) {
 			}
 			sep = r
 			if (first && (group < 1 || group > 3)) || (!first && group != 3) {
+				return "", ErrAmountSeparators
+			}
+			// "0,005" is a decimal, never zero thousand and five.
+			if first && b.String()[0] == '0' {
 				return "", ErrAmountSeparators
 			}
 			first, group = false, 0
