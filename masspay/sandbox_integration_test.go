@@ -696,3 +696,49 @@ func TestSandboxDeadlineStopsRetrying(t *testing.T) {
 		t.Fatalf("%d attempts", n)
 	}
 }
+
+// TestSandboxConcurrentLoadsUnderFaults runs loads from many goroutines
+// through one client (rate-limited, with faults and lost answers) and checks
+// that each client_load_id was loaded exactly once.
+func TestSandboxConcurrentLoadsUnderFaults(t *testing.T) {
+	e := startSandbox(t, nil, func(c *masspay.Config) { c.MaxRetries = 30; c.RateLimit, c.RateBurst = 500, 10 })
+	usd := e.sourceToken(t, "USD")
+	u := e.user(t, "emp-9", "jo@example.com")
+	e.srv.SetFaults(sandbox.Faults{ErrorRate: 0.2, LostResponseRate: 0.2})
+	const n = 24
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := "conc-" + strings.Repeat("i", i+1)
+			_, err := e.c.Load(e.ctx, id, u.UserToken, masspay.LoadTxn{ClientLoadID: id, SourceToken: usd, Amount: dec("1.01")})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Load: %v", err)
+		}
+	}
+	e.srv.SetFaults(sandbox.Faults{})
+	count := map[string]int{}
+	for _, l := range e.srv.Audit().Loads {
+		count[l.ClientLoadID]++
+	}
+	if len(count) != n {
+		t.Fatalf("audit holds %d distinct loads, want %d", len(count), n)
+	}
+	for id, c := range count {
+		if c != 1 {
+			t.Errorf("%s loaded %d times", id, c)
+		}
+	}
+	ws, err := e.c.Wallets(e.ctx, u.UserToken)
+	if err != nil || len(ws) != 1 || !ws[0].Balance.Equal(dec("24.24")) {
+		t.Fatalf("wallet = %+v, %v; want 24.24", ws, err)
+	}
+}
