@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -21,6 +20,7 @@ type webhookQueue struct {
 	url     string
 	secret  []byte
 	client  *http.Client
+	sendMu  sync.Mutex // one deliverer at a time, so a flush waits for the worker
 	mu      sync.Mutex
 	pending []*delivery
 	held    []*delivery // held back by the reorder fault until a later event goes out
@@ -91,22 +91,18 @@ func (q *webhookQueue) loop() {
 }
 
 // take removes and returns the deliveries due now, in the order they will be
-// sent. With the reorder fault on, some are held back and sent after a later
-// one; force sends the held ones too.
+// sent. Delivery is in order: while the oldest event waits for its retry,
+// the ones behind it wait too. With the reorder fault on, some are held back
+// and sent after a later one; force sends everything, held ones included.
 func (q *webhookQueue) take(force bool) []*delivery {
-	now := time.Now()
 	reorder := q.s.Faults().WebhookReorder
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	var due, later []*delivery
-	for _, d := range q.pending {
-		if d.next.After(now) && !force {
-			later = append(later, d)
-		} else {
-			due = append(due, d)
-		}
+	if len(q.pending) > 0 && !force && q.pending[0].next.After(time.Now()) {
+		return nil
 	}
-	q.pending = later
+	due := q.pending
+	q.pending = nil
 	if !reorder {
 		due = append(q.held, due...)
 		q.held = nil
@@ -127,26 +123,27 @@ func (q *webhookQueue) take(force bool) []*delivery {
 	return out
 }
 
-// deliverDue sends what is due; failed deliveries go back with a backoff.
+// deliverDue sends what is due. On a failure it stops and puts the failed
+// delivery and everything behind it back at the head of the queue, with a
+// backoff, so that retries keep the order.
 func (q *webhookQueue) deliverDue(ctx context.Context, force bool) error {
-	var errs []error
-	for _, d := range q.take(force) {
+	q.sendMu.Lock()
+	defer q.sendMu.Unlock()
+	batch := q.take(force)
+	for i, d := range batch {
 		if err := q.send(ctx, d); err != nil {
 			d.attempts++
-			if d.attempts < 10 {
-				d.next = time.Now().Add(time.Duration(1<<min(d.attempts, 6)) * 100 * time.Millisecond)
-				q.mu.Lock()
-				q.pending = append(q.pending, d)
-				q.mu.Unlock()
-			}
-			errs = append(errs, err)
-			continue
+			d.next = time.Now().Add(time.Duration(1<<min(d.attempts, 6)) * 100 * time.Millisecond)
+			q.mu.Lock()
+			q.pending = append(append([]*delivery(nil), batch[i:]...), q.pending...)
+			q.mu.Unlock()
+			return err
 		}
 		if q.s.roll(func(f Faults) float64 { return f.WebhookDuplicateRate }) {
 			q.send(ctx, d)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // send POSTs one delivery. The signature uses real time, not the sandbox
@@ -179,7 +176,7 @@ func (s *Sandbox) FlushWebhooks(ctx context.Context) error {
 		return nil
 	}
 	var err error
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := 0; attempt < 8; attempt++ {
 		err = s.hooks.deliverDue(ctx, true)
 		s.hooks.mu.Lock()
 		left := len(s.hooks.pending) + len(s.hooks.held)
