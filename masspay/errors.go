@@ -22,8 +22,10 @@ var (
 	// ErrInsufficientFunds matches the NSF payout token, the nsf commit
 	// status and a load refused with code NSF.
 	ErrInsufficientFunds = errors.New("masspay: insufficient funds")
-	// ErrDuplicate matches the DUPLICATE payout token and a 409 (a load or
-	// user that already exists): the thing was already done, adopt it.
+	// ErrDuplicate matches the DUPLICATE payout token and answers whose code
+	// starts with DUPLICATE or whose reason is "duplicate" (a load or user
+	// that already exists): the thing was already done, adopt it. A bare 409
+	// does not match: an Idempotency-Key still in use is a 409 too.
 	ErrDuplicate = errors.New("masspay: duplicate")
 	// ErrQuoteExpired matches the ex_rate_expired commit status: initiate a
 	// fresh payout under a new Idempotency-Key.
@@ -34,6 +36,13 @@ var (
 	// ErrCommitFailed matches the failure commit status and any commit status
 	// this client does not know: a definite refusal, nothing was paid.
 	ErrCommitFailed = errors.New("masspay: commit failed")
+	// ErrIdempotencyKeyInUse matches a 409 saying a request with the same
+	// Idempotency-Key is still being processed. It is retryable (the same key
+	// is re-sent) and its outcome is unknown until then.
+	ErrIdempotencyKeyInUse = errors.New("masspay: idempotency key in use")
+	// ErrIdempotencyKeyReused matches an answer refusing a key that was sent
+	// before with a different request: a bug in key derivation, never retried.
+	ErrIdempotencyKeyReused = errors.New("masspay: idempotency key reused with a different request")
 	// ErrRetriesExhausted matches a *RetryError whose retry budget ran out.
 	ErrRetriesExhausted = errors.New("masspay: retries exhausted")
 	// ErrIdempotencyKeyRequired is returned, before any I/O, by InitiatePayout,
@@ -132,12 +141,19 @@ func (e *APIError) Error() string {
 }
 
 // Temporary reports whether MassPay may answer differently if asked again
-// with the same Idempotency-Key: 429 and the 5xx gateway family.
-func (e *APIError) Temporary() bool { return retryableStatus(e.StatusCode) }
+// with the same Idempotency-Key: 429, the 5xx gateway family, and a key
+// still in use by a request in flight.
+func (e *APIError) Temporary() bool { return retryableStatus(e.StatusCode) || e.keyInUse() }
 
 // UnknownOutcome reports whether the request may have taken effect: a 5xx
-// (500, 502, 503, 504) leaves the outcome unknown per the contract.
-func (e *APIError) UnknownOutcome() bool { return e.StatusCode >= 500 }
+// (500, 502, 503, 504) leaves the outcome unknown per the contract, and so
+// does a key still in use (the first request has not finished).
+func (e *APIError) UnknownOutcome() bool { return e.StatusCode >= 500 || e.keyInUse() }
+
+func (e *APIError) keyInUse() bool {
+	return e.StatusCode == http.StatusConflict &&
+		(strings.EqualFold(e.Code, "IDEMPOTENCY_KEY_IN_USE") || strings.EqualFold(e.Reason, "idempotency_key_in_use"))
+}
 
 // Is lets errors.Is match the sentinels this answer stands for.
 func (e *APIError) Is(target error) bool {
@@ -153,7 +169,11 @@ func (e *APIError) Is(target error) bool {
 	case ErrInsufficientFunds:
 		return strings.EqualFold(e.Code, "NSF") || strings.EqualFold(e.Reason, "nsf") || strings.EqualFold(e.Reason, "insufficient_funds")
 	case ErrDuplicate:
-		return e.StatusCode == http.StatusConflict || strings.EqualFold(e.Code, "DUPLICATE") || strings.EqualFold(e.Reason, "duplicate")
+		return strings.HasPrefix(strings.ToUpper(e.Code), "DUPLICATE") || strings.EqualFold(e.Reason, "duplicate")
+	case ErrIdempotencyKeyInUse:
+		return e.keyInUse()
+	case ErrIdempotencyKeyReused:
+		return strings.EqualFold(e.Code, "IDEMPOTENCY_KEY_REUSED") || strings.EqualFold(e.Reason, "idempotency_key_reused")
 	case ErrQuoteExpired:
 		return strings.EqualFold(e.Code, CommitExRateExpired) || strings.EqualFold(e.Reason, CommitExRateExpired)
 	case ErrAdditionalAttributes:

@@ -110,6 +110,24 @@ func TestErrorShapes(t *testing.T) {
 			is:   []error{ErrDuplicate}, isNot: []error{ErrInsufficientFunds},
 		},
 		{
+			name: "duplicate email", status: 409,
+			body: `{"title":"Conflict","message":"a user with this email already exists","code":"DUPLICATE_EMAIL","error":{"reason":"duplicate","details":["email"]}}`,
+			want: APIError{Title: "Conflict", Message: "a user with this email already exists", Code: "DUPLICATE_EMAIL", Reason: "duplicate", Details: []string{"email"}},
+			is:   []error{ErrDuplicate}, isNot: []error{ErrIdempotencyKeyInUse},
+		},
+		{
+			name: "idempotency key in use is no duplicate", status: 409,
+			body: `{"title":"Idempotency key in use","message":"still being processed","code":"IDEMPOTENCY_KEY_IN_USE","error":{"reason":"idempotency_key_in_use"}}`,
+			want: APIError{Title: "Idempotency key in use", Message: "still being processed", Code: "IDEMPOTENCY_KEY_IN_USE", Reason: "idempotency_key_in_use"},
+			is:   []error{ErrIdempotencyKeyInUse}, isNot: []error{ErrDuplicate},
+		},
+		{
+			name: "idempotency key reused", status: 422,
+			body: `{"title":"Idempotency key reused","message":"different request","code":"IDEMPOTENCY_KEY_REUSED","error":{"reason":"idempotency_key_reused"}}`,
+			want: APIError{Title: "Idempotency key reused", Message: "different request", Code: "IDEMPOTENCY_KEY_REUSED", Reason: "idempotency_key_reused"},
+			is:   []error{ErrIdempotencyKeyReused}, isNot: []error{ErrDuplicate, ErrIdempotencyKeyInUse},
+		},
+		{
 			name: "HTML from a proxy", status: 502,
 			body: `<html><body>Bad Gateway</body></html>`,
 			want: APIError{Message: "<html><body>Bad Gateway</body></html>"},

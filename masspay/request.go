@@ -133,11 +133,14 @@ func (c *Client) shouldRetry(ctx context.Context, method, idemKey string, res at
 		default:
 			why = "transport error after sending; same Idempotency-Key makes a re-send safe"
 		}
-	case retryableStatus(res.status):
+	case isTemporaryAnswer(res.err):
 		if !safe {
 			return false, fmt.Sprintf("HTTP %d to %s without Idempotency-Key: the request reached the server", res.status, method)
 		}
 		why = fmt.Sprintf("HTTP %d is retryable", res.status)
+		if errors.Is(res.err, ErrIdempotencyKeyInUse) {
+			why = "Idempotency-Key still in use by a request in flight"
+		}
 		if res.hasRetryAt {
 			why += fmt.Sprintf(" (Retry-After %s)", res.retryAfter)
 		}
@@ -148,6 +151,13 @@ func (c *Client) shouldRetry(ctx context.Context, method, idemKey string, res at
 		return false, reasonBudget
 	}
 	return true, why
+}
+
+// isTemporaryAnswer reports whether err is an HTTP answer that its own type
+// declares retryable.
+func isTemporaryAnswer(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Temporary()
 }
 
 // backoff returns how long to wait before attempt+1: the server's

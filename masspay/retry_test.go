@@ -453,3 +453,32 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatalf("NewStaging: %+v %v", c, err)
 	}
 }
+
+// A 409 "key in use" means the first request with this key is still being
+// processed: re-sending the same key is the way to learn its outcome.
+func TestKeyInUseRetriedKeyReusedNot(t *testing.T) {
+	api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("Idempotency-Key") == "reused":
+			jsonAnswer(w, 422, `{"title":"Idempotency key reused","code":"IDEMPOTENCY_KEY_REUSED"}`)
+		case n == 1:
+			jsonAnswer(w, 409, `{"title":"Idempotency key in use","code":"IDEMPOTENCY_KEY_IN_USE","error":{"reason":"idempotency_key_in_use"}}`)
+		default:
+			jsonAnswer(w, 200, `{"payout_token":"payout_1","status":"success"}`)
+		}
+	})
+	c, _ := newTestClient(t, api.URL(), nil)
+	if _, err := c.CommitPayout(context.Background(), "row-1#commit", "usr_1", "payout_1"); err != nil {
+		t.Fatalf("CommitPayout: %v", err)
+	}
+	if n := len(api.Hits()); n != 2 {
+		t.Fatalf("requests = %d, want 2", n)
+	}
+	_, err := c.CommitPayout(context.Background(), "reused", "usr_1", "payout_1")
+	if !errors.Is(err, ErrIdempotencyKeyReused) || IsRetryable(err) || errors.Is(err, ErrDuplicate) {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(api.Hits()); n != 3 {
+		t.Fatalf("requests = %d, want 3: a reused key is not retried", n)
+	}
+}

@@ -645,6 +645,13 @@ func TestSandboxRefusals(t *testing.T) {
 		t.Fatalf("duplicate initiate = %+v, %v", r, err)
 	}
 
+	// The same key for a different request is a key-derivation bug, not a
+	// duplicate payment.
+	_, err = e.c.InitiatePayout(ctx, "dup#2", u.UserToken, e.payout("dup-other", usd, dst, set, "41"))
+	if !errors.Is(err, masspay.ErrIdempotencyKeyReused) || errors.Is(err, masspay.ErrDuplicate) {
+		t.Errorf("reused key = %v", err)
+	}
+
 	// Loads: duplicate client_load_id (409), refused (.13), NSF.
 	if _, err := e.c.Load(ctx, "l-1", u.UserToken, masspay.LoadTxn{ClientLoadID: "l-1", SourceToken: usd, Amount: dec("1")}); err != nil {
 		t.Fatal(err)
