@@ -233,9 +233,9 @@ func (e *TransportError) Temporary() bool { return true }
 func (e *TransportError) UnknownOutcome() bool { return e.Sent }
 
 // RetryError is returned when the client stopped retrying a retryable
-// failure: the retry budget ran out, or the context (or its deadline) would
-// end before the next attempt. It matches ErrRetriesExhausted or the context
-// error, and everything the last attempt's error matches.
+// failure: the retry budget ran out, a Retry-After was too long, or the
+// context (or its deadline) ended first. It matches ErrRetriesExhausted or
+// the context error, and everything the last attempt's error matches.
 type RetryError struct {
 	// Attempts is how many times the request was sent.
 	Attempts int
@@ -245,6 +245,9 @@ type RetryError struct {
 	Err error
 	// Ctx is the context's error when the context stopped the retries.
 	Ctx error
+
+	exhausted bool // the budget (or a too-long Retry-After) stopped it
+	unknown   bool // some attempt may have reached MassPay unanswered
 }
 
 // Error names the last failure and why retrying stopped.
@@ -252,13 +255,24 @@ func (e *RetryError) Error() string {
 	return fmt.Sprintf("%v (gave up after %d attempts: %s)", e.Err, e.Attempts, e.Reason)
 }
 
-// Unwrap exposes the last error and ErrRetriesExhausted or the context error.
+// Unwrap exposes the last error, and ErrRetriesExhausted or the context error.
 func (e *RetryError) Unwrap() []error {
+	errs := []error{e.Err}
 	if e.Ctx != nil {
-		return []error{e.Err, e.Ctx}
+		errs = append(errs, e.Ctx)
 	}
-	return []error{e.Err, ErrRetriesExhausted}
+	if e.exhausted {
+		errs = append(errs, ErrRetriesExhausted)
+	}
+	return errs
 }
+
+// Temporary is the last attempt's: a later call with the same key may succeed.
+func (e *RetryError) Temporary() bool { return IsRetryable(e.Err) }
+
+// UnknownOutcome reports whether any attempt, not only the last, may have
+// reached MassPay without an answer.
+func (e *RetryError) UnknownOutcome() bool { return e.unknown || IsUnknownOutcome(e.Err) }
 
 // PayoutError is a refusal MassPay sends inside a 200 answer: the NSF or
 // DUPLICATE payout token of an initiate, or a commit status other than

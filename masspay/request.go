@@ -58,10 +58,20 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		target += "?" + query.Encode()
 	}
 
+	// unknown remembers whether any attempt may have reached MassPay
+	// without an answer: a later attempt that never connected does not make
+	// that outcome known.
+	var unknown bool
+	var last error
 	for attempt := 1; ; attempt++ {
 		if c.limiter != nil {
 			if err := c.limiter.Wait(ctx); err != nil {
-				return fmt.Errorf("masspay: %s %s: wait for rate limiter: %w", method, path, ctxErrOr(ctx, err))
+				err = fmt.Errorf("masspay: %s %s: wait for rate limiter: %w", method, path, limiterErr(ctx, err))
+				if last == nil {
+					return err
+				}
+				return &RetryError{Attempts: attempt - 1, Reason: "rate limiter wait would outlast the context", Err: last,
+					Ctx: limiterErr(ctx, err), unknown: unknown}
 			}
 		}
 		res := c.attempt(ctx, method, target, path, idemKey, payload, attempt)
@@ -74,13 +84,25 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			}
 			return nil
 		}
+		last = res.err
+		unknown = unknown || IsUnknownOutcome(res.err)
 
 		retry, reason := c.shouldRetry(ctx, method, idemKey, res, attempt)
 		if !retry {
 			c.log.Debug().Str("method", method).Str("path", path).Int("attempt", attempt).
 				Str("reason", reason).Msg("masspay: not retrying")
-			if reason == reasonBudget {
-				return &RetryError{Attempts: attempt, Reason: reason, Err: res.err}
+			var te *TransportError
+			switch {
+			case reason == reasonBudget:
+				return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, exhausted: true, unknown: unknown}
+			case attempt > 1 && ctx.Err() != nil:
+				// The context ended mid-attempt after earlier failures: say
+				// so, and keep what the earlier attempts left unknown.
+				return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, Ctx: ctx.Err(), unknown: unknown}
+			case unknown && errors.As(res.err, &te) && !te.Sent:
+				// This attempt never connected, but an earlier one may have
+				// done the work: keep the outcome unknown.
+				return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, Ctx: ctx.Err(), unknown: true}
 			}
 			return res.err
 		}
@@ -89,20 +111,34 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if res.hasRetryAt && res.retryAfter > c.maxRetryAfter() {
 			reason = fmt.Sprintf("Retry-After %s exceeds %s", res.retryAfter, c.maxRetryAfter())
 			c.log.Warn().Str("method", method).Str("path", path).Int("attempt", attempt).Str("reason", reason).Msg("masspay: not retrying")
-			return &RetryError{Attempts: attempt, Reason: reason, Err: res.err}
+			return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, exhausted: true, unknown: unknown}
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			reason = "context deadline comes before the next attempt"
 			c.log.Warn().Str("method", method).Str("path", path).Int("attempt", attempt).Str("reason", reason).Msg("masspay: not retrying")
-			return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, Ctx: context.DeadlineExceeded}
+			return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, Ctx: context.DeadlineExceeded, unknown: unknown}
 		}
 		c.log.Warn().Str("method", method).Str("path", path).Int("attempt", attempt).
 			Str("idempotency_key", idemKey).Str("reason", reason).Dur("backoff", wait).
 			Str("error", c.redact(res.err.Error())).Msg("masspay: retrying")
 		if err := c.sleep(ctx, wait); err != nil {
-			return &RetryError{Attempts: attempt, Reason: "context ended while waiting to retry", Err: res.err, Ctx: ctxErrOr(ctx, err)}
+			return &RetryError{Attempts: attempt, Reason: "context ended while waiting to retry", Err: res.err,
+				Ctx: ctxErrOr(ctx, err), unknown: unknown}
 		}
 	}
+}
+
+// limiterErr maps a rate limiter refusal to the context error it stands
+// for: rate.Limiter.Wait refuses early, before the deadline, when the
+// deadline would pass while waiting for a token.
+func limiterErr(ctx context.Context, err error) error {
+	if e := ctx.Err(); e != nil {
+		return e
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return context.DeadlineExceeded
+	}
+	return err
 }
 
 // reasonBudget is the reason shouldRetry gives when only the retry budget

@@ -264,7 +264,7 @@ func TestAttemptTimeoutRetriedWithKey(t *testing.T) {
 		}
 		jsonAnswer(w, 200, `{"load_token":"ld_1","status":"COMPLETED","wallet_token":"usr_wlt_1"}`)
 	})
-	c, _ := newTestClient(t, api.URL(), func(cfg *Config) { cfg.Timeout = 100 * time.Millisecond })
+	c, _ := newTestClient(t, api.URL(), func(cfg *Config) { cfg.Timeout = 500 * time.Millisecond })
 	txn := LoadTxn{ClientLoadID: "row-2", SourceToken: "clnt_wlt_usd", Amount: decimal.RequireFromString("10")}
 	resp, err := c.Load(context.Background(), "row-2", "usr_1", txn)
 	if err != nil || resp.LoadToken != "ld_1" {
@@ -317,7 +317,9 @@ func TestContextDeadlineStopsRetrying(t *testing.T) {
 			<-r.Context().Done()
 		})
 		c, _ := newTestClient(t, api.URL(), nil)
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		// Generous, so the request surely arrives before the deadline even on a
+		// loaded machine; the handler then holds it until the client gives up.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := c.CommitPayout(ctx, "row-1#commit", "usr_1", "payout_1")
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -404,6 +406,9 @@ func TestRateLimiterGatesEveryAttempt(t *testing.T) {
 	if n := len(api.Hits()); n != 1 {
 		t.Fatalf("requests = %d, want 1: the retry must wait for the limiter", n)
 	}
+	if !errors.Is(err, context.DeadlineExceeded) || !IsUnknownOutcome(err) {
+		t.Fatalf("err = %v: want the deadline and the first attempt's unknown 500", err)
+	}
 }
 
 func TestHeaders(t *testing.T) {
@@ -480,5 +485,26 @@ func TestKeyInUseRetriedKeyReusedNot(t *testing.T) {
 	}
 	if n := len(api.Hits()); n != 3 {
 		t.Fatalf("requests = %d, want 3: a reused key is not retried", n)
+	}
+}
+
+// An attempt that never connects does not make an earlier lost answer known.
+func TestUnknownOutcomeSurvivesLaterDialErrors(t *testing.T) {
+	var api *fakeAPI
+	api = newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		hangUp(w)
+		api.srv.Listener.Close() // every later attempt is refused
+	})
+	c, _ := newTestClient(t, api.URL(), nil)
+	_, err := c.CommitPayout(context.Background(), "row-1#commit", "usr_1", "payout_1")
+	var te *TransportError
+	if !errors.As(err, &te) || te.Sent {
+		t.Fatalf("last error = %v, want a refused connection", err)
+	}
+	if !IsUnknownOutcome(err) {
+		t.Fatalf("the first attempt's lost answer was forgotten: %v", err)
+	}
+	if !errors.Is(err, ErrRetriesExhausted) || len(api.Hits()) != 1 {
+		t.Fatalf("err = %v after %d requests", err, len(api.Hits()))
 	}
 }
