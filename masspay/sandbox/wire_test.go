@@ -214,9 +214,8 @@ func TestWebhookDuplicateAndReorderFaults(t *testing.T) {
 }
 
 func TestLostResponsesStillPayOncePerID(t *testing.T) {
-	h := start(t, func(c *Config) { c.Faults.LostResponseRate = 0.2 })
+	h := start(t, nil)
 	u, dst := h.payee("lost@example.com")
-	h.srv.SetFaults(Faults{}) // setup above ran clean; now turn the fault on for the loop
 	usd := h.sourceToken("USD")
 	h.srv.SetFaults(Faults{LostResponseRate: 0.2})
 	lost := 0
