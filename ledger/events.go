@@ -56,9 +56,9 @@ func (l *Ledger) AppendEvent(ctx context.Context, ev Event) (Event, error) {
 	if ev.At.IsZero() {
 		ev.At = l.now()
 	}
-	err := l.write(ctx, false, func(tx *sql.Tx) error {
+	err := l.write(ctx, false, func(tx *wtx) error {
 		var err error
-		ev.Seq, err = insertEventSeq(ctx, tx, ev, formatTime(ev.At))
+		ev.Seq, err = insertEventSeq(tx, ev, formatTime(ev.At))
 		return err
 	})
 	if err != nil {
@@ -68,13 +68,13 @@ func (l *Ledger) AppendEvent(ctx context.Context, ev Event) (Event, error) {
 	return ev, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, ev Event, now string) error {
-	_, err := insertEventSeq(ctx, tx, ev, now)
+func insertEvent(tx *wtx, ev Event, now string) error {
+	_, err := insertEventSeq(tx, ev, now)
 	return err
 }
 
 // insertEventSeq writes ev inside tx; now is used when ev.At is zero.
-func insertEventSeq(ctx context.Context, tx *sql.Tx, ev Event, now string) (int64, error) {
+func insertEventSeq(tx *wtx, ev Event, now string) (int64, error) {
 	at := now
 	if !ev.At.IsZero() {
 		at = formatTime(ev.At)
@@ -93,7 +93,7 @@ func insertEventSeq(ctx context.Context, tx *sql.Tx, ev Event, now string) (int6
 		data = string(ev.Data)
 	}
 	var seq int64
-	err := tx.QueryRowContext(ctx, `INSERT INTO events (at, run_id, client_transfer_id, kind, from_state,
+	err := tx.queryRow(`INSERT INTO events (at, run_id, client_transfer_id, kind, from_state,
 		to_state, idempotency_key, http_status, masspay_status, message, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		at, run, id, string(ev.Kind), string(ev.From), string(ev.To), ev.IdempotencyKey, ev.HTTPStatus,

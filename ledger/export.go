@@ -156,7 +156,7 @@ func (l *Ledger) exportSpec(t Table) (exportSpec, error) {
 					}
 					input, _ := json.Marshal(r.Input)
 					if err := emit([]any{r.ID, i64(r.FirstRunID), i64(r.LastRunID), strconv.Itoa(r.Line),
-						r.Fingerprint, json.RawMessage(input), r.Method, r.InternalUserID, r.Amount.String(),
+						r.Fingerprint, json.RawMessage(input), r.Method, r.InternalUserID, decString(r.Amount),
 						r.SourceCurrency, r.DestinationCurrency, r.AmountIs, string(r.State),
 						strconv.Itoa(r.QuoteSeq), r.UserToken, r.DestinationToken, r.AttrSetToken, r.PayoutToken,
 						r.LoadToken, r.WalletToken, nd(r.Fee), nd(r.ExchangeRate), nd(r.SourceAmount),
@@ -183,7 +183,7 @@ func (l *Ledger) exportSpec(t Table) (exportSpec, error) {
 					input, _ := json.Marshal(c.Input)
 					if err := emit([]any{i64(c.RunID), c.ID, strconv.Itoa(c.Line), c.Fingerprint,
 						c.ExistingFingerprint, string(c.ExistingState), i64(c.ExistingRunID),
-						json.RawMessage(input), c.Method, c.InternalUserID, c.Amount.String(), c.SourceCurrency,
+						json.RawMessage(input), c.Method, c.InternalUserID, decString(c.Amount), c.SourceCurrency,
 						c.DestinationCurrency, c.AmountIs, tstr(c.RecordedAt)}); err != nil {
 						return err
 					}
@@ -233,7 +233,7 @@ func nd(d decimal.NullDecimal) string {
 	if !d.Valid {
 		return ""
 	}
-	return d.Decimal.String()
+	return decString(d.Decimal)
 }
 
 // rawJSON turns marshalBalances' result (nil or string) into raw JSON.

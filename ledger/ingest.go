@@ -117,15 +117,15 @@ func (l *Ledger) UpsertRows(ctx context.Context, runID int64, in []RowInput) (Up
 		}
 	}
 	var res UpsertResult
-	err := l.write(ctx, true, func(tx *sql.Tx) error {
+	err := l.write(ctx, true, func(tx *wtx) error {
 		res = UpsertResult{Rows: make([]Upserted, 0, len(in))}
 		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one); err != nil {
+		if err := tx.queryRow(`SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one); err != nil {
 			return notFound(err, fmt.Sprintf("run %d", runID))
 		}
 		now := formatTime(l.now())
 		for _, r := range in {
-			u, err := upsertRow(ctx, tx, runID, r, now)
+			u, err := upsertRow(tx, runID, r, now)
 			if err != nil {
 				return fmt.Errorf("row %q (line %d): %w", r.ID, r.Line, err)
 			}
@@ -141,7 +141,7 @@ func (l *Ledger) UpsertRows(ctx context.Context, runID int64, in []RowInput) (Up
 			}
 			res.Rows = append(res.Rows, u)
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE runs SET row_count = row_count + ? WHERE id = ?`, len(in), runID)
+		_, err := tx.exec(`UPDATE runs SET row_count = row_count + ? WHERE id = ?`, len(in), runID)
 		return err
 	})
 	if err != nil {
@@ -150,7 +150,7 @@ func (l *Ledger) UpsertRows(ctx context.Context, runID int64, in []RowInput) (Up
 	return res, nil
 }
 
-func upsertRow(ctx context.Context, tx *sql.Tx, runID int64, r RowInput, now string) (Upserted, error) {
+func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 	input, err := marshalColumns(r.Input)
 	if err != nil {
 		return Upserted{}, err
@@ -163,22 +163,22 @@ func upsertRow(ctx context.Context, tx *sql.Tx, runID int64, r RowInput, now str
 		oldFP, oldState string
 		oldRun          int64
 	)
-	err = tx.QueryRowContext(ctx, `SELECT fingerprint, state, first_run_id FROM rows WHERE client_transfer_id = ?`, r.ID).
+	err = tx.queryRow(`SELECT fingerprint, state, first_run_id FROM rows WHERE client_transfer_id = ?`, r.ID).
 		Scan(&oldFP, &oldState, &oldRun)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		_, err = tx.ExecContext(ctx, `INSERT INTO rows (client_transfer_id, first_run_id, last_run_id,
+		_, err = tx.exec(`INSERT INTO rows (client_transfer_id, first_run_id, last_run_id,
 			sheet_line, fingerprint, input, method, internal_user_id, amount, source_currency,
 			destination_currency, amount_is, country_code, delivery_type, payer_name,
 			destination_token, state, last_error, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			r.ID, runID, runID, r.Line, r.Fingerprint, input, r.Method, r.InternalUserID, r.Amount.String(),
+			r.ID, runID, runID, r.Line, r.Fingerprint, input, r.Method, r.InternalUserID, decString(r.Amount),
 			r.SourceCurrency, r.DestinationCurrency, r.AmountIs, r.CountryCode, r.DeliveryType, r.PayerName,
 			r.DestinationToken, string(state), lastErr, now, now)
 		if err != nil {
 			return Upserted{}, err
 		}
-		if err := insertEvent(ctx, tx, Event{RunID: runID, TransferID: r.ID, Kind: EventIngest,
+		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventIngest,
 			To: state, Message: lastErr}, now); err != nil {
 			return Upserted{}, err
 		}
@@ -186,7 +186,7 @@ func upsertRow(ctx context.Context, tx *sql.Tx, runID int64, r RowInput, now str
 	case err != nil:
 		return Upserted{}, err
 	case oldFP == r.Fingerprint:
-		_, err = tx.ExecContext(ctx, `UPDATE rows SET last_run_id = ?, sheet_line = ?, input = ?, updated_at = ?
+		_, err = tx.exec(`UPDATE rows SET last_run_id = ?, sheet_line = ?, input = ?, updated_at = ?
 			WHERE client_transfer_id = ?`, runID, r.Line, input, now, r.ID)
 		if err != nil {
 			return Upserted{}, err
@@ -195,18 +195,18 @@ func upsertRow(ctx context.Context, tx *sql.Tx, runID int64, r RowInput, now str
 	case State(oldState) == StateInvalid:
 		// Refused by validation and never sent: nothing at MassPay can
 		// collide with the corrected row, so it takes the old one's place.
-		_, err = tx.ExecContext(ctx, `UPDATE rows SET last_run_id = ?, sheet_line = ?, fingerprint = ?,
+		_, err = tx.exec(`UPDATE rows SET last_run_id = ?, sheet_line = ?, fingerprint = ?,
 			input = ?, method = ?, internal_user_id = ?, amount = ?, source_currency = ?,
 			destination_currency = ?, amount_is = ?, country_code = ?, delivery_type = ?, payer_name = ?,
 			destination_token = ?, state = ?, last_error = ?, updated_at = ?
 			WHERE client_transfer_id = ? AND state = 'INVALID'`,
-			runID, r.Line, r.Fingerprint, input, r.Method, r.InternalUserID, r.Amount.String(),
+			runID, r.Line, r.Fingerprint, input, r.Method, r.InternalUserID, decString(r.Amount),
 			r.SourceCurrency, r.DestinationCurrency, r.AmountIs, r.CountryCode, r.DeliveryType, r.PayerName,
 			r.DestinationToken, string(state), lastErr, now, r.ID)
 		if err != nil {
 			return Upserted{}, err
 		}
-		if err := insertEvent(ctx, tx, Event{RunID: runID, TransferID: r.ID, Kind: EventIngest,
+		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventIngest,
 			From: StateInvalid, To: state,
 			Message: fmt.Sprintf("invalid row replaced: fingerprint %s -> %s", oldFP, r.Fingerprint)}, now); err != nil {
 			return Upserted{}, err
@@ -218,16 +218,16 @@ func upsertRow(ctx context.Context, tx *sql.Tx, runID int64, r RowInput, now str
 			Input: r.Input, Method: r.Method, InternalUserID: r.InternalUserID, Amount: r.Amount,
 			SourceCurrency: r.SourceCurrency, DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs}
 		c.RecordedAt, _ = time.Parse(time.RFC3339Nano, now)
-		_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO conflicts (run_id, client_transfer_id,
+		_, err = tx.exec(`INSERT OR REPLACE INTO conflicts (run_id, client_transfer_id,
 			sheet_line, fingerprint, existing_fingerprint, existing_state, existing_run_id, input,
 			method, internal_user_id, amount, source_currency, destination_currency, amount_is,
 			recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			runID, r.ID, r.Line, r.Fingerprint, oldFP, oldState, oldRun, input, r.Method,
-			r.InternalUserID, r.Amount.String(), r.SourceCurrency, r.DestinationCurrency, r.AmountIs, now)
+			r.InternalUserID, decString(r.Amount), r.SourceCurrency, r.DestinationCurrency, r.AmountIs, now)
 		if err != nil {
 			return Upserted{}, err
 		}
-		if err := insertEvent(ctx, tx, Event{RunID: runID, TransferID: r.ID, Kind: EventConflict,
+		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventConflict,
 			From: State(oldState), To: StateConflict,
 			Message: fmt.Sprintf("line %d: fingerprint %s differs from ledger's %s (row %s, first run %d); not paid",
 				r.Line, r.Fingerprint, oldFP, oldState, oldRun)}, now); err != nil {

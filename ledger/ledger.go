@@ -42,6 +42,8 @@ type Ledger struct {
 	rdb *sql.DB // readers: query_only connections
 	wdb *sql.DB // the single writer connection (nil when read-only)
 
+	stmts     map[string]*sql.Stmt // the writer goroutine's statement cache
+	toPrepare map[string]struct{}  // statements to add to it
 	queue     chan *writeReq
 	closing   chan struct{}
 	writerEnd chan struct{}
@@ -62,6 +64,8 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		path:      abs,
 		clock:     opts.Clock,
 		readOnly:  opts.ReadOnly,
+		stmts:     make(map[string]*sql.Stmt),
+		toPrepare: make(map[string]struct{}),
 		queue:     make(chan *writeReq, 1024),
 		closing:   make(chan struct{}),
 		writerEnd: make(chan struct{}),
@@ -112,6 +116,9 @@ func (l *Ledger) open(ctx context.Context, busy time.Duration) error {
 		if mode != "wal" {
 			return fmt.Errorf("open ledger %s: %w (journal_mode is %q)", l.path, ErrNotWAL, mode)
 		}
+		if err := checkPragmas(ctx, l.wdb); err != nil {
+			return fmt.Errorf("open ledger %s: %w", l.path, err)
+		}
 		if err := migrate(ctx, l.wdb, l.path); err != nil {
 			return err
 		}
@@ -128,6 +135,24 @@ func (l *Ledger) open(ctx context.Context, busy time.Duration) error {
 	}
 	if v != SchemaVersion {
 		return &SchemaVersionError{Path: l.path, File: v, Code: SchemaVersion}
+	}
+	return nil
+}
+
+// checkPragmas verifies that the DSN's per-connection pragmas took effect:
+// a driver that silently ignored them would void the durability promise.
+func checkPragmas(ctx context.Context, db *sql.DB) error {
+	for _, p := range []struct {
+		name string
+		want int
+	}{{"synchronous", 2}, {"foreign_keys", 1}} {
+		var got int
+		if err := db.QueryRowContext(ctx, "PRAGMA "+p.name).Scan(&got); err != nil {
+			return fmt.Errorf("read pragma %s: %w", p.name, err)
+		}
+		if got != p.want {
+			return fmt.Errorf("pragma %s is %d, want %d", p.name, got, p.want)
+		}
 	}
 	return nil
 }

@@ -64,8 +64,8 @@ func (l *Ledger) BeginRun(ctx context.Context, info RunInfo) (Run, error) {
 		return Run{}, fmt.Errorf("begin run: %w", err)
 	}
 	var run Run
-	err = l.write(ctx, false, func(tx *sql.Tx) error {
-		r := tx.QueryRowContext(ctx, `INSERT INTO runs
+	err = l.write(ctx, false, func(tx *wtx) error {
+		r := tx.queryRow(`INSERT INTO runs
 			(sheet_name, sheet_sha256, started_at, operator, environment, balances_before, status)
 			VALUES (?, ?, ?, ?, ?, ?, 'running') RETURNING `+runCols,
 			info.SheetName, info.SheetSHA256, formatTime(info.StartedAt), info.Operator, info.Environment, before)
@@ -92,8 +92,8 @@ func (l *Ledger) FinishRun(ctx context.Context, runID int64, fin RunFinish) (Run
 		return Run{}, fmt.Errorf("finish run %d: %w", runID, err)
 	}
 	var run Run
-	err = l.write(ctx, false, func(tx *sql.Tx) error {
-		r := tx.QueryRowContext(ctx, `UPDATE runs SET finished_at = ?, balances_after = ?, status = ?
+	err = l.write(ctx, false, func(tx *wtx) error {
+		r := tx.queryRow(`UPDATE runs SET finished_at = ?, balances_after = ?, status = ?
 			WHERE id = ? RETURNING `+runCols,
 			formatTime(fin.FinishedAt), after, string(fin.Status), runID)
 		var err error

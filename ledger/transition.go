@@ -65,7 +65,7 @@ func (u RowUpdate) sets() ([]string, []any) {
 	dec := func(col string, v *decimal.Decimal) {
 		if v != nil {
 			set = append(set, col+" = ?")
-			args = append(args, v.String())
+			args = append(args, decString(*v))
 		}
 	}
 	if u.QuoteSeq != nil {
@@ -146,11 +146,11 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 		` WHERE client_transfer_id = ? AND state = ? RETURNING ` + rowCols
 
 	var row Row
-	err := l.write(ctx, false, func(tx *sql.Tx) error {
+	err := l.write(ctx, false, func(tx *wtx) error {
 		var err error
-		row, err = scanRow(tx.QueryRowContext(ctx, q, args...))
+		row, err = scanRow(tx.queryRow(q, args...))
 		if errors.Is(err, sql.ErrNoRows) {
-			return staleOrMissing(ctx, tx, id, from)
+			return staleOrMissing(tx, id, from)
 		}
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 		if e.RunID == 0 {
 			e.RunID = row.LastRunID
 		}
-		return insertEvent(ctx, tx, e, formatTime(now))
+		return insertEvent(tx, e, formatTime(now))
 	})
 	if err != nil {
 		var se *StaleStateError
@@ -172,9 +172,9 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 }
 
 // staleOrMissing explains a compare-and-set that matched no row.
-func staleOrMissing(ctx context.Context, tx *sql.Tx, id string, expected State) error {
+func staleOrMissing(tx *wtx, id string, expected State) error {
 	var actual string
-	err := tx.QueryRowContext(ctx, `SELECT state FROM rows WHERE client_transfer_id = ?`, id).Scan(&actual)
+	err := tx.queryRow(`SELECT state FROM rows WHERE client_transfer_id = ?`, id).Scan(&actual)
 	if err != nil {
 		return notFound(err, fmt.Sprintf("transition row %q", id))
 	}
@@ -202,14 +202,14 @@ func (l *Ledger) UpdateStatus(ctx context.Context, id, masspayStatus string, at 
 	if ev.At.IsZero() {
 		ev.At = at
 	}
-	err = l.write(ctx, false, func(tx *sql.Tx) error {
+	err = l.write(ctx, false, func(tx *wtx) error {
 		changed = false
 		var (
 			cur     string
 			prev    sql.NullString
 			lastRun int64
 		)
-		err := tx.QueryRowContext(ctx, `SELECT masspay_status, status_changed_at, last_run_id FROM rows
+		err := tx.queryRow(`SELECT masspay_status, status_changed_at, last_run_id FROM rows
 			WHERE client_transfer_id = ?`, id).Scan(&cur, &prev, &lastRun)
 		if err != nil {
 			return notFound(err, fmt.Sprintf("update status of row %q", id))
@@ -221,7 +221,7 @@ func (l *Ledger) UpdateStatus(ctx context.Context, id, masspayStatus string, at 
 		if cur == masspayStatus || (!prevAt.IsZero() && !at.After(prevAt)) {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE rows SET masspay_status = ?, status_changed_at = ?, updated_at = ?
+		_, err = tx.exec(`UPDATE rows SET masspay_status = ?, status_changed_at = ?, updated_at = ?
 			WHERE client_transfer_id = ?`, masspayStatus, formatTime(at), formatTime(l.now()), id)
 		if err != nil {
 			return err
@@ -233,7 +233,7 @@ func (l *Ledger) UpdateStatus(ctx context.Context, id, masspayStatus string, at 
 		if e.Message == "" {
 			e.Message = fmt.Sprintf("masspay status %s -> %s", orDash(cur), masspayStatus)
 		}
-		if err := insertEvent(ctx, tx, e, ""); err != nil {
+		if err := insertEvent(tx, e, ""); err != nil {
 			return err
 		}
 		changed = true

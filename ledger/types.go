@@ -35,12 +35,21 @@ func parseTime(s sql.NullString) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// decString formats d keeping its scale, so "1.50" is stored as "1.50" and
+// not "1.5": the ledger hands back the digits it was given.
+func decString(d decimal.Decimal) string {
+	if d.Exponent() < 0 {
+		return d.StringFixed(-d.Exponent())
+	}
+	return d.String()
+}
+
 // nullDecimal stores an invalid NullDecimal as NULL and a valid one as text.
 func nullDecimal(d decimal.NullDecimal) any {
 	if !d.Valid {
 		return nil
 	}
-	return d.Decimal.String()
+	return decString(d.Decimal)
 }
 
 // Column is one cell of a sheet row: its header as written in the sheet and
@@ -96,7 +105,7 @@ func marshalBalances(b Balances) (any, error) {
 	}
 	m := make(map[string]string, len(b))
 	for k, v := range b {
-		m[k] = v.String()
+		m[k] = decString(v)
 	}
 	j, err := json.Marshal(m)
 	if err != nil {

@@ -29,7 +29,7 @@ const (
 )
 
 type writeReq struct {
-	fn    func(tx *sql.Tx) error
+	fn    func(tx *wtx) error
 	solo  bool // needs its own transaction (large writes such as UpsertRows)
 	state atomic.Int32
 	done  chan error // buffered: the writer never blocks on a caller
@@ -37,7 +37,7 @@ type writeReq struct {
 
 // write runs fn in a write transaction and returns once that transaction has
 // committed (nil) or fn's own error. solo keeps fn out of group commits.
-func (l *Ledger) write(ctx context.Context, solo bool, fn func(tx *sql.Tx) error) error {
+func (l *Ledger) write(ctx context.Context, solo bool, fn func(tx *wtx) error) error {
 	if l.readOnly {
 		return ErrReadOnly
 	}
@@ -103,6 +103,7 @@ func (l *Ledger) writer() {
 			}
 		}
 		l.runBatch(batch)
+		l.prepareQueued()
 	}
 }
 
@@ -118,6 +119,57 @@ func (l *Ledger) drainClosed() {
 			return
 		}
 	}
+}
+
+// maxStmts bounds the writer's prepared-statement cache. Parsing SQL costs
+// more than executing these small statements, so the writer prepares each
+// distinct statement once on its single connection and reuses it.
+const maxStmts = 256
+
+// wtx is the write transaction handed to write functions. Its statements
+// run through the writer's prepared-statement cache.
+type wtx struct {
+	tx  *sql.Tx
+	ctx context.Context
+	l   *Ledger
+}
+
+// stmt returns q's cached statement bound to the transaction, or nil when q
+// is not prepared yet: it is then run unprepared and queued for preparation
+// after the transaction, because the writer pool's only connection is busy
+// until then.
+func (t *wtx) stmt(q string) *sql.Stmt {
+	if s, ok := t.l.stmts[q]; ok {
+		return t.tx.StmtContext(t.ctx, s)
+	}
+	if len(t.l.stmts)+len(t.l.toPrepare) < maxStmts {
+		t.l.toPrepare[q] = struct{}{}
+	}
+	return nil
+}
+
+// prepareQueued prepares the statements first seen in the last transaction.
+func (l *Ledger) prepareQueued() {
+	for q := range l.toPrepare {
+		if s, err := l.wdb.PrepareContext(context.Background(), q); err == nil {
+			l.stmts[q] = s
+		}
+		delete(l.toPrepare, q)
+	}
+}
+
+func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
+	if s := t.stmt(q); s != nil {
+		return s.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, q, args...)
+}
+
+func (t *wtx) queryRow(q string, args ...any) *sql.Row {
+	if s := t.stmt(q); s != nil {
+		return s.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, q, args...)
 }
 
 // runBatch runs the batch in one transaction and reports to every caller.
@@ -145,27 +197,28 @@ func (l *Ledger) runBatch(batch []*writeReq) {
 		fail(fmt.Errorf("begin write: %w", err))
 		return
 	}
+	w := &wtx{tx: tx, ctx: ctx, l: l}
 	if len(live) == 1 {
-		if errs[0] = live[0].fn(tx); errs[0] != nil {
+		if errs[0] = live[0].fn(w); errs[0] != nil {
 			tx.Rollback()
 			live[0].done <- errs[0]
 			return
 		}
 	} else {
 		for i, r := range live {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			if _, err := w.exec("SAVEPOINT w"); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("write savepoint: %w", err))
 				return
 			}
-			if errs[i] = r.fn(tx); errs[i] != nil {
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+			if errs[i] = r.fn(w); errs[i] != nil {
+				if _, err := w.exec("ROLLBACK TO w"); err != nil {
 					tx.Rollback()
 					fail(fmt.Errorf("write rollback to savepoint: %w (after %w)", err, errs[i]))
 					return
 				}
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			if _, err := w.exec("RELEASE w"); err != nil {
 				tx.Rollback()
 				fail(fmt.Errorf("write release savepoint: %w", err))
 				return
