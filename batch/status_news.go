@@ -1,0 +1,354 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+)
+
+// EventFlip is the ledger event kind of a flip: a payment MassPay reported
+// settled one way (COMPLETED, CANCELLED) that later settled the other way.
+// The results workbook's "Flips" sheet is built from these events.
+const EventFlip ledger.EventKind = "flip"
+
+// ErrUnknownPayment means status news named a payment the ledger does not
+// hold (another system's payout, an autopay payout) or a token other than the
+// row's. Such news is not applied.
+var ErrUnknownPayment = errors.New("payment not in the ledger")
+
+// StatusNews is one piece of news about MassPay's status of a payment, from a
+// webhook or from reconcile asking MassPay.
+type StatusNews struct {
+	// TransferID is the row's client_transfer_id (a load's client_load_id).
+	TransferID string
+	// Token is the payout or load token the news is about; when set, it must
+	// match the row's, so news about an abandoned quote never lands on the row.
+	Token string
+	// Status is MassPay's status (PENDING, PROCESSING, COMPLETED...).
+	Status string
+	// At is when the status took effect (a webhook's event_time) or, with
+	// Observed, when MassPay was asked.
+	At time.Time
+	// Observed marks news that is MassPay's current status as of At (a poll),
+	// rather than a change that took effect at At (a webhook). A poll is the
+	// truth when it was made, so a poll made while the ledger's clock is
+	// behind the last recorded change still moves a status forward.
+	Observed bool
+	// Source is the event kind recorded with the change: ledger.EventWebhook
+	// or ledger.EventReconcile.
+	Source ledger.EventKind
+	// Data is optional JSON recorded with the event (the webhook body).
+	Data json.RawMessage
+}
+
+// StatusOutcome is what applying one piece of news did.
+type StatusOutcome struct {
+	// Changed is true when the row's masspay_status moved.
+	Changed bool
+	// Was and Now are the row's status before and after.
+	Was, Now string
+	// Flip is set when this news revealed a flip not recorded before: the
+	// status moved between COMPLETED (or READY_FOR_PICKUP) and CANCELLED, or a
+	// late, older piece of news showed the row had been settled the other way.
+	Flip *Flip
+}
+
+// StatusApplier applies status news to the ledger. It is the only path by
+// which reconcile and the webhook receiver touch a row's MassPay status, so
+// both get the same rules: idempotent (the same news twice changes nothing),
+// never backwards in time (older news than the row's status_changed_at is not
+// applied), never a payment (only masspay_status, status_changed_at and
+// events are written, never the row's State), and every flip recorded exactly
+// once as an EventFlip event.
+//
+// A StatusApplier is safe for concurrent use; news about one row is applied
+// one at a time. Its zero value is not usable: set Ledger.
+type StatusApplier struct {
+	Ledger *ledger.Ledger
+	// Clock stamps flip events (detected_at); default the ledger's clock.
+	Clock func() time.Time
+
+	rows keyedMutex
+}
+
+// NewStatusApplier returns a StatusApplier writing to l.
+func NewStatusApplier(l *ledger.Ledger) *StatusApplier { return &StatusApplier{Ledger: l} }
+
+// flipData is the JSON detail of an EventFlip event.
+type flipData struct {
+	Token string `json:"token"`
+	Was   string `json:"was"`
+	Now   string `json:"now"`
+	// NowAt is when the row took the Now status; with Was and Now it is the
+	// flip's identity, which keeps a flip learnt twice from being recorded
+	// twice.
+	NowAt  time.Time `json:"now_at"`
+	Source string    `json:"source"`
+}
+
+// Apply records n in the ledger and reports what changed. News about a
+// payment the ledger does not hold returns an error matching
+// ErrUnknownPayment and changes nothing.
+func (a *StatusApplier) Apply(ctx context.Context, n StatusNews) (StatusOutcome, error) {
+	status := strings.ToUpper(strings.TrimSpace(n.Status))
+	if n.TransferID == "" || status == "" {
+		return StatusOutcome{}, fmt.Errorf("apply status: %w: no client_transfer_id or status", ErrUnknownPayment)
+	}
+	if n.At.IsZero() {
+		return StatusOutcome{}, fmt.Errorf("apply status of %s: no time", n.TransferID)
+	}
+	defer a.rows.lock(n.TransferID)()
+
+	row, err := a.Ledger.Row(ctx, n.TransferID)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return StatusOutcome{}, fmt.Errorf("apply status of %s: %w", n.TransferID, ErrUnknownPayment)
+	}
+	if err != nil {
+		return StatusOutcome{}, fmt.Errorf("apply status of %s: %w", n.TransferID, err)
+	}
+	token := rowToken(row)
+	if n.Token != "" && token != "" && n.Token != token {
+		return StatusOutcome{}, fmt.Errorf("apply status of %s: token %s is not the row's %s: %w", n.TransferID, n.Token, token, ErrUnknownPayment)
+	}
+	if token == "" {
+		token = n.Token
+	}
+	cur, curAt := row.MasspayStatus, row.StatusChangedAt
+	out := StatusOutcome{Was: cur, Now: cur}
+
+	at := n.At.UTC()
+	if !curAt.IsZero() && !at.After(curAt) {
+		if n.Observed && status != cur && (statusRank(status) > statusRank(cur) || isFlip(cur, status)) {
+			// A poll is MassPay's truth now; our clock just lags the time a
+			// webhook stamped the last change with. It is newer news.
+			at = curAt.Add(time.Microsecond)
+		} else {
+			// Older news. It changes nothing, but it may reveal history:
+			// settled as n says before the row's current, opposite status.
+			if !n.Observed && isFlip(status, cur) {
+				f, err := a.recordFlip(ctx, row, token, status, cur, curAt, n.Source)
+				if err != nil {
+					return out, err
+				}
+				out.Flip = f
+			}
+			return out, nil
+		}
+	}
+	if status == cur {
+		return out, nil
+	}
+	if isFlip(cur, status) {
+		// The flip is written before the status: if the process dies in
+		// between, the news is applied again later and the flip, already
+		// there, is not written twice; the other order could lose it.
+		f, err := a.recordFlip(ctx, row, token, cur, status, at, n.Source)
+		if err != nil {
+			return out, err
+		}
+		out.Flip = f
+	}
+	kind := n.Source
+	if kind == "" {
+		kind = ledger.EventStatus
+	}
+	changed, err := a.Ledger.UpdateStatus(ctx, row.ID, status, at, ledger.Event{Kind: kind, Data: n.Data,
+		Message: fmt.Sprintf("masspay status %s -> %s (%s)", orDashStatus(cur), status, kind)})
+	if err != nil {
+		return out, fmt.Errorf("apply status of %s: %w", row.ID, err)
+	}
+	if changed {
+		out.Changed, out.Now = true, status
+	}
+	return out, nil
+}
+
+// recordFlip appends an EventFlip for row unless the same flip (was, now and
+// the time of now) is already recorded. It returns the flip when it wrote one.
+func (a *StatusApplier) recordFlip(ctx context.Context, row ledger.Row, token, was, now string, nowAt time.Time, src ledger.EventKind) (*Flip, error) {
+	for ev, err := range a.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID, Kind: EventFlip}) {
+		if err != nil {
+			return nil, fmt.Errorf("read flips of %s: %w", row.ID, err)
+		}
+		var d flipData
+		if json.Unmarshal(ev.Data, &d) == nil && d.Was == was && d.Now == now && d.NowAt.Equal(nowAt) {
+			return nil, nil
+		}
+	}
+	d := flipData{Token: token, Was: was, Now: now, NowAt: nowAt.UTC(), Source: string(src)}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("record flip of %s: %w", row.ID, err)
+	}
+	ev := ledger.Event{Kind: EventFlip, RunID: row.LastRunID, TransferID: row.ID, MasspayStatus: now, Data: b,
+		Message: fmt.Sprintf("FLIP: MassPay status %s -> %s", was, now)}
+	if a.Clock != nil {
+		ev.At = a.Clock()
+	}
+	ev, err = a.Ledger.AppendEvent(ctx, ev)
+	if err != nil {
+		return nil, fmt.Errorf("record flip of %s: %w", row.ID, err)
+	}
+	f := flipFromEvent(row, ev, d)
+	return &f, nil
+}
+
+// Webhook applies a MassPay status callback: the callback of the webhook
+// receiver (masspay/webhook). News about payments payrun did not make is
+// acknowledged and ignored (returns nil), so MassPay does not retry it for
+// days; a ledger failure is returned, so the receiver answers 5xx and
+// MassPay delivers again.
+func (a *StatusApplier) Webhook(ctx context.Context, ev masspay.WebhookEvent, received time.Time) (StatusOutcome, error) {
+	n := StatusNews{Status: ev.Status, Source: ledger.EventWebhook}
+	switch ev.EventType {
+	case masspay.EventPayout:
+		n.TransferID, n.Token = ev.ClientTransferID, ev.PayoutToken
+	case masspay.EventLoad:
+		n.TransferID, n.Token = ev.ClientLoadID, ev.LoadToken
+	default:
+		return StatusOutcome{}, nil // spendbacks and others: not payrun's payments
+	}
+	if n.TransferID == "" {
+		return StatusOutcome{}, nil
+	}
+	n.At = received
+	if ev.EventTime != "" {
+		t, err := time.Parse(time.RFC3339Nano, ev.EventTime)
+		if err == nil {
+			n.At = t
+		}
+	}
+	n.Data = webhookData(ev)
+	out, err := a.Apply(ctx, n)
+	if errors.Is(err, ErrUnknownPayment) {
+		return out, nil
+	}
+	return out, err
+}
+
+// webhookData is the compact JSON kept with a webhook's event.
+func webhookData(ev masspay.WebhookEvent) json.RawMessage {
+	b, err := json.Marshal(struct {
+		EventType    string `json:"event_type"`
+		Status       string `json:"status"`
+		StatusReason string `json:"status_reason,omitempty"`
+		Token        string `json:"token"`
+		EventTime    string `json:"event_time,omitempty"`
+	}{ev.EventType, ev.Status, ev.StatusReason, ev.PayoutToken + ev.LoadToken, ev.EventTime})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// rowToken is the payout or load token of a row.
+func rowToken(r ledger.Row) string {
+	if r.PayoutToken != "" {
+		return r.PayoutToken
+	}
+	return r.LoadToken
+}
+
+// settledPaid reports whether status means the money reached the payee.
+func settledPaid(s string) bool {
+	return s == masspay.StatusCompleted || s == masspay.StatusReadyForPickup
+}
+
+// isFlip reports whether a move from was to now is a flip: paid then
+// cancelled, or cancelled then paid.
+func isFlip(was, now string) bool {
+	return (settledPaid(was) && now == masspay.StatusCancelled) ||
+		(was == masspay.StatusCancelled && now == masspay.StatusCompleted)
+}
+
+// statusRank orders statuses along a payment's life, for polls only.
+func statusRank(s string) int {
+	switch s {
+	case "", masspay.StatusScheduled:
+		return 0
+	case masspay.StatusPending, masspay.StatusHold:
+		return 1
+	case masspay.StatusProcessing:
+		return 2
+	case masspay.StatusReadyForPickup:
+		return 3
+	case masspay.StatusCompleted, masspay.StatusCancelled, masspay.StatusError:
+		return 4
+	}
+	return 1
+}
+
+func orDashStatus(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// flipFromEvent builds the results' Flip of one EventFlip event.
+func flipFromEvent(row ledger.Row, ev ledger.Event, d flipData) Flip {
+	amt := row.SourceAmount
+	if !amt.Valid {
+		amt = decimal.NullDecimal{Decimal: row.Amount, Valid: true}
+	}
+	return Flip{
+		ClientTransferID: row.ID,
+		Token:            d.Token,
+		Was:              d.Was,
+		Now:              d.Now,
+		SourceAmount:     amt,
+		SourceCurrency:   row.SourceCurrency,
+		DetectedAt:       ev.At,
+		ActionNeeded:     flipAction(row, d.Was, d.Now),
+	}
+}
+
+// flipAction tells finance what a flip means for them.
+func flipAction(row ledger.Row, was, now string) string {
+	what := "payout"
+	if row.Method == MethodLoad || row.LoadToken != "" && row.PayoutToken == "" {
+		what = "wallet load"
+	}
+	if now == masspay.StatusCancelled {
+		return fmt.Sprintf("MassPay cancelled this %s after reporting it %s: the payee did not get the money and MassPay returns the amount (and fee) to the account. Confirm with the payee; if still owed, pay again under a new client_transfer_id.", what, was)
+	}
+	return fmt.Sprintf("MassPay completed this %s after reporting it CANCELLED: the payee was paid. Do not pay again; if it was already re-paid, recover the second payment.", what)
+}
+
+// LedgerFlips returns every flip recorded for run runID (0: every run),
+// oldest first: what ResultsOptions.Flips takes when results are
+// regenerated after a reconcile.
+func LedgerFlips(ctx context.Context, l *ledger.Ledger, runID int64) ([]Flip, error) {
+	var out []Flip
+	rows := map[string]ledger.Row{}
+	for ev, err := range l.Events(ctx, ledger.EventFilter{Kind: EventFlip}) {
+		if err != nil {
+			return nil, fmt.Errorf("read flips: %w", err)
+		}
+		row, ok := rows[ev.TransferID]
+		if !ok {
+			r, err := l.Row(ctx, ev.TransferID)
+			if err != nil {
+				return nil, fmt.Errorf("read flipped row %s: %w", ev.TransferID, err)
+			}
+			row, rows[ev.TransferID] = r, r
+		}
+		if runID != 0 && ev.RunID != runID && row.LastRunID != runID {
+			continue
+		}
+		var d flipData
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			return nil, fmt.Errorf("read flip of %s: %w", ev.TransferID, err)
+		}
+		out = append(out, flipFromEvent(row, ev, d))
+	}
+	return out, nil
+}
