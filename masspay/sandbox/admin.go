@@ -20,6 +20,12 @@ func (s *Sandbox) serveAdmin(w http.ResponseWriter, r *http.Request, seg []strin
 		return e.Status
 	}
 	s.hooks.kick()
+	if err := s.sync(); err != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(stateNotSaved.status)
+		w.Write(stateNotSaved.body)
+		return stateNotSaved.status
+	}
 	writeJSON(w, status, v)
 	return status
 }

@@ -71,6 +71,14 @@ type Config struct {
 	// IdempotencyRetention is how long an Idempotency-Key and its answer are
 	// kept; 0 means DefaultIdempotencyRetention.
 	IdempotencyRetention time.Duration
+	// StateFile, when set, makes the sandbox's state survive a restart or
+	// a crash: New loads it from this file when it exists (Balances is then
+	// ignored) and creates it otherwise, and every request that changed
+	// something is saved to it (atomically: temp file, fsync, rename) before
+	// its answer is written, together with its idempotency record. A
+	// manual clock behind the saved sandbox time is moved up to it. Pending
+	// webhook deliveries are not saved. Empty means memory only.
+	StateFile string
 	// Logger receives one line per request and webhook delivery; nil is
 	// silent. The API key is never logged.
 	Logger *zerolog.Logger

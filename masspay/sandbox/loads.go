@@ -74,7 +74,7 @@ func (s *Sandbox) createLoad(rq *request) (int, any, *apiError) {
 	if in.TimeToProcess != nil && in.TimeToProcess.After(now) {
 		l.status, l.processAt = masspay.LoadScheduled, in.TimeToProcess.UTC()
 		s.loadEvent(l, now)
-		s.after(l.processAt, func(at time.Time) { s.processLoad(l, at) })
+		s.after(l.processAt, timerLoad, l.token)
 	} else {
 		s.processLoad(l, now)
 	}

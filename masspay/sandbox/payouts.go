@@ -210,21 +210,10 @@ func (s *Sandbox) markCommitted(p *payout, now time.Time) {
 		s.committedCTID[p.ClientTransferID] = p
 	}
 	s.payoutEvent(p, now)
-	s.after(now.Add(ProcessingAfter), func(at time.Time) { s.setStatus(p, masspay.StatusProcessing, "", at) })
-	s.after(now.Add(FinalAfter), func(at time.Time) {
-		switch {
-		case p.cents == centsCancelled:
-			s.setStatus(p, masspay.StatusCancelled, "cancelled by the payer (sandbox magic cents .15)", at)
-		case p.route.DeliveryType == masspay.DeliveryCashPickup:
-			s.setStatus(p, masspay.StatusReadyForPickup, "", at)
-		default:
-			s.setStatus(p, masspay.StatusCompleted, "", at)
-		}
-	})
+	s.after(now.Add(ProcessingAfter), timerProcessing, p.PayoutToken)
+	s.after(now.Add(FinalAfter), timerFinal, p.PayoutToken)
 	if p.cents == centsFlip {
-		s.after(now.Add(FlipAfter), func(at time.Time) {
-			s.setStatus(p, masspay.StatusCancelled, "reversed after completion (sandbox magic cents .16)", at)
-		})
+		s.after(now.Add(FlipAfter), timerFlip, p.PayoutToken)
 	}
 }
 

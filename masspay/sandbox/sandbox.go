@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/payrun/payrun/masspay"
@@ -40,8 +41,15 @@ type Sandbox struct {
 
 	idem  *idemStore
 	hooks *webhookQueue
+	store *stateStore // nil without Config.StateFile
+
+	// ver counts the changes of state a client may have seen; a state
+	// file holding version ver is durable for every answer given so far.
+	// It changes under mu.
+	ver atomic.Uint64
 
 	mu            sync.Mutex // guards everything below
+	pcg           *rand.PCG // rng's source, saved with the state
 	rng           *rand.Rand
 	seq           int
 	timers        timers
@@ -73,13 +81,15 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.IdempotencyRetention <= 0 {
 		cfg.IdempotencyRetention = DefaultIdempotencyRetention
 	}
+	pcg := rand.NewPCG(uint64(cfg.Seed), 0x5bd1e995)
 	s := &Sandbox{
 		cfg:           cfg,
 		clock:         cfg.Clock,
 		log:           zerolog.Nop(),
 		keySum:        sha256.Sum256([]byte(cfg.APIKey)),
 		faultRng:      rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
-		rng:           rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5bd1e995)),
+		pcg:           pcg,
+		rng:           rand.New(pcg),
 		balances:      map[string]*balance{},
 		balanceTokens: map[string]*balance{},
 		users:         map[string]*user{},
@@ -100,22 +110,39 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.Logger != nil {
 		s.log = *cfg.Logger
 	}
-	bals := cfg.Balances
-	if bals == nil {
-		bals = DefaultBalances()
-	}
-	curs := make([]string, 0, len(bals))
-	for c := range bals {
-		curs = append(curs, c)
-	}
-	sort.Strings(curs)
-	for _, c := range curs {
-		if _, ok := currencies[c]; !ok {
-			return nil, fmt.Errorf("new sandbox: unknown currency %q", c)
-		}
-		s.addBalance(c, bals[c])
-	}
 	s.idem = newIdemStore(cfg.IdempotencyRetention)
+	restored := false
+	if cfg.StateFile != "" {
+		s.store = newStateStore(cfg.StateFile)
+		var err error
+		if restored, err = s.loadState(); err != nil {
+			return nil, fmt.Errorf("new sandbox: %w", err)
+		}
+	}
+	if !restored {
+		bals := cfg.Balances
+		if bals == nil {
+			bals = DefaultBalances()
+		}
+		curs := make([]string, 0, len(bals))
+		for c := range bals {
+			curs = append(curs, c)
+		}
+		sort.Strings(curs)
+		for _, c := range curs {
+			if _, ok := currencies[c]; !ok {
+				return nil, fmt.Errorf("new sandbox: unknown currency %q", c)
+			}
+			s.addBalance(c, bals[c])
+		}
+	}
+	if s.store != nil && !restored {
+		// Save the fresh state at once: its balance tokens are what every
+		// later request refers to, and a bad path fails here, not mid-run.
+		if err := s.save(); err != nil {
+			return nil, fmt.Errorf("new sandbox: %w", err)
+		}
+	}
 	s.limiter = newLimiter()
 	s.SetFaults(cfg.Faults)
 	s.hooks = newWebhookQueue(s)
@@ -145,10 +172,21 @@ func (s *Sandbox) uuid() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// Close stops webhook delivery. It does not deliver what is pending; call
-// FlushWebhooks first for that.
+// Close stops webhook delivery and, with Config.StateFile, saves the state
+// one last time (status changes the clock made since the last request
+// included). It does not deliver pending webhooks; call FlushWebhooks first
+// for that.
 func (s *Sandbox) Close() error {
 	s.hooks.stop()
+	if s.store == nil {
+		return nil
+	}
+	s.mu.Lock()
+	s.catchUp(s.Now())
+	s.mu.Unlock()
+	if err := s.save(); err != nil {
+		return fmt.Errorf("close sandbox: %w", err)
+	}
 	return nil
 }
 
@@ -174,10 +212,11 @@ func (s *Sandbox) Now() time.Time { return s.clock.Now().UTC() }
 // that became due and queues its webhooks. On a real clock it only runs what
 // is due.
 func (s *Sandbox) Advance(d time.Duration) {
-	if mc, ok := s.clock.(*ManualClock); ok {
-		mc.Advance(d)
-	}
 	s.mu.Lock()
+	if mc, ok := s.clock.(*ManualClock); ok && d > 0 {
+		mc.Advance(d)
+		s.ver.Add(1)
+	}
 	s.catchUp(s.Now())
 	s.mu.Unlock()
 	s.hooks.kick()
@@ -194,6 +233,7 @@ func (s *Sandbox) AdjustBalance(currency string, delta decimal.Decimal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.adjust(currency, delta)
+	s.ver.Add(1)
 }
 
 func (s *Sandbox) adjust(currency string, delta decimal.Decimal) *balance {
@@ -224,6 +264,7 @@ func (s *Sandbox) HoldUser(userToken string) (string, error) {
 		return "", fmt.Errorf("hold user: %w", ErrNotFound)
 	}
 	s.hold(u)
+	s.ver.Add(1)
 	return u.kycLink, nil
 }
 
@@ -236,6 +277,7 @@ func (s *Sandbox) ReleaseUser(userToken string) error {
 		return fmt.Errorf("release user: %w", ErrNotFound)
 	}
 	u.Status = masspay.UserActive
+	s.ver.Add(1)
 	return nil
 }
 
@@ -259,6 +301,9 @@ type request struct {
 	seg  []string
 	q    url.Values
 	body []byte
+	// mutating is true for POST, PUT, PATCH and DELETE: requests that may
+	// change state and take an Idempotency-Key.
+	mutating bool
 }
 
 // handler serves one endpoint under s.mu and returns the answer.
@@ -309,13 +354,22 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) int {
 		writeError(w, e)
 		return e.Status
 	}
-	rq := &request{r: r, seg: seg, q: r.URL.Query(), body: body}
-	run := func() answer { return s.call(h, rq) }
+	rq := &request{r: r, seg: seg, q: r.URL.Query(), body: body,
+		mutating: r.Method != http.MethodGet && r.Method != http.MethodHead}
 	var a answer
-	if key := r.Header.Get("Idempotency-Key"); key != "" && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		a = s.idem.do(s.keySum, key, fingerprint(r, body), s.Now(), run)
+	if key := r.Header.Get("Idempotency-Key"); key != "" && rq.mutating {
+		now := s.Now()
+		e, replay := s.idem.begin(key, fingerprint(r, body), now)
+		if replay != nil {
+			a = *replay
+		} else {
+			a = s.call(h, rq, func(a answer) { s.idem.finish(key, e, a, now) })
+		}
 	} else {
-		a = run()
+		a = s.call(h, rq, nil)
+	}
+	if err := s.sync(); err != nil {
+		a = stateNotSaved
 	}
 	if lost && dropConnection(w) {
 		return 0
@@ -327,13 +381,34 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) int {
 }
 
 // call runs h under the state lock after bringing the clock's due status
-// changes up to date.
-func (s *Sandbox) call(h handler, rq *request) answer {
+// changes up to date, and hands the answer to done (the idempotency record)
+// when done is not nil. With a state file, done runs under the lock too, so
+// that no snapshot holds the effect of a request without its record.
+func (s *Sandbox) call(h handler, rq *request, done func(answer)) answer {
 	s.mu.Lock()
 	s.catchUp(s.Now())
 	status, v, aerr := h(s, rq)
-	s.mu.Unlock()
+	if rq.mutating {
+		s.ver.Add(1)
+	}
+	var a answer
+	if done != nil && s.store != nil {
+		a = encodeAnswer(status, v, aerr)
+		done(a)
+		s.mu.Unlock()
+	} else {
+		s.mu.Unlock()
+		a = encodeAnswer(status, v, aerr)
+		if done != nil {
+			done(a)
+		}
+	}
 	s.hooks.kick()
+	return a
+}
+
+// encodeAnswer renders a handler's result as the JSON answer.
+func encodeAnswer(status int, v any, aerr *apiError) answer {
 	if aerr != nil {
 		status, v = aerr.Status, aerr.body()
 	}

@@ -57,12 +57,23 @@ type wallet struct {
 	rules []*masspay.AutopayRule
 }
 
-// timer is a status change due at a sandbox time.
+// timer is a status change due at a sandbox time. It names what to do
+// (kind) to which load or payout (token) instead of holding a closure, so
+// that the pending timeline can be saved to a state file and restored.
 type timer struct {
-	at  time.Time
-	seq int
-	fn  func(at time.Time)
+	at    time.Time
+	seq   int
+	kind  string
+	token string
 }
+
+// Timer kinds.
+const (
+	timerLoad       = "load"       // process a scheduled load
+	timerProcessing = "processing" // committed payout -> PROCESSING
+	timerFinal      = "final"      // -> COMPLETED / READY_FOR_PICKUP / CANCELLED (.15)
+	timerFlip       = "flip"       // COMPLETED -> CANCELLED (.16)
+)
 
 // timers is a min-heap of timers by time, then creation order.
 type timers []*timer
@@ -83,10 +94,39 @@ func (t *timers) Pop() any {
 	return x
 }
 
-// after schedules fn at time at. Callers hold s.mu.
-func (s *Sandbox) after(at time.Time, fn func(at time.Time)) {
+// after schedules the timer kind for token at time at. Callers hold s.mu.
+func (s *Sandbox) after(at time.Time, kind, token string) {
 	s.seq++
-	heap.Push(&s.timers, &timer{at: at, seq: s.seq, fn: fn})
+	heap.Push(&s.timers, &timer{at: at, seq: s.seq, kind: kind, token: token})
+}
+
+// fire runs one due timer. Callers hold s.mu.
+func (s *Sandbox) fire(t *timer) {
+	if t.kind == timerLoad {
+		if l := s.loads[t.token]; l != nil {
+			s.processLoad(l, t.at)
+		}
+		return
+	}
+	p := s.payouts[t.token]
+	if p == nil {
+		return
+	}
+	switch t.kind {
+	case timerProcessing:
+		s.setStatus(p, masspay.StatusProcessing, "", t.at)
+	case timerFinal:
+		switch {
+		case p.cents == centsCancelled:
+			s.setStatus(p, masspay.StatusCancelled, "cancelled by the payer (sandbox magic cents .15)", t.at)
+		case p.route.DeliveryType == masspay.DeliveryCashPickup:
+			s.setStatus(p, masspay.StatusReadyForPickup, "", t.at)
+		default:
+			s.setStatus(p, masspay.StatusCompleted, "", t.at)
+		}
+	case timerFlip:
+		s.setStatus(p, masspay.StatusCancelled, "reversed after completion (sandbox magic cents .16)", t.at)
+	}
 }
 
 // catchUp runs every timer due by now, in time order, so a big clock jump
@@ -94,8 +134,7 @@ func (s *Sandbox) after(at time.Time, fn func(at time.Time)) {
 // s.mu.
 func (s *Sandbox) catchUp(now time.Time) {
 	for len(s.timers) > 0 && !s.timers[0].at.After(now) {
-		t := heap.Pop(&s.timers).(*timer)
-		t.fn(t.at)
+		s.fire(heap.Pop(&s.timers).(*timer))
 	}
 }
 
