@@ -1,0 +1,141 @@
+package batch
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// The wallet, autopay and tax exports are small tables a person opens in a
+// spreadsheet. They reuse the results writer's typed cells, styles and
+// atomic file writing, so an amount looks the same in every file payrun
+// writes and a crash never leaves half an export under its final name.
+
+// exportTable is one worksheet of an export.
+type exportTable struct {
+	name   string
+	header []string
+	rows   [][]outCell
+	fills  []rowFill // per row; nil or short means no fill
+	// empty is the line written when there are no rows, so an empty sheet
+	// says why instead of looking broken.
+	empty string
+}
+
+// ExportFormatOf is the format an export path asks for by its extension:
+// CSV for .csv, XLSX for everything else.
+func ExportFormatOf(path string) Format {
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		return FormatCSV
+	}
+	return FormatXLSX
+}
+
+// ExportSiblingPath is where the CSV form of an export puts a second table
+// (for example the tax export's payees missing a tax id): beside path,
+// named <stem>.<name>.csv.
+func ExportSiblingPath(path, name string) string {
+	dir, base := filepath.Split(path)
+	return filepath.Join(dir, strings.TrimSuffix(base, filepath.Ext(base))+"."+name+".csv")
+}
+
+// writeExport writes tables to path in format: one workbook with a sheet per
+// table, or CSV files (the first table at path, the others at
+// ExportSiblingPath). It returns the paths written.
+func writeExport(path string, format Format, tables []exportTable) ([]string, error) {
+	if path == "" {
+		return nil, ErrResultsPathNeeded
+	}
+	if format == FormatCSV {
+		var paths []string
+		for i, t := range tables {
+			p := path
+			if i > 0 {
+				p = ExportSiblingPath(path, strings.ToLower(strings.ReplaceAll(t.name, " ", "-")))
+			}
+			if err := writeAtomic(p, func(w io.Writer) error { return writeTableCSV(w, t) }); err != nil {
+				return paths, fmt.Errorf("write %s: %w", filepath.Base(p), err)
+			}
+			paths = append(paths, p)
+		}
+		return paths, nil
+	}
+	f := excelize.NewFile()
+	defer f.Close()
+	bk := &xlsxBook{f: f, styles: make(map[styleKey]int)}
+	for i, t := range tables {
+		if i == 0 {
+			if err := f.SetSheetName("Sheet1", t.name); err != nil {
+				return nil, fmt.Errorf("name sheet %s: %w", t.name, err)
+			}
+		} else if _, err := f.NewSheet(t.name); err != nil {
+			return nil, fmt.Errorf("add sheet %s: %w", t.name, err)
+		}
+		if err := writeTableXLSX(bk, t); err != nil {
+			return nil, err
+		}
+	}
+	f.SetActiveSheet(0)
+	if err := writeAtomic(path, func(w io.Writer) error {
+		_, err := f.WriteTo(w)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return []string{path}, nil
+}
+
+func writeTableCSV(w io.Writer, t exportTable) error {
+	out, err := newCSVSink(w)
+	if err != nil {
+		return err
+	}
+	if err := out.header(t.header); err != nil {
+		return err
+	}
+	for _, r := range t.rows {
+		if err := out.write(r); err != nil {
+			return err
+		}
+	}
+	return out.close()
+}
+
+func writeTableXLSX(bk *xlsxBook, t exportTable) error {
+	s, err := bk.sheet(t.name)
+	if err != nil {
+		return err
+	}
+	widths := make([]float64, len(t.header))
+	for i, h := range t.header {
+		widths[i] = float64(len(h)) + 4
+	}
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i < len(widths) {
+				widths[i] = max(widths[i], min(displayWidth(c)+2, 60))
+			}
+		}
+	}
+	if err := s.begin(widths, t.header, 0); err != nil {
+		return err
+	}
+	for i, r := range t.rows {
+		fill := fillNone
+		if i < len(t.fills) {
+			fill = t.fills[i]
+		}
+		if err := s.write(r, fill, -1); err != nil {
+			return err
+		}
+	}
+	if len(t.rows) == 0 && t.empty != "" {
+		if err := s.write([]outCell{textCell(t.empty)}, fillNone, -1); err != nil {
+			return err
+		}
+	}
+	return s.finish(len(t.rows) > 0)
+}
