@@ -17,22 +17,23 @@ type outKind uint8
 
 const (
 	cellEmpty  outKind = iota
-	cellText            // a string, made inert against formula injection
-	cellAmount          // money in cur, formatted with cur's decimals
-	cellRate            // an exchange rate
-	cellDate            // an instant, shown in UTC
-	cellInt             // a count
-	cellLink            // an https link, clickable in XLSX
+	cellText           // a string, made inert against formula injection
+	cellAmount         // money in cur, formatted with cur's decimals
+	cellRate           // an exchange rate
+	cellDate           // an instant, shown in UTC
+	cellInt            // a count
+	cellLink           // an https link, clickable in XLSX
 )
 
 // cell is one typed value of the results.
 type outCell struct {
-	kind outKind
-	text string          // cellText, cellLink
-	num  decimal.Decimal // cellAmount, cellRate
-	cur  string          // cellAmount
-	at   time.Time       // cellDate
-	n    int64           // cellInt
+	kind  outKind
+	text  string          // cellText, cellLink
+	label string          // cellLink: text shown instead of the URL, XLSX only
+	num   decimal.Decimal // cellAmount, cellRate
+	cur   string          // cellAmount
+	at    time.Time       // cellDate
+	n     int64           // cellInt
 }
 
 func textCell(s string) outCell {

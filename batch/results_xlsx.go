@@ -48,6 +48,17 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		}
 	}
 
+	// Print setup goes in before streaming starts: the stream writes the
+	// sheet properties first. Landscape, one page wide, as tall as needed.
+	for _, n := range append([]string{SheetResults}, names...) {
+		if err := f.SetSheetProps(n, &excelize.SheetPropsOptions{FitToPage: ptr(true)}); err != nil {
+			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
+		}
+		if err := f.SetPageLayout(n, &excelize.PageLayoutOptions{Orientation: ptr("landscape"), FitToWidth: ptr(1), FitToHeight: ptr(0)}); err != nil {
+			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
+		}
+	}
+
 	results, err := bk.sheet(SheetResults)
 	if err != nil {
 		return ResultsSummary{}, err
@@ -276,7 +287,7 @@ func resultsWidths(headers []string, sample []ResultRow) []float64 {
 	}
 	for i, h := range all {
 		limit := 40.0
-		if i >= len(headers) && h == "action_needed" {
+		if i >= len(headers) && (h == "action_needed" || h == "error") {
 			limit = 70
 		}
 		w[i] = min(max(w[i], 9), limit)
@@ -313,10 +324,12 @@ func needsActionWidths(sample []ResultRow) []float64 {
 func displayWidth(c outCell) float64 {
 	switch c.kind {
 	case cellText, cellLink:
-		return float64(utf8.RuneCountInString(c.text)) + 1
+		// Bold result words and proportional fonts run wider than a
+		// character per unit: pad by a tenth and two.
+		return float64(utf8.RuneCountInString(c.text))*1.1 + 2
 	case cellAmount:
 		s := c.num.StringFixed(currencyDecimals(c.cur))
-		return float64(len(s)+len(s)/3) + 6 // separators and the currency code
+		return float64(len(s)+len(s)/3) + 8 // separators, the code, the indent
 	case cellRate:
 		return float64(len(c.num.String())) + 3
 	case cellDate:
@@ -350,6 +363,7 @@ const (
 	roleTitle
 	roleHeadInput  // header of a column copied from the sheet
 	roleHeadResult // header of a column payrun adds
+	roleValue      // the value of a Summary "label: value" line, left-aligned
 )
 
 // Fill colours: Excel's own "Good", "Neutral" and "Bad" cell styles, which
@@ -379,19 +393,25 @@ func (b *xlsxBook) style(k styleKey) (int, error) {
 		st.Fill = excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"1F4E78"}}
 		st.Border = []excelize.Border{{Type: "bottom", Color: "808080", Style: 1}}
 	}
+	// Numbers sit right with a one-character indent, so a right-aligned
+	// amount never runs into the text of the column after it.
+	right := &excelize.Alignment{Horizontal: "right", Indent: 1}
 	switch k.kind {
 	case cellAmount:
-		st.CustomNumFmt = ptr(amountFormat(k.cur))
+		st.CustomNumFmt, st.Alignment = ptr(amountFormat(k.cur)), right
 	case cellRate:
-		st.CustomNumFmt = ptr("#,##0.00######")
+		st.CustomNumFmt, st.Alignment = ptr("#,##0.00######"), right
 	case cellDate:
-		st.CustomNumFmt = ptr(DateFormat)
+		st.CustomNumFmt, st.Alignment = ptr(DateFormat), right
 	case cellInt:
-		st.NumFmt = 1 // 0
+		st.NumFmt, st.Alignment = 1, &excelize.Alignment{Horizontal: "center"} // 0
 	case cellLink:
 		st.Font.Color, st.Font.Underline = "0563C1", "single"
 	case cellText:
 		st.NumFmt = 49 // @: typing into the cell keeps it text
+	}
+	if k.role == roleValue {
+		st.Alignment = &excelize.Alignment{Horizontal: "left"}
 	}
 	id, err := b.f.NewStyle(st)
 	if err != nil {
@@ -543,8 +563,10 @@ func (s *xlsxSheet) writeLine(l summaryLine) error {
 			role = roleHeadResult
 		case l.style == lineLabel && i == 0:
 			role = roleBold
+		case l.style == lineLabel:
+			role = roleValue
 		}
-		if c.kind == cellEmpty && l.fill == fillNone && role == roleData {
+		if c.kind == cellEmpty && l.fill == fillNone && (role == roleData || role == roleValue) {
 			continue
 		}
 		id, err := s.bk.style(styleKey{kind: c.kind, cur: c.cur, fill: l.fill, role: role})
@@ -574,7 +596,12 @@ func (s *xlsxSheet) writeLine(l summaryLine) error {
 // amount of up to 15 significant digits, and XLSX stores numbers as doubles.
 func xlsxValue(c outCell) any {
 	switch c.kind {
-	case cellText, cellLink:
+	case cellLink:
+		if c.label != "" {
+			return inertText(c.label)
+		}
+		return inertText(c.text)
+	case cellText:
 		return inertText(c.text)
 	case cellAmount, cellRate:
 		return c.num.InexactFloat64()

@@ -101,7 +101,7 @@ func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated ti
 	}
 	for _, a := range b.actions {
 		add(lineNormal, fillOf(a.Result), intCell(int64(a.SheetLine)), textCell(a.ClientTransferID),
-			textCell(a.Payee), textCell(string(a.Result)), linkCell(a.KYCUploadLink), textCell(a.Action))
+			textCell(a.Payee), textCell(string(a.Result)), linkLabel(a.KYCUploadLink, "document-upload link"), textCell(a.Action))
 	}
 	if more := b.needsAction - len(b.actions); more > 0 {
 		add(lineNormal, fillNone, textCell(fmt.Sprintf("... and %d more: see the Needs action sheet, or filter the result column", more)))
@@ -119,4 +119,14 @@ var resultMeaning = map[ResultKind]string{
 	ResultInvalid:     "row failed the sheet checks; never sent",
 	ResultConflict:    "client_transfer_id already used for a different payment; never sent",
 	ResultPending:     "outcome being confirmed; re-run to settle it (never paid twice)",
+}
+
+// linkLabel is a link shown as label in XLSX (the CSV keeps the URL), for
+// narrow columns where the whole URL would be cut off.
+func linkLabel(url, label string) outCell {
+	c := linkCell(url)
+	if c.kind == cellLink {
+		c.label = label
+	}
+	return c
 }

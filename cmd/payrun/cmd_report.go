@@ -3,12 +3,120 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
 )
 
-// ReportCommand is not built yet.
-type ReportCommand struct{}
+// ReportCommand regenerates the results workbook of a run from the ledger:
+// after a crash, for a past month, or as CSV for another system.
+type ReportCommand struct {
+	ledgerPath string
+	runID      int64
+	out        string
+	format     string
+}
 
-// Run reports that the command is not built yet.
+const reportUsage = "[--ledger FILE] [--run ID] [--out FILE] [--format xlsx|csv]"
+
+// Run writes the report.
 func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
-	return &ExitError{Code: ExitUsage, Err: errors.New("this command is not built yet")}
+	fs := m.newFlagSet("report", reportUsage)
+	fs.StringVar(&c.ledgerPath, "ledger", reportLedgerDefault(m), "the ledger file (env PAYRUN_LEDGER)")
+	fs.Int64Var(&c.runID, "run", 0, "the run to report (default: the latest run)")
+	fs.StringVar(&c.out, "out", "", "where to write the results (default: <sheet>.results.xlsx next to the run's sheet)")
+	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
+	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), Hint: "payrun report " + reportUsage}
+	}
+	formatText := c.format
+	if formatText == "" && c.out != "" {
+		if ext := strings.ToLower(filepath.Ext(c.out)); ext == ".csv" || ext == ".xlsx" {
+			formatText = ext
+		}
+	}
+	format, err := batch.ParseResultsFormat(formatText)
+	if err != nil {
+		return &UsageError{Err: err, Hint: "payrun report --format csv"}
+	}
+
+	if _, err := os.Stat(c.ledgerPath); err != nil {
+		return &UsageError{Err: fmt.Errorf("open ledger %s: %w", c.ledgerPath, err), Hint: "payrun report --ledger path/to/payrun.db"}
+	}
+	l, err := ledger.Open(ctx, c.ledgerPath, ledger.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("open ledger: %w", err)
+	}
+	defer l.Close()
+
+	var run ledger.Run
+	if c.runID > 0 {
+		run, err = l.Run(ctx, c.runID)
+	} else {
+		run, err = l.LatestRun(ctx)
+	}
+	if errors.Is(err, ledger.ErrNotFound) {
+		if c.runID > 0 {
+			return &UsageError{Err: fmt.Errorf("no run %d in %s", c.runID, c.ledgerPath), Hint: "payrun status --ledger " + c.ledgerPath}
+		}
+		return &UsageError{Err: fmt.Errorf("no run in %s yet", c.ledgerPath), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
+	}
+	if err != nil {
+		return fmt.Errorf("read run: %w", err)
+	}
+
+	out := c.out
+	if out == "" {
+		out = batch.DefaultResultsPath(run.SheetName, format)
+	}
+	sum, err := batch.WriteResults(ctx, l, run.ID, out, batch.ResultsOptions{Format: format})
+	if errors.Is(err, batch.ErrOverwriteSheet) {
+		return &UsageError{Err: err, Hint: "payrun report --out " + batch.DefaultResultsPath(run.SheetName, format)}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, describeResults(sum))
+	return nil
+}
+
+// describeResults is the one-paragraph story of a results file for the
+// terminal: where it is and what it says.
+func describeResults(sum batch.ResultsSummary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Wrote %s (run %d, %d rows", sum.Path, sum.RunID, sum.Rows)
+	for _, k := range batch.ResultKinds {
+		if n := sum.Counts[k]; n > 0 {
+			fmt.Fprintf(&b, ", %d %s", n, k)
+		}
+	}
+	b.WriteString(")")
+	if sum.SummaryPath != "" {
+		fmt.Fprintf(&b, "\nSummary: %s", sum.SummaryPath)
+	}
+	if sum.FlipsPath != "" {
+		fmt.Fprintf(&b, "\nFlips: %s", sum.FlipsPath)
+	}
+	for _, t := range sum.Totals {
+		fmt.Fprintf(&b, "\n%s: paid %s, fees %s, not paid %s", t.Currency, t.Paid.String(), t.Fees.String(), t.NotPaid.String())
+	}
+	if sum.NeedsAction > 0 {
+		fmt.Fprintf(&b, "\n%d rows need action: see the \"Needs action\" sheet, or the action_needed column.", sum.NeedsAction)
+	}
+	return b.String()
+}
+
+// reportLedgerDefault is the ledger path when --ledger is not given.
+func reportLedgerDefault(m *Main) string {
+	if p := m.Getenv("PAYRUN_LEDGER"); p != "" {
+		return p
+	}
+	return "payrun.db"
 }
