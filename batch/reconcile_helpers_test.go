@@ -1,0 +1,172 @@
+package batch_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+	"github.com/payrun/payrun/masspay/sandbox"
+)
+
+// reconcileSheet pays three USA bank payouts (one plain, one ending
+// CANCELLED by magic cents .15, one flipping COMPLETED -> CANCELLED by .16)
+// and one wallet load.
+const reconcileSheet = `client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method,destination_currency,attr:BankAccountNumber,attr:BankRoutingNumber
+r-ok,u-1,Ana,Lima,ana@example.com,USA,100.00,payout,USD,123456789,021000021
+r-cancel,u-2,Bo,Chen,bo@example.com,USA,200.15,payout,USD,223456789,021000021
+r-flip,u-3,Cy,Diaz,cy@example.com,USA,300.16,payout,USD,323456789,021000021
+r-load,u-4,Di,Eze,di@example.com,USA,50.00,load,USD,,
+`
+
+// paidWorld is a sandbox on a manual clock and a real ledger file whose run
+// was paid by the real runner.
+type paidWorld struct {
+	sb     *sandbox.Server
+	clock  *sandbox.ManualClock
+	client *masspay.Client
+	l      *ledger.Ledger
+	runID  int64
+}
+
+// newPaidWorld starts a sandbox (delivering webhooks to hookURL, if set),
+// ingests reconcileSheet into a fresh ledger and pays it with batch.Runner.
+func newPaidWorld(t *testing.T, hookURL, secret string) *paidWorld {
+	t.Helper()
+	ctx := context.Background()
+	clock := sandbox.NewManualClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	sb, err := sandbox.Start(sandbox.Config{APIKey: "sandbox-key", Clock: clock, Seed: 7, WebhookURL: hookURL, WebhookSecret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	client, err := masspay.NewWithBaseURL(sb.URL(), "sandbox-key", masspay.WithRetryBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	l, err := ledger.Open(ctx, filepath.Join(dir, "payrun.db"), ledger.Options{Clock: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+
+	sheet := filepath.Join(dir, "march.csv")
+	if err := os.WriteFile(sheet, []byte(reconcileSheet), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bals, err := client.Balances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ledger.Balances{}
+	for _, b := range bals {
+		before[b.CurrencyCode] = b.Balance
+	}
+	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: sheet, SheetSHA256: "test", Environment: "sandbox", BalancesBefore: before})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := batch.Open(sheet, batch.IngestOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in []ledger.RowInput
+	for r, err := range rd.All() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		ri := ledger.RowInput{
+			ID: r.ClientTransferID, Line: r.Line, Fingerprint: r.Fingerprint(), Method: r.Method,
+			InternalUserID: r.InternalUserID, Amount: r.Amount, SourceCurrency: r.SourceCurrency,
+			DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs, CountryCode: r.Country,
+			DeliveryType: r.DeliveryType, PayerName: r.PayerName, DestinationToken: r.DestinationToken,
+		}
+		for _, c := range r.Input {
+			ri.Input = append(ri.Input, ledger.Column{Header: c.Header, Value: c.Value})
+		}
+		in = append(in, ri)
+	}
+	rd.Close()
+	if _, err := l.UpsertRows(ctx, run.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	runner := &batch.Runner{API: client, Ledger: l, Clock: clock.Now, Log: zerolog.Nop(), RetryWait: time.Millisecond}
+	if _, err := runner.Run(ctx, ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"r-ok", "r-cancel", "r-flip"} {
+		if row := mustRow(t, l, id); row.State != ledger.StatePaid || row.PayoutToken == "" {
+			t.Fatalf("setup: row %s is %s (%s), want PAID with a payout token", id, row.State, row.LastError)
+		}
+	}
+	if row := mustRow(t, l, "r-load"); row.State != ledger.StateLoaded {
+		t.Fatalf("setup: r-load is %s (%s), want LOADED", row.State, row.LastError)
+	}
+	return &paidWorld{sb: sb, clock: clock, client: client, l: l, runID: run.ID}
+}
+
+func mustRow(t *testing.T, l *ledger.Ledger, id string) ledger.Row {
+	t.Helper()
+	row, err := l.Row(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return row
+}
+
+// truth is the sandbox's status of every committed payout and load, by
+// client_transfer_id.
+func (w *paidWorld) truth() map[string]string {
+	out := map[string]string{}
+	a := w.sb.Audit()
+	for _, p := range a.Payouts {
+		if p.Committed {
+			out[p.ClientTransferID] = p.Status
+		}
+	}
+	for _, l := range a.Loads {
+		out[l.ClientLoadID] = l.Status
+	}
+	return out
+}
+
+// assertMatchesTruth fails unless every row's masspay_status is the sandbox's.
+func (w *paidWorld) assertMatchesTruth(t *testing.T) {
+	t.Helper()
+	for id, want := range w.truth() {
+		if got := mustRow(t, w.l, id).MasspayStatus; got != want {
+			t.Errorf("row %s: ledger says %q, sandbox says %q", id, got, want)
+		}
+	}
+}
+
+func (w *paidWorld) statuses(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for row, err := range w.l.Rows(context.Background(), ledger.RowFilter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[row.ID] = row.MasspayStatus
+	}
+	return out
+}
+
+func flipEvents(t *testing.T, l *ledger.Ledger) []ledger.Event {
+	t.Helper()
+	var out []ledger.Event
+	for ev, err := range l.Events(context.Background(), ledger.EventFilter{Kind: batch.EventFlip}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
