@@ -160,7 +160,7 @@ func PlanAutopay(ctx context.Context, api AutopayAPI, l *ledger.Ledger, s *Autop
 		tok, ok := tokens[g.user]
 		if !ok {
 			var err error
-			if tok, err = payeeToken(ctx, api, l, g.user); err != nil {
+			if tok, err = payeeTokenOf(ctx, api, l, g.user); err != nil {
 				return nil, err
 			}
 			tokens[g.user] = tok
@@ -282,26 +282,4 @@ func planWallet(ctx context.Context, api AutopayAPI, plan *AutopayPlan, user, to
 			user, w.CurrencyCode, total))
 	}
 	return nil
-}
-
-// payeeToken is the payee's user_token from the ledger's cache, else from
-// MassPay by internal_user_id; "" when MassPay does not know the payee.
-func payeeToken(ctx context.Context, api AutopayAPI, l *ledger.Ledger, internalUserID string) (string, error) {
-	if l != nil {
-		tok, ok, err := l.UserToken(ctx, internalUserID)
-		if err != nil {
-			return "", fmt.Errorf("read user cache: %w", err)
-		}
-		if ok {
-			return tok, nil
-		}
-	}
-	found, err := api.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: internalUserID})
-	if errors.Is(err, masspay.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("look up payee %s: %w", internalUserID, err)
-	}
-	return found.UserToken, nil
 }

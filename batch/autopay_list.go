@@ -1,0 +1,100 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/masspay"
+)
+
+// AutopayListing is one autopay rule in MassPay, with the route it sends to
+// named as a sheet would name it. A payee with no rule (or unknown to
+// MassPay) gets one listing with only Note set.
+type AutopayListing struct {
+	Payee
+	WalletToken    string
+	WalletCurrency string
+	Rule           masspay.AutopayRule
+	Country        string
+	DeliveryType   string
+	PayerName      string
+	Note           string
+}
+
+// ListAutopayRules reads the rules of every wallet of payees. The routes'
+// names come from GET /service, asked once per destination.
+func ListAutopayRules(ctx context.Context, api AutopayAPI, payees []Payee) ([]AutopayListing, error) {
+	var out []AutopayListing
+	services := map[string]*masspay.Service{}
+	for _, p := range payees {
+		if p.UserToken == "" {
+			out = append(out, AutopayListing{Payee: p, Note: "not known to MassPay"})
+			continue
+		}
+		ws, err := api.Wallets(ctx, p.UserToken)
+		if err != nil {
+			return nil, fmt.Errorf("list wallets of %s: %w", p.InternalUserID, err)
+		}
+		n := 0
+		for _, w := range ws {
+			rules, err := api.AutopayRules(ctx, p.UserToken, w.Token)
+			if err != nil {
+				return nil, fmt.Errorf("list autopay rules of %s: %w", p.InternalUserID, err)
+			}
+			for _, r := range rules {
+				l := AutopayListing{Payee: p, WalletToken: w.Token, WalletCurrency: w.CurrencyCode, Rule: r}
+				svc, ok := services[r.DestinationToken]
+				if !ok {
+					svc, err = api.Service(ctx, r.DestinationToken)
+					if err != nil && !errors.Is(err, masspay.ErrNotFound) {
+						return nil, fmt.Errorf("look up destination %s: %w", r.DestinationToken, err)
+					}
+					services[r.DestinationToken] = svc
+				}
+				if svc != nil {
+					l.Country, l.DeliveryType = svc.CountryCode, svc.DeliveryType
+					for _, py := range svc.Payers {
+						if py.DestinationToken == r.DestinationToken {
+							l.PayerName = py.PayerName
+						}
+					}
+				}
+				out = append(out, l)
+				n++
+			}
+		}
+		if n == 0 {
+			out = append(out, AutopayListing{Payee: p, Note: "no autopay rules"})
+		}
+	}
+	return out, nil
+}
+
+// AutopayListColumns are the columns of the autopay rules export. The first
+// ones are the rules sheet's, so an export can be edited and applied back.
+var AutopayListColumns = []string{
+	ColInternalUserID, ColWalletCurrency, ColPercentage, ColDestinationToken, ColCountry, ColDeliveryType, ColPayerName,
+	ColAction, "user_token", "wallet_token", "rule_token", "attr_set_token", "note",
+}
+
+// WriteAutopayRules writes listings to path (CSV for .csv, XLSX otherwise),
+// atomically, and returns the paths written.
+func WriteAutopayRules(path string, listings []AutopayListing) ([]string, error) {
+	t := exportTable{name: "Autopay rules", header: AutopayListColumns, empty: "No payees to list."}
+	for _, l := range listings {
+		pct := outCell{}
+		if l.Rule.Token != "" {
+			pct = rateCell(decimal.NewNullDecimal(l.Rule.Percentage))
+		}
+		t.rows = append(t.rows, []outCell{
+			textCell(l.InternalUserID), textCell(l.WalletCurrency), pct, textCell(l.Rule.DestinationToken),
+			textCell(l.Country), textCell(l.DeliveryType), textCell(l.PayerName), outCell{},
+			textCell(l.UserToken), textCell(l.WalletToken), textCell(l.Rule.Token), textCell(l.Rule.AttrSetToken), textCell(strings.TrimSpace(l.Note)),
+		})
+	}
+	return writeExport(path, ExportFormatOf(path), []exportTable{t})
+}

@@ -1,0 +1,198 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+)
+
+// Payee is a payee an export is about: the platform's id and, once found,
+// MassPay's user_token ("" when MassPay does not know the payee).
+type Payee struct {
+	InternalUserID string
+	UserToken      string
+}
+
+// PayeeLookupAPI finds payees in MassPay. *masspay.Client satisfies it.
+type PayeeLookupAPI interface {
+	LookupUser(ctx context.Context, p masspay.LookupUserParams) (*masspay.FoundUser, error)
+}
+
+// WalletsAPI lists a payee's wallets. *masspay.Client satisfies it.
+type WalletsAPI interface {
+	Wallets(ctx context.Context, userToken string) ([]masspay.Wallet, error)
+}
+
+// KnownPayees returns every payee the ledger has a user_token for (the
+// payees of its rows), sorted by internal_user_id.
+func KnownPayees(ctx context.Context, l *ledger.Ledger) ([]Payee, error) {
+	seen := map[string]string{}
+	for r, err := range l.Rows(ctx, ledger.RowFilter{}) {
+		if err != nil {
+			return nil, fmt.Errorf("read ledger rows: %w", err)
+		}
+		if r.InternalUserID != "" && r.UserToken != "" {
+			seen[r.InternalUserID] = r.UserToken
+		}
+	}
+	out := make([]Payee, 0, len(seen))
+	for id, tok := range seen {
+		out = append(out, Payee{InternalUserID: id, UserToken: tok})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].InternalUserID < out[j].InternalUserID })
+	return out, nil
+}
+
+// ResolvePayees finds the user_token of each internal_user_id: from the
+// ledger's user cache (l may be nil), else by lookup. A payee MassPay does
+// not know is returned with an empty UserToken. Order and duplicates follow
+// ids minus repeats.
+func ResolvePayees(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, ids []string) ([]Payee, error) {
+	var out []Payee
+	done := map[string]bool{}
+	for _, id := range ids {
+		if id == "" || done[id] {
+			continue
+		}
+		done[id] = true
+		tok, err := payeeTokenOf(ctx, api, l, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Payee{InternalUserID: id, UserToken: tok})
+	}
+	return out, nil
+}
+
+// payeeTokenOf is payeeToken for callers with only a lookup.
+func payeeTokenOf(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, id string) (string, error) {
+	if l != nil {
+		tok, ok, err := l.UserToken(ctx, id)
+		if err != nil {
+			return "", fmt.Errorf("read user cache: %w", err)
+		}
+		if ok {
+			return tok, nil
+		}
+	}
+	found, err := api.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: id})
+	if errors.Is(err, masspay.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up payee %s: %w", id, err)
+	}
+	return found.UserToken, nil
+}
+
+// SheetPayees returns the distinct internal_user_id values of any sheet that
+// has that column (a payout sheet, an autopay rules sheet), in sheet order.
+func SheetPayees(path string, opts IngestOptions) ([]string, error) {
+	isUserCol := func(h string) bool { k, _ := MatchHeader(h); return k == ColInternalUserID }
+	rs, err := openRawSheet(path, opts, func(cells []string) bool {
+		for _, c := range cells {
+			if isUserCol(c) {
+				return true
+			}
+		}
+		return false
+	}, func(string) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	defer rs.src.close()
+	col := -1
+	for i, h := range rs.header {
+		if isUserCol(h) {
+			col = i
+			break
+		}
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for {
+		_, cells, err := rs.src.next()
+		if err == io.EOF {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", rs.name, err)
+		}
+		if col < len(cells) {
+			if id := strings.TrimSpace(cells[col]); id != "" && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+}
+
+// WalletRow is one wallet of one payee; a payee without wallets (or unknown
+// to MassPay) gets one row with only Note set.
+type WalletRow struct {
+	Payee
+	Wallet masspay.Wallet
+	Note   string
+}
+
+// ListWallets lists every wallet of payees, in their order.
+func ListWallets(ctx context.Context, api WalletsAPI, payees []Payee) ([]WalletRow, error) {
+	var out []WalletRow
+	for _, p := range payees {
+		if p.UserToken == "" {
+			out = append(out, WalletRow{Payee: p, Note: "not known to MassPay"})
+			continue
+		}
+		ws, err := api.Wallets(ctx, p.UserToken)
+		if err != nil {
+			return nil, fmt.Errorf("list wallets of %s: %w", p.InternalUserID, err)
+		}
+		if len(ws) == 0 {
+			out = append(out, WalletRow{Payee: p, Note: "no wallet yet (MassPay opens one with the first load)"})
+		}
+		for _, w := range ws {
+			out = append(out, WalletRow{Payee: p, Wallet: w})
+		}
+	}
+	return out, nil
+}
+
+// WalletColumns are the columns of the wallets export.
+var WalletColumns = []string{"internal_user_id", "user_token", "wallet_token", "currency", "balance", "type", "active", "fees_paid_by", "note"}
+
+// WriteWallets writes rows to path, as CSV when it ends in .csv and XLSX
+// otherwise, atomically. It returns the paths written.
+func WriteWallets(path string, rows []WalletRow) ([]string, error) {
+	t := exportTable{name: "Wallets", header: WalletColumns, empty: "No payees to list."}
+	for _, r := range rows {
+		w := r.Wallet
+		cells := []outCell{textCell(r.InternalUserID), textCell(r.UserToken)}
+		if w.Token == "" {
+			cells = append(cells, outCell{}, outCell{}, outCell{}, outCell{}, outCell{}, outCell{}, textCell(r.Note))
+		} else {
+			fees := "payee"
+			if w.ClientPayingFees {
+				fees = "client"
+			}
+			cells = append(cells, textCell(w.Token), textCell(w.CurrencyCode), amountCell(decimal.NewNullDecimal(w.Balance), w.CurrencyCode),
+				textCell(w.Type), textCell(yesNo(w.Active)), textCell(fees), textCell(r.Note))
+		}
+		t.rows = append(t.rows, cells)
+	}
+	return writeExport(path, ExportFormatOf(path), []exportTable{t})
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
