@@ -59,6 +59,7 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 	reorder := fs.Bool("webhook-reorder", false, "deliver webhook events out of order")
 	manual := fs.Bool("manual-clock", false, "time moves only via POST /_sandbox/clock/advance?by=3m")
 	verbose := fs.Bool("verbose", false, "log every request to stderr")
+	state := fs.String("state", "", "keep the sandbox's state in this JSON file across restarts and crashes (created when missing; --balance then only applies to a new file)")
 	balances := balanceFlags{}
 	fs.Var(balances, "balance", "starting balance CURRENCY=AMOUNT (repeatable; default USD=1000000 EUR=250000 BTC=10 ETH=200 USDT=500000)")
 	if err := m.parseFlags(fs, args, hint); err != nil {
@@ -79,7 +80,7 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 		return &UsageError{Err: errors.New("--api-key must not be empty"), Hint: hint}
 	}
 	cfg := sandbox.Config{
-		APIKey: *apiKey, Seed: *seed, WebhookURL: *hookURL, WebhookSecret: *hookSecret,
+		APIKey: *apiKey, Seed: *seed, WebhookURL: *hookURL, WebhookSecret: *hookSecret, StateFile: *state,
 		Faults: sandbox.Faults{Latency: *latency, LatencyJitter: *jitter, ErrorRate: *errRate, LostResponseRate: *lostRate,
 			RateLimit: *rateLimit, WebhookDuplicateRate: *dupRate, WebhookReorder: *reorder},
 	}
@@ -104,6 +105,9 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 	fmt.Fprintf(m.Stdout, "  audit:        GET http://%s/_sandbox/audit\n", srv.Addr())
 	if *manual {
 		fmt.Fprintf(m.Stdout, "  clock:        manual; POST http://%s/_sandbox/clock/advance?by=3m\n", srv.Addr())
+	}
+	if *state != "" {
+		fmt.Fprintf(m.Stdout, "  state:        %s\n", *state)
 	}
 	fmt.Fprintln(m.Stdout, "Press Ctrl-C to stop.")
 	<-ctx.Done()

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -93,5 +96,79 @@ func TestSandboxCommandBadFlags(t *testing.T) {
 		if err := (&SandboxCommand{}).Run(context.Background(), m, args); ExitCode(err) != ExitUsage {
 			t.Errorf("%v: %v (exit %d), want usage error", args, err, ExitCode(err))
 		}
+	}
+}
+
+// runSandbox starts `payrun sandbox args...` and returns its API base URL
+// and a function that stops it and checks it exited cleanly.
+func runSandbox(t *testing.T, args ...string) (string, func()) {
+	t.Helper()
+	out := &syncBuffer{}
+	m := NewMain()
+	m.Stdout, m.Stderr = out, out
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&SandboxCommand{}).Run(ctx, m, args) }()
+	re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+/v1\.0\.0/payout)`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			return m[1], func() {
+				t.Helper()
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatalf("sandbox stopped with %v", err)
+				}
+			}
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("sandbox ended: %v: %s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no listen line: %q", out.String())
+		}
+	}
+}
+
+func TestSandboxCommandStateSurvivesRestart(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "sandbox.json")
+	send := func(method, url, body string) (int, string) {
+		req, _ := http.NewRequest(method, url, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer sandbox-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	base, stop := runSandbox(t, "--listen", "127.0.0.1:0", "--state", state)
+	st, created := send("POST", base+"/user", `{"internal_user_id":"st-1","country":"USA","first_name":"Sam","last_name":"T","email":"sam@example.com"}`)
+	if st != 200 {
+		t.Fatalf("create user: %d %s", st, created)
+	}
+	stop()
+
+	base, stop = runSandbox(t, "--listen", "127.0.0.1:0", "--state", state, "--seed", "1")
+	defer stop()
+	st, found := send("GET", base+"/user/lookup?internal_user_id=st-1", "")
+	tok := regexp.MustCompile(`usr_[0-9a-f-]{36}`).FindString(created)
+	if st != 200 || tok == "" || !strings.Contains(found, tok) {
+		t.Errorf("user after restart: %d %s (created %s)", st, found, created)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{not json"), 0o600)
+	m := NewMain()
+	var out bytes.Buffer
+	m.Stdout, m.Stderr = &out, &out
+	err := (&SandboxCommand{}).Run(context.Background(), m, []string{"--listen", "127.0.0.1:0", "--state", bad})
+	if err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("corrupt --state file: %v, want an error naming it", err)
 	}
 }

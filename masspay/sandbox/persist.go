@@ -299,6 +299,13 @@ func (s *Sandbox) snapshot() (*stateJSON, error) {
 // the file does not exist.
 func (s *Sandbox) loadState() (bool, error) {
 	path := s.store.path
+	// Temp files of writes a crash cut short were never renamed into
+	// place: nothing refers to them.
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")); len(stale) > 0 {
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

@@ -49,7 +49,7 @@ type Sandbox struct {
 	ver atomic.Uint64
 
 	mu            sync.Mutex // guards everything below
-	pcg           *rand.PCG // rng's source, saved with the state
+	pcg           *rand.PCG  // rng's source, saved with the state
 	rng           *rand.Rand
 	seq           int
 	timers        timers
