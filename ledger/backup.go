@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,7 +35,16 @@ func (l *Ledger) Backup(ctx context.Context, dest string) error {
 		return fmt.Errorf("back up ledger: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
+	// Reader connections are query_only, which also refuses VACUUM INTO
+	// (it writes, if only to another file). Lift it for this statement.
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = 0`); err != nil {
+		return fmt.Errorf("back up ledger: %w", err)
+	}
+	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, tmp)
+	if _, err2 := conn.ExecContext(context.Background(), `PRAGMA query_only = 1`); err2 != nil {
+		conn.Raw(func(any) error { return driver.ErrBadConn }) // never reuse it writable
+	}
+	if err != nil {
 		return fmt.Errorf("back up ledger: vacuum into %s: %w", tmp, err)
 	}
 	if err := os.Chmod(tmp, 0o600); err != nil {

@@ -135,7 +135,7 @@ func TestRowsToWorkInSheetOrder(t *testing.T) {
 	l, _ := openTemp(t)
 	run := beginRun(t, l)
 	// More than one page, inserted out of sheet order, two rows on one line.
-	const n = 2500
+	const n = 1200
 	var in []ledger.RowInput
 	for i := n - 1; i >= 0; i-- {
 		in = append(in, input(fmt.Sprintf("r%04d", i), 2+i/2, "1.00"))
@@ -143,7 +143,7 @@ func TestRowsToWorkInSheetOrder(t *testing.T) {
 	upsert(t, l, run.ID, in...)
 	walk(t, l, "r0003", ledger.StatePaid)
 	walk(t, l, "r0004", ledger.StateCommitting)
-	walk(t, l, "r2000", ledger.StateNeedsAction)
+	walk(t, l, "r1100", ledger.StateNeedsAction)
 	var ids []string
 	for r, err := range l.RowsToWork(ctx, run.ID) {
 		if err != nil {

@@ -23,7 +23,7 @@ func TestUpdateStatusIgnoresDuplicatesAndStale(t *testing.T) {
 		want   bool
 	}{
 		{"PENDING", t0, true},
-		{"PENDING", t0, false},                      // duplicate webhook
+		{"PENDING", t0, false},                       // duplicate webhook
 		{"COMPLETED", t0.Add(5 * time.Minute), true}, // news
 		{"PROCESSING", t0.Add(time.Minute), false},   // late, out of order
 		{"COMPLETED", t0.Add(6 * time.Minute), false},
