@@ -39,8 +39,9 @@ func ValidateAutopaySheet(s *AutopaySheet) Problems {
 		default:
 			bad(ColAction, r.Action, "bad_action", "%q is not an action; write add or remove (empty means add)", r.Action)
 		}
-		if msg := percentProblem(r.Percentage, r.Action == AutopayActionRemove); msg != "" && !hasRule(r.Problems, "bad_percentage") {
-			bad(ColPercentage, r.Percentage.String(), "bad_percentage", "%s", msg)
+		pctMsg := percentProblem(r.Percentage, r.Action == AutopayActionRemove)
+		if pctMsg != "" && !hasRule(r.Problems, "bad_percentage") {
+			bad(ColPercentage, r.Percentage.String(), "bad_percentage", "%s", pctMsg)
 		}
 		for _, p := range routeProblems(r.Route) {
 			bad(p.Column, p.Value, p.Rule, "%s", p.Message)
@@ -52,7 +53,8 @@ func ValidateAutopaySheet(s *AutopaySheet) Problems {
 		} else {
 			routes[k] = r.Line
 		}
-		if r.Action == AutopayActionAdd && r.Percentage.IsPositive() {
+		// A percentage already refused above is not added up: one mistake, one message.
+		if r.Action == AutopayActionAdd && pctMsg == "" {
 			wk := walletKey{r.InternalUserID, r.WalletCurrency}
 			totals[wk] = totals[wk].Add(r.Percentage)
 			lines[wk] = append(lines[wk], r.Line)
