@@ -1,0 +1,90 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// genSource generates n result rows on the fly, like a ledger iterator,
+// so the benchmark measures the writer and not a slice of a million rows.
+type genSource struct{ n int }
+
+func (g genSource) ResultsRun(context.Context) (ResultsRun, error) {
+	return ResultsRun{ID: 1, SheetName: "big.xlsx", StartedAt: fixtureClock, Environment: "sandbox"}, nil
+}
+
+func (g genSource) ResultConflicts(context.Context, func(*ConflictRow) error) error { return nil }
+
+func (g genSource) ResultRows(ctx context.Context, fn func(*ResultRow) error) error {
+	kinds := []string{"PAID", "PAID", "PAID", "LOADED", "NEEDS_ACTION", "FAILED", "committing"}
+	in := make([]InputField, 8)
+	r := ResultRow{}
+	for i := 0; i < g.n; i++ {
+		id := "row-" + strconv.Itoa(i)
+		amt := strconv.Itoa(10+i%5000) + "." + strconv.Itoa(10+i%90)
+		in[0], in[1], in[2], in[3] = InputField{"client_transfer_id", id}, InputField{"internal_user_id", "u" + id}, InputField{"first_name", "Ana"}, InputField{"last_name", "Silva"}
+		in[4], in[5], in[6], in[7] = InputField{"email", id + "@example.com"}, InputField{"country", "MEX"}, InputField{"amount", amt}, InputField{"method", "payout"}
+		r = ResultRow{SheetLine: i + 2, ClientTransferID: id, Input: in, Method: "payout", Amount: dec(amt), SourceCurrency: "USD",
+			DestinationCurrency: "MXN", State: kinds[i%len(kinds)], PayoutToken: "payout_" + id, MassPayStatus: "COMPLETED",
+			Fee: nd("2.99"), ExchangeRate: nd("18.37"), SourceAmount: nd(amt), DestinationAmount: nd("1837.00"),
+			PayerName: "Bank Deposit", DeliveryType: "BANK_DEPOSIT", Attempts: 1, UpdatedAt: fixtureClock}
+		if r.State == "NEEDS_ACTION" && i%100 == 4 {
+			r.KYCUploadLink = "https://sandbox.masspay.example/kyc/upload/" + id
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkWriteResults1M writes 1,000,000 result rows to XLSX and reports
+// seconds per workbook and the peak Go heap seen while writing.
+func BenchmarkWriteResults1M(b *testing.B) { benchWrite(b, 1_000_000, FormatXLSX) }
+
+// BenchmarkWriteResultsCSV1M is the same run written as CSV.
+func BenchmarkWriteResultsCSV1M(b *testing.B) { benchWrite(b, 1_000_000, FormatCSV) }
+
+// BenchmarkWriteResults10k is a quick one for profiling.
+func BenchmarkWriteResults10k(b *testing.B) { benchWrite(b, 10_000, FormatXLSX) }
+
+
+func benchWrite(b *testing.B, n int, format Format) {
+	dir := b.TempDir()
+	runtime.GC() // start from a clean heap: earlier benchmarks leave garbage
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // sample the heap while the writer runs
+		defer close(done)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		path := filepath.Join(dir, fmt.Sprintf("big-%d.results.%s", i, format))
+		if _, err := WriteResultsFrom(context.Background(), genSource{n: n}, path, ResultsOptions{Format: format}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(stop)
+	<-done
+	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/workbook")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MB")
+}
