@@ -377,3 +377,23 @@ func planText(t *testing.T, p *AutopayPlan) string {
 }
 
 var _ = decimal.Zero
+
+// TestAutopaySample applies samples/autopay-rules.csv to sandbox payees
+// created under its ids: clean, and a no-op the second time.
+func TestAutopaySample(t *testing.T) {
+	w := newAPWorld(t)
+	for _, p := range [][2]string{{"fl-mex-002", "MEX"}, {"fl-bra-014", "BRA"}, {"fl-usa-001", "USA"}} {
+		w.payee(p[0], p[1], "", "10.00")
+	}
+	sample := filepath.Join("..", "samples", "autopay-rules.csv")
+	p := w.plan(sample)
+	if p.Problems.HasErrors() || p.Count(AutopayAdd) != 4 || p.Count(AutopayAbsent) != 1 {
+		t.Fatalf("sample plan:\n%s\n%v", planText(t, p), p.Problems)
+	}
+	if _, err := ApplyAutopay(w.ctx, w.api, w.ledger, p); err != nil {
+		t.Fatal(err)
+	}
+	if p2 := w.plan(sample); p2.Pending() != 0 || p2.Count(AutopayUnchanged) != 4 {
+		t.Errorf("sample applied twice:\n%s", planText(t, p2))
+	}
+}

@@ -1,0 +1,123 @@
+package build
+
+import (
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/payrun/payrun/batch"
+	"github.com/xuri/excelize/v2"
+)
+
+// AutopayFile is the autopay rules template's file name without extension.
+const AutopayFile = "autopay-rules-template"
+
+const autopaySheet = "Autopay rules"
+
+// autopayExample is the template's example row: a rule that validates clean.
+var autopayExample = map[string]string{
+	batch.ColInternalUserID: "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
+	batch.ColCountry: "BRA", batch.ColDeliveryType: "BANK_DEPOSIT", batch.ColDestinationCurrency: "BRL",
+	batch.ColAction: batch.AutopayActionAdd,
+	batch.AttrPrefix + "BankAccountNumber": "123456789", batch.AttrPrefix + "IdentificationNumber": "12345678901",
+}
+
+// autopayColumns are the rules template's columns: batch.AutopayColumns,
+// then the route attribute columns the catalog uses.
+func autopayColumns() []column {
+	var cols []column
+	for _, c := range batch.AutopayColumns {
+		col := column{header: c.Name, doc: c.Doc}
+		if c.Required {
+			col.doc = "Required. " + c.Doc
+		}
+		switch c.Name {
+		case batch.ColAction:
+			col.list = []string{batch.AutopayActionAdd, batch.AutopayActionRemove}
+		case batch.ColDeliveryType:
+			col.list = batch.DeliveryTypes
+		case batch.ColWalletCurrency:
+			col.list = batch.SourceCurrencies
+		}
+		cols = append(cols, col)
+	}
+	for _, a := range attrDocs {
+		cols = append(cols, column{header: batch.AttrPrefix + a.typ, doc: "The payee's detail for the rule's route. " + a.doc})
+	}
+	return cols
+}
+
+// WriteAutopay writes the autopay rules templates (xlsx and csv) into dir.
+func WriteAutopay(dir string) error {
+	cols := autopayColumns()
+	var hdr, ex []string
+	for _, c := range cols {
+		hdr, ex = append(hdr, c.header), append(ex, autopayExample[c.header])
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(hdr)
+	w.Write(ex)
+	w.Flush()
+	if err := os.WriteFile(filepath.Join(dir, AutopayFile+".csv"), []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	p := filepath.Join(dir, AutopayFile+".xlsx")
+	if err := writeAutopayXLSX(p, cols); err != nil {
+		return err
+	}
+	return os.Chmod(p, 0o644)
+}
+
+func writeAutopayXLSX(path string, cols []column) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	if err := f.SetSheetName("Sheet1", autopaySheet); err != nil {
+		return err
+	}
+	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Color: "FFFFFF"},
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"1F4E78"}}})
+	if err != nil {
+		return err
+	}
+	text, err := f.NewStyle(&excelize.Style{NumFmt: 49})
+	if err != nil {
+		return err
+	}
+	for i, c := range cols {
+		name, _ := excelize.ColumnNumberToName(i + 1)
+		cell := name + "1"
+		f.SetCellStr(autopaySheet, cell, c.header)
+		f.SetCellStyle(autopaySheet, cell, cell, head)
+		if c.header != batch.ColPercentage {
+			f.SetColStyle(autopaySheet, name, text)
+		}
+		f.SetColWidth(autopaySheet, name, name, float64(max(14, len(c.header)+4)))
+		if err := f.AddComment(autopaySheet, excelize.Comment{Cell: cell, Author: "payrun", Text: c.doc, Width: noteWidth, Height: 110}); err != nil {
+			return err
+		}
+		if c.list != nil {
+			dv := excelize.NewDataValidation(true)
+			dv.Sqref = name + "2:" + name + fmtInt(lastRow)
+			if err := dv.SetDropList(c.list); err != nil {
+				return err
+			}
+			dv.SetError(excelize.DataValidationErrorStyleStop, "Not in the list", "Pick a value from the drop-down list. See the note on the header cell.")
+			if err := f.AddDataValidation(autopaySheet, dv); err != nil {
+				return err
+			}
+		}
+		if v := autopayExample[c.header]; v != "" {
+			if c.header == batch.ColPercentage {
+				f.SetCellDefault(autopaySheet, name+"2", v)
+			} else {
+				f.SetCellStr(autopaySheet, name+"2", v)
+			}
+		}
+	}
+	if err := f.SetPanes(autopaySheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	return f.SaveAs(path)
+}
