@@ -19,7 +19,7 @@ const autopaySheet = "Autopay rules"
 var autopayExample = map[string]string{
 	batch.ColInternalUserID: "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
 	batch.ColCountry: "BRA", batch.ColDeliveryType: "BANK_DEPOSIT", batch.ColDestinationCurrency: "BRL",
-	batch.ColAction: batch.AutopayActionAdd,
+	batch.ColAction:                        batch.AutopayActionAdd,
 	batch.AttrPrefix + "BankAccountNumber": "123456789", batch.AttrPrefix + "IdentificationNumber": "12345678901",
 }
 
