@@ -63,13 +63,16 @@ func notFound(format string, args ...any) *apiError {
 	return &apiError{Status: http.StatusNotFound, Title: "Not Found", Message: fmt.Sprintf(format, args...), Code: "NOT_FOUND"}
 }
 
+// internalError is the answer to a value that cannot be encoded.
+const internalError = `{"title":"Internal Server Error","message":"encode answer","code":"INTERNAL"}`
+
 // writeJSON writes v as JSON with status. Every JSON answer carries
 // Content-Type application/json: the official SDKs parse nothing else.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"title":"Internal Server Error","message":"encode answer","code":"INTERNAL"}`)
+		b = []byte(internalError)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

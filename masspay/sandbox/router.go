@@ -30,6 +30,30 @@ func lookupRoute(method string, seg []string) (handler, *apiError) {
 		Allow: strings.Join(allow, ", ")}
 }
 
+// The method tables of every path shape, built once: match runs on every
+// request.
+var (
+	pathBalance     = methods{"GET": (*Sandbox).getBalances}
+	pathStatement   = methods{"GET": (*Sandbox).getStatement}
+	pathUsers       = methods{"POST": (*Sandbox).createUser}
+	pathLookup      = methods{"GET": (*Sandbox).lookupUser}
+	pathAllHistory  = methods{"GET": (*Sandbox).allHistory}
+	pathUser        = methods{"GET": (*Sandbox).getUser, "PUT": (*Sandbox).updateUser}
+	pathUserHistory = methods{"GET": (*Sandbox).userHistory}
+	pathLoad        = methods{"POST": (*Sandbox).createLoad, "GET": (*Sandbox).listLoads, "DELETE": (*Sandbox).deleteLoad}
+	pathCountries   = methods{"GET": (*Sandbox).listCountries}
+	pathCountry     = methods{"GET": routesHandler("")}
+	pathService     = methods{"GET": (*Sandbox).getService}
+	pathAttribute   = methods{"GET": (*Sandbox).getAttributes, "POST": (*Sandbox).storeAttributes}
+	pathPayouts     = methods{"POST": (*Sandbox).initiatePayout, "GET": (*Sandbox).listPayouts}
+	pathPayout      = methods{"PUT": (*Sandbox).commitPayout, "GET": (*Sandbox).getPayout, "PATCH": (*Sandbox).payoutPDF}
+	pathWallets     = methods{"GET": (*Sandbox).listWallets}
+	pathAutopay     = methods{"GET": (*Sandbox).listRules, "POST": (*Sandbox).addRule, "DELETE": (*Sandbox).deleteRule}
+	pathTax         = methods{"GET": (*Sandbox).taxBalances}
+	pathBest        = methods{"GET": routesHandler("best")}
+	pathCheapest    = methods{"GET": routesHandler("cheapest")}
+)
+
 func match(seg []string) methods {
 	for _, s := range seg {
 		if s == "" {
@@ -40,62 +64,65 @@ func match(seg []string) methods {
 	switch seg[0] {
 	case "account":
 		if n == 2 && seg[1] == "balance" {
-			return methods{"GET": (*Sandbox).getBalances}
+			return pathBalance
 		}
 		if n == 2 && seg[1] == "statement" {
-			return methods{"GET": (*Sandbox).getStatement}
+			return pathStatement
 		}
 	case "user":
 		switch {
 		case n == 1:
-			return methods{"POST": (*Sandbox).createUser}
+			return pathUsers
 		case n == 2 && seg[1] == "lookup":
-			return methods{"GET": (*Sandbox).lookupUser}
+			return pathLookup
 		case n == 2 && seg[1] == "history":
-			return methods{"GET": (*Sandbox).allHistory}
+			return pathAllHistory
 		case n == 2:
-			return methods{"GET": (*Sandbox).getUser, "PUT": (*Sandbox).updateUser}
+			return pathUser
 		case n == 3 && seg[2] == "history":
-			return methods{"GET": (*Sandbox).userHistory}
+			return pathUserHistory
 		}
 	case "load":
 		if n == 2 {
-			return methods{"POST": (*Sandbox).createLoad, "GET": (*Sandbox).listLoads, "DELETE": (*Sandbox).deleteLoad}
+			return pathLoad
 		}
 	case "country":
 		switch {
 		case n == 2 && seg[1] == "list":
-			return methods{"GET": (*Sandbox).listCountries}
+			return pathCountries
 		case n == 2:
-			return methods{"GET": routesHandler("")}
+			return pathCountry
 		case n == 3 && (seg[2] == "best" || seg[2] == "cheapest"):
-			return methods{"GET": routesHandler(seg[2])}
+			if seg[2] == "best" {
+				return pathBest
+			}
+			return pathCheapest
 		}
 	case "service":
 		if n == 2 {
-			return methods{"GET": (*Sandbox).getService}
+			return pathService
 		}
 	case "attribute":
 		if n == 4 {
-			return methods{"GET": (*Sandbox).getAttributes, "POST": (*Sandbox).storeAttributes}
+			return pathAttribute
 		}
 	case "payout":
 		switch n {
 		case 2:
-			return methods{"POST": (*Sandbox).initiatePayout, "GET": (*Sandbox).listPayouts}
+			return pathPayouts
 		case 3:
-			return methods{"PUT": (*Sandbox).commitPayout, "GET": (*Sandbox).getPayout, "PATCH": (*Sandbox).payoutPDF}
+			return pathPayout
 		}
 	case "wallet":
 		if n == 2 {
-			return methods{"GET": (*Sandbox).listWallets}
+			return pathWallets
 		}
 		if n == 4 && seg[3] == "autopayout" {
-			return methods{"GET": (*Sandbox).listRules, "POST": (*Sandbox).addRule, "DELETE": (*Sandbox).deleteRule}
+			return pathAutopay
 		}
 	case "tax":
 		if n == 1 {
-			return methods{"GET": (*Sandbox).taxBalances}
+			return pathTax
 		}
 	}
 	return nil

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -169,7 +171,17 @@ func (s *Sandbox) uuid() string {
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], b[10:16])
+	return string(out[:])
 }
 
 // Close stops webhook delivery and, with Config.StateFile, saves the state
@@ -318,6 +330,10 @@ type answer struct {
 // ServeHTTP serves the API: authentication, routing, faults, idempotency,
 // then the endpoint.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.log.GetLevel() > zerolog.DebugLevel {
+		s.serve(w, r) // nothing to log: skip the clock reads too
+		return
+	}
 	start := time.Now()
 	status := s.serve(w, r)
 	s.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Int("status", status).
@@ -412,9 +428,11 @@ func encodeAnswer(status int, v any, aerr *apiError) answer {
 	if aerr != nil {
 		status, v = aerr.Status, aerr.body()
 	}
-	rec := &bufWriter{header: http.Header{}}
-	writeJSON(rec, status, v)
-	return answer{status: rec.status, body: rec.buf}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return answer{status: http.StatusInternalServerError, body: []byte(internalError + "\n")}
+	}
+	return answer{status: status, body: append(b, '\n')}
 }
 
 // bufWriter is a minimal in-memory http.ResponseWriter.
