@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -295,10 +294,4 @@ func ReadAll(path string, opts IngestOptions) (*Sheet, error) {
 		s.Rows = append(s.Rows, row)
 	}
 	return s, nil
-}
-
-// bufferedFile is an open file with a buffer, closed together.
-type bufferedFile struct {
-	*bufio.Reader
-	f *os.File
 }

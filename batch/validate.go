@@ -43,11 +43,6 @@ var seedA, seedB = maphash.MakeSeed(), maphash.MakeSeed()
 
 func hash128(s string) key128 { return key128{maphash.String(seedA, s), maphash.String(seedB, s)} }
 
-type seenID struct {
-	line     int32
-	reported bool
-}
-
 // Validator checks rows one at a time, remembering only what checks across
 // rows need: a hash and a row number per client_transfer_id and per payee
 // and amount, and a total per currency. Use NewValidator, Check each row,
@@ -57,8 +52,12 @@ type Validator struct {
 	sheet   string
 	headers map[string]string // canonical key -> header as written
 	present map[string]bool   // canonical keys the header has
-	ids     map[key128]*seenID
-	payees  map[key128]int32
+	// ids maps a client_transfer_id's hash to its first row; the row is
+	// negated once that row has been reported as a duplicate.
+	ids map[key128]int32
+	// payees maps a 64-bit hash of payee+amount to its first row. A
+	// collision only costs a spurious double-entry warning, so 64 bits do.
+	payees  map[uint64]int32
 	totals  map[string]decimal.Decimal
 	rows    int
 }
@@ -70,8 +69,8 @@ func NewValidator(sheet string, cols []Column, opts ValidateOptions) *Validator 
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	v := &Validator{opts: opts, sheet: sheet, headers: map[string]string{}, ids: map[key128]*seenID{},
-		payees: map[key128]int32{}, totals: map[string]decimal.Decimal{}}
+	v := &Validator{opts: opts, sheet: sheet, headers: map[string]string{}, ids: map[key128]int32{},
+		payees: map[uint64]int32{}, totals: map[string]decimal.Decimal{}}
 	if cols != nil {
 		v.present = map[string]bool{}
 		for _, c := range cols {
@@ -131,14 +130,18 @@ func (v *Validator) Check(r Row) []Problem {
 		}
 		k := hash128(id)
 		if first, dup := v.ids[k]; dup {
-			errf(ColClientTransferID, id, "duplicate_id", "%q is also used on row %d; every row needs its own id", id, first.line)
-			if !first.reported {
-				first.reported = true
-				ps = append(ps, Problem{Sheet: sheet, Line: int(first.line), Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id",
+			line := first
+			if line < 0 {
+				line = -line
+			}
+			errf(ColClientTransferID, id, "duplicate_id", "%q is also used on row %d; every row needs its own id", id, line)
+			if first > 0 {
+				v.ids[k] = -first
+				ps = append(ps, Problem{Sheet: sheet, Line: int(first), Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id",
 					Message: fmt.Sprintf("%q is also used on row %d; every row needs its own id", id, r.Line)})
 			}
 		} else {
-			v.ids[k] = &seenID{line: int32(r.Line)}
+			v.ids[k] = int32(r.Line)
 		}
 	}
 
@@ -229,7 +232,7 @@ func (v *Validator) Check(r Row) []Problem {
 			add(ColAmount, amountShown(r), "cap_unchecked", SeverityWarning, "the amount is in %s, the destination currency, so --max-amount and --max-total cannot check it before quoting", r.DestinationCurrency)
 		}
 		// The same payee twice with the same amount is often a double entry.
-		pk := hash128(strings.ToLower(r.InternalUserID) + "\x1f" + strings.ToLower(r.Email) + "\x1f" + r.Amount.String() + "\x1f" + r.AmountCurrency())
+		pk := maphash.String(seedA, strings.ToLower(r.InternalUserID)+"\x1f"+strings.ToLower(r.Email)+"\x1f"+r.Amount.String()+"\x1f"+r.AmountCurrency())
 		if first, ok := v.payees[pk]; ok {
 			add(ColAmount, amountShown(r), "possible_double_entry", SeverityWarning, "%s is paid %s %s on row %d too; check it is not entered twice", payeeText(r), r.Amount, r.AmountCurrency(), first)
 		} else {
