@@ -74,8 +74,9 @@ func (e *SchemaVersionError) Is(target error) bool {
 // LockedError is returned, matching ErrLocked, by Lock when another live
 // process holds the ledger. It names that process.
 type LockedError struct {
-	Path  string    // the lock file
-	Owner LockOwner // as recorded by the holder; zero if it had not written yet
+	Path     string    // the ledger file
+	LockFile string    // the sidecar lock file
+	Owner    LockOwner // as recorded by the holder; zero if it had not written yet
 }
 
 func (e *LockedError) Error() string {

@@ -71,7 +71,7 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 	if !held {
 		other, _ := readOwner(f)
 		f.Close()
-		return nil, &LockedError{Path: path, Owner: other}
+		return nil, &LockedError{Path: l.path, LockFile: path, Owner: other}
 	}
 	lk := &Lock{path: path, f: f, owner: owner}
 	// A non-empty file means its writer died holding the lock: Release
