@@ -67,6 +67,13 @@ func (l *Ledger) write(ctx context.Context, solo bool, fn func(tx *wtx) error) e
 		// The writer has it: its outcome is about to be durable or not,
 		// and the caller must learn which.
 		return <-req.done
+	case <-l.writerEnd:
+		// Closed after the request was queued but before the writer
+		// saw it.
+		if req.state.CompareAndSwap(reqPending, reqAbandoned) {
+			return ErrClosed
+		}
+		return <-req.done
 	}
 }
 
