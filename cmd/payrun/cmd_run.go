@@ -1,14 +1,340 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
 )
 
-// RunCommand is not built yet.
-type RunCommand struct{}
+// RunCommand pays a sheet: validate, check funds, pay every row exactly once,
+// write the results. Re-running it on the same sheet resumes where the last
+// run stopped; rows already final are never touched again.
+type RunCommand struct {
+	api          apiFlags
+	logs         logFlags
+	sheet        sheetFlags
+	ledgerPath   string
+	workers      int
+	yes          bool
+	allowPartial bool
+	skipInvalid  bool
+	out          string
+	format       string
+}
 
-// Run reports that the command is not built yet.
-func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) error {
-	return &ExitError{Code: ExitUsage, Err: errors.New("this command is not built yet")}
+const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
+
+// Run pays the sheet.
+func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error) {
+	fs := m.newFlagSet("run", runUsage)
+	c.api.register(fs)
+	c.logs.register(fs)
+	c.sheet.register(fs)
+	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
+	fs.IntVar(&c.workers, "workers", envInt(m, "PAYRUN_WORKERS", 8), "rows paid at once (env PAYRUN_WORKERS)")
+	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
+	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start even when the balance cannot cover the whole sheet")
+	fs.BoolVar(&c.skipInvalid, "skip-invalid", false, "pay the valid rows of a sheet that has mistakes; mark the others INVALID")
+	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
+	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
+	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &UsageError{Err: errNoSheet, Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
+	}
+	sheetPath := fs.Arg(0)
+	log, closeLog, err := m.logger(c.logs)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+
+	// 1. The sheet, whole, before anything else: a bad sheet moves no money.
+	rep, err := m.checkSheet(sheetPath, c.sheet)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() && !c.skipInvalid {
+		return &ExitError{Code: ExitUsage, Err: errSilent}
+	}
+	format, err := resultsFormat(c.format, c.out)
+	if err != nil {
+		return err
+	}
+	ingestOpts, _, _ := c.sheet.options()
+	sum, err := fileSHA256(sheetPath)
+	if err != nil {
+		return err
+	}
+
+	// 2. The ledger, locked: one runner per ledger.
+	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
+	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("open ledger %s: %w", ledgerPath, err)}
+	}
+	defer l.Close()
+	lock, err := l.Lock(ctx, ledger.LockOwner{Command: "payrun run " + sheetPath})
+	if err != nil {
+		var le *ledger.LockedError
+		if errors.As(err, &le) {
+			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("ledger %s is in use by pid %d on %s since %s (%s); wait for it to finish",
+				ledgerPath, le.Owner.PID, le.Owner.Host, le.Owner.Started.Format("2006-01-02 15:04:05"), le.Owner.Command)}
+		}
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock ledger: %w", err)}
+	}
+	defer lock.Release()
+
+	// 3. MassPay.
+	conn, err := m.openAPI(ctx, c.api, log, sandboxStatePath(ledgerPath))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	bals, err := conn.Client.Balances(ctx)
+	if err != nil {
+		return apiFailure("fetch balances", err)
+	}
+	before := ledger.Balances{}
+	for _, b := range bals {
+		before[b.CurrencyCode] = b.Balance
+	}
+
+	// 4. Record the run and its rows; conflicts are reported, never paid.
+	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: sheetPath, SheetSHA256: sum, Operator: operator(), Environment: conn.Env, BalancesBefore: before})
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("begin run: %w", err)}
+	}
+	log = log.With().Int64("run_id", run.ID).Logger()
+	var problems map[int][]string
+	if c.skipInvalid {
+		problems = errorsByLine(rep)
+	}
+	conflicts, err := ingestSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems)
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: err}
+	}
+	for _, cf := range conflicts {
+		fmt.Fprintf(m.Stderr, "row %d: client_transfer_id %q is already in the ledger with different content (state %s); CONFLICT, not paid\n",
+			cf.Line, cf.ID, cf.Conflict.ExistingState)
+	}
+
+	// 5. Plan what is left to pay; refuse a shortfall unless allowed.
+	plan, err := batch.MakePlan(ctx, conn.Client, batch.LedgerRowsToWork(ctx, l, run.ID))
+	if err != nil {
+		return apiFailure("plan the run", err)
+	}
+	m.printPlan(plan)
+	if len(plan.Shortfall) > 0 && !c.allowPartial {
+		fmt.Fprintln(m.Stderr, "\nThe MassPay balance does not cover this sheet. Nothing was paid. Add funds, or pass --allow-partial to pay what it covers.")
+		_, _ = l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
+		return Attention()
+	}
+	if plan.Rows > 0 && !c.yes {
+		ok, err := m.confirm(fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(m.Stderr, "Not confirmed; nothing was paid.")
+			_, _ = l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
+			return &ExitError{Code: ExitAborted, Err: errSilent}
+		}
+	}
+
+	// 6. Pay. The first SIGINT/SIGTERM stops new rows (the root context);
+	// a second abandons calls in flight.
+	hard, abort := context.WithCancel(context.WithoutCancel(ctx))
+	defer abort()
+	stopSecond := abortOnSecondSignal(ctx, abort, m)
+	defer stopSecond()
+	view := newProgressView(m.Stderr, m.isTerminal(m.Stderr), log)
+	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: view.Update}
+	stats, runErr := r.Run(ctx, hard, run.ID)
+	view.Finish()
+
+	// 7. Results, always, from the ledger.
+	after := before
+	if bals, err := conn.Client.Balances(hard); err == nil {
+		after = ledger.Balances{}
+		for _, b := range bals {
+			after[b.CurrencyCode] = b.Balance
+		}
+	}
+	status := ledger.RunFinished
+	if runErr != nil || stats.Interrupted {
+		status = ledger.RunAborted
+	}
+	if _, err := l.FinishRun(context.WithoutCancel(ctx), run.ID, ledger.RunFinish{Status: status, BalancesAfter: after}); err != nil {
+		log.Error().Err(err).Msg("record end of run")
+	}
+	out := c.out
+	if out == "" {
+		out = batch.DefaultResultsPath(sheetPath, format)
+	}
+	res, werr := batch.WriteResults(context.WithoutCancel(ctx), l, run.ID, out, batch.ResultsOptions{Format: format})
+	if werr != nil {
+		log.Error().Err(werr).Msg("write results")
+	}
+	m.printRunSummary(run.ID, stats, res, werr == nil)
+
+	switch {
+	case runErr != nil:
+		return &ExitError{Code: ExitAborted, Err: runErr}
+	case stats.Interrupted:
+		fmt.Fprintln(m.Stderr, "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
+		return &ExitError{Code: ExitAborted, Err: errSilent}
+	case werr != nil:
+		return &ExitError{Code: ExitAttention, Err: fmt.Errorf("write results: %w", werr)}
+	}
+	if allPaid(stats.Counts) {
+		return nil
+	}
+	return Attention()
+}
+
+// allPaid reports whether every row ended paid, loaded or scheduled.
+func allPaid(counts map[ledger.State]int) bool {
+	for s, n := range counts {
+		if n == 0 {
+			continue
+		}
+		switch s {
+		case ledger.StatePaid, ledger.StateLoaded, ledger.StateScheduled:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// abortOnSecondSignal cancels abort when a second SIGINT/SIGTERM arrives
+// after ctx (the first) is done.
+func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main) func() {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		fmt.Fprintln(m.Stderr, "\nStopping: no new rows start; payments in flight finish. Press Ctrl-C again to abandon them (safe: the next run settles them).")
+		// The first signal is already in ch (it is what cancelled ctx, or
+		// will be shortly); wait for one more.
+		seen := 0
+		for {
+			select {
+			case <-done:
+				return
+			case <-ch:
+				seen++
+				if seen >= 2 {
+					abort()
+					return
+				}
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+// confirm asks a yes/no question on a terminal; without one it refuses and
+// points at --yes, so cron never waits on a prompt.
+func (m *Main) confirm(q string) (bool, error) {
+	if !m.isTerminal(m.Stdin) {
+		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: "payrun run --yes SHEET (for cron)"}
+	}
+	fmt.Fprint(m.Stderr, q)
+	line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(line))
+	return a == "y" || a == "yes", nil
+}
+
+func (m *Main) printPlan(p *batch.Plan) {
+	fmt.Fprintf(m.Stderr, "To pay: %d rows (%d loads, %d payouts)\n", p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
+	for _, cur := range p.Currencies() {
+		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
+			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].String())
+		if s, ok := p.Shortfall[cur]; ok {
+			line += fmt.Sprintf("; SHORT by %s", s.StringFixed(decimalsFor(cur)))
+		}
+		fmt.Fprintln(m.Stderr, line)
+	}
+	for _, q := range p.NoRoute {
+		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
+	}
+}
+
+func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSummary, wrote bool) {
+	fmt.Fprintf(m.Stdout, "\nRun %d: %s\n", runID, stateCounts(st.Counts))
+	for _, t := range res.Totals {
+		d := decimalsFor(t.Currency)
+		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %d rows)\n", t.Currency,
+			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), t.Rows)
+	}
+	if res.NeedsAction > 0 {
+		fmt.Fprintf(m.Stdout, "  %d rows need a person: see the \"Needs action\" sheet.\n", res.NeedsAction)
+	}
+	if wrote {
+		fmt.Fprintf(m.Stdout, "Results: %s\n", res.Path)
+	}
+}
+
+func decimalsFor(cur string) int32 {
+	if c, ok := batch.LookupCurrency(cur); ok {
+		return c.Decimals
+	}
+	return 2
+}
+
+// resultsFormat picks the results format from --format, else --out's
+// extension, else xlsx.
+func resultsFormat(flagVal, out string) (batch.Format, error) {
+	v := flagVal
+	if v == "" && out != "" {
+		if ext := strings.ToLower(filepath.Ext(out)); ext == ".csv" || ext == ".xlsx" {
+			v = ext
+		}
+	}
+	f, err := batch.ParseResultsFormat(v)
+	if err != nil {
+		return f, &UsageError{Err: err, Hint: "--format xlsx"}
+	}
+	return f, nil
+}
+
+// sandboxStatePath is where an in-process sandbox keeps its state: beside
+// the ledger, so a resumed --sandbox run meets the same MassPay.
+func sandboxStatePath(ledgerPath string) string {
+	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath)) + ".sandbox.json"
+}
+
+// apiFailure classifies a MassPay failure before any row was paid.
+func apiFailure(what string, err error) error {
+	if errorsIsUnauthorized(err) {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: MassPay refused the API key: %w", what, err)}
+	}
+	return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+func envInt(m *Main, name string, def int) int {
+	var n int
+	if v := m.Getenv(name); v != "" {
+		if _, err := fmt.Sscanf(v, "%d", &n); err == nil && n > 0 {
+			return n
+		}
+	}
+	return def
 }

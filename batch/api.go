@@ -1,0 +1,28 @@
+package batch
+
+import (
+	"context"
+
+	"github.com/payrun/payrun/masspay"
+)
+
+// API is the part of MassPay the runner and planner use. *masspay.Client
+// satisfies it; batch never talks HTTP itself.
+type API interface {
+	Balances(ctx context.Context) ([]masspay.AvailableBalance, error)
+	LookupUser(ctx context.Context, p masspay.LookupUserParams) (*masspay.FoundUser, error)
+	CreateUser(ctx context.Context, idempotencyKey string, u masspay.User) (*masspay.StoredUser, error)
+	Load(ctx context.Context, idempotencyKey, userToken string, l masspay.LoadTxn) (*masspay.LoadTxnResp, error)
+	Loads(ctx context.Context, userToken string) ([]masspay.Load, error)
+	BestRoutes(ctx context.Context, countryCode string, p masspay.RouteParams) (*masspay.CountryServices, error)
+	Service(ctx context.Context, destinationToken string) (*masspay.Service, error)
+	Attributes(ctx context.Context, userToken, destinationToken, currency string) ([]masspay.AttrsRequirement, error)
+	StoreAttributes(ctx context.Context, idempotencyKey, userToken, destinationToken, currency string, t masspay.AttrTxn) (*masspay.AttrTxnResp, error)
+	InitiatePayout(ctx context.Context, idempotencyKey, userToken string, t masspay.PayoutTxn) (*masspay.PayoutTxnResp, error)
+	CommitPayout(ctx context.Context, idempotencyKey, userToken, payoutToken string) (*masspay.PayoutTxnCommitResp, error)
+	PayoutStatus(ctx context.Context, userToken, payoutToken string, force bool) (*masspay.PayoutTxnResp, error)
+	Payouts(ctx context.Context, userToken string) ([]masspay.PayoutTxnResp, error)
+	UserHistory(ctx context.Context, userToken string, p masspay.HistoryParams) ([]masspay.TxnHistory, error)
+}
+
+var _ API = (*masspay.Client)(nil)

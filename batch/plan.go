@@ -1,0 +1,192 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sort"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/masspay"
+)
+
+// Quote is what MassPay's routes say one payout row will cost.
+type Quote struct {
+	Line                int
+	ID                  string
+	Country             string
+	DeliveryType        string
+	PayerName           string
+	DestinationToken    string
+	SourceCurrency      string
+	DestinationCurrency string
+	Fee                 decimal.Decimal
+	Rate                decimal.Decimal // destination units per source unit; zero if unknown
+	SourceAmount        decimal.Decimal // what leaves the account, before the fee
+	DestinationAmount   decimal.Decimal
+	// Problem is set when no route was found; the row cannot be paid as is.
+	Problem string
+}
+
+// Plan is a dry run of a sheet: what it asks for per currency, what MassPay
+// would charge, and whether the account covers it. It moves no money.
+type Plan struct {
+	Rows     int
+	ByMethod map[string]int
+	// Requested is the sum leaving the account per source currency (loads and
+	// payouts, before fees); Fees the estimated payout fees.
+	Requested map[string]decimal.Decimal
+	Fees      map[string]decimal.Decimal
+	Balances  map[string]decimal.Decimal
+	// Shortfall is how much more each source currency needs; empty when the
+	// account covers the sheet.
+	Shortfall map[string]decimal.Decimal
+	Quotes    []Quote
+	// NoRoute lists the payout rows MassPay offers no route for.
+	NoRoute []Quote
+}
+
+// OK reports whether the sheet can be paid in full: funds cover it and every
+// payout row has a route.
+func (p *Plan) OK() bool { return len(p.Shortfall) == 0 && len(p.NoRoute) == 0 }
+
+// Currencies returns the plan's source currencies in order.
+func (p *Plan) Currencies() []string {
+	set := map[string]bool{}
+	for c := range p.Requested {
+		set[c] = true
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type routeGroup struct {
+	country, delivery, payer, token, src, dst string
+}
+
+// MakePlan prices rows against MassPay: balances once, and one route query per
+// distinct (country, delivery type, payer, currencies) so a thousand payouts
+// to Mexico cost one call.
+func MakePlan(ctx context.Context, api API, rows iter.Seq2[Row, error]) (*Plan, error) {
+	bals, err := api.Balances(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fetch balances: %w", err)
+	}
+	p := &Plan{
+		ByMethod: map[string]int{}, Requested: map[string]decimal.Decimal{}, Fees: map[string]decimal.Decimal{},
+		Balances: map[string]decimal.Decimal{}, Shortfall: map[string]decimal.Decimal{},
+	}
+	for _, b := range bals {
+		p.Balances[b.CurrencyCode] = b.Balance
+	}
+	routes := map[routeGroup]*masspay.Route{}
+	for r, err := range rows {
+		if err != nil {
+			return nil, err
+		}
+		p.Rows++
+		p.ByMethod[r.Method]++
+		if r.Method != MethodPayout {
+			p.Requested[r.SourceCurrency] = p.Requested[r.SourceCurrency].Add(r.Amount)
+			continue
+		}
+		g := routeGroup{r.Country, strings.ToUpper(r.DeliveryType), r.PayerName, r.DestinationToken, r.SourceCurrency, r.DestinationCurrency}
+		rt, seen := routes[g]
+		if !seen {
+			found, err := quoteRoute(ctx, api, r)
+			if err != nil {
+				return nil, fmt.Errorf("quote route for row %d: %w", r.Line, err)
+			}
+			routes[g], rt = found, found
+		}
+		q := Quote{Line: r.Line, ID: r.ClientTransferID, Country: r.Country, DeliveryType: r.DeliveryType,
+			PayerName: r.PayerName, DestinationToken: r.DestinationToken, SourceCurrency: r.SourceCurrency,
+			DestinationCurrency: r.DestinationCurrency}
+		if rt == nil {
+			q.Problem = fmt.Sprintf("no MassPay route for %s", strings.TrimSpace(strings.Join([]string{r.Country, r.DeliveryType, r.PayerName, r.DestinationCurrency}, " ")))
+			p.NoRoute = append(p.NoRoute, q)
+			p.Quotes = append(p.Quotes, q)
+			continue
+		}
+		q.DeliveryType, q.PayerName, q.DestinationToken, q.Fee = rt.DeliveryType, rt.PayerName, rt.DestinationToken, rt.Fee
+		q.Rate = rateTo(*rt, r.DestinationCurrency)
+		if r.AmountIs == AmountIsDestination {
+			q.DestinationAmount = r.Amount
+			if !q.Rate.IsZero() {
+				q.SourceAmount = r.Amount.DivRound(q.Rate, decimalsOf(r.SourceCurrency)).RoundCeil(decimalsOf(r.SourceCurrency))
+			}
+		} else {
+			q.SourceAmount = r.Amount
+			q.DestinationAmount = r.Amount.Mul(q.Rate).Round(decimalsOf(r.DestinationCurrency))
+		}
+		p.Requested[r.SourceCurrency] = p.Requested[r.SourceCurrency].Add(q.SourceAmount)
+		p.Fees[r.SourceCurrency] = p.Fees[r.SourceCurrency].Add(q.Fee)
+		p.Quotes = append(p.Quotes, q)
+	}
+	for cur, req := range p.Requested {
+		need := req.Add(p.Fees[cur])
+		if bal := p.Balances[cur]; need.GreaterThan(bal) {
+			p.Shortfall[cur] = need.Sub(bal)
+		}
+	}
+	return p, nil
+}
+
+func quoteRoute(ctx context.Context, api API, r Row) (*masspay.Route, error) {
+	if r.DestinationToken != "" {
+		svc, err := api.Service(ctx, r.DestinationToken)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range svc.Payers {
+			if p.DestinationToken == r.DestinationToken {
+				return &masspay.Route{CountryCode: svc.CountryCode, DeliveryType: svc.DeliveryType, Payer: p}, nil
+			}
+		}
+		return nil, nil
+	}
+	p := masspay.RouteParams{SourceCurrency: r.SourceCurrency, DestinationCurrency: r.DestinationCurrency, OnlyGenericPayers: r.PayerName == ""}
+	if r.PayerName != "" {
+		p.PayerNames = []string{r.PayerName}
+	}
+	cs, err := api.BestRoutes(ctx, r.Country, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, rt := range cs.Routes() {
+		if r.DeliveryType != "" && !strings.EqualFold(rt.DeliveryType, r.DeliveryType) {
+			continue
+		}
+		if r.PayerName != "" && !strings.EqualFold(rt.PayerName, r.PayerName) {
+			continue
+		}
+		if routePays(rt, r.DestinationCurrency) {
+			return &rt, nil
+		}
+	}
+	return nil, nil
+}
+
+func rateTo(rt masspay.Route, currency string) decimal.Decimal {
+	for _, x := range rt.ExchangeRate {
+		if strings.EqualFold(x.CurrencySymbol, currency) {
+			return x.ExchangeRate
+		}
+	}
+	return decimal.Zero
+}
+
+// decimalsOf is the number of decimals a currency's amounts carry (2 when the
+// currency is unknown).
+func decimalsOf(code string) int32 {
+	if c, ok := LookupCurrency(code); ok {
+		return c.Decimals
+	}
+	return 2
+}

@@ -1,0 +1,561 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+)
+
+// errUnknownOutcome marks a call whose effect at MassPay is unknown (lost
+// answer, 5xx, timeout after the bytes left) or that MassPay asked us to
+// repeat later (429). The row stays where it is and the same request, with
+// the same Idempotency-Key, is sent again.
+var errUnknownOutcome = errors.New("outcome unknown")
+
+// quoteLifetime is how long MassPay honours an initiated payout's quote; the
+// runner starts a fresh quote rather than commit one this close to lapsing.
+const (
+	quoteLifetime = 2 * time.Minute
+	quoteMargin   = 15 * time.Second
+)
+
+// step moves row one state forward and returns it as the ledger now has it.
+func (r *Runner) step(ctx context.Context, row ledger.Row) (ledger.Row, error) {
+	data, err := rowData(row)
+	if err != nil {
+		return r.fail(ctx, row, "", fmt.Sprintf("the row recorded in the ledger cannot be read: %v", err))
+	}
+	switch row.State {
+	case ledger.StateNew:
+		return r.stepUser(ctx, row, data)
+	case ledger.StateUserReady:
+		if data.Method == MethodLoad {
+			return r.stepLoadIntent(ctx, row, data)
+		}
+		return r.stepRoute(ctx, row, data)
+	case ledger.StateLoadSent:
+		return r.sendLoad(ctx, row, data)
+	case ledger.StateRouteReady:
+		return r.stepInitiateIntent(ctx, row, data)
+	case ledger.StateInitiating:
+		return r.sendInitiate(ctx, row, data)
+	case ledger.StateInitiated:
+		return r.stepCommitIntent(ctx, row)
+	case ledger.StateCommitting:
+		return r.sendCommit(ctx, row)
+	}
+	return row, fmt.Errorf("step row %s: no step from state %s", row.ID, row.State)
+}
+
+func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	token, err := r.ensureUser(ctx, row.ID, data)
+	if err != nil {
+		return r.settle(ctx, row, "", "create or find the payee", err)
+	}
+	return r.move(ctx, row, ledger.StateUserReady, ledger.RowUpdate{UserToken: &token}, ledger.Event{Message: "payee " + token})
+}
+
+func (r *Runner) stepLoadIntent(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	if row2, stop, err := r.refuseIfHalted(ctx, row, data.SourceCurrency); stop {
+		return row2, err
+	}
+	if _, ok := r.sourceToken(data.SourceCurrency); !ok {
+		return r.needsAction(ctx, row, ledger.RowUpdate{},
+			fmt.Sprintf("The MassPay account has no %s balance to load from.", data.SourceCurrency),
+			fmt.Sprintf("Fund a %s balance in MassPay, or change source_currency, and re-run.", data.SourceCurrency))
+	}
+	// The intent is durable before the load is sent: a crash after this line
+	// re-sends the same request with the same key instead of a new one.
+	return r.move(ctx, row, ledger.StateLoadSent, ledger.RowUpdate{AddAttempts: 1},
+		ledger.Event{IdempotencyKey: ledger.LoadKey(row.ID), Message: "load intent"})
+}
+
+func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	key := ledger.LoadKey(row.ID)
+	src, _ := r.sourceToken(data.SourceCurrency)
+	txn := masspay.LoadTxn{
+		ClientLoadID:       row.ID,
+		SourceToken:        src,
+		Amount:             data.Amount,
+		SourceCurrencyCode: data.SourceCurrency,
+		Notes:              data.Notes,
+		NotifyUser:         data.NotifyUser,
+		TimeToProcess:      data.TimeToProcess,
+		Metadata:           metadataAny(data.Metadata),
+	}
+	resp, err := r.API.Load(ctx, key, row.UserToken, txn)
+	if errors.Is(err, masspay.ErrDuplicate) {
+		return r.adoptLoad(ctx, row, data)
+	}
+	if err != nil {
+		return r.settle(ctx, row, key, "load the payee's wallet", err)
+	}
+	to := ledger.StateLoaded
+	switch resp.Status {
+	case masspay.LoadScheduled:
+		to = ledger.StateScheduled
+	case masspay.LoadCancelled:
+		return r.fail(ctx, row, key, "MassPay cancelled the load")
+	}
+	amt := data.Amount
+	fee := decimal.Zero
+	return r.move(ctx, row, to, ledger.RowUpdate{
+		LoadToken: &resp.LoadToken, WalletToken: &resp.WalletToken, MasspayStatus: &resp.Status,
+		SourceAmount: &amt, DestinationAmount: &amt, Fee: &fee,
+	}, ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "loaded " + resp.LoadToken})
+}
+
+// adoptLoad settles a load MassPay says it already has (its client_load_id
+// was used): find it and record it; never load again.
+func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	loads, err := r.API.Loads(ctx, row.UserToken)
+	if err != nil {
+		return r.settle(ctx, row, "", "look up the payee's loads", err)
+	}
+	for _, l := range loads {
+		if l.ClientLoadID != row.ID || l.Status == masspay.LoadCancelled {
+			continue
+		}
+		to := ledger.StateLoaded
+		if l.Status == masspay.LoadScheduled {
+			to = ledger.StateScheduled
+		}
+		fee := decimal.Zero
+		amt := l.Amount
+		return r.move(ctx, row, to, ledger.RowUpdate{
+			LoadToken: &l.LoadToken, WalletToken: &l.WalletToken, MasspayStatus: &l.Status,
+			SourceAmount: &amt, DestinationAmount: &amt, Fee: &fee,
+		}, ledger.Event{MasspayStatus: l.Status, Message: "adopted existing load " + l.LoadToken + " (client_load_id already used)"})
+	}
+	return r.fail(ctx, row, "", "MassPay reports this client_transfer_id as already loaded, but no such load was found for the payee; check the MassPay dashboard before paying by hand")
+}
+
+func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	route, err := r.chooseRoute(ctx, row.UserToken, data)
+	if err != nil {
+		var na *needsActionError
+		if errors.As(err, &na) {
+			return r.needsAction(ctx, row, ledger.RowUpdate{}, na.reason, na.action)
+		}
+		return r.settle(ctx, row, "", "find a payout route", err)
+	}
+	attrSet, err := r.storeAttributes(ctx, row, data, route)
+	if err != nil {
+		var na *needsActionError
+		if errors.As(err, &na) {
+			return r.needsAction(ctx, row, ledger.RowUpdate{DestinationToken: &route.DestinationToken}, na.reason, na.action)
+		}
+		return r.settle(ctx, row, "", "store the payee's payout details", err)
+	}
+	upd := ledger.RowUpdate{
+		DestinationToken: &route.DestinationToken, AttrSetToken: &attrSet,
+		PayerName: &route.PayerName, DeliveryType: &route.DeliveryType, CountryCode: &route.CountryCode,
+	}
+	if !route.Fee.IsZero() {
+		fee := route.Fee
+		upd.Fee = &fee
+	}
+	return r.move(ctx, row, ledger.StateRouteReady, upd, ledger.Event{Message: "route " + route.PayerName + " " + route.DeliveryType})
+}
+
+func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	if row2, stop, err := r.refuseIfHalted(ctx, row, data.SourceCurrency); stop {
+		return row2, err
+	}
+	if _, ok := r.sourceToken(data.SourceCurrency); !ok {
+		return r.needsAction(ctx, row, ledger.RowUpdate{},
+			fmt.Sprintf("The MassPay account has no %s balance to pay from.", data.SourceCurrency),
+			fmt.Sprintf("Fund a %s balance in MassPay, or change source_currency, and re-run.", data.SourceCurrency))
+	}
+	return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{AddAttempts: 1},
+		ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, row.QuoteSeq), Message: "initiate intent"})
+}
+
+func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	key := ledger.PayoutKey(row.ID, row.QuoteSeq)
+	src, _ := r.sourceToken(data.SourceCurrency)
+	txn := masspay.PayoutTxn{
+		ClientTransferID:        row.ID,
+		SourceCurrencyCode:      data.SourceCurrency,
+		DestinationCurrencyCode: data.DestinationCurrency,
+		SourceToken:             src,
+		DestinationToken:        row.DestinationToken,
+		AttrSetToken:            row.AttrSetToken,
+		Metadata:                metadataAny(data.Metadata),
+		NotifyUser:              data.NotifyUser,
+	}
+	amt := data.Amount
+	if data.AmountIs == AmountIsDestination {
+		txn.DestinationAmount = &amt
+	} else {
+		txn.SourceAmount = &amt
+	}
+	resp, err := r.API.InitiatePayout(ctx, key, row.UserToken, txn)
+	switch {
+	case errors.Is(err, masspay.ErrDuplicate):
+		return r.adoptPayout(ctx, row)
+	case err != nil:
+		return r.settle(ctx, row, key, "start the payout", err)
+	}
+	return r.move(ctx, row, ledger.StateInitiated, ledger.RowUpdate{
+		PayoutToken: &resp.PayoutToken, Fee: &resp.Fee, ExchangeRate: &resp.ExchangeRate,
+		SourceAmount: &resp.SourceAmount, DestinationAmount: &resp.DestinationAmount,
+		PayerName: nonEmpty(resp.PayerName), DeliveryType: nonEmpty(resp.DeliveryType),
+		CountryCode: nonEmpty(resp.CountryCode), EstimatedAvailability: nonEmpty(resp.EstimatedAvailability),
+		MasspayStatus: nonEmpty(resp.Status),
+	}, ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "quote " + resp.PayoutToken})
+}
+
+// adoptPayout settles a payout MassPay already committed under this
+// client_transfer_id (it answered DUPLICATE): find it in the payee's history,
+// which lists committed transactions only, record it as paid, never pay again.
+func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row) (ledger.Row, error) {
+	var found *masspay.TxnHistory
+	for page := 1; page <= 100 && found == nil; page++ {
+		hist, err := r.API.UserHistory(ctx, row.UserToken, masspay.HistoryParams{Type: "payout", Page: page, NumberOfRecords: 100})
+		if err != nil {
+			return r.settle(ctx, row, "", "look up the payee's history", err)
+		}
+		for i := range hist {
+			if hist[i].ClientTransferID == row.ID {
+				found = &hist[i]
+				break
+			}
+		}
+		if len(hist) < 100 {
+			break
+		}
+	}
+	if found == nil {
+		return r.fail(ctx, row, "", "MassPay reports this client_transfer_id as already paid (DUPLICATE), but the payee's history does not show it; check the MassPay dashboard, do not pay by hand")
+	}
+	upd := ledger.RowUpdate{
+		PayoutToken: &found.Token, Fee: &found.Fee, SourceAmount: &found.SourceAmount,
+		DestinationAmount: &found.DestinationAmount, PickupCode: nonEmpty(found.PickupCode), MasspayStatus: &found.Status,
+	}
+	if found.ExchangeRate != nil {
+		upd.ExchangeRate = found.ExchangeRate
+	}
+	// The full payout answer carries the route details history leaves out.
+	if p, err := r.API.PayoutStatus(ctx, row.UserToken, found.Token, false); err == nil {
+		upd.ExchangeRate = &p.ExchangeRate
+		upd.PayerName, upd.DeliveryType = nonEmpty(p.PayerName), nonEmpty(p.DeliveryType)
+		upd.CountryCode, upd.EstimatedAvailability = nonEmpty(p.CountryCode), nonEmpty(p.EstimatedAvailability)
+		if upd.PickupCode == nil {
+			upd.PickupCode = nonEmpty(p.PickupCode)
+		}
+	}
+	return r.move(ctx, row, ledger.StatePaid, upd,
+		ledger.Event{MasspayStatus: found.Status, Message: "adopted existing payout " + found.Token + " (MassPay answered DUPLICATE)"})
+}
+
+func (r *Runner) stepCommitIntent(ctx context.Context, row ledger.Row) (ledger.Row, error) {
+	if r.Clock().Sub(row.UpdatedAt) > quoteLifetime-quoteMargin {
+		// The quote has lapsed (or is about to): commit would only answer
+		// ex_rate_expired. Start a fresh quote under the next key.
+		seq := row.QuoteSeq + 1
+		return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1},
+			ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, seq), Message: "quote expired before commit; fresh quote"})
+	}
+	return r.move(ctx, row, ledger.StateCommitting, ledger.RowUpdate{},
+		ledger.Event{IdempotencyKey: ledger.CommitKey(row.ID, row.QuoteSeq), Message: "commit intent"})
+}
+
+func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, error) {
+	key := ledger.CommitKey(row.ID, row.QuoteSeq)
+	resp, err := r.API.CommitPayout(ctx, key, row.UserToken, row.PayoutToken)
+	switch {
+	case err == nil:
+		st := masspay.StatusPending
+		if row.MasspayStatus != "" {
+			st = row.MasspayStatus
+		}
+		return r.move(ctx, row, ledger.StatePaid, ledger.RowUpdate{PickupCode: nonEmpty(resp.PickupCode), MasspayStatus: &st},
+			ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "committed " + row.PayoutToken})
+	case errors.Is(err, masspay.ErrQuoteExpired):
+		seq := row.QuoteSeq + 1
+		return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1},
+			ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, seq), MasspayStatus: masspay.CommitExRateExpired, Message: "quote expired at commit; fresh quote"})
+	case errors.Is(err, masspay.ErrAdditionalAttributes):
+		return r.needsAction(ctx, row, ledger.RowUpdate{},
+			"MassPay needs more details about the payee for this route (addtl_attr_req).",
+			"Ask the payee for the extra payout details MassPay lists for this route, add them in attr: columns, and re-run.")
+	}
+	return r.settle(ctx, row, key, "commit the payout", err)
+}
+
+// settle turns a failed call into the row's next state: unknown outcomes stay
+// put (same key next time), definite refusals end the row.
+func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, err error) (ledger.Row, error) {
+	var apiErr *masspay.APIError
+	switch {
+	case errors.Is(err, masspay.ErrUnauthorized):
+		return row, fmt.Errorf("%w: MassPay refused the API key (%s)", ErrAborted, what)
+	case errors.Is(err, masspay.ErrKYCHold):
+		link := masspay.KYCUploadURL(err)
+		return r.move(ctx, row, ledger.StateNeedsAction, ledger.RowUpdate{
+			KYCUploadLink: nonEmpty(link), LastError: strp(errText(err)),
+			ActionNeeded: strp("The payee is on a MassPay compliance hold. Send them the document-upload link; re-run after MassPay lifts the hold."),
+		}, ledger.Event{IdempotencyKey: key, HTTPStatus: httpStatus(err), Message: "compliance hold"})
+	case errors.Is(err, masspay.ErrInsufficientFunds):
+		cur := ""
+		cur = row.SourceCurrency
+		r.halt(cur, "insufficient funds")
+		return r.needsAction(ctx, row, ledger.RowUpdate{},
+			fmt.Sprintf("Not paid: the MassPay %s balance could not cover it.", cur),
+			fmt.Sprintf("Add %s funds to the MassPay account and re-run; rows already paid will not be paid again.", cur))
+	case masspay.IsUnknownOutcome(err), errors.Is(err, masspay.ErrRateLimited), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		r.recordUnknown(ctx, row, key, what, err)
+		return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
+	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
+		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, errText(err)))
+	}
+	// Anything else (a body we could not read after the call) may have
+	// happened at MassPay: treat as unknown, re-send the same key.
+	r.recordUnknown(ctx, row, key, what, err)
+	return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
+}
+
+func (r *Runner) recordUnknown(ctx context.Context, row ledger.Row, key, what string, err error) {
+	if _, aerr := r.Ledger.AppendEvent(ctx, ledger.Event{
+		TransferID: row.ID, Kind: ledger.EventAPICall, From: row.State, To: row.State,
+		IdempotencyKey: key, HTTPStatus: httpStatus(err), Message: "outcome unknown (" + what + "): " + errText(err),
+	}); aerr != nil {
+		r.Log.Error().Err(aerr).Str("client_transfer_id", row.ID).Msg("record unknown outcome")
+	}
+}
+
+// refuseIfHalted ends a not-yet-started row when its source currency ran out
+// of funds earlier in this run.
+func (r *Runner) refuseIfHalted(ctx context.Context, row ledger.Row, currency string) (ledger.Row, bool, error) {
+	if _, ok := r.haltedWhy(currency); !ok {
+		return row, false, nil
+	}
+	next, err := r.needsAction(ctx, row, ledger.RowUpdate{},
+		fmt.Sprintf("Not started: the MassPay %s balance ran out earlier in this run.", currency),
+		fmt.Sprintf("Add %s funds to the MassPay account and re-run; rows already paid will not be paid again.", currency))
+	return next, true, err
+}
+
+func (r *Runner) needsAction(ctx context.Context, row ledger.Row, upd ledger.RowUpdate, reason, action string) (ledger.Row, error) {
+	upd.LastError = &reason
+	upd.ActionNeeded = &action
+	return r.move(ctx, row, ledger.StateNeedsAction, upd, ledger.Event{Message: reason})
+}
+
+func (r *Runner) fail(ctx context.Context, row ledger.Row, key, reason string) (ledger.Row, error) {
+	return r.move(ctx, row, ledger.StateFailed, ledger.RowUpdate{LastError: &reason},
+		ledger.Event{IdempotencyKey: key, Message: reason})
+}
+
+// move records a transition (compare-and-set on the row's current state).
+func (r *Runner) move(ctx context.Context, row ledger.Row, to ledger.State, upd ledger.RowUpdate, ev ledger.Event) (ledger.Row, error) {
+	next, err := r.Ledger.Transition(ctx, row.ID, row.State, to, upd, ev)
+	if err != nil {
+		if errors.Is(err, ledger.ErrStaleState) {
+			return row, err
+		}
+		return row, fmt.Errorf("%w: record %s -> %s for %s: %v", ErrAborted, row.State, to, row.ID, err)
+	}
+	return next, nil
+}
+
+// needsActionError is a row problem a person must fix before the row can be
+// paid (no route, a missing payout detail).
+type needsActionError struct{ reason, action string }
+
+func (e *needsActionError) Error() string { return e.reason }
+
+// chooseRoute picks the destination for a payout row: the row's own
+// destination_token, or MassPay's best route for its country, delivery type,
+// payer and currencies.
+func (r *Runner) chooseRoute(ctx context.Context, userToken string, data Row) (masspay.Route, error) {
+	if data.DestinationToken != "" {
+		svc, err := r.API.Service(ctx, data.DestinationToken)
+		if err != nil {
+			return masspay.Route{}, err
+		}
+		for _, p := range svc.Payers {
+			if p.DestinationToken == data.DestinationToken {
+				return masspay.Route{CountryCode: svc.CountryCode, DeliveryType: svc.DeliveryType, Payer: p}, nil
+			}
+		}
+		return masspay.Route{DeliveryType: data.DeliveryType, CountryCode: data.Country,
+			Payer: masspay.Payer{DestinationToken: data.DestinationToken, PayerName: data.PayerName}}, nil
+	}
+	p := masspay.RouteParams{
+		SourceCurrency:      data.SourceCurrency,
+		DestinationCurrency: data.DestinationCurrency,
+		UserToken:           userToken,
+		OnlyGenericPayers:   data.PayerName == "",
+	}
+	if data.AmountIs != AmountIsDestination {
+		amt := data.Amount
+		p.Amount = &amt
+	}
+	if data.PayerName != "" {
+		p.PayerNames = []string{data.PayerName}
+	}
+	cs, err := r.API.BestRoutes(ctx, data.Country, p)
+	if err != nil {
+		return masspay.Route{}, err
+	}
+	for _, rt := range cs.Routes() {
+		if data.DeliveryType != "" && !strings.EqualFold(rt.DeliveryType, data.DeliveryType) {
+			continue
+		}
+		if data.PayerName != "" && !strings.EqualFold(rt.PayerName, data.PayerName) {
+			continue
+		}
+		if !routePays(rt, data.DestinationCurrency) {
+			continue
+		}
+		return rt, nil
+	}
+	what := strings.TrimSpace(data.Country + " " + data.DeliveryType + " " + data.PayerName)
+	return masspay.Route{}, &needsActionError{
+		reason: fmt.Sprintf("MassPay offers no route for %s in %s.", what, data.DestinationCurrency),
+		action: "Choose another delivery_type, payer_name or destination_currency for this payee, or pay them by wallet load (method load), and re-run.",
+	}
+}
+
+func routePays(rt masspay.Route, currency string) bool {
+	if currency == "" {
+		return true
+	}
+	for _, x := range rt.ExchangeRate {
+		if strings.EqualFold(x.CurrencySymbol, currency) {
+			return true
+		}
+	}
+	return len(rt.ExchangeRate) == 0
+}
+
+// storeAttributes fills the route's required payout details from the row's
+// attr: columns, checks each against MassPay's validation pattern before
+// sending, and stores them. Values are never logged.
+func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data Row, route masspay.Route) (string, error) {
+	reqs, err := r.API.Attributes(ctx, row.UserToken, route.DestinationToken, data.DestinationCurrency)
+	if err != nil {
+		return "", err
+	}
+	var values []masspay.AttrValue
+	var missing, bad []string
+	attrSet := ""
+	for _, req := range reqs {
+		if attrSet == "" {
+			attrSet = req.AttrSetToken
+		}
+		v := strings.TrimSpace(data.Attrs[req.Type])
+		if v == "" {
+			if !req.IsOptional && req.Value == "" {
+				missing = append(missing, fmt.Sprintf("%s (column attr:%s)", req.Label, req.Type))
+			}
+			continue
+		}
+		if req.Validation != "" {
+			if re, cerr := regexp.Compile(anchored(req.Validation)); cerr == nil && !re.MatchString(v) {
+				hint := ""
+				if req.ExpectedValue != "" {
+					hint = "; expected " + req.ExpectedValue
+				}
+				bad = append(bad, fmt.Sprintf("%s (column attr:%s) does not have the form MassPay requires%s", req.Label, req.Type, hint))
+				continue
+			}
+		}
+		values = append(values, masspay.AttrValue{Token: req.Token, Value: v})
+	}
+	if len(missing) > 0 || len(bad) > 0 {
+		var parts []string
+		if len(missing) > 0 {
+			parts = append(parts, "missing "+strings.Join(missing, ", "))
+		}
+		parts = append(parts, bad...)
+		return "", &needsActionError{
+			reason: "Payout details incomplete: " + strings.Join(parts, "; ") + ".",
+			action: "Fill in the payee's payout details in the attr: columns named here and re-run.",
+		}
+	}
+	if len(values) == 0 {
+		return attrSet, nil
+	}
+	resp, err := r.API.StoreAttributes(ctx, row.ID+"#attrs", row.UserToken, route.DestinationToken, data.DestinationCurrency,
+		masspay.AttrTxn{Values: values, AttrSetToken: attrSet})
+	if err != nil {
+		var apiErr *masspay.APIError
+		if errors.As(err, &apiErr) && apiErr.StatusCode == 400 {
+			return "", &needsActionError{
+				reason: "MassPay refused the payee's payout details: " + errText(err),
+				action: "Correct the payee's payout details in the attr: columns and re-run.",
+			}
+		}
+		return "", err
+	}
+	return resp.AttrSetToken, nil
+}
+
+func anchored(re string) string {
+	if !strings.HasPrefix(re, "^") {
+		re = "^(?:" + re + ")"
+	}
+	if !strings.HasSuffix(re, "$") {
+		re += "$"
+	}
+	return re
+}
+
+func metadataAny(m map[string]string) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func strp(s string) *string { return &s }
+
+func httpStatus(err error) int {
+	var apiErr *masspay.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode
+	}
+	return 0
+}
+
+// errText is an error's message for a person; APIError strings never carry
+// the API key.
+func errText(err error) string {
+	var apiErr *masspay.APIError
+	if errors.As(err, &apiErr) {
+		msg := apiErr.Message
+		if apiErr.Reason != "" && !strings.Contains(msg, apiErr.Reason) {
+			msg = strings.TrimSpace(msg + " (" + apiErr.Reason + ")")
+		}
+		if msg == "" {
+			msg = apiErr.Title
+		}
+		if len(apiErr.Details) > 0 {
+			msg += ": " + strings.Join(apiErr.Details, "; ")
+		}
+		return msg
+	}
+	return err.Error()
+}

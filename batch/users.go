@@ -1,0 +1,62 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+)
+
+// ensureUser returns the payee's user_token: from the ledger's cache (so a
+// monthly run skips lookups), else by lookup (internal_user_id, then email and
+// first name), else by creating the user under the key "user:<internal id>".
+// Rows of the same payee wait for each other, so a payee is created once.
+func (r *Runner) ensureUser(ctx context.Context, rowID string, d Row) (string, error) {
+	unlock := r.userMu.lock(d.InternalUserID)
+	defer unlock()
+	if tok, ok, err := r.Ledger.UserToken(ctx, d.InternalUserID); err != nil {
+		return "", fmt.Errorf("read user cache: %w", err)
+	} else if ok {
+		return tok, nil
+	}
+	found, err := r.API.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: d.InternalUserID})
+	if err != nil && !errors.Is(err, masspay.ErrNotFound) {
+		return "", err
+	}
+	if err != nil && d.Email != "" {
+		found, err = r.API.LookupUser(ctx, masspay.LookupUserParams{Email: d.Email, FirstName: d.FirstName})
+		if err != nil && !errors.Is(err, masspay.ErrNotFound) {
+			return "", err
+		}
+	}
+	if err == nil && found != nil && found.UserToken != "" {
+		return found.UserToken, r.cacheUser(ctx, d, found.UserToken)
+	}
+	key := ledger.UserKey(d.InternalUserID)
+	u := masspay.User{
+		InternalUserID: d.InternalUserID, Country: d.Country, FirstName: d.FirstName, LastName: d.LastName,
+		Email: d.Email, Address1: d.Address1, Address2: d.Address2, City: d.City, StateProvince: d.StateProvince,
+		PostalCode: d.PostalCode, MiddleName: d.MiddleName, Language: d.Language, MobileNumber: d.MobileNumber,
+		BusinessName: d.BusinessName, DateOfBirth: d.DateOfBirth, NotifyUser: d.NotifyUser,
+	}
+	created, err := r.API.CreateUser(ctx, key, u)
+	if err != nil {
+		return "", err
+	}
+	if _, aerr := r.Ledger.AppendEvent(ctx, ledger.Event{
+		TransferID: rowID, Kind: ledger.EventAPICall, IdempotencyKey: key,
+		HTTPStatus: 200, MasspayStatus: created.Status, Message: "created payee " + created.UserToken,
+	}); aerr != nil {
+		return "", fmt.Errorf("record payee creation: %w", aerr)
+	}
+	return created.UserToken, r.cacheUser(ctx, d, created.UserToken)
+}
+
+func (r *Runner) cacheUser(ctx context.Context, d Row, token string) error {
+	if err := r.Ledger.PutUserToken(ctx, d.InternalUserID, token, d.Email); err != nil {
+		return fmt.Errorf("cache user token: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/masspay"
+	"github.com/payrun/payrun/masspay/sandbox"
+)
+
+// Environment names, as recorded in runs and shown in results.
+const (
+	EnvProduction = "production"
+	EnvStaging    = "staging"
+	EnvSandbox    = "sandbox"
+	EnvCustom     = "custom"
+)
+
+// sandboxKey is the API key of the embedded sandbox; it opens nothing else.
+const sandboxKey = sandbox.DefaultAPIKey
+
+// apiFlags are the flags of every command that talks to MassPay.
+type apiFlags struct {
+	sandbox      bool
+	sandboxState string
+	baseURL      string
+	env          string
+	keyFile      string
+	rateLimit    float64
+	debug        bool
+}
+
+func (f *apiFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.sandbox, "sandbox", false, "run against the embedded MassPay sandbox (no credentials needed)")
+	fs.StringVar(&f.sandboxState, "sandbox-state", "", "with --sandbox: file the sandbox keeps its state in between runs (default: next to the ledger)")
+	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base URL (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
+	fs.StringVar(&f.env, "env", "", "MassPay environment: production or staging (env MASSPAY_ENV)")
+	fs.StringVar(&f.keyFile, "api-key-file", "", "file holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
+	fs.Float64Var(&f.rateLimit, "rate-limit", 50, "most MassPay requests per second")
+	fs.BoolVar(&f.debug, "debug", false, "log every MassPay request (method, path, status, latency, attempt)")
+}
+
+// apiConn is an open connection to MassPay: the client, which environment it
+// is, and what to close afterwards.
+type apiConn struct {
+	Client  *masspay.Client
+	Env     string
+	Sandbox *sandbox.Server // set with --sandbox
+	close   func()
+}
+
+func (c *apiConn) Close() {
+	if c != nil && c.close != nil {
+		c.close()
+	}
+}
+
+// openAPI builds the MassPay client from flags, then the environment. It
+// never falls back to the sandbox silently: without --sandbox it needs a key
+// and an explicit environment or base URL.
+func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, stateDefault string) (*apiConn, error) {
+	if f.sandbox {
+		state := f.sandboxState
+		if state == "" {
+			state = stateDefault
+		}
+		srv, err := sandbox.Start(sandbox.Config{APIKey: sandboxKey})
+		_ = state // wired to sandbox.Config.StateFile once the sandbox persists state
+		if err != nil {
+			return nil, fmt.Errorf("start sandbox: %w", err)
+		}
+		c, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandboxKey, Logger: &log, Debug: f.debug})
+		if err != nil {
+			srv.Close()
+			return nil, err
+		}
+		return &apiConn{Client: c, Env: EnvSandbox, Sandbox: srv, close: func() { srv.Close() }}, nil
+	}
+	key, err := m.apiKey(f)
+	if err != nil {
+		return nil, err
+	}
+	env := firstNonEmpty(f.env, m.Getenv("MASSPAY_ENV"))
+	base := firstNonEmpty(f.baseURL, m.Getenv("MASSPAY_BASE_URL"))
+	switch {
+	case base != "":
+		if env == "" {
+			env = EnvCustom
+		}
+	case env == EnvProduction:
+		base = masspay.ProductionURL
+	case env == EnvStaging:
+		base = masspay.StagingURL
+	case env == "":
+		return nil, &UsageError{Err: errors.New("no MassPay environment chosen"),
+			Hint: "MASSPAY_ENV=staging payrun ... (or production), --base-url URL, or --sandbox"}
+	default:
+		return nil, &UsageError{Err: fmt.Errorf("unknown MassPay environment %q", env), Hint: "MASSPAY_ENV=production or MASSPAY_ENV=staging"}
+	}
+	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: f.rateLimit, Logger: &log, Debug: f.debug})
+	if err != nil {
+		return nil, err
+	}
+	return &apiConn{Client: c, Env: env}, nil
+}
+
+// apiKey reads the key from --api-key-file, MASSPAY_API_KEY_FILE or
+// MASSPAY_API_KEY, in that order.
+func (m *Main) apiKey(f apiFlags) (string, error) {
+	file := firstNonEmpty(f.keyFile, m.Getenv("MASSPAY_API_KEY_FILE"))
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", &UsageError{Err: fmt.Errorf("read API key file: %w", err), Hint: "chmod 600 the key file and pass --api-key-file PATH"}
+		}
+		if k := strings.TrimSpace(string(b)); k != "" {
+			return k, nil
+		}
+		return "", &UsageError{Err: fmt.Errorf("API key file %s is empty", file), Hint: "put the MassPay API key in the file"}
+	}
+	if k := strings.TrimSpace(m.Getenv("MASSPAY_API_KEY")); k != "" {
+		return k, nil
+	}
+	return "", &UsageError{Err: errors.New("no MassPay API key"),
+		Hint: "MASSPAY_API_KEY_FILE=/etc/payrun/key payrun ..., or --sandbox to try payrun without one"}
+}
+
+// logFlags are the logging flags every command shares.
+type logFlags struct {
+	level string
+	file  string
+}
+
+func (f *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.file, "log-file", "", "append JSON log lines to this file instead of stderr")
+}
+
+// logger builds the command's logger: console lines on a terminal, JSON lines
+// otherwise (cron) or into --log-file (opened for append).
+func (m *Main) logger(f logFlags) (zerolog.Logger, func(), error) {
+	lvl, err := zerolog.ParseLevel(firstNonEmpty(f.level, "info"))
+	if err != nil {
+		return zerolog.Nop(), nil, &UsageError{Err: fmt.Errorf("parse log level: %w", err), Hint: "--log-level info"}
+	}
+	var w io.Writer = m.Stderr
+	closer := func() {}
+	if f.file != "" {
+		fh, err := os.OpenFile(f.file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return zerolog.Nop(), nil, fmt.Errorf("open log file: %w", err)
+		}
+		w, closer = fh, func() { fh.Close() }
+	} else if m.isTerminal(m.Stderr) {
+		w = zerolog.ConsoleWriter{Out: m.Stderr, TimeFormat: time.Kitchen}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), closer, nil
+}
+
+// isTerminal reports whether w is an interactive terminal.
+func (m *Main) isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// defaultLedger is the ledger path when neither --ledger nor PAYRUN_LEDGER is
+// given: one ledger per working directory, so next month's run finds this
+// month's payees.
+func (m *Main) defaultLedger(flagVal string, sandboxRun bool) string {
+	if flagVal != "" {
+		return flagVal
+	}
+	if v := m.Getenv("PAYRUN_LEDGER"); v != "" {
+		return v
+	}
+	if sandboxRun {
+		// Sandbox payees exist only in the sandbox: keep them out of the real
+		// ledger's user cache.
+		return "payrun-sandbox.db"
+	}
+	return "payrun.db"
+}
+
+func errorsIsUnauthorized(err error) bool { return errors.Is(err, masspay.ErrUnauthorized) }
