@@ -552,8 +552,14 @@ func errText(err error) string {
 		if msg == "" {
 			msg = apiErr.Title
 		}
-		if len(apiErr.Details) > 0 {
-			msg += ": " + strings.Join(apiErr.Details, "; ")
+		var extra []string
+		for _, d := range apiErr.Details {
+			if !strings.Contains(msg, d) {
+				extra = append(extra, d)
+			}
+		}
+		if len(extra) > 0 {
+			msg += ": " + strings.Join(extra, "; ")
 		}
 		return msg
 	}

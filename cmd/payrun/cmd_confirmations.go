@@ -59,7 +59,7 @@ func (c *ConfirmationsCommand) Run(ctx context.Context, m *Main, args []string) 
 	if err != nil {
 		return fmt.Errorf("read run: %w", err)
 	}
-	conn, err := m.openAPI(ctx, c.api, log, l.Path()+".sandbox")
+	conn, err := m.openAPI(ctx, c.api, log, l.Path())
 	if err != nil {
 		return err
 	}

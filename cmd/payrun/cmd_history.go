@@ -68,7 +68,7 @@ func (c *HistoryCommand) Run(ctx context.Context, m *Main, args []string) error 
 		return err
 	}
 	defer closeLog()
-	conn, err := m.openAPI(ctx, c.api, log, m.defaultLedger("", c.api.sandbox)+".sandbox")
+	conn, err := m.openAPI(ctx, c.api, log, m.defaultLedger("", c.api.sandbox))
 	if err != nil {
 		return err
 	}

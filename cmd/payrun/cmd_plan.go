@@ -2,13 +2,75 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
+
+	"github.com/payrun/payrun/batch"
 )
 
-// PlanCommand is not built yet.
-type PlanCommand struct{}
+// PlanCommand is a dry run: validate the sheet, quote the routes and fees,
+// check the balance. It records nothing that moves money.
+type PlanCommand struct {
+	api   apiFlags
+	logs  logFlags
+	sheet sheetFlags
+	out   string
+}
 
-// Run reports that the command is not built yet.
+const planUsage = "[flags] SHEET.xlsx|SHEET.csv"
+
+// Run plans the sheet. Exit 0: it can be paid; 1: funds short or routes
+// missing; 2: the sheet has mistakes.
 func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
-	return &ExitError{Code: ExitUsage, Err: errors.New("this command is not built yet")}
+	fs := m.newFlagSet("plan", planUsage)
+	c.api.register(fs)
+	c.logs.register(fs)
+	c.sheet.register(fs)
+	fs.StringVar(&c.out, "out", "", "plan workbook (default: <sheet>.plan.xlsx next to the sheet)")
+	if err := m.parseFlags(fs, args, "payrun plan --sandbox samples/monthly-freelancers.xlsx"); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &UsageError{Err: errNoSheet, Hint: "payrun plan --sandbox samples/monthly-freelancers.xlsx"}
+	}
+	sheetPath := fs.Arg(0)
+	log, closeLog, err := m.logger(c.logs)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+
+	rep, err := m.checkSheet(sheetPath, c.sheet)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return &ExitError{Code: ExitUsage, Err: errSilent}
+	}
+	ingestOpts, _, _ := c.sheet.options()
+	conn, err := m.openAPI(ctx, c.api, log, m.defaultLedger("", c.api.sandbox))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	plan, err := batch.MakePlan(ctx, conn.Client, sheetRows(sheetPath, ingestOpts))
+	if err != nil {
+		return apiFailure("plan the sheet", err)
+	}
+	m.printPlan(plan)
+	out := c.out
+	if out == "" {
+		out = batch.DefaultPlanPath(sheetPath)
+	}
+	if err := batch.WritePlan(out, plan); err != nil {
+		return fmt.Errorf("write plan workbook: %w", err)
+	}
+	fmt.Fprintf(m.Stdout, "Plan: %s\n", out)
+	if !plan.OK() {
+		if len(plan.Shortfall) > 0 {
+			fmt.Fprintln(m.Stderr, "The MassPay balance does not cover this sheet.")
+		}
+		return Attention()
+	}
+	fmt.Fprintln(m.Stdout, "The sheet can be paid: payrun run "+sheetPath)
+	return nil
 }

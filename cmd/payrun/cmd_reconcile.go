@@ -63,7 +63,7 @@ func (c *ReconcileCommand) Run(ctx context.Context, m *Main, args []string) erro
 		return err
 	}
 	defer l.Close()
-	conn, err := m.openAPI(ctx, c.api, log, l.Path()+".sandbox")
+	conn, err := m.openAPI(ctx, c.api, log, l.Path())
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	defer lock.Release()
 
 	// 3. MassPay.
-	conn, err := m.openAPI(ctx, c.api, log, sandboxStatePath(ledgerPath))
+	conn, err := m.openAPI(ctx, c.api, log, ledgerPath)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if out == "" {
 		out = batch.DefaultResultsPath(sheetPath, format)
 	}
-	res, werr := batch.WriteResults(context.WithoutCancel(ctx), l, run.ID, out, batch.ResultsOptions{Format: format})
+	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
+	res, werr := batch.WriteResults(context.WithoutCancel(ctx), l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
 	}
@@ -284,8 +285,8 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %d rows)\n", t.Currency,
 			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), t.Rows)
 	}
-	if res.NeedsAction > 0 {
-		fmt.Fprintf(m.Stdout, "  %d rows need a person: see the \"Needs action\" sheet.\n", res.NeedsAction)
+	if n := st.Counts[ledger.StateNeedsAction] + st.Counts[ledger.StateFailed]; n > 0 {
+		fmt.Fprintf(m.Stdout, "  %d rows need a person: see the \"Needs action\" sheet.\n", n)
 	}
 	if wrote {
 		fmt.Fprintf(m.Stdout, "Results: %s\n", res.Path)

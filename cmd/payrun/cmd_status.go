@@ -3,12 +3,108 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/ledger"
 )
 
-// StatusCommand is not built yet.
-type StatusCommand struct{}
+// StatusCommand shows where a run stands: rows by state, what was paid per
+// currency, and every row a person must act on, with its reason and link.
+type StatusCommand struct {
+	ledgerPath string
+	runID      int64
+	sandbox    bool
+}
 
-// Run reports that the command is not built yet.
+// Run prints the status. Exit 0 when every row is paid, 1 otherwise.
 func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
-	return &ExitError{Code: ExitUsage, Err: errors.New("this command is not built yet")}
+	fs := m.newFlagSet("status", "[--ledger FILE] [--run ID]")
+	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
+	fs.BoolVar(&c.sandbox, "sandbox", false, "the sandbox ledger (payrun-sandbox.db)")
+	fs.Int64Var(&c.runID, "run", 0, "the run (default: the latest)")
+	if err := m.parseFlags(fs, args, "payrun status --run 3"); err != nil {
+		return err
+	}
+	path := m.defaultLedger(c.ledgerPath, c.sandbox)
+	if _, err := os.Stat(path); err != nil {
+		return &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "payrun status --ledger path/to/payrun.db"}
+	}
+	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("open ledger: %w", err)
+	}
+	defer l.Close()
+	var run ledger.Run
+	if c.runID > 0 {
+		run, err = l.Run(ctx, c.runID)
+	} else {
+		run, err = l.LatestRun(ctx)
+	}
+	if errors.Is(err, ledger.ErrNotFound) {
+		return &UsageError{Err: errors.New("no such run in " + path), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
+	}
+	if err != nil {
+		return fmt.Errorf("read run: %w", err)
+	}
+	counts, err := l.Counts(ctx, run.ID)
+	if err != nil {
+		return fmt.Errorf("count rows: %w", err)
+	}
+	finished := "still running or interrupted"
+	if !run.FinishedAt.IsZero() {
+		finished = "ended " + run.FinishedAt.Local().Format("2006-01-02 15:04") + " (" + string(run.Status) + ")"
+	}
+	fmt.Fprintf(m.Stdout, "Run %d of %s (%s), started %s by %s, %s\n", run.ID, run.SheetName, run.Environment,
+		run.StartedAt.Local().Format("2006-01-02 15:04"), run.Operator, finished)
+	fmt.Fprintf(m.Stdout, "Rows: %s\n", stateCounts(counts))
+
+	type tot struct{ paid, fees decimal.Decimal }
+	totals := map[string]*tot{}
+	var action []ledger.Row
+	for r, err := range l.Rows(ctx, ledger.RowFilter{RunID: run.ID}) {
+		if err != nil {
+			return fmt.Errorf("read rows: %w", err)
+		}
+		switch r.State {
+		case ledger.StatePaid, ledger.StateLoaded, ledger.StateScheduled:
+			t := totals[r.SourceCurrency]
+			if t == nil {
+				t = &tot{}
+				totals[r.SourceCurrency] = t
+			}
+			amt := r.Amount
+			if r.SourceAmount.Valid {
+				amt = r.SourceAmount.Decimal
+			}
+			t.paid = t.paid.Add(amt)
+			if r.Fee.Valid {
+				t.fees = t.fees.Add(r.Fee.Decimal)
+			}
+		case ledger.StateNeedsAction, ledger.StateFailed:
+			action = append(action, r)
+		}
+	}
+	for cur, t := range totals {
+		d := decimalsFor(cur)
+		fmt.Fprintf(m.Stdout, "Paid %s: %s, fees %s\n", cur, t.paid.StringFixed(d), t.fees.StringFixed(d))
+	}
+	if len(action) > 0 {
+		fmt.Fprintln(m.Stdout, "\nRows that need a person:")
+		for _, r := range action {
+			fmt.Fprintf(m.Stdout, "  row %d %s [%s]: %s\n", r.Line, r.ID, r.State, firstNonEmpty(r.LastError, r.ActionNeeded))
+			if r.ActionNeeded != "" && r.LastError != "" {
+				fmt.Fprintf(m.Stdout, "      next: %s\n", r.ActionNeeded)
+			}
+			if r.KYCUploadLink != "" {
+				fmt.Fprintf(m.Stdout, "      document-upload link: %s\n", r.KYCUploadLink)
+			}
+		}
+	}
+	if allPaid(counts) {
+		return nil
+	}
+	return Attention()
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -155,7 +154,7 @@ func (e *payeeEnv) open(ctx context.Context, m *Main, write bool) (*payeeSession
 			closers = append(closers, func() { lock.Release() })
 		}
 	}
-	conn, err := m.openAPI(ctx, e.api, log, strings.TrimSuffix(path, filepath.Ext(path))+".sandbox.json")
+	conn, err := m.openAPI(ctx, e.api, log, path)
 	if err != nil {
 		s.close()
 		return nil, err

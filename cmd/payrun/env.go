@@ -67,14 +67,14 @@ func (c *apiConn) Close() {
 // openAPI builds the MassPay client from flags, then the environment. It
 // never falls back to the sandbox silently: without --sandbox it needs a key
 // and an explicit environment or base URL.
-func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, stateDefault string) (*apiConn, error) {
+// ledgerPath locates the sandbox's state file (beside the ledger) for --sandbox.
+func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledgerPath string) (*apiConn, error) {
 	if f.sandbox {
 		state := f.sandboxState
 		if state == "" {
-			state = stateDefault
+			state = sandboxStatePath(ledgerPath)
 		}
-		srv, err := sandbox.Start(sandbox.Config{APIKey: sandboxKey})
-		_ = state // wired to sandbox.Config.StateFile once the sandbox persists state
+		srv, err := sandbox.Start(sandbox.Config{APIKey: sandboxKey, StateFile: state})
 		if err != nil {
 			return nil, fmt.Errorf("start sandbox: %w", err)
 		}
