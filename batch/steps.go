@@ -107,10 +107,38 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger
 	}
 	amt := data.Amount
 	fee := decimal.Zero
-	return r.move(ctx, row, to, ledger.RowUpdate{
+	next, err := r.move(ctx, row, to, ledger.RowUpdate{
 		LoadToken: &resp.LoadToken, WalletToken: &resp.WalletToken, MasspayStatus: &resp.Status,
 		SourceAmount: &amt, DestinationAmount: &amt, Fee: &fee,
 	}, ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "loaded " + resp.LoadToken})
+	if err != nil || to != ledger.StateLoaded || data.AutopayPercentage == nil {
+		return next, err
+	}
+	return r.ensureAutopay(ctx, next, data)
+}
+
+// ensureAutopay sets up the payee's autopay rule a loaded row asks for
+// (autopay_percentage). The money has moved already, so a rule that cannot
+// be set up leaves the row LOADED with the next step for a person.
+func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	api, ok := r.API.(AutopayAPI)
+	if !ok {
+		return row, nil
+	}
+	err := EnsureAutopayRule(ctx, api, r.Ledger, row.UserToken, data, row.WalletToken)
+	if err == nil {
+		return row, nil
+	}
+	action := "The wallet was loaded, but its autopay rule was not set up: " + err.Error() + ". Fix it in an autopay sheet and run payrun autopay apply."
+	if errors.Is(err, masspay.ErrUnauthorized) {
+		return row, fmt.Errorf("%w: MassPay refused the API key (autopay rule)", ErrAborted)
+	}
+	next, merr := r.Ledger.Transition(ctx, row.ID, row.State, row.State, ledger.RowUpdate{ActionNeeded: &action}, ledger.Event{Message: "autopay rule not set up: " + err.Error()})
+	if merr != nil {
+		r.Log.Error().Err(merr).Str("client_transfer_id", row.ID).Msg("record autopay failure")
+		return row, nil
+	}
+	return next, nil
 }
 
 // adoptLoad settles a load MassPay says it already has (its client_load_id

@@ -76,7 +76,11 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if out == "" {
 		out = batch.DefaultResultsPath(run.SheetName, format)
 	}
-	sum, err := batch.WriteResults(ctx, l, run.ID, out, batch.ResultsOptions{Format: format})
+	flips, err := batch.LedgerFlips(ctx, l, run.ID)
+	if err != nil {
+		return fmt.Errorf("read flips: %w", err)
+	}
+	sum, err := batch.WriteResults(ctx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips})
 	if errors.Is(err, batch.ErrOverwriteSheet) {
 		return &UsageError{Err: err, Hint: "payrun report --out " + batch.DefaultResultsPath(run.SheetName, format)}
 	}

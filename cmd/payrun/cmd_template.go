@@ -18,7 +18,8 @@ type TemplateCommand struct{}
 // and rename), and an existing file is never replaced without --force, so a
 // filled-in sheet cannot be wiped by a stray command.
 func (c *TemplateCommand) Run(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("template", "[--format xlsx|csv] [--out FILE] [--force]")
+	fs := m.newFlagSet("template", "[--kind payouts|autopay] [--format xlsx|csv] [--out FILE] [--force]")
+	kind := fs.String("kind", "payouts", "payouts (the monthly payout sheet) or autopay (autopay rules for payout autopay apply)")
 	format := fs.String("format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
 	out := fs.String("out", "", "file to write (default payout-template.<format>; - for standard output)")
 	force := fs.Bool("force", false, "replace --out if it exists")
@@ -36,7 +37,15 @@ func (c *TemplateCommand) Run(ctx context.Context, m *Main, args []string) error
 			f = templates.FormatCSV
 		}
 	}
-	data, err := templates.Template(f)
+	tmpl, name := templates.Template, templates.FileName
+	switch *kind {
+	case "payouts", "payout":
+	case "autopay":
+		tmpl, name = templates.AutopayTemplate, templates.AutopayFileName
+	default:
+		return &UsageError{Err: fmt.Errorf("unknown template kind %q", *kind), Hint: "payrun template --kind autopay"}
+	}
+	data, err := tmpl(f)
 	if err != nil {
 		return &UsageError{Err: err, Hint: hint}
 	}
@@ -46,7 +55,7 @@ func (c *TemplateCommand) Run(ctx context.Context, m *Main, args []string) error
 	}
 	path := *out
 	if path == "" {
-		path = templates.FileName(f)
+		path = name(f)
 	}
 	if err := writeNew(path, data, *force); err != nil {
 		if errors.Is(err, os.ErrExist) {
