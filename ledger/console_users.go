@@ -1,0 +1,214 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// ConsoleRole is what a console user may do. The roles are the finance
+// team's: one person prepares the month's sheet, another approves it, others
+// only look.
+type ConsoleRole string
+
+// Console roles.
+const (
+	// RolePreparer uploads sheets, prepares plans and starts approved runs.
+	RolePreparer ConsoleRole = "preparer"
+	// RoleApprover may do what a preparer does and approve or reject plans
+	// prepared by someone else.
+	RoleApprover ConsoleRole = "approver"
+	// RoleViewer reads runs, results and event trails, and changes nothing.
+	RoleViewer ConsoleRole = "viewer"
+)
+
+// ConsoleRoles lists every role, least to most powerful.
+var ConsoleRoles = []ConsoleRole{RoleViewer, RolePreparer, RoleApprover}
+
+// Valid reports whether r is one of ConsoleRoles.
+func (r ConsoleRole) Valid() bool {
+	for _, v := range ConsoleRoles {
+		if r == v {
+			return true
+		}
+	}
+	return false
+}
+
+// EventConsole is the ledger event kind of every action a person takes in the
+// web console (sign-in, upload, approval, run, download). Message says what in
+// plain words and names the user; Data holds {"user":..., "action":...}.
+const EventConsole EventKind = "console"
+
+// Errors of the console user store.
+var (
+	// ErrUserExists means a console user of that name is already recorded.
+	ErrUserExists = errors.New("console user already exists")
+	// ErrBadUserName means a console user name is empty, too long, or holds
+	// spaces or control characters.
+	ErrBadUserName = errors.New("bad console user name")
+)
+
+// ConsoleUser is a person who may sign in to the web console. The ledger
+// stores the password hash only; hashing is the console's job.
+type ConsoleUser struct {
+	Name         string
+	Role         ConsoleRole
+	PasswordHash []byte // bcrypt
+	CreatedAt    time.Time
+	CreatedBy    string // who added the user: "payrun user add (os user@host)", "setup", ...
+}
+
+// maxUserName bounds a console user name; names appear in every event.
+const maxUserName = 64
+
+// CheckConsoleUserName reports whether name can name a console user: 1 to 64
+// printable characters without spaces, so it reads unambiguously in events.
+func CheckConsoleUserName(name string) error {
+	if name == "" || len(name) > maxUserName {
+		return fmt.Errorf("%w: %q must be 1 to %d characters", ErrBadUserName, name, maxUserName)
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return fmt.Errorf("%w: %q must not hold spaces or control characters", ErrBadUserName, name)
+		}
+	}
+	return nil
+}
+
+// AddConsoleUser records a new console user and appends an EventConsole event
+// naming who added it, in one transaction. A name already taken fails with
+// ErrUserExists; names compare without regard to case.
+func (l *Ledger) AddConsoleUser(ctx context.Context, u ConsoleUser) error {
+	if err := CheckConsoleUserName(u.Name); err != nil {
+		return fmt.Errorf("add console user: %w", err)
+	}
+	if !u.Role.Valid() {
+		return fmt.Errorf("add console user %q: unknown role %q", u.Name, u.Role)
+	}
+	if len(u.PasswordHash) == 0 {
+		return fmt.Errorf("add console user %q: empty password hash", u.Name)
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = l.now()
+	}
+	data, _ := json.Marshal(map[string]string{"user": u.Name, "role": string(u.Role), "action": "user_add", "by": u.CreatedBy})
+	err := l.write(ctx, false, func(tx *wtx) error {
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM console_users WHERE name = ? COLLATE NOCASE`, u.Name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrUserExists
+		}
+		if _, err := tx.exec(`INSERT INTO console_users (name, role, password_hash, created_at, created_by)
+			VALUES (?, ?, ?, ?, ?)`, u.Name, string(u.Role), string(u.PasswordHash), formatTime(u.CreatedAt), u.CreatedBy); err != nil {
+			return err
+		}
+		return insertEvent(tx, Event{Kind: EventConsole, At: u.CreatedAt, Data: data,
+			Message: fmt.Sprintf("console user %s added with role %s by %s", u.Name, u.Role, u.CreatedBy)}, formatTime(u.CreatedAt))
+	})
+	if err != nil {
+		return fmt.Errorf("add console user %q: %w", u.Name, err)
+	}
+	return nil
+}
+
+// SetConsolePassword replaces the password hash of console user name.
+func (l *Ledger) SetConsolePassword(ctx context.Context, name string, hash []byte, by string) error {
+	if len(hash) == 0 {
+		return fmt.Errorf("set password of %q: empty hash", name)
+	}
+	now := l.now()
+	data, _ := json.Marshal(map[string]string{"user": name, "action": "password_set", "by": by})
+	err := l.write(ctx, false, func(tx *wtx) error {
+		res, err := tx.exec(`UPDATE console_users SET password_hash = ? WHERE name = ? COLLATE NOCASE`, string(hash), name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return insertEvent(tx, Event{Kind: EventConsole, At: now, Data: data,
+			Message: fmt.Sprintf("password of console user %s set by %s", name, by)}, formatTime(now))
+	})
+	if err != nil {
+		return fmt.Errorf("set password of %q: %w", name, err)
+	}
+	return nil
+}
+
+// ConsoleUser returns the console user called name (any case), or ErrNotFound.
+func (l *Ledger) ConsoleUser(ctx context.Context, name string) (ConsoleUser, error) {
+	u, err := scanConsoleUser(l.rdb.QueryRowContext(ctx, `SELECT name, role, password_hash, created_at, created_by
+		FROM console_users WHERE name = ? COLLATE NOCASE`, name))
+	if err != nil {
+		return ConsoleUser{}, notFound(err, fmt.Sprintf("read console user %q", name))
+	}
+	return u, nil
+}
+
+// ConsoleUsers returns every console user, by name.
+func (l *Ledger) ConsoleUsers(ctx context.Context) ([]ConsoleUser, error) {
+	rs, err := l.rdb.QueryContext(ctx, `SELECT name, role, password_hash, created_at, created_by
+		FROM console_users ORDER BY name COLLATE NOCASE`)
+	if err != nil {
+		return nil, fmt.Errorf("list console users: %w", err)
+	}
+	defer rs.Close()
+	var out []ConsoleUser
+	for rs.Next() {
+		u, err := scanConsoleUser(rs)
+		if err != nil {
+			return nil, fmt.Errorf("list console users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("list console users: %w", err)
+	}
+	return out, nil
+}
+
+func scanConsoleUser(s scanner) (ConsoleUser, error) {
+	var (
+		u          ConsoleUser
+		role, hash string
+		at         sql.NullString
+	)
+	if err := s.Scan(&u.Name, &role, &hash, &at, &u.CreatedBy); err != nil {
+		return ConsoleUser{}, err
+	}
+	t, err := parseTime(at)
+	if err != nil {
+		return ConsoleUser{}, err
+	}
+	u.Role, u.PasswordHash, u.CreatedAt = ConsoleRole(role), []byte(hash), t
+	return u, nil
+}
+
+// ConsoleAction records what user did in the console as an EventConsole
+// event: action is a short verb ("sign_in", "upload", "approve", "run"...),
+// message the plain-English line shown in the trail (it should name the
+// user), runID the run it concerns (0: none). Extra fields go into Data next
+// to "user" and "action"; none of them may hold a secret.
+func (l *Ledger) ConsoleAction(ctx context.Context, user, action string, runID int64, message string, extra map[string]string) (Event, error) {
+	d := map[string]string{}
+	for k, v := range extra {
+		d[k] = v
+	}
+	d["user"], d["action"] = user, action
+	data, err := json.Marshal(d)
+	if err != nil {
+		return Event{}, fmt.Errorf("record console action: %w", err)
+	}
+	if !strings.Contains(message, user) {
+		message = user + ": " + message
+	}
+	return l.AppendEvent(ctx, Event{Kind: EventConsole, RunID: runID, Message: message, Data: data})
+}
