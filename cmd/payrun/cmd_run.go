@@ -79,9 +79,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 
 	// 2. The ledger, locked: one runner per ledger.
 	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
+	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
+	}
 	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
 	if err != nil {
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("open ledger %s: %w", ledgerPath, err)}
+		return &ExitError{Code: ExitAborted, Err: err}
 	}
 	defer l.Close()
 	lock, err := l.Lock(ctx, ledger.LockOwner{Command: "payrun run " + sheetPath})
