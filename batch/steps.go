@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/ledger/faultpoint"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -91,7 +92,9 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger
 		TimeToProcess:      data.TimeToProcess,
 		Metadata:           metadataAny(data.Metadata),
 	}
+	faultpoint.Hit("api.load.before")
 	resp, err := r.API.Load(ctx, key, row.UserToken, txn)
+	faultpoint.Hit("api.load.after")
 	if errors.Is(err, masspay.ErrDuplicate) {
 		return r.adoptLoad(ctx, row, data)
 	}
@@ -226,7 +229,9 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (le
 	} else {
 		txn.SourceAmount = &amt
 	}
+	faultpoint.Hit("api.initiate.before")
 	resp, err := r.API.InitiatePayout(ctx, key, row.UserToken, txn)
+	faultpoint.Hit("api.initiate.after")
 	switch {
 	case errors.Is(err, masspay.ErrDuplicate):
 		return r.adoptPayout(ctx, row)
@@ -299,7 +304,9 @@ func (r *Runner) stepCommitIntent(ctx context.Context, row ledger.Row) (ledger.R
 
 func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, error) {
 	key := ledger.CommitKey(row.ID, row.QuoteSeq)
+	faultpoint.Hit("api.commit.before")
 	resp, err := r.API.CommitPayout(ctx, key, row.UserToken, row.PayoutToken)
+	faultpoint.Hit("api.commit.after")
 	switch {
 	case err == nil:
 		st := masspay.StatusPending

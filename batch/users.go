@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/ledger/faultpoint"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -41,7 +42,9 @@ func (r *Runner) ensureUser(ctx context.Context, rowID string, d Row) (string, e
 		PostalCode: d.PostalCode, MiddleName: d.MiddleName, Language: d.Language, MobileNumber: d.MobileNumber,
 		BusinessName: d.BusinessName, DateOfBirth: d.DateOfBirth, NotifyUser: d.NotifyUser,
 	}
+	faultpoint.Hit("api.create_user.before")
 	created, err := r.API.CreateUser(ctx, key, u)
+	faultpoint.Hit("api.create_user.after")
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/ledger/faultpoint"
 )
 
 // RowUpdate lists the columns a Transition changes along with the state. A
@@ -168,6 +170,8 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 		}
 		return Row{}, fmt.Errorf("transition row %q %s -> %s: %w", id, from, to, err)
 	}
+	// The move is durable; a crash here is "committed, caller never knew".
+	faultpoint.Hit2("ledger.transition.", string(to))
 	return row, nil
 }
 
