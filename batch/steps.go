@@ -76,11 +76,11 @@ func (r *Runner) stepLoadIntent(ctx context.Context, row ledger.Row, data Row) (
 	// The intent is durable before the load is sent: a crash after this line
 	// re-sends the same request with the same key instead of a new one.
 	return r.move(ctx, row, ledger.StateLoadSent, ledger.RowUpdate{AddAttempts: 1},
-		ledger.Event{IdempotencyKey: ledger.LoadKey(row.ID), Message: "load intent"})
+		ledger.Event{IdempotencyKey: row.LoadKey(), Message: "load intent"})
 }
 
 func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
-	key := ledger.LoadKey(row.ID)
+	key := row.LoadKey()
 	src, _ := r.sourceToken(data.SourceCurrency)
 	txn := masspay.LoadTxn{
 		ClientLoadID:       row.ID,

@@ -48,8 +48,9 @@ const (
 	// keeps its state, and its last_run_id, sheet line and input columns
 	// follow the new sheet.
 	OutcomeExisting Outcome = "existing"
-	// OutcomeReplaced: the id was known only as an INVALID row (never
-	// sent) and the sheet now has other content, which replaces it.
+	// OutcomeReplaced: the id was known only as an INVALID or NEEDS_ACTION
+	// row (nothing paid) and the sheet now has other content, which
+	// replaces it and starts over in state new.
 	OutcomeReplaced Outcome = "replaced"
 	// OutcomeConflict: the id is known with another fingerprint. The
 	// existing row is untouched; the sheet row is recorded as a Conflict
@@ -192,23 +193,28 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 			return Upserted{}, err
 		}
 		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeExisting, State: State(oldState)}, nil
-	case State(oldState) == StateInvalid:
-		// Refused by validation and never sent: nothing at MassPay can
+	case State(oldState) == StateInvalid || State(oldState) == StateNeedsAction:
+		// Refused by validation and never sent, or refused by MassPay for
+		// something a person had to fix (every way into NEEDS_ACTION is a
+		// definite refusal: nothing was paid). Nothing paid at MassPay can
 		// collide with the corrected row, so it takes the old one's place.
+		// The key sequence moves on: the old keys were sent with the old
+		// bodies, and a key must never be reused for a different request.
 		_, err = tx.exec(`UPDATE rows SET last_run_id = ?, sheet_line = ?, fingerprint = ?,
 			input = ?, method = ?, internal_user_id = ?, amount = ?, source_currency = ?,
 			destination_currency = ?, amount_is = ?, country_code = ?, delivery_type = ?, payer_name = ?,
-			destination_token = ?, state = ?, last_error = ?, updated_at = ?
-			WHERE client_transfer_id = ? AND state = 'INVALID'`,
+			destination_token = ?, state = ?, last_error = ?, action_needed = '', kyc_upload_link = '',
+			quote_seq = CASE WHEN state = 'NEEDS_ACTION' THEN quote_seq + 1 ELSE quote_seq END, updated_at = ?
+			WHERE client_transfer_id = ? AND state = ?`,
 			runID, r.Line, r.Fingerprint, input, r.Method, r.InternalUserID, decString(r.Amount),
 			r.SourceCurrency, r.DestinationCurrency, r.AmountIs, r.CountryCode, r.DeliveryType, r.PayerName,
-			r.DestinationToken, string(state), lastErr, now, r.ID)
+			r.DestinationToken, string(state), lastErr, now, r.ID, oldState)
 		if err != nil {
 			return Upserted{}, err
 		}
 		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventIngest,
-			From: StateInvalid, To: state,
-			Message: fmt.Sprintf("invalid row replaced: fingerprint %s -> %s", oldFP, r.Fingerprint)}, now); err != nil {
+			From: State(oldState), To: state,
+			Message: fmt.Sprintf("%s row replaced by the corrected sheet row: fingerprint %s -> %s", oldState, oldFP, r.Fingerprint)}, now); err != nil {
 			return Upserted{}, err
 		}
 		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeReplaced, State: state}, nil

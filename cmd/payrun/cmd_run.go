@@ -27,6 +27,7 @@ type RunCommand struct {
 	yes          bool
 	allowPartial bool
 	skipInvalid  bool
+	retry        bool
 	out          string
 	format       string
 }
@@ -44,6 +45,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
 	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start even when the balance cannot cover the whole sheet")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", false, "pay the valid rows of a sheet that has mistakes; mark the others INVALID")
+	fs.BoolVar(&c.retry, "retry", true, "retry rows that needed a person in an earlier run of this sheet (a lifted hold, added funds); --retry=false leaves them")
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
@@ -130,6 +132,16 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	for _, cf := range conflicts {
 		fmt.Fprintf(m.Stderr, "row %d: client_transfer_id %q is already in the ledger with different content (state %s); CONFLICT, not paid\n",
 			cf.Line, cf.ID, cf.Conflict.ExistingState)
+	}
+
+	if c.retry {
+		n, err := l.RetryNeedsAction(ctx, run.ID)
+		if err != nil {
+			return &ExitError{Code: ExitAborted, Err: err}
+		}
+		if n > 0 {
+			fmt.Fprintf(m.Stderr, "Retrying %d rows that needed a person last time.\n", n)
+		}
 	}
 
 	// 5. Plan what is left to pay; refuse a shortfall unless allowed.
