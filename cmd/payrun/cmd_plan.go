@@ -14,6 +14,10 @@ type PlanCommand struct {
 	logs  logFlags
 	sheet sheetFlags
 	out   string
+	// ledgerPath and as: where the plan is recorded for approval, and who
+	// prepared it.
+	ledgerPath string
+	as         string
 }
 
 const planUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -26,6 +30,8 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	c.logs.register(fs)
 	c.sheet.register(fs)
 	fs.StringVar(&c.out, "out", "", "plan workbook (default: <sheet>.plan.xlsx next to the sheet)")
+	fs.StringVar(&c.ledgerPath, "ledger", "", "record the plan for approval in this ledger (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
+	fs.StringVar(&c.as, "as", "", "who prepared the plan (default: the OS user)")
 	if err := m.parseFlags(fs, args, "payrun plan --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -47,7 +53,8 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return &ExitError{Code: ExitUsage, Err: errSilent}
 	}
 	ingestOpts, _, _ := c.sheet.options()
-	conn, err := m.openAPI(ctx, c.api, log, m.defaultLedger("", c.api.sandbox))
+	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
+	conn, err := m.openAPI(ctx, c.api, log, ledgerPath)
 	if err != nil {
 		return err
 	}
@@ -65,6 +72,9 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return fmt.Errorf("write plan workbook: %w", err)
 	}
 	fmt.Fprintf(m.Stdout, "Plan: %s\n", out)
+	if err := m.recordPlan(ctx, ledgerPath, sheetPath, c.as, conn.Env, plan); err != nil {
+		return err
+	}
 	if !plan.OK() {
 		if len(plan.Shortfall) > 0 {
 			fmt.Fprintln(m.Stderr, "The MassPay balance does not cover this sheet.")

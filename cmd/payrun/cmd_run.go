@@ -30,6 +30,9 @@ type RunCommand struct {
 	retry        bool
 	out          string
 	format       string
+	// requireApproval: pay only a sheet matching an approved plan. The flag
+	// can only switch it on; env or payrun.toml switch it on for every run.
+	requireApproval bool
 }
 
 const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -41,7 +44,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	c.logs.register(fs)
 	c.sheet.register(fs)
 	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.IntVar(&c.workers, "workers", envInt(m, "PAYRUN_WORKERS", 8), "rows paid at once (env PAYRUN_WORKERS)")
+	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
+	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only a sheet whose exact bytes match an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
 	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start even when the balance cannot cover the whole sheet")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", false, "pay the valid rows of a sheet that has mistakes; mark the others INVALID")
@@ -60,6 +64,21 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return err
 	}
 	defer closeLog()
+	// The logger loaded payrun.toml: settings not given as flags come from
+	// the environment, then the file.
+	if c.workers <= 0 {
+		c.workers = envInt(m, "PAYRUN_WORKERS", 8)
+	}
+	if on, err := m.envBool("PAYRUN_REQUIRE_APPROVAL"); err != nil {
+		return err
+	} else if on {
+		c.requireApproval = true
+	}
+	// run_id is known only once the run begins, after the MassPay client
+	// (and its logger) exist: a hook adds it to every line from then on,
+	// the client's included.
+	runField := &runIDHook{}
+	log = log.Hook(runField)
 
 	// 1. The sheet, whole, before anything else: a bad sheet moves no money.
 	rep, err := m.checkSheet(sheetPath, c.sheet)
@@ -106,6 +125,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return err
 	}
 	defer conn.Close()
+	var approved ledger.Plan
+	if c.requireApproval {
+		if approved, err = m.checkApproval(ctx, l, sheetPath, sum, conn.Env); err != nil {
+			return err
+		}
+	}
 	bals, err := conn.Client.Balances(ctx)
 	if err != nil {
 		return apiFailure("fetch balances", err)
@@ -120,7 +145,11 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("begin run: %w", err)}
 	}
-	log = log.With().Int64("run_id", run.ID).Logger()
+	runField.set(run.ID)
+	if c.requireApproval {
+		_, _ = l.AppendEvent(ctx, ledger.Event{Kind: ledger.EventRun, RunID: run.ID,
+			Message: fmt.Sprintf("run %d pays plan %d, prepared by %s and approved by %s", run.ID, approved.ID, approved.PreparedBy, approved.DecidedBy)})
+	}
 	var problems map[int][]string
 	if c.skipInvalid {
 		problems = errorsByLine(rep)

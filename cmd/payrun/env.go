@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,7 @@ type apiFlags struct {
 	baseURL      string
 	env          string
 	keyFile      string
-	rateLimit    float64
+	rateLimit    rateFlag
 	debug        bool
 }
 
@@ -45,7 +46,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base URL (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
 	fs.StringVar(&f.env, "env", "", "MassPay environment: production or staging (env MASSPAY_ENV)")
 	fs.StringVar(&f.keyFile, "api-key-file", "", "file holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
-	fs.Float64Var(&f.rateLimit, "rate-limit", 50, "most MassPay requests per second")
+	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second (env PAYRUN_RATE_LIMIT; default 50)")
 	fs.BoolVar(&f.debug, "debug", false, "log every MassPay request (method, path, status, latency, attempt)")
 }
 
@@ -106,7 +107,16 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 	default:
 		return nil, &UsageError{Err: fmt.Errorf("unknown MassPay environment %q", env), Hint: "MASSPAY_ENV=production or MASSPAY_ENV=staging"}
 	}
-	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: f.rateLimit, Logger: &log, Debug: f.debug})
+	if base == masspay.ProductionURL && env != EnvProduction {
+		// Production is never reached by accident: it takes MASSPAY_ENV=production.
+		return nil, &UsageError{Err: errors.New("the production base URL needs an explicit production environment"),
+			Hint: "MASSPAY_ENV=production payrun ... (or env = \"production\" in payrun.toml)"}
+	}
+	rate, err := f.rateLimit.resolve(m.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: rate, Logger: &log, Debug: f.debug})
 	if err != nil {
 		return nil, err
 	}
@@ -134,20 +144,31 @@ func (m *Main) apiKey(f apiFlags) (string, error) {
 		Hint: "MASSPAY_API_KEY_FILE=/etc/payrun/key payrun ..., or --sandbox to try payrun without one"}
 }
 
-// logFlags are the logging flags every command shares.
+// logFlags are the logging flags every command shares, and --config, which
+// m.logger loads first since every command builds its logger first.
 type logFlags struct {
-	level string
-	file  string
+	level  string
+	file   string
+	config string
 }
 
 func (f *logFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.level, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&f.file, "log-file", "", "append JSON log lines to this file instead of stderr")
+	fs.StringVar(&f.level, "log-level", "", "log level: debug, info, warn, error (env PAYRUN_LOG_LEVEL; default info)")
+	fs.StringVar(&f.file, "log-file", "", "append JSON log lines to this file instead of stderr (env PAYRUN_LOG_FILE)")
+	fs.StringVar(&f.config, "config", "", "configuration file (env PAYRUN_CONFIG; default ./payrun.toml if present)")
 }
 
 // logger builds the command's logger: console lines on a terminal, JSON lines
 // otherwise (cron) or into --log-file (opened for append).
+//
+// It first installs the configuration file (see config.go) under m.Getenv, so
+// everything the command reads afterwards honours it.
 func (m *Main) logger(f logFlags) (zerolog.Logger, func(), error) {
+	if _, err := m.useConfig(f.config); err != nil {
+		return zerolog.Nop(), nil, err
+	}
+	f.level = firstNonEmpty(f.level, m.Getenv("PAYRUN_LOG_LEVEL"))
+	f.file = firstNonEmpty(f.file, m.Getenv("PAYRUN_LOG_FILE"))
 	lvl, err := zerolog.ParseLevel(firstNonEmpty(f.level, "info"))
 	if err != nil {
 		return zerolog.Nop(), nil, &UsageError{Err: fmt.Errorf("parse log level: %w", err), Hint: "--log-level info"}
@@ -188,6 +209,9 @@ func (m *Main) defaultLedger(flagVal string, sandboxRun bool) string {
 	if flagVal != "" {
 		return flagVal
 	}
+	// Commands without logging flags have not loaded payrun.toml yet; a bad
+	// file is reported by every command that logs.
+	_, _ = m.useConfig("")
 	if v := m.Getenv("PAYRUN_LEDGER"); v != "" {
 		return v
 	}
@@ -200,3 +224,41 @@ func (m *Main) defaultLedger(flagVal string, sandboxRun bool) string {
 }
 
 func errorsIsUnauthorized(err error) bool { return errors.Is(err, masspay.ErrUnauthorized) }
+
+// rateFlag is --rate-limit: a number that remembers whether it was given, so
+// an unset flag yields to PAYRUN_RATE_LIMIT and payrun.toml.
+type rateFlag struct {
+	v   float64
+	set bool
+}
+
+func (r *rateFlag) String() string {
+	if r == nil || !r.set {
+		return ""
+	}
+	return strconv.FormatFloat(r.v, 'f', -1, 64)
+}
+
+func (r *rateFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return fmt.Errorf("%q is not a number >= 0", s)
+	}
+	r.v, r.set = v, true
+	return nil
+}
+
+// resolve returns the flag, else PAYRUN_RATE_LIMIT, else 50.
+func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
+	if r.set {
+		return r.v, nil
+	}
+	if v := getenv("PAYRUN_RATE_LIMIT"); v != "" {
+		var p rateFlag
+		if err := p.Set(v); err != nil {
+			return 0, &UsageError{Err: fmt.Errorf("PAYRUN_RATE_LIMIT: %w", err), Hint: "PAYRUN_RATE_LIMIT=50"}
+		}
+		return p.v, nil
+	}
+	return 50, nil
+}

@@ -82,6 +82,7 @@ var commands = []struct {
 	{"confirmations", "download PDF confirmations of a run's payouts", func() command { return &ConfirmationsCommand{} }},
 	{"config", "print the effective configuration (API key redacted)", func() command { return &ConfigCommand{} }},
 	{"approve", "approve a recorded plan (maker-checker)", func() command { return &ApproveCommand{} }},
+	{"reject", "reject a recorded plan, with a reason", func() command { return RejectCommand{} }},
 	{"inbox", "pay every new sheet dropped into an inbox folder (for cron)", func() command { return &InboxCommand{} }},
 }
 
