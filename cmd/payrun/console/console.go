@@ -1,0 +1,169 @@
+// Package console is payrun's finance web console: the pages `payrun serve`
+// serves so a finance team can upload the month's payout sheet, read its
+// validation report or its plan, have a second person approve it, start the
+// run, watch it, and read and download the results.
+//
+// The console is a thin layer over the same packages the CLI uses: batch
+// validates, plans, pays and writes results; ledger stores runs, rows,
+// events, console users and plans with their approvals (the same plans
+// payrun plan and payrun approve record), and its Lock keeps one runner per
+// ledger, so a run started from a page while cron holds the ledger says so
+// instead of racing. Pages are server-rendered html/template with a little
+// progressive JavaScript (progress polling); everything is embedded.
+//
+// Security: sessions are random 256-bit ids in HttpOnly, SameSite=Strict
+// cookies (Secure under TLS); every form carries a per-session CSRF token and
+// unsafe cross-origin requests are refused; uploads are size-limited; the
+// MassPay API key never reaches this package; every action is an event in the
+// ledger naming the user; the person who prepared a plan can never approve it.
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
+)
+
+// DefaultMaxUpload is the largest sheet accepted by default: 20 MiB holds an
+// XLSX of well over a hundred thousand rows.
+const DefaultMaxUpload = 20 << 20
+
+// Config wires a console to a ledger and to MassPay.
+type Config struct {
+	// Ledger is the open ledger: runs, rows, events, users and plans.
+	Ledger *ledger.Ledger
+	// API is the MassPay client plans are priced and runs are paid with. The
+	// console never sees the API key: the caller built the client.
+	API batch.API
+	// Environment names the MassPay environment ("sandbox", "production"),
+	// shown on every page and recorded in runs.
+	Environment string
+	// DataDir keeps uploaded sheets (named by their SHA-256), plan workbooks
+	// and results workbooks. It is created with mode 0700.
+	DataDir string
+	// SecureCookies marks cookies Secure; set it when serving TLS.
+	SecureCookies bool
+	// MaxUpload bounds an uploaded sheet in bytes; 0 means DefaultMaxUpload.
+	MaxUpload int64
+	// Workers is the number of rows paid at once (default 8).
+	Workers int
+	// SetupToken, when set, lets /setup?token=... create the first console
+	// user while the ledger has none. It stops working once a user exists.
+	SetupToken string
+	// SessionTTL is how long a session lasts without activity (default 1h);
+	// a session never outlives 12 hours.
+	SessionTTL time.Duration
+	// Log receives the console's log lines (never a secret).
+	Log zerolog.Logger
+	// Clock is the console's notion of now; nil means time.Now.
+	Clock func() time.Time
+}
+
+// Server is a running console. It is an http.Handler.
+type Server struct {
+	cfg      Config
+	mux      *http.ServeMux
+	handler  http.Handler
+	pages    *pages
+	sessions *sessionStore
+	signins  *signinLimiter
+
+	// stop ends active runs softly (no new rows); calls abandons calls in
+	// flight. Shutdown cancels stop and waits; Close cancels both.
+	stop, calls         context.Context
+	cancelStop, abandon context.CancelFunc
+	wg                  sync.WaitGroup
+
+	mu     sync.Mutex
+	active *activeRun            // the run this process is paying, if any
+	priced map[int64]*batch.Plan // plan id -> its quote, as priced at upload
+}
+
+// New checks cfg and returns a console.
+func New(cfg Config) (*Server, error) {
+	if cfg.Ledger == nil {
+		return nil, errors.New("new console: Ledger is required")
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("new console: DataDir is required")
+	}
+	if cfg.MaxUpload <= 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = time.Hour
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	for _, d := range []string{"", dirSheets, dirPlans, dirResults} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("new console: create data dir: %w", err)
+		}
+	}
+	pg, err := loadPages()
+	if err != nil {
+		return nil, fmt.Errorf("new console: %w", err)
+	}
+	s := &Server{
+		cfg:      cfg,
+		pages:    pg,
+		sessions: newSessionStore(cfg.Clock, cfg.SessionTTL),
+		signins:  newSigninLimiter(cfg.Clock),
+		priced:   map[int64]*batch.Plan{},
+	}
+	s.stop, s.cancelStop = context.WithCancel(context.Background())
+	s.calls, s.abandon = context.WithCancel(context.Background())
+	s.routes()
+	return s, nil
+}
+
+// Sub-directories of DataDir.
+const (
+	dirSheets  = "sheets"
+	dirPlans   = "plans"
+	dirResults = "results"
+)
+
+// ServeHTTP serves the console.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Shutdown asks an active run to stop starting new rows (payouts already
+// initiated are still committed) and waits for it to record its end, or for
+// ctx. The ledger makes a run cut short safe to resume.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.cancelStop()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.abandon()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close abandons an active run's calls in flight and waits for it to end.
+func (s *Server) Close() error {
+	s.cancelStop()
+	s.abandon()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) now() time.Time { return s.cfg.Clock() }

@@ -1,0 +1,26 @@
+//go:build linux
+
+package console
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// echoOff turns off echo on the terminal f and returns how to turn it back
+// on, so a typed password is not shown.
+func echoOff(f *os.File) (restore func(), ok bool) {
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return func() {}, false
+	}
+	t := *old
+	t.Lflag &^= unix.ECHO
+	t.Lflag |= unix.ICANON | unix.ISIG
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &t); err != nil {
+		return func() {}, false
+	}
+	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, old) }, true
+}

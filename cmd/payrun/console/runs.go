@@ -1,0 +1,103 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
+)
+
+// runLine is one run in the runs list.
+type runLine struct {
+	Run         ledger.Run
+	Total       int
+	Settled     int
+	NeedsPerson int
+	Requested   string // per source currency
+	Paid        string
+}
+
+// runsPage lists the ledger's runs, newest first, with totals.
+func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	lines, err := s.runLines(r.Context(), 100)
+	if err != nil {
+		s.cfg.Log.Error().Err(err).Msg("list runs")
+		s.message(w, r, http.StatusInternalServerError, "Runs unreadable", "The runs could not be read from the ledger.", "/")
+		return
+	}
+	s.render(w, r, http.StatusOK, "runs", "Runs", lines)
+}
+
+// runLines summarises the newest limit runs. Totals come from the rows, so
+// they hold for runs started from the command line or cron too.
+func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
+	runs, err := s.cfg.Ledger.Runs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(runs)
+	if len(runs) > limit {
+		runs = runs[:limit]
+	}
+	out := make([]runLine, 0, len(runs))
+	for _, run := range runs {
+		ln := runLine{Run: run}
+		requested, paid := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+		for row, err := range s.cfg.Ledger.Rows(ctx, ledger.RowFilter{RunID: run.ID}) {
+			if err != nil {
+				return nil, err
+			}
+			ln.Total++
+			kind := batch.ResultOf(string(row.State))
+			cur := row.SourceCurrency
+			amt, known := row.Amount, row.AmountIs != batch.AmountIsDestination
+			if row.SourceAmount.Valid {
+				amt, known = row.SourceAmount.Decimal, true
+			}
+			if known {
+				requested[cur] = requested[cur].Add(amt)
+			}
+			if kind.Settled() {
+				ln.Settled++
+				if known {
+					paid[cur] = paid[cur].Add(amt)
+				}
+			} else {
+				ln.NeedsPerson++
+			}
+		}
+		ln.Requested, ln.Paid = totalsText(requested), totalsText(paid)
+		out = append(out, ln)
+	}
+	return out, nil
+}
+
+// rowData is the row trail page's data.
+type rowData struct {
+	Row    ledger.Row
+	Events []ledger.Event
+}
+
+// rowPage shows one row and the ledger's event trail for it.
+func (s *Server) rowPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.URL.Query().Get("id")
+	row, err := s.cfg.Ledger.Row(r.Context(), id)
+	if err != nil {
+		s.message(w, r, http.StatusNotFound, "No such row", fmt.Sprintf("The ledger has no row %q.", id), "/runs")
+		return
+	}
+	d := rowData{Row: row}
+	for ev, err := range s.cfg.Ledger.Events(r.Context(), ledger.EventFilter{TransferID: id}) {
+		if err != nil {
+			s.cfg.Log.Error().Err(err).Msg("read events")
+			break
+		}
+		d.Events = append(d.Events, ev)
+	}
+	s.render(w, r, http.StatusOK, "row", "Row "+id, d)
+}
