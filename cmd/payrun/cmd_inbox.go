@@ -2,13 +2,378 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/ledger"
 )
 
-// InboxCommand is not built yet.
-type InboxCommand struct{}
+// InboxCommand pays every sheet dropped into DIR/incoming, for cron: each
+// sheet is run exactly like `payrun run --yes` (the same RunCommand, called
+// with arguments) and then moved with its results workbook to
+// DIR/done/<date>/ or DIR/failed/<date>/.
+//
+// Safety rules:
+//   - A sheet is taken only when its size and modification time stayed the
+//     same for the settle time, and temp names (dotfiles, ~$*, *.tmp, *.part,
+//     *.crdownload) and other extensions are ignored: a sheet still being
+//     copied in is never paid half-written.
+//   - One inbox works a folder at a time (an flock on DIR/.payrun-inbox.lock),
+//     and a ledger in use by any payrun run makes the inbox exit 3 at once:
+//     cron starting it again while the last one runs changes nothing.
+//   - A sheet whose run was interrupted (signal, crash, locked ledger) stays
+//     in incoming: the next tick re-runs it, which resumes without paying
+//     anyone twice.
+//   - With require_approval on, a sheet without an approved plan stays in
+//     incoming until someone approves its plan; the next tick pays it.
+type InboxCommand struct {
+	api             apiFlags
+	logs            logFlags
+	sheet           sheetFlags
+	ledgerPath      string
+	workers         int
+	requireApproval bool
+	allowPartial    bool
+	settle          string
+	once            bool
+	interval        time.Duration
+}
 
-// Run reports that the command is not built yet.
+const inboxUsage = "[flags] DIR   (flags may also follow DIR)"
+
+// inboxOnly are the inbox's own flags, not passed on to payrun run.
+var inboxOnly = map[string]bool{"settle": true, "once": true, "interval": true}
+
+// Outcomes of one sheet.
+const (
+	sheetDone     = "done"
+	sheetFailed   = "failed"
+	sheetWaiting  = "awaiting approval"
+	sheetDeferred = "left for the next tick"
+)
+
+// Run works the inbox once (--once) or every --interval until a signal.
 func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
-	return &ExitError{Code: ExitUsage, Err: errors.New("this command is not built yet")}
+	hint := "payrun inbox --sandbox --once /srv/payrun/inbox"
+	fs := m.newFlagSet("inbox", inboxUsage)
+	c.api.register(fs)
+	c.logs.register(fs)
+	c.sheet.register(fs)
+	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default DIR/payrun.db, or DIR/payrun-sandbox.db with --sandbox)")
+	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
+	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only sheets matching an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
+	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start a sheet even when the balance cannot cover it whole")
+	fs.StringVar(&c.settle, "settle", "", "how long a new sheet's size and time must stay unchanged before it is taken (env PAYRUN_INBOX_SETTLE; default 5s)")
+	fs.BoolVar(&c.once, "once", false, "work the sheets present now, then exit (cron, systemd timer)")
+	fs.DurationVar(&c.interval, "interval", time.Minute, "without --once: how often to look for new sheets")
+	// Go's flag package stops at the first argument; the inbox also takes
+	// flags after DIR, as in "payrun inbox DIR --once".
+	var pos []string
+	for rest := args; ; {
+		if err := m.parseFlags(fs, rest, hint); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(pos) != 1 {
+		return &UsageError{Err: errors.New("give one inbox folder"), Hint: hint}
+	}
+	dir := pos[0]
+	log, closeLog, err := m.logger(c.logs)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	log = log.With().Str("inbox", dir).Logger()
+	settle, err := parseSettle(firstNonEmpty(c.settle, m.Getenv("PAYRUN_INBOX_SETTLE"), "5s"))
+	if err != nil {
+		return &UsageError{Err: fmt.Errorf("settle time: %w", err), Hint: "--settle 5s"}
+	}
+	for _, sub := range []string{"incoming", "done", "failed"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
+			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox folder: %w", err)}
+		}
+	}
+	ledgerPath := c.ledgerPath
+	if ledgerPath == "" && m.Getenv("PAYRUN_LEDGER") == "" {
+		// The inbox is self-contained: cron's working directory is
+		// nobody's choice.
+		ledgerPath = filepath.Join(dir, m.defaultLedgerName(c.api.sandbox))
+	}
+	ledgerPath = m.defaultLedger(ledgerPath, c.api.sandbox)
+
+	unlock, err := lockInbox(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	runArgs := []string{"--yes", "--ledger", ledgerPath}
+	fs.Visit(func(f *flag.Flag) {
+		if !inboxOnly[f.Name] && f.Name != "ledger" {
+			runArgs = append(runArgs, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	w := &inboxWorker{m: m, dir: dir, settle: settle, ledgerPath: ledgerPath, runArgs: runArgs, log: log}
+	for {
+		if err := probeLedger(ctx, ledgerPath); err != nil {
+			return err
+		}
+		res, err := w.pass(ctx)
+		if err != nil || c.once {
+			if err == nil {
+				err = res.exit()
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return res.exit()
+		case <-time.After(c.interval):
+		}
+	}
+}
+
+// inboxWorker works one inbox folder.
+type inboxWorker struct {
+	m          *Main
+	dir        string
+	settle     time.Duration
+	ledgerPath string
+	runArgs    []string // flags for payrun run, before the sheet
+	log        zerolog.Logger
+}
+
+// passResult counts a pass's sheets by outcome.
+type passResult map[string]int
+
+// exit is the inbox's exit: 1 when a sheet needs a person, else 0.
+func (r passResult) exit() error {
+	if r[sheetFailed]+r[sheetWaiting] > 0 {
+		return Attention()
+	}
+	return nil
+}
+
+// pass takes every settled sheet in incoming and runs it. It stops at the
+// first run that aborted (exit 3) and returns that error.
+func (w *inboxWorker) pass(ctx context.Context) (passResult, error) {
+	res := passResult{}
+	incoming := filepath.Join(w.dir, "incoming")
+	first, err := sheetsIn(incoming)
+	if err != nil {
+		return res, &ExitError{Code: ExitAborted, Err: err}
+	}
+	if len(first) == 0 {
+		w.log.Debug().Msg("no new sheets")
+		return res, nil
+	}
+	select {
+	case <-ctx.Done():
+		return res, &ExitError{Code: ExitAborted, Err: ctx.Err()}
+	case <-time.After(w.settle):
+	}
+	second, err := sheetsIn(incoming)
+	if err != nil {
+		return res, &ExitError{Code: ExitAborted, Err: err}
+	}
+	names := make([]string, 0, len(second))
+	for name, st := range second {
+		if prev, ok := first[name]; ok && prev == st && st.size > 0 {
+			names = append(names, name)
+		} else {
+			w.log.Info().Str("sheet", name).Msg("sheet still changing; left for the next tick")
+			res[sheetDeferred]++
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		outcome, err := w.runSheet(ctx, name)
+		res[outcome]++
+		if err != nil {
+			return res, err
+		}
+	}
+	fmt.Fprintf(w.m.Stdout, "Inbox %s: %d done, %d failed, %d awaiting approval, %d left for the next tick\n",
+		w.dir, res[sheetDone], res[sheetFailed], res[sheetWaiting], res[sheetDeferred])
+	return res, nil
+}
+
+// runSheet runs one sheet like `payrun run --yes` and files it by outcome.
+// A non-nil error means stop the pass (exit 3: the run was aborted).
+func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error) {
+	path := filepath.Join(w.dir, "incoming", name)
+	work := filepath.Join(w.dir, ".work")
+	if err := os.MkdirAll(work, 0o750); err != nil {
+		return sheetDeferred, &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox work folder: %w", err)}
+	}
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	out := filepath.Join(work, stem+".results.xlsx")
+	_ = os.Remove(out)
+	log := w.log.With().Str("sheet", name).Logger()
+	log.Info().Msg("paying sheet")
+	fmt.Fprintf(w.m.Stderr, "== %s\n", name)
+	err := (&RunCommand{}).Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
+	code := ExitCode(err)
+	if err != nil && !errors.Is(err, errSilent) {
+		fmt.Fprintln(w.m.Stderr, "payrun: "+err.Error())
+	}
+	outcome, sub := sheetFailed, "failed"
+	switch {
+	case code == ExitOK:
+		outcome, sub = sheetDone, "done"
+	case errors.Is(err, errNotApproved):
+		log.Warn().Msg("sheet awaits an approved plan; left in incoming")
+		return sheetWaiting, nil
+	case code == ExitAborted:
+		log.Error().Int("exit", code).Msg("run aborted; sheet left in incoming for the next tick")
+		return sheetDeferred, err
+	}
+	dest, err := fileSheet(path, out, filepath.Join(w.dir, sub, time.Now().Format("2006-01-02")))
+	if err != nil {
+		log.Error().Err(err).Msg("move sheet")
+		return outcome, &ExitError{Code: ExitAborted, Err: err}
+	}
+	log.Info().Int("exit", code).Str("outcome", outcome).Str("moved_to", dest).Msg("sheet filed")
+	fmt.Fprintf(w.m.Stdout, "%s: %s, filed as %s (results beside it)\n", name, outcome, dest)
+	return outcome, nil
+}
+
+// fileSheet moves the sheet into folder, and its results (if written)
+// beside it as <name>.results.xlsx. A name already there gets "-2", "-3"...
+func fileSheet(sheet, results, folder string) (string, error) {
+	if err := os.MkdirAll(folder, 0o750); err != nil {
+		return "", fmt.Errorf("file sheet: %w", err)
+	}
+	base := filepath.Base(sheet)
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	dest := filepath.Join(folder, base)
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(dest); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		stem = fmt.Sprintf("%s-%d", strings.TrimSuffix(base, ext), n)
+		dest = filepath.Join(folder, stem+ext)
+	}
+	if err := os.Rename(sheet, dest); err != nil {
+		return "", fmt.Errorf("file sheet: %w", err)
+	}
+	if _, err := os.Stat(results); err == nil {
+		if err := os.Rename(results, filepath.Join(folder, stem+".results.xlsx")); err != nil {
+			return dest, fmt.Errorf("file results: %w", err)
+		}
+	}
+	return dest, nil
+}
+
+// fileStat is what must stay still for a sheet to count as fully copied.
+type fileStat struct {
+	size  int64
+	mtime int64
+}
+
+// sheetsIn lists the candidate sheets of dir: regular .csv and .xlsx files
+// whose names are not those of temp files.
+func sheetsIn(dir string) (map[string]fileStat, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read inbox: %w", err)
+	}
+	out := map[string]fileStat{}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || isTempName(name) {
+			continue
+		}
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".csv", ".xlsx":
+		default:
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // gone since ReadDir
+		}
+		out[name] = fileStat{size: info.Size(), mtime: info.ModTime().UnixNano()}
+	}
+	return out, nil
+}
+
+// isTempName reports names that editors, browsers and copy tools use while
+// a file is still being written.
+func isTempName(name string) bool {
+	lower := strings.ToLower(name)
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") || strings.HasPrefix(name, "~") {
+		return true
+	}
+	for _, suf := range []string{".tmp", ".part", ".crdownload", ".partial", ".swp", "~"} {
+		if strings.HasSuffix(lower, suf) {
+			return true
+		}
+	}
+	return false
+}
+
+// lockInbox takes the folder's inbox lock, or fails at once with exit 3
+// naming the holder.
+func lockInbox(dir string) (func(), error) {
+	path := filepath.Join(dir, ".payrun-inbox.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock inbox: %w", err)}
+	}
+	held, err := tryFlock(f)
+	if err != nil {
+		f.Close()
+		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock inbox: %w", err)}
+	}
+	if !held {
+		var o ledger.LockOwner
+		b, _ := io.ReadAll(f)
+		_ = json.Unmarshal(b, &o)
+		f.Close()
+		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("inbox %s is in use by pid %d on %s since %s; this run leaves its files untouched",
+			dir, o.PID, o.Host, o.Started.Local().Format("2006-01-02 15:04:05"))}
+	}
+	host, _ := os.Hostname()
+	b, _ := json.Marshal(ledger.LockOwner{PID: os.Getpid(), Host: host, Started: time.Now().UTC(), Command: "payrun inbox " + dir})
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt(b, 0)
+	return func() { _ = f.Truncate(0); f.Close() }, nil
+}
+
+// probeLedger fails with exit 3 when another process (a payrun run by hand)
+// holds the ledger, before any sheet is touched.
+func probeLedger(ctx context.Context, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
+	}
+	l, err := ledger.Open(ctx, path, ledger.Options{})
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: err}
+	}
+	defer l.Close()
+	lk, err := l.Lock(ctx, ledger.LockOwner{Command: "payrun inbox (probe)"})
+	if err != nil {
+		var le *ledger.LockedError
+		if errors.As(err, &le) {
+			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("ledger %s is in use by pid %d on %s since %s (%s); the inbox leaves its files untouched",
+				path, le.Owner.PID, le.Owner.Host, le.Owner.Started.Format("2006-01-02 15:04:05"), le.Owner.Command)}
+		}
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock ledger: %w", err)}
+	}
+	return lk.Release()
 }
