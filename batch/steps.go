@@ -522,7 +522,18 @@ func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data Row, 
 	if len(values) == 0 {
 		return attrSet, nil
 	}
-	resp, err := r.API.StoreAttributes(ctx, row.ID+"#attrs", row.UserToken, route.DestinationToken, data.DestinationCurrency,
+	// The key names the content, not just the row: once a first store
+	// went through (and a crash or a retried NEEDS_ACTION row comes back
+	// here), MassPay lists the attribute set, so the same row sends a
+	// different body, which under a fixed key is refused as
+	// IDEMPOTENCY_KEY_REUSED and failed the row. Storing details moves no
+	// money, so a new key for new content is safe.
+	keyParts := []string{route.DestinationToken, data.DestinationCurrency, attrSet}
+	for _, v := range values {
+		keyParts = append(keyParts, v.Token, v.Value)
+	}
+	attrKey := row.ID + "#attrs#" + ledger.Fingerprint(keyParts...)[:16]
+	resp, err := r.API.StoreAttributes(ctx, attrKey, row.UserToken, route.DestinationToken, data.DestinationCurrency,
 		masspay.AttrTxn{Values: values, AttrSetToken: attrSet})
 	if err != nil {
 		var apiErr *masspay.APIError
