@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -8,20 +9,24 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
 )
 
-// xlsxSource streams one worksheet through excelize's row iterator, which
-// decodes the sheet XML as it goes instead of loading every cell.
+// xlsxSource streams one worksheet and turns numeric cells in money and
+// date columns into the text a person sees in Excel.
 type xlsxSource struct {
-	f        *excelize.File
-	rows     *excelize.Rows
+	rows     xlsxRows
 	sheet    string
-	line     int
 	date1904 bool
 	// kinds says, per column, how numeric cells are turned into text once
 	// the header is known.
 	kinds []cellKind
+}
+
+// xlsxRows yields a worksheet's rows as raw cell text: scanRows, or
+// excelizeRows for a package scanRows cannot find its way around.
+type xlsxRows interface {
+	next() (line int, cells []string, err error)
+	close() error
 }
 
 type cellKind int
@@ -33,56 +38,85 @@ const (
 	kindDate
 )
 
+// openXLSX opens the worksheet named sheet, or the first visible one with
+// data. It reads the package itself and streams the sheet XML with
+// scanRows; a workbook whose parts are not where a standard one keeps them
+// is read through excelize instead.
 func openXLSX(path, sheet string) (*xlsxSource, error) {
-	f, err := excelize.OpenFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("open workbook: %w", err)
+	s, err := openXLSXScan(path, sheet)
+	if errors.Is(err, errNotStandardXLSX) {
+		return openXLSXExcelize(path, sheet)
 	}
-	s := &xlsxSource{f: f}
-	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
-		s.date1904 = *props.Date1904
-	}
-	if sheet == "" {
-		sheet, err = firstDataSheet(f)
-	} else if idx, ierr := f.GetSheetIndex(sheet); ierr != nil || idx < 0 {
-		err = fmt.Errorf("%w: %q (the workbook has %s)", ErrSheetNotFound, sheet, strings.Join(f.GetSheetList(), ", "))
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("open workbook: %w", err)
-	}
-	s.sheet = sheet
-	if s.rows, err = f.Rows(sheet); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read worksheet %s: %w", sheet, err)
-	}
-	return s, nil
+	return s, err
 }
 
-// firstDataSheet is the first visible worksheet with a non-blank cell.
-func firstDataSheet(f *excelize.File) (string, error) {
-	for _, name := range f.GetSheetList() {
-		if visible, err := f.GetSheetVisible(name); err == nil && !visible {
-			continue
-		}
-		rows, err := f.Rows(name)
-		if err != nil {
-			continue
-		}
-		found := false
-		for i := 0; rows.Next() && i < 1000; i++ {
-			cells, err := rows.Columns(excelize.Options{RawCellValue: true})
-			if err == nil && !blank(cells) {
-				found = true
-				break
+func openXLSXScan(path, sheet string) (*xlsxSource, error) {
+	pkg, err := openXLSXPackage(path)
+	if err != nil {
+		return nil, err
+	}
+	rows, name, err := pkg.open(sheet)
+	if err != nil {
+		pkg.close()
+		return nil, err
+	}
+	return &xlsxSource{rows: &packageRows{scanRows: rows, pkg: pkg}, sheet: name, date1904: pkg.date1904}, nil
+}
+
+// packageRows closes the package with its rows.
+type packageRows struct {
+	*scanRows
+	pkg *xlsxPackage
+}
+
+func (r *packageRows) close() error {
+	err := r.scanRows.close()
+	if cerr := r.pkg.close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// open finds the sheet and starts reading it. The shared strings are read
+// first: whether a row is blank depends on the strings its cells point at.
+func (p *xlsxPackage) open(sheet string) (*scanRows, string, error) {
+	sst, err := p.sharedStrings()
+	if err != nil {
+		return nil, "", fmt.Errorf("open workbook: %w", err)
+	}
+	if sheet != "" {
+		for _, ref := range p.sheets {
+			if strings.EqualFold(ref.name, sheet) {
+				rows, err := p.openRows(ref, sst)
+				return rows, sheet, err
 			}
 		}
-		rows.Close()
+		return nil, "", fmt.Errorf("open workbook: %w: %q (the workbook has %s)", ErrSheetNotFound, sheet, strings.Join(p.sheetNames(), ", "))
+	}
+	// The first visible sheet with a non-blank cell in its first 1000 rows.
+	for _, ref := range p.sheets {
+		if !ref.visible || ref.part == "" {
+			continue
+		}
+		rows, err := p.openRows(ref, sst)
+		if err != nil {
+			return nil, "", err
+		}
+		found := false
+		for i := 0; i < 1000 && !found; i++ {
+			_, cells, err := rows.next()
+			if err != nil {
+				break
+			}
+			found = !blank(cells)
+		}
+		rows.close()
 		if found {
-			return name, nil
+			rows, err := p.openRows(ref, sst)
+			return rows, ref.name, err
 		}
 	}
-	return "", ErrEmptySheet
+	return nil, "", fmt.Errorf("open workbook: %w", ErrEmptySheet)
 }
 
 // setHeader tells the source which columns hold money and dates, so numeric
@@ -102,25 +136,19 @@ func (s *xlsxSource) setHeader(hdr []string) {
 }
 
 func (s *xlsxSource) next() (int, []string, error) {
-	if !s.rows.Next() {
-		if err := s.rows.Error(); err != nil {
-			return 0, nil, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
-		}
+	line, cells, err := s.rows.next()
+	if err == io.EOF {
 		return 0, nil, io.EOF
 	}
-	s.line++
-	// Raw values: numbers as stored, not as formatted ("$1,234.50" would
-	// lose digits to the format), formulas as their cached result.
-	cells, err := s.rows.Columns(excelize.Options{RawCellValue: true})
 	if err != nil {
-		return 0, nil, fmt.Errorf("read worksheet %s row %d: %w", s.sheet, s.line, err)
+		return 0, nil, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
 	}
 	for i := range cells {
 		if i < len(s.kinds) && s.kinds[i] != kindText && cells[i] != "" {
 			cells[i] = s.numericText(cells[i], s.kinds[i])
 		}
 	}
-	return s.line, cells, nil
+	return line, cells, nil
 }
 
 // numericText turns a numeric cell's stored value into what Excel shows. A
@@ -193,10 +221,4 @@ func boolInt(b bool) int32 {
 	return 0
 }
 
-func (s *xlsxSource) close() error {
-	err := s.rows.Close()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+func (s *xlsxSource) close() error { return s.rows.close() }

@@ -1,0 +1,176 @@
+package batch
+
+import (
+	"archive/zip"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+)
+
+// xlsxPackage is the zip of an XLSX workbook, read directly: the workbook
+// part for the sheet list and the 1904 flag, its relationships for where
+// each sheet and the shared strings live. excelize.OpenFile instead reads
+// every part up front and, for a big sheet, first unzips it to a temporary
+// file; a payout sheet only needs one worksheet streamed once.
+type xlsxPackage struct {
+	zr       *zip.ReadCloser
+	parts    map[string]*zip.File // by lower-case name: Excel's names differ in case between writers
+	sheets   []xlsxSheetRef
+	sstPath  string
+	date1904 bool
+}
+
+// xlsxSheetRef is one sheet of the workbook, in tab order.
+type xlsxSheetRef struct {
+	name    string
+	visible bool
+	part    string // "" when its part is missing
+}
+
+// errNotStandardXLSX means the package does not have the parts where a
+// standard workbook keeps them; the caller falls back to excelize.
+var errNotStandardXLSX = errors.New("not a standard xlsx package")
+
+// openXLSXPackage opens the zip and reads the workbook's sheet list.
+func openXLSXPackage(filename string) (*xlsxPackage, error) {
+	zr, err := zip.OpenReader(filename)
+	if err != nil {
+		return nil, fmt.Errorf("open workbook: %w", err)
+	}
+	p := &xlsxPackage{zr: zr, parts: make(map[string]*zip.File, len(zr.File))}
+	for _, f := range zr.File {
+		p.parts[strings.ToLower(strings.ReplaceAll(f.Name, "\\", "/"))] = f
+	}
+	if err := p.readWorkbook(); err != nil {
+		zr.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+type xmlRels struct {
+	Rels []struct {
+		ID     string `xml:"Id,attr"`
+		Type   string `xml:"Type,attr"`
+		Target string `xml:"Target,attr"`
+	} `xml:"Relationship"`
+}
+
+type xmlWorkbook struct {
+	Pr struct {
+		Date1904 string `xml:"date1904,attr"`
+	} `xml:"workbookPr"`
+	Sheets []struct {
+		Name  string `xml:"name,attr"`
+		State string `xml:"state,attr"`
+		RID   string `xml:"id,attr"` // r:id; encoding/xml matches the local name
+	} `xml:"sheets>sheet"`
+}
+
+func (p *xlsxPackage) readWorkbook() error {
+	wbPath := "xl/workbook.xml"
+	var root xmlRels
+	if err := p.decodeXML("_rels/.rels", &root); err == nil {
+		for _, r := range root.Rels {
+			if strings.HasSuffix(r.Type, "/officeDocument") {
+				wbPath = resolvePart("", r.Target)
+			}
+		}
+	}
+	var wb xmlWorkbook
+	if err := p.decodeXML(wbPath, &wb); err != nil {
+		return fmt.Errorf("%w: %v", errNotStandardXLSX, err)
+	}
+	p.date1904 = wb.Pr.Date1904 == "1" || wb.Pr.Date1904 == "true"
+	dir := path.Dir(wbPath)
+	var rels xmlRels
+	if err := p.decodeXML(path.Join(dir, "_rels", path.Base(wbPath)+".rels"), &rels); err != nil {
+		return fmt.Errorf("%w: %v", errNotStandardXLSX, err)
+	}
+	targets := map[string]string{}
+	for _, r := range rels.Rels {
+		target := resolvePart(dir, r.Target)
+		targets[r.ID] = target
+		if strings.HasSuffix(r.Type, "/sharedStrings") {
+			p.sstPath = target
+		}
+	}
+	if p.sstPath == "" {
+		p.sstPath = path.Join(dir, "sharedStrings.xml")
+	}
+	for _, s := range wb.Sheets {
+		ref := xlsxSheetRef{name: s.Name, visible: s.State == "" || s.State == "visible"}
+		if t, ok := targets[s.RID]; ok && p.part(t) != nil {
+			ref.part = t
+		}
+		p.sheets = append(p.sheets, ref)
+	}
+	return nil
+}
+
+// resolvePart turns a relationship target into a part name: relative to
+// the source part's folder, or from the package root when it starts with /.
+func resolvePart(dir, target string) string {
+	target = strings.ReplaceAll(target, "\\", "/")
+	if strings.HasPrefix(target, "/") {
+		return strings.TrimPrefix(path.Clean(target), "/")
+	}
+	return strings.TrimPrefix(path.Clean(path.Join(dir, target)), "/")
+}
+
+func (p *xlsxPackage) part(name string) *zip.File { return p.parts[strings.ToLower(name)] }
+
+// decodeXML unmarshals a small part (the workbook, a relationships file).
+func (p *xlsxPackage) decodeXML(name string, v any) error {
+	f := p.part(name)
+	if f == nil {
+		return fmt.Errorf("no part %s", name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return xml.NewDecoder(rc).Decode(v)
+}
+
+// sharedStrings reads the shared strings table; a workbook without one
+// (every cell a number or an inline string) has an empty table.
+func (p *xlsxPackage) sharedStrings() (*sharedStrings, error) {
+	f := p.part(p.sstPath)
+	if f == nil {
+		return &sharedStrings{}, nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("read shared strings: %w", err)
+	}
+	defer rc.Close()
+	return readSharedStrings(rc, f.UncompressedSize64)
+}
+
+// sheetNames lists every sheet, for error messages.
+func (p *xlsxPackage) sheetNames() []string {
+	names := make([]string, len(p.sheets))
+	for i, s := range p.sheets {
+		names[i] = s.name
+	}
+	return names
+}
+
+// openRows starts streaming the rows of a worksheet part.
+func (p *xlsxPackage) openRows(ref xlsxSheetRef, sst *sharedStrings) (*scanRows, error) {
+	f := p.part(ref.part)
+	if f == nil {
+		return nil, fmt.Errorf("%w: sheet %s has no worksheet part", errNotStandardXLSX, ref.name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("read worksheet %s: %w", ref.name, err)
+	}
+	return newScanRows(rc, sst), nil
+}
+
+func (p *xlsxPackage) close() error { return p.zr.Close() }
