@@ -323,6 +323,10 @@ func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, er
 		return r.needsAction(ctx, row, ledger.RowUpdate{},
 			"MassPay needs more details about the payee for this route (addtl_attr_req).",
 			"Ask the payee for the extra payout details MassPay lists for this route, add them in attr: columns, and re-run.")
+	case errors.Is(err, masspay.ErrCommitFailed):
+		// A definite refusal inside a 200 answer (status failure): nothing
+		// was paid, and re-sending the key would only replay it.
+		return r.fail(ctx, row, key, "MassPay refused to commit the payout: "+errText(err))
 	}
 	return r.settle(ctx, row, key, "commit the payout", err)
 }
