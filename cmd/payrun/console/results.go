@@ -100,7 +100,13 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
-	d.Header = header
+	// The page shows the workbook's columns, with what a person looks for
+	// first (the row's outcome, its next step, its KYC link) moved next to
+	// the id instead of thirty columns to the right.
+	order := displayOrder(header)
+	for _, i := range order {
+		d.Header = append(d.Header, header[i])
+	}
 	col := func(name string) int {
 		for i, h := range header {
 			if h == name {
@@ -129,8 +135,12 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 			d.Truncated = true
 			continue
 		}
-		cells := make([]resultCell, len(rec))
-		for i, v := range rec {
+		cells := make([]resultCell, 0, len(order))
+		for _, i := range order {
+			v := ""
+			if i < len(rec) {
+				v = rec[i]
+			}
 			c := resultCell{Text: v}
 			switch i {
 			case kycCol:
@@ -140,7 +150,7 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 			case resCol:
 				c.Class = "st-" + strings.ToLower(strings.ReplaceAll(v, "_", "-"))
 			}
-			cells[i] = c
+			cells = append(cells, c)
 		}
 		d.Rows = append(d.Rows, cells)
 	}
@@ -267,4 +277,36 @@ func (s *Server) writeResults(ctx context.Context, runID int64) (batch.ResultsSu
 	path := filepath.Join(s.cfg.DataDir, dirResults, fmt.Sprintf("run-%d.results.xlsx", runID))
 	flips, _ := batch.LedgerFlips(ctx, s.cfg.Ledger, runID)
 	return batch.WriteResults(ctx, s.cfg.Ledger, runID, path, batch.ResultsOptions{Format: batch.FormatXLSX, Flips: flips})
+}
+
+// upFront are the results columns the page shows right after
+// client_transfer_id.
+var upFront = []string{"result", "action_needed", "kyc_upload_link"}
+
+// displayOrder returns the indexes of header in display order.
+func displayOrder(header []string) []int {
+	pos := map[string]int{}
+	for i, h := range header {
+		pos[h] = i
+	}
+	var order []int
+	seen := map[int]bool{}
+	add := func(i int) {
+		if !seen[i] {
+			seen[i] = true
+			order = append(order, i)
+		}
+	}
+	if i, ok := pos["client_transfer_id"]; ok {
+		add(i)
+		for _, name := range upFront {
+			if j, ok := pos[name]; ok {
+				add(j)
+			}
+		}
+	}
+	for i := range header {
+		add(i)
+	}
+	return order
 }
