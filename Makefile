@@ -37,5 +37,13 @@ lint:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
+# make torture: the exactly-once evidence (batch/torture). Kills the real
+# binary at every boundary of a 50-row run, runs 500 rows against a lossy
+# sandbox, SIGKILLs a 5,000-row run every 1-10 s, and simulates SEEDS seeds
+# deterministically. One line per scenario family; non-zero on a violation,
+# naming the seed or crash point that replays it. `go test` runs a short cut.
+torture:
+	cd batch/torture && PAYRUN_TORTURE=full PAYRUN_TORTURE_SEEDS=$(SEEDS) $(GO) test -count=1 -timeout 0 -run Torture
+
 clean:
 	rm -rf bin demo

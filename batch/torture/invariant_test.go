@@ -200,15 +200,16 @@ func checkResults(v *verdict, path string, sh sheet, rows map[string]ledger.Row)
 	}
 }
 
-// checkKeys reads the ledger's events: after an unknown outcome with key K,
+// checkKeys reads the ledger's events and returns how many unknown
+// outcomes it saw: after an unknown outcome with key K,
 // the row leaves that state only under K (or on news that the quote expired,
 // which is a known outcome), never under a fresh key.
-func checkKeys(v *verdict, path string) {
+func checkKeys(v *verdict, path string) (unknowns int) {
 	ctx := context.Background()
 	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
 	if err != nil {
 		v.addf("open ledger: %v", err)
-		return
+		return 0
 	}
 	defer l.Close()
 	type pending struct {
@@ -219,12 +220,13 @@ func checkKeys(v *verdict, path string) {
 	for ev, err := range l.Events(ctx, ledger.EventFilter{}) {
 		if err != nil {
 			v.addf("read events: %v", err)
-			return
+			return unknowns
 		}
 		if ev.TransferID == "" {
 			continue
 		}
 		if ev.Kind == ledger.EventAPICall && ev.From == ev.To && strings.HasPrefix(ev.Message, "outcome unknown") && ev.IdempotencyKey != "" {
+			unknowns++
 			if p, ok := open[ev.TransferID]; ok && p.state == ev.From && p.key != ev.IdempotencyKey {
 				v.addf("%s: unknown outcome under %s, then again under NEW key %s in %s", ev.TransferID, p.key, ev.IdempotencyKey, ev.From)
 			}
@@ -240,6 +242,7 @@ func checkKeys(v *verdict, path string) {
 			v.addf("%s: outcome of %s unknown, then left %s under NEW key %s (%s)", ev.TransferID, p.key, p.state, ev.IdempotencyKey, ev.Message)
 		}
 	}
+	return unknowns
 }
 
 // judge records v under family and fails the test naming how to replay it.
