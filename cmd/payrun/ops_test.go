@@ -212,7 +212,7 @@ func TestInboxThreeSheetsOneBad(t *testing.T) {
 	writeSheet(t, filepath.Join(in, "b.csv"), "B", 3, 4)
 	bad, _ := os.ReadFile("../../samples/mistakes.csv")
 	os.WriteFile(filepath.Join(in, "c-bad.csv"), bad, 0o600)
-	os.WriteFile(filepath.Join(in, "~$a.xlsx"), []byte("lock"), 0o600)    // Excel's lock file
+	os.WriteFile(filepath.Join(in, "~$a.xlsx"), []byte("lock"), 0o600)   // Excel's lock file
 	os.WriteFile(filepath.Join(in, "d.csv.part"), []byte("half"), 0o600) // a copy in progress
 
 	code, out, errs := runIn(t, nil, "inbox", dir, "--sandbox", "--once", "--settle", "50ms")
