@@ -270,3 +270,78 @@ func TestRunnerFreshQuoteAfterExpiryOnResume(t *testing.T) {
 		})
 	}
 }
+
+func TestRunnerUnderFaultsPaysEachRowOnce(t *testing.T) {
+	// The client's own retries are off, so every fault reaches the runner:
+	// its handling of unknown outcomes is what is under test.
+	g := newRig(t, rigOptions{maxRetries: -1, sandbox: sandbox.Config{Seed: 11, Faults: sandbox.Faults{
+		ErrorRate: 0.1, LostResponseRate: 0.2, RateLimit: 300,
+		Latency: time.Millisecond, LatencyJitter: 4 * time.Millisecond,
+	}}})
+	lines := mixedLines("FLT", 96)
+	runID := g.ingest(writeSheetCSV(t, g.dir, lines))
+	// Faults can leave a row whose outcome is still unknown after every
+	// retry; the answer to that is the next run, which re-sends the same
+	// key. Run until nothing is left, as an operator would.
+	runs := 0
+	for ; runs < 6; runs++ {
+		if _, err := g.runner(8).Run(g.ctx, g.ctx, runID); err != nil {
+			t.Fatalf("run %d: %v", runs+1, err)
+		}
+		left := 0
+		for range g.led.RowsToWork(g.ctx, runID) {
+			left++
+		}
+		if left == 0 {
+			break
+		}
+	}
+	g.srv.SetFaults(sandbox.Faults{}) // the checks below read without faults
+	rows := g.check(runID)
+	c := countStates(rows)
+	if c[ledger.StatePaid]+c[ledger.StateLoaded] != len(lines) {
+		t.Errorf("states %v after %d runs, want every row paid", c, runs+1)
+	}
+	unknowns := 0
+	for _, l := range lines {
+		unknowns += checkKeysReused(t, l.id, l.user, g.events(l.id))
+	}
+	if unknowns == 0 {
+		t.Error("no unknown outcome was recorded: the faults did not bite, so this test proved nothing")
+	}
+	t.Logf("%d runs, %d unknown outcomes recorded, %d requests", runs+1, unknowns, g.calls.count())
+}
+
+// checkKeysReused proves from a row's ledger events that an unknown outcome
+// was only ever followed by the same Idempotency-Key, and that the row used
+// no key but its own. It returns the number of unknown outcomes seen.
+func checkKeysReused(t *testing.T, id, user string, evs []ledger.Event) int {
+	t.Helper()
+	allowed := map[string]bool{id: true, id + "#commit": true, ledger.UserKey(user): true}
+	unknowns := 0
+	pending := "" // key of the last unknown outcome, until settled
+	for _, ev := range evs {
+		if ev.IdempotencyKey == "" {
+			continue
+		}
+		if !allowed[ev.IdempotencyKey] {
+			t.Errorf("%s: event %d uses key %q (%s)", id, ev.Seq, ev.IdempotencyKey, ev.Message)
+		}
+		if strings.HasPrefix(ev.Message, "outcome unknown") {
+			if pending != "" && pending != ev.IdempotencyKey {
+				t.Errorf("%s: unknown outcome under %q, then another under %q", id, pending, ev.IdempotencyKey)
+			}
+			pending = ev.IdempotencyKey
+			unknowns++
+			continue
+		}
+		if pending != "" && ev.Kind == ledger.EventTransition {
+			if ev.IdempotencyKey != pending {
+				t.Errorf("%s: unknown outcome under %q settled by event %d under a new key %q (%s)",
+					id, pending, ev.Seq, ev.IdempotencyKey, ev.Message)
+			}
+			pending = ""
+		}
+	}
+	return unknowns
+}
