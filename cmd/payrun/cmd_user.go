@@ -162,10 +162,9 @@ func (c *UserCommand) password(m *Main, f userFlags, name string) ([]byte, error
 		var err error
 		pw, err = console.ReadPassword(m.Stdin, m.Stderr, m.isTerminal(m.Stdin), name)
 		if err != nil {
-			if errors.Is(err, console.ErrWeakPassword) {
-				return nil, &UsageError{Err: err, Hint: userHint}
-			}
-			return nil, err
+			// No password (empty stdin) or a weak one: both are how it
+			// was called.
+			return nil, &UsageError{Err: err, Hint: "echo 'a long passphrase' | payrun user add ..., or --password-file PATH"}
 		}
 	}
 	hash, err := console.HashPassword(pw)

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeRefusesOpenPlainHTTP(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "l.db")
+	for _, args := range [][]string{
+		{"serve", "--sandbox", "--ledger", ledger, "--listen", "0.0.0.0:0"},
+		{"serve", "--sandbox", "--ledger", ledger, "--listen", ":0"},
+		{"serve", "--sandbox", "--ledger", ledger, "--listen", "payroll.example.com:8088"},
+		{"serve", "--sandbox", "--ledger", ledger, "--tls-cert", "c.pem"},
+		{"serve", "--sandbox", "--ledger", ledger, "--max-upload", "0"},
+		{"serve", "--sandbox", "--ledger", ledger, "extra"},
+	} {
+		code, _, stderr := runMain(t, args...)
+		if code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d (%s)", args, code, ExitUsage, stderr)
+		}
+	}
+	if _, err := os.Stat(ledger); err == nil {
+		t.Fatal("a refused serve created the ledger")
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8088": true, "127.9.9.9:1": true, "[::1]:8088": true, "localhost:8088": true,
+		"0.0.0.0:8088": false, ":8088": false, "[::]:8088": false, "10.0.0.5:8088": false, "example.com:80": false,
+	} {
+		got, err := isLoopback(addr)
+		if err != nil || got != want {
+			t.Errorf("isLoopback(%q) = %v, %v; want %v", addr, got, err, want)
+		}
+	}
+	if _, err := isLoopback("8088"); err == nil {
+		t.Error("isLoopback accepted an address without a port")
+	}
+}
+
+// TestServeFirstRun is what a new user sees: payrun serve --sandbox prints
+// the URL and the ways to create the first user, and the setup link works.
+func TestServeFirstRun(t *testing.T) {
+	dir := t.TempDir()
+	ledger := filepath.Join(dir, "payrun-sandbox.db")
+	out := &syncBuffer{}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, []string{"serve", "--sandbox", "--ledger", ledger, "--listen", "127.0.0.1:0"}) }()
+	setup := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+/)setup\?token=([0-9a-f]{32})`)
+	var match []string
+	for deadline := time.Now().Add(20 * time.Second); match == nil; {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("no setup link printed:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+		match = setup.FindStringSubmatch(out.String())
+	}
+	if !strings.Contains(out.String(), "payrun user add --role approver") {
+		t.Errorf("no user add hint:\n%s", out.String())
+	}
+	resp, err := http.Get(match[1] + "setup?token=" + match[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte("Create the first user")) {
+		t.Fatalf("setup page = %d\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(out.String(), "sandbox-key") {
+		t.Fatal("serve printed the API key")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after cancel: %v", err)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+func TestUserAddAndList(t *testing.T) {
+	dir := t.TempDir()
+	ledger := filepath.Join(dir, "l.db")
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("a long passphrase\n"), 0o600)
+	if code, stdout, stderr := runMain(t, "user", "add", "--ledger", ledger, "--role", "approver", "--password-file", pw, "bob"); code != ExitOK ||
+		!strings.Contains(stdout, "bob added as approver") {
+		t.Fatalf("user add = %d\n%s%s", code, stdout, stderr)
+	}
+	for _, args := range [][]string{
+		{"user", "add", "--ledger", ledger, "--role", "approver", "--password-file", pw, "BOB"}, // taken, any case
+		{"user", "add", "--ledger", ledger, "--role", "admin", "--password-file", pw, "carol"},
+		{"user", "add", "--ledger", ledger, "--role", "viewer", "--password-file", pw, "two words"},
+		{"user", "add", "--ledger", ledger, "--role", "viewer", "carol"}, // empty stdin: no password
+		{"user", "frobnicate"},
+		{"user"},
+	} {
+		if code, _, _ := runMain(t, args...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, ExitUsage)
+		}
+	}
+	code, stdout, _ := runMain(t, "user", "list", "--ledger", ledger)
+	if code != ExitOK || !strings.Contains(stdout, "bob") || strings.Contains(stdout, "carol") || strings.Contains(stdout, "$2a$") {
+		t.Fatalf("user list = %d\n%s", code, stdout)
+	}
+}
