@@ -57,7 +57,9 @@ func TestServeFirstRun(t *testing.T) {
 	m := &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, []string{"serve", "--sandbox", "--ledger", ledger, "--listen", "127.0.0.1:0"}) }()
+	go func() {
+		done <- m.Run(ctx, []string{"serve", "--sandbox", "--ledger", ledger, "--listen", "127.0.0.1:0"})
+	}()
 	setup := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+/)setup\?token=([0-9a-f]{32})`)
 	var match []string
 	for deadline := time.Now().Add(20 * time.Second); match == nil; {
