@@ -45,19 +45,14 @@ func hash128(s string) key128 { return key128{maphash.String(seedA, s), maphash.
 
 // Validator checks rows one at a time, remembering only what checks across
 // rows need: a hash and a row number per client_transfer_id and per payee
-// and amount, and a total per currency. Use NewValidator, Check each row,
-// then Finish.
+// and amount (see dupes.go), and a total per currency. Use NewValidator,
+// Check each row, then Finish.
 type Validator struct {
 	opts    ValidateOptions
 	sheet   string
 	headers map[string]string // canonical key -> header as written
 	present map[string]bool   // canonical keys the header has
-	// ids maps a client_transfer_id's hash to its first row; the row is
-	// negated once that row has been reported as a duplicate.
-	ids map[key128]int32
-	// payees maps a 64-bit hash of payee+amount to its first row. A
-	// collision only costs a spurious double-entry warning, so 64 bits do.
-	payees  map[uint64]int32
+	dupes   dupState
 	totals  map[string]decimal.Decimal
 	rows    int
 }
@@ -69,8 +64,7 @@ func NewValidator(sheet string, cols []Column, opts ValidateOptions) *Validator 
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	v := &Validator{opts: opts, sheet: sheet, headers: map[string]string{}, ids: map[key128]int32{},
-		payees: map[uint64]int32{}, totals: map[string]decimal.Decimal{}}
+	v := &Validator{opts: opts, sheet: sheet, headers: map[string]string{}, dupes: newDupState(), totals: map[string]decimal.Decimal{}}
 	if cols != nil {
 		v.present = map[string]bool{}
 		for _, c := range cols {
@@ -94,9 +88,13 @@ func (v *Validator) has(key string) bool { return v.present == nil || v.present[
 // Check validates one row and returns its problems, the row's own ingest
 // Problems included. A duplicate client_transfer_id also yields a problem
 // for the earlier row, the first time it is seen again.
-func (v *Validator) Check(r Row) []Problem {
+func (v *Validator) Check(r Row) []Problem { return v.check(nil, r) }
+
+// check appends the row's problems to ps. ValidateFile passes the problems
+// so far, so a bounded validator's placeholders know their index.
+func (v *Validator) check(ps []Problem, r Row) []Problem {
 	v.rows++
-	ps := append([]Problem(nil), r.Problems...)
+	ps = append(ps, r.Problems...)
 	sheet := r.Sheet
 	if sheet == "" {
 		sheet = v.sheet
@@ -128,21 +126,7 @@ func (v *Validator) Check(r Row) []Problem {
 		if n := utf8.RuneCountInString(id); n > MaxClientTransferIDLen {
 			errf(ColClientTransferID, id, "id_too_long", "%q is %d characters; MassPay allows at most %d", id, n, MaxClientTransferIDLen)
 		}
-		k := hash128(id)
-		if first, dup := v.ids[k]; dup {
-			line := first
-			if line < 0 {
-				line = -line
-			}
-			errf(ColClientTransferID, id, "duplicate_id", "%q is also used on row %d; every row needs its own id", id, line)
-			if first > 0 {
-				v.ids[k] = -first
-				ps = append(ps, Problem{Sheet: sheet, Line: int(first), Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id",
-					Message: fmt.Sprintf("%q is also used on row %d; every row needs its own id", id, r.Line)})
-			}
-		} else {
-			v.ids[k] = int32(r.Line)
-		}
+		ps = v.checkID(ps, r, sheet, id)
 	}
 
 	if r.Email != "" && !validEmail(r.Email) {
@@ -232,12 +216,7 @@ func (v *Validator) Check(r Row) []Problem {
 			add(ColAmount, amountShown(r), "cap_unchecked", SeverityWarning, "the amount is in %s, the destination currency, so --max-amount and --max-total cannot check it before quoting", r.DestinationCurrency)
 		}
 		// The same payee twice with the same amount is often a double entry.
-		pk := maphash.String(seedA, strings.ToLower(r.InternalUserID)+"\x1f"+strings.ToLower(r.Email)+"\x1f"+r.Amount.String()+"\x1f"+r.AmountCurrency())
-		if first, ok := v.payees[pk]; ok {
-			add(ColAmount, amountShown(r), "possible_double_entry", SeverityWarning, "%s is paid %s %s on row %d too; check it is not entered twice", payeeText(r), r.Amount, r.AmountCurrency(), first)
-		} else {
-			v.payees[pk] = int32(r.Line)
-		}
+		ps = v.checkPayee(ps, r, sheet)
 	}
 
 	if r.TimeToProcess != nil && !r.TimeToProcess.After(v.opts.Now) {
@@ -309,7 +288,10 @@ type Report struct {
 func (r *Report) OK() bool { return !r.Problems.HasErrors() }
 
 // ValidateFile streams the sheet at path through ingest and validation and
-// returns every problem at once. The error is only for a file that cannot be
+// returns every problem at once. Its memory does not grow with the rows:
+// past a few tens of thousands of rows, duplicate detection switches to
+// fixed-size filters and, when they flag candidates, reads the file a
+// second time to confirm them exactly (see dupes.go). The error is only for a file that cannot be
 // read as a sheet at all (missing, not a spreadsheet, no header row); every
 // mistake in the sheet's content is in Report.Problems.
 //
@@ -327,6 +309,9 @@ func ValidateFile(path string, iopts IngestOptions, vopts ValidateOptions) (*Rep
 	defer r.Close()
 	rep := &Report{Sheet: r.Name(), Problems: r.HeaderProblems()}
 	v := NewValidator(r.Name(), r.Columns(), vopts)
+	// The file can be read again, so duplicate detection may keep its
+	// memory bounded and confirm its candidates with a second read.
+	v.dupes.bounded = true
 	for {
 		row, err := r.Next()
 		if err == io.EOF {
@@ -335,7 +320,27 @@ func ValidateFile(path string, iopts IngestOptions, vopts ValidateOptions) (*Rep
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", r.Name(), err)
 		}
-		rep.Problems = append(rep.Problems, v.Check(row)...)
+		rep.Problems = v.check(rep.Problems, row)
+	}
+	rep.Problems, err = v.resolveDupes(rep.Problems, func(visit func(Row)) error {
+		r2, err := Open(path, iopts)
+		if err != nil {
+			return err
+		}
+		defer r2.Close()
+		for {
+			row, err := r2.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("read %s again: %w", r2.Name(), err)
+			}
+			visit(row)
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("validate %s: %w", r.Name(), err)
 	}
 	rep.Problems = append(rep.Problems, v.Finish()...)
 	rep.Problems.Sort()

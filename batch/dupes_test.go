@@ -1,0 +1,134 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// dupSheet writes a CSV whose duplicates fall before, across and after the
+// point where a bounded validator switches to filters: ids used twice and
+// three times, a payee paid the same amount twice, and rows with other
+// mistakes beside their duplicates, so the order of problems on a row is
+// tested too.
+func dupSheet(t *testing.T, n int) string {
+	rng := rand.New(rand.NewPCG(7, 11))
+	lines := []string{strings.Join(ruleHeader, ",")}
+	for i := 1; i <= n; i++ {
+		row := goodRow(fmt.Sprintf("ID%04d", i))
+		row["amount"] = fmt.Sprintf("%d.%02d", 10+i, i%100)
+		switch {
+		case i%37 == 0: // an id seen before, anywhere earlier
+			row["client_transfer_id"] = fmt.Sprintf("ID%04d", 1+rng.IntN(i-1))
+		case i%53 == 0: // the same payee and amount as an earlier row
+			j := 1 + rng.IntN(i-1)
+			row["internal_user_id"], row["email"] = "u-"+fmt.Sprintf("ID%04d", j), "ana."+strings.ToLower(fmt.Sprintf("ID%04d", j))+"@example.com"
+			row["amount"] = fmt.Sprintf("%d.%02d", 10+j, j%100)
+		case i%41 == 0:
+			row["email"] = "not an email"
+		}
+		if i%89 == 0 {
+			row["client_transfer_id"] = "ID0003" // the same id many times
+			row["country"] = "Narnia"
+		}
+		cells := make([]string, len(ruleHeader))
+		for k, h := range ruleHeader {
+			cells[k] = row[h]
+		}
+		lines = append(lines, strings.Join(cells, ","))
+	}
+	return writeFile(t, "dupes.csv", csvText(lines...))
+}
+
+// TestBoundedDuplicatesAreExact: whatever the switch point and however often
+// the filters are wrong, ValidateFile reports exactly what the in-memory
+// validator reports for the same rows, in the same order.
+func TestBoundedDuplicatesAreExact(t *testing.T) {
+	path := dupSheet(t, 400)
+	s := mustReadAll(t, path, IngestOptions{})
+	want := Validate(s.Rows, ValidateOptions{Now: testNow})
+	var dups, doubles int
+	for _, p := range want {
+		dups += b2i(p.Rule == "duplicate_id")
+		doubles += b2i(p.Rule == "possible_double_entry")
+	}
+	if dups < 15 || doubles < 5 {
+		t.Fatalf("the sheet has %d duplicate ids and %d double entries; the test needs more", dups, doubles)
+	}
+	defer func(k, b int) { exactDupKeys, dupFilterBytes = k, b }(exactDupKeys, dupFilterBytes)
+	for _, c := range []struct{ keys, filter int }{
+		{1 << 16, 8 << 20}, // never switches
+		{100, 8 << 20},     // switches after ~50 rows; filters all but exact
+		{2, 8 << 20},       // switches at once
+		{300, 32},          // one 32-byte block: nearly every row a false candidate
+		{2, 64},
+	} {
+		exactDupKeys, dupFilterBytes = c.keys, c.filter
+		rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{Now: testNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(rep.Problems, want) {
+			t.Errorf("keys %d filter %d: problems differ from the exact validator\ngot:\n%swant:\n%s", c.keys, c.filter, listProblems(rep.Problems), listProblems(want))
+		}
+	}
+}
+
+// TestResolveDupesFileChanged: a second read that finds other rows is an
+// error, never a wrong report.
+func TestResolveDupesFileChanged(t *testing.T) {
+	defer func(k int) { exactDupKeys = k }(exactDupKeys)
+	exactDupKeys = 1
+	v := NewValidator("s", nil, ValidateOptions{Now: testNow})
+	v.dupes.bounded = true
+	var ps []Problem
+	rows := []Row{{Line: 2, ClientTransferID: "A"}, {Line: 3, ClientTransferID: "A"}}
+	for _, r := range rows {
+		ps = v.check(ps, r)
+	}
+	_, err := v.resolveDupes(ps, func(visit func(Row)) error {
+		visit(rows[0])
+		return nil
+	})
+	if !errors.Is(err, errFileChanged) {
+		t.Errorf("err = %v, want errFileChanged", err)
+	}
+}
+
+// TestBloomFilterRate: at a million keys, the size ValidateFile uses is
+// almost never wrong, and never wrong about a key it has seen.
+func TestBloomFilterRate(t *testing.T) {
+	const n = 1_000_000
+	f := newBloomFilter(8 << 20)
+	rng := rand.New(rand.NewPCG(1, 1))
+	keys := make([]uint64, n)
+	for i := range keys {
+		keys[i] = rng.Uint64()
+		f.testAndAdd(keys[i])
+	}
+	for _, k := range keys[:1000] {
+		if !f.testAndAdd(k) {
+			t.Fatal("a key added is reported unseen")
+		}
+	}
+	wrong := 0
+	for range n {
+		wrong += b2i(f.testAndAdd(rng.Uint64()))
+	}
+	// Expected: none; about one in a million as the test's own keys fill
+	// the filter to two million (32 bits a key).
+	if wrong > 2 {
+		t.Errorf("%d of %d new keys reported seen", wrong, n)
+	}
+	t.Logf("false positives: %d in %d", wrong, n)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
