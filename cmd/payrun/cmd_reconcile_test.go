@@ -12,7 +12,17 @@ import (
 func runMain(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	// A ledger in the test's own directory: a --sandbox command without
+	// --ledger would otherwise keep payrun-sandbox.db (and the sandbox's
+	// state beside it) in the package directory.
+	ledgerPath := filepath.Join(t.TempDir(), "payrun-sandbox.db")
+	getenv := func(k string) string {
+		if k == "PAYRUN_LEDGER" {
+			return ledgerPath
+		}
+		return ""
+	}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: getenv}
 	return ExitCode(m.Run(context.Background(), args)), out.String(), errb.String()
 }
 
