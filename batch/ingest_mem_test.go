@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -23,6 +24,17 @@ type memProbe struct {
 	stopped  chan struct{}
 	baseRSS  uint64
 	rssReset bool
+	cpuStart time.Duration
+	cpu      time.Duration // CPU time (user+system) of the process while probed
+}
+
+// processCPU is the CPU time the process has used, all threads.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startMemProbe settles the heap, resets VmHWM and starts sampling.
@@ -34,6 +46,7 @@ func startMemProbe() *memProbe {
 	// (Linux 4.0 and later); without it VmHWM would report the generator.
 	p.rssReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	p.baseRSS = procStatusKB("VmRSS")
+	p.cpuStart = processCPU()
 	go func() {
 		defer close(p.stopped)
 		var ms runtime.MemStats
@@ -59,6 +72,7 @@ func startMemProbe() *memProbe {
 func (p *memProbe) stop() (heapMB, rssMB float64) {
 	close(p.done)
 	<-p.stopped
+	p.cpu = processCPU() - p.cpuStart
 	heapMB = float64(p.peakHeap.Load()) / (1 << 20)
 	if p.rssReset {
 		rssMB = float64(procStatusKB("VmHWM")) / 1024

@@ -20,6 +20,9 @@ type xlsxSource struct {
 	// kinds says, per column, how numeric cells are turned into text once
 	// the header is known.
 	kinds []cellKind
+	// ahead reads the rows after the header on another goroutine; nil
+	// until setHeader.
+	ahead *readAhead
 }
 
 // xlsxRows yields a worksheet's rows as raw cell text: scanRows, or
@@ -133,9 +136,20 @@ func (s *xlsxSource) setHeader(hdr []string) {
 			s.kinds[i] = kindDate
 		}
 	}
+	// From here on rows are only read and converted, which can overlap
+	// with building and validating the previous ones.
+	s.ahead = startReadAhead(s.readRow)
 }
 
 func (s *xlsxSource) next() (int, []string, error) {
+	if s.ahead != nil {
+		return s.ahead.next()
+	}
+	return s.readRow()
+}
+
+// readRow reads and converts the next row on the calling goroutine.
+func (s *xlsxSource) readRow() (int, []string, error) {
 	line, cells, err := s.rows.next()
 	if err == io.EOF {
 		return 0, nil, io.EOF
@@ -221,4 +235,9 @@ func boolInt(b bool) int32 {
 	return 0
 }
 
-func (s *xlsxSource) close() error { return s.rows.close() }
+func (s *xlsxSource) close() error {
+	if s.ahead != nil {
+		s.ahead.stop()
+	}
+	return s.rows.close()
+}
