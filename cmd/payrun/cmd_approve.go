@@ -191,7 +191,7 @@ func approvalRefusal(ctx context.Context, l *ledger.Ledger, sheetPath, sum, env 
 // (maker-checker) and prints its id. It needs no ledger lock: recording a
 // plan pays nothing and may happen while a run works the same ledger.
 func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *batch.Plan) error {
-	sum, err := fileSHA256(sheetPath)
+	sum, err := batch.FileSHA256(sheetPath)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	plan, err := batch.MakePlan(ctx, conn.Client, sheetRows(sheetPath, ingestOpts))
+	plan, err := batch.MakePlan(ctx, conn.Client, batch.SheetRows(sheetPath, ingestOpts))
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}

@@ -93,7 +93,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return err
 	}
 	ingestOpts, _, _ := c.sheet.options()
-	sum, err := fileSHA256(sheetPath)
+	sum, err := batch.FileSHA256(sheetPath)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if c.skipInvalid {
 		problems = errorsByLine(rep)
 	}
-	conflicts, err := ingestSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems)
+	conflicts, err := batch.RecordSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems)
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: err}
 	}

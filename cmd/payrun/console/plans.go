@@ -97,7 +97,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusServiceUnavailable, "No MassPay connection", "The sheet is valid, but this console has no MassPay connection to price it.", "/")
 		return
 	}
-	plan, err := batch.MakePlan(r.Context(), s.cfg.API, sheetRows(path))
+	plan, err := batch.MakePlan(r.Context(), s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}))
 	if err != nil {
 		s.cfg.Log.Error().Err(err).Msg("price sheet")
 		s.message(w, r, http.StatusBadGateway, "Pricing failed", "MassPay could not price the sheet: "+err.Error(), "/")
@@ -208,7 +208,7 @@ func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*batch.Plan, 
 	if s.cfg.API == nil {
 		return nil, errors.New("no MassPay connection to price the sheet")
 	}
-	p, err = batch.MakePlan(ctx, s.cfg.API, sheetRows(path))
+	p, err = batch.MakePlan(ctx, s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}))
 	if err != nil {
 		return nil, fmt.Errorf("price the sheet: %w", err)
 	}

@@ -97,7 +97,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	if err != nil {
 		return 0, &runRefusal{http.StatusNotFound, "Sheet not here", "This console does not hold the sheet of this plan; upload it again.", ""}
 	}
-	sum, err := hashFile(path)
+	sum, err := batch.FileSHA256(path)
 	if err != nil {
 		return 0, err
 	}
@@ -232,43 +232,9 @@ func lockedText(le *ledger.LockedError) string {
 		cmd, o.PID, o.Host, o.Started.Local().Format("2006-01-02 15:04:05"))
 }
 
-// ingestSheet records the sheet's rows in run runID, in chunks, as payrun
-// run does. Conflicts are recorded by the ledger and shown in the results.
+// ingestSheet records the sheet's rows in run runID, as payrun run does.
+// Conflicts are recorded by the ledger and shown in the results.
 func ingestSheet(ctx context.Context, l *ledger.Ledger, runID int64, path string) error {
-	const chunk = 2000
-	buf := make([]ledger.RowInput, 0, chunk)
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		if _, err := l.UpsertRows(ctx, runID, buf); err != nil {
-			return fmt.Errorf("record sheet rows: %w", err)
-		}
-		buf = buf[:0]
-		return nil
-	}
-	for r, err := range sheetRows(path) {
-		if err != nil {
-			return fmt.Errorf("read sheet: %w", err)
-		}
-		if r.ClientTransferID == "" {
-			continue // validation refused such a sheet; never record an id-less row
-		}
-		in := ledger.RowInput{
-			ID: r.ClientTransferID, Line: r.Line, Fingerprint: r.Fingerprint(), Method: r.Method,
-			InternalUserID: r.InternalUserID, Amount: r.Amount, SourceCurrency: r.SourceCurrency,
-			DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs, CountryCode: r.Country,
-			DeliveryType: r.DeliveryType, PayerName: r.PayerName, DestinationToken: r.DestinationToken,
-		}
-		for _, c := range r.Input {
-			in.Input = append(in.Input, ledger.Column{Header: c.Header, Value: c.Value})
-		}
-		buf = append(buf, in)
-		if len(buf) == chunk {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
+	_, err := batch.RecordSheet(ctx, l, runID, path, batch.IngestOptions{}, nil)
+	return err
 }

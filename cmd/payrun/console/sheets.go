@@ -6,13 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-
-	"github.com/payrun/payrun/batch"
 )
 
 // Uploaded sheets are kept as DataDir/sheets/<sha256>/<file name>: the hash
@@ -96,35 +93,4 @@ func (s *Server) sheetFile(sum string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("find sheet %s: %w", sum, os.ErrNotExist)
-}
-
-// hashFile is the hex SHA-256 of the file at path.
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("hash sheet: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash sheet: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// sheetRows streams the rows of the sheet at path.
-func sheetRows(path string) iter.Seq2[batch.Row, error] {
-	return func(yield func(batch.Row, error) bool) {
-		r, err := batch.Open(path, batch.IngestOptions{})
-		if err != nil {
-			yield(batch.Row{}, err)
-			return
-		}
-		defer r.Close()
-		for row, err := range r.All() {
-			if !yield(row, err) || err != nil {
-				return
-			}
-		}
-	}
 }
