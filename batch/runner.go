@@ -174,6 +174,7 @@ func (r *Runner) haltedWhy(currency string) (string, bool) {
 // the next run. Only errors that make the whole run unsafe are returned.
 func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, error) {
 	unknown := 0
+	data, dataErr := rowData(row)
 	for !row.State.Final() {
 		if ctx.Err() != nil {
 			return row, nil
@@ -181,7 +182,7 @@ func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, 
 		if stop.Err() != nil && !mustFinish(row.State) {
 			return row, nil
 		}
-		next, err := r.step(ctx, row)
+		next, err := r.stepData(ctx, row, data, dataErr)
 		switch {
 		case err == nil:
 			row = next

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -31,8 +30,15 @@ const (
 // step moves row one state forward and returns it as the ledger now has it.
 func (r *Runner) step(ctx context.Context, row ledger.Row) (ledger.Row, error) {
 	data, err := rowData(row)
-	if err != nil {
-		return r.fail(ctx, row, "", fmt.Sprintf("the row recorded in the ledger cannot be read: %v", err))
+	return r.stepData(ctx, row, data, err)
+}
+
+// stepData is step with the row's sheet data already rebuilt (dataErr is
+// rowData's error): payRow rebuilds it once per row, not once per step,
+// because the sheet cells never change while a row is worked.
+func (r *Runner) stepData(ctx context.Context, row ledger.Row, data Row, dataErr error) (ledger.Row, error) {
+	if dataErr != nil {
+		return r.fail(ctx, row, "", fmt.Sprintf("the row recorded in the ledger cannot be read: %v", dataErr))
 	}
 	switch row.State {
 	case ledger.StateNew:
@@ -486,40 +492,10 @@ func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data Row, 
 	if err != nil {
 		return "", err
 	}
-	var values []masspay.AttrValue
-	var missing, bad []string
-	attrSet := ""
-	for _, req := range reqs {
-		if attrSet == "" {
-			attrSet = req.AttrSetToken
-		}
-		v := strings.TrimSpace(data.Attrs[req.Type])
-		if v == "" {
-			if !req.IsOptional && req.Value == "" {
-				missing = append(missing, fmt.Sprintf("%s (column attr:%s)", req.Label, req.Type))
-			}
-			continue
-		}
-		if req.Validation != "" {
-			if re, cerr := regexp.Compile(anchored(req.Validation)); cerr == nil && !re.MatchString(v) {
-				hint := ""
-				if req.ExpectedValue != "" {
-					hint = "; expected " + req.ExpectedValue
-				}
-				bad = append(bad, fmt.Sprintf("%s (column attr:%s) does not have the form MassPay requires%s", req.Label, req.Type, hint))
-				continue
-			}
-		}
-		values = append(values, masspay.AttrValue{Token: req.Token, Value: v})
-	}
-	if len(missing) > 0 || len(bad) > 0 {
-		var parts []string
-		if len(missing) > 0 {
-			parts = append(parts, "missing "+strings.Join(missing, ", "))
-		}
-		parts = append(parts, bad...)
+	values, attrSet, problem := matchAttributes(reqs, data.Attrs)
+	if problem != "" {
 		return "", &needsActionError{
-			reason: "Payout details incomplete: " + strings.Join(parts, "; ") + ".",
+			reason: "Payout details incomplete: " + problem + ".",
 			action: "Fill in the payee's payout details in the attr: columns named here and re-run.",
 		}
 	}
@@ -550,16 +526,6 @@ func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data Row, 
 		return "", err
 	}
 	return resp.AttrSetToken, nil
-}
-
-func anchored(re string) string {
-	if !strings.HasPrefix(re, "^") {
-		re = "^(?:" + re + ")"
-	}
-	if !strings.HasSuffix(re, "$") {
-		re += "$"
-	}
-	return re
 }
 
 func metadataAny(m map[string]string) map[string]any {
