@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/payrun/payrun/masspay"
@@ -138,38 +137,9 @@ func autopayDetails(ctx context.Context, api AutopayAPI, userToken string, rt re
 	if err != nil {
 		return nil, "", fmt.Errorf("read payee details for %s: %w", rt.describe(), err)
 	}
-	var values []masspay.AttrValue
-	var missing, bad []string
-	stored := ""
-	for _, req := range reqs {
-		if stored == "" {
-			stored = req.AttrSetToken
-		}
-		v := strings.TrimSpace(attrs[req.Type])
-		if v == "" {
-			if !req.IsOptional && req.Value == "" {
-				missing = append(missing, fmt.Sprintf("%s (column attr:%s)", req.Label, req.Type))
-			}
-			continue
-		}
-		if req.Value == v {
-			continue // stored already; sending it again would only make a new set
-		}
-		if req.Validation != "" {
-			if re, cerr := regexp.Compile(anchored(req.Validation)); cerr == nil && !re.MatchString(v) {
-				bad = append(bad, fmt.Sprintf("%s (column attr:%s) does not have the form MassPay requires", req.Label, req.Type))
-				continue
-			}
-		}
-		values = append(values, masspay.AttrValue{Token: req.Token, Value: v})
-	}
-	if len(missing) > 0 || len(bad) > 0 {
-		var parts []string
-		if len(missing) > 0 {
-			parts = append(parts, "missing "+strings.Join(missing, ", "))
-		}
-		parts = append(parts, bad...)
-		return nil, "", fmt.Errorf("%w: %s", ErrAutopayDetails, strings.Join(parts, "; "))
+	values, stored, problem := matchAttributes(reqs, attrs)
+	if problem != "" {
+		return nil, "", fmt.Errorf("%w: %s", ErrAutopayDetails, problem)
 	}
 	return values, stored, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -493,40 +492,10 @@ func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data Row, 
 	if err != nil {
 		return "", err
 	}
-	var values []masspay.AttrValue
-	var missing, bad []string
-	attrSet := ""
-	for _, req := range reqs {
-		if attrSet == "" {
-			attrSet = req.AttrSetToken
-		}
-		v := strings.TrimSpace(data.Attrs[req.Type])
-		if v == "" {
-			if !req.IsOptional && req.Value == "" {
-				missing = append(missing, fmt.Sprintf("%s (column attr:%s)", req.Label, req.Type))
-			}
-			continue
-		}
-		if req.Validation != "" {
-			if re, cerr := regexp.Compile(anchored(req.Validation)); cerr == nil && !re.MatchString(v) {
-				hint := ""
-				if req.ExpectedValue != "" {
-					hint = "; expected " + req.ExpectedValue
-				}
-				bad = append(bad, fmt.Sprintf("%s (column attr:%s) does not have the form MassPay requires%s", req.Label, req.Type, hint))
-				continue
-			}
-		}
-		values = append(values, masspay.AttrValue{Token: req.Token, Value: v})
-	}
-	if len(missing) > 0 || len(bad) > 0 {
-		var parts []string
-		if len(missing) > 0 {
-			parts = append(parts, "missing "+strings.Join(missing, ", "))
-		}
-		parts = append(parts, bad...)
+	values, attrSet, problem := matchAttributes(reqs, data.Attrs)
+	if problem != "" {
 		return "", &needsActionError{
-			reason: "Payout details incomplete: " + strings.Join(parts, "; ") + ".",
+			reason: "Payout details incomplete: " + problem + ".",
 			action: "Fill in the payee's payout details in the attr: columns named here and re-run.",
 		}
 	}
@@ -557,16 +526,6 @@ func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data Row, 
 		return "", err
 	}
 	return resp.AttrSetToken, nil
-}
-
-func anchored(re string) string {
-	if !strings.HasPrefix(re, "^") {
-		re = "^(?:" + re + ")"
-	}
-	if !strings.HasSuffix(re, "$") {
-		re += "$"
-	}
-	return re
 }
 
 func metadataAny(m map[string]string) map[string]any {
