@@ -18,7 +18,8 @@ import (
 const chromiumPath = "/usr/bin/chromium"
 
 // screenshotDir keeps the pages as the browser drew them; plan.png and
-// results.png are committed and shown in the README.
+// results.png are committed and shown in the README. They are rewritten only
+// with PAYRUN_UPDATE_SCREENSHOTS=1.
 const screenshotDir = "testdata/screenshots"
 
 // TestBrowserFlow drives a real headless Chromium through what finance does
@@ -38,7 +39,13 @@ func TestBrowserFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	downloads := t.TempDir()
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+	// Screenshots go to a temp dir unless asked for: a test run must not
+	// rewrite the committed README pictures.
+	shots := t.TempDir()
+	if os.Getenv("PAYRUN_UPDATE_SCREENSHOTS") != "" {
+		shots = screenshotDir
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
 
@@ -73,7 +80,7 @@ func TestBrowserFlow(t *testing.T) {
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
-		if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
