@@ -291,9 +291,10 @@ func (r *Report) OK() bool { return !r.Problems.HasErrors() }
 // returns every problem at once. Its memory does not grow with the rows:
 // past a few tens of thousands of rows, duplicate detection switches to
 // fixed-size filters and, when they flag candidates, reads the file a
-// second time to confirm them exactly (see dupes.go). The error is only for a file that cannot be
-// read as a sheet at all (missing, not a spreadsheet, no header row); every
-// mistake in the sheet's content is in Report.Problems.
+// second time to confirm them exactly (see dupes.go). The error is only for
+// a file that cannot be read as a sheet at all (missing, not a spreadsheet,
+// no header row) or that changes between the two reads; every mistake in
+// the sheet's content is in Report.Problems.
 //
 // The CLI's "print every mistake, exit 2" is:
 //
