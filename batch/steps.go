@@ -63,6 +63,14 @@ func (r *Runner) stepData(ctx context.Context, row ledger.Row, data Row, dataErr
 }
 
 func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	if data.Method == MethodLoad {
+		// Month two: the payee is known, so the load's intent (with the
+		// token) is this row's first durable write, one commit fewer.
+		if token, ok, err := r.Ledger.UserToken(ctx, data.InternalUserID); err == nil && ok {
+			row.UserToken = token
+			return r.stepLoadIntentAs(ctx, row, data, &token)
+		}
+	}
 	token, err := r.ensureUser(ctx, row.ID, data)
 	if err != nil {
 		return r.settle(ctx, row, "", "create or find the payee", err)
@@ -71,6 +79,12 @@ func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data Row) (ledger
 }
 
 func (r *Runner) stepLoadIntent(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	return r.stepLoadIntentAs(ctx, row, data, nil)
+}
+
+// stepLoadIntentAs records the load intent; userToken, when set, is written
+// in the same transition (the new -> load_sent shortcut).
+func (r *Runner) stepLoadIntentAs(ctx context.Context, row ledger.Row, data Row, userToken *string) (ledger.Row, error) {
 	if row2, stop, err := r.refuseIfHalted(ctx, row, data.SourceCurrency); stop {
 		return row2, err
 	}
@@ -81,7 +95,7 @@ func (r *Runner) stepLoadIntent(ctx context.Context, row ledger.Row, data Row) (
 	}
 	// The intent is durable before the load is sent: a crash after this line
 	// re-sends the same request with the same key instead of a new one.
-	return r.move(ctx, row, ledger.StateLoadSent, ledger.RowUpdate{AddAttempts: 1},
+	return r.move(ctx, row, ledger.StateLoadSent, ledger.RowUpdate{AddAttempts: 1, UserToken: userToken},
 		ledger.Event{IdempotencyKey: row.LoadKey(), Message: "load intent"})
 }
 

@@ -34,7 +34,9 @@ var States = []State{
 // transitions is the whole state machine: from -> the states it may move to.
 // Every state may also move to itself (to update fields such as attempts).
 var transitions = map[State][]State{
-	StateNew:         {StateUserReady, StateFailed, StateNeedsAction, StateInvalid, StateConflict},
+	// new -> load_sent: a load row whose payee's token is already cached
+	// needs no call before the load, so its intent is the first write.
+	StateNew:         {StateUserReady, StateLoadSent, StateFailed, StateNeedsAction, StateInvalid, StateConflict},
 	StateUserReady:   {StateLoadSent, StateRouteReady, StateFailed, StateNeedsAction},
 	StateLoadSent:    {StateLoaded, StateScheduled, StateFailed, StateNeedsAction},
 	StateRouteReady:  {StateInitiating, StateFailed, StateNeedsAction},

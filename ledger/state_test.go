@@ -12,7 +12,7 @@ import (
 // allowed is the state machine written out independently of the code, from
 // the design: from -> legal targets (self-transitions are added below).
 var allowed = map[ledger.State][]ledger.State{
-	"new":          {"user_ready", "FAILED", "NEEDS_ACTION", "INVALID", "CONFLICT"},
+	"new":          {"user_ready", "load_sent", "FAILED", "NEEDS_ACTION", "INVALID", "CONFLICT"},
 	"user_ready":   {"load_sent", "route_ready", "FAILED", "NEEDS_ACTION"},
 	"load_sent":    {"LOADED", "SCHEDULED", "FAILED", "NEEDS_ACTION"},
 	"route_ready":  {"initiating", "FAILED", "NEEDS_ACTION"},
