@@ -492,8 +492,10 @@ func TestKeyInUseRetriedKeyReusedNot(t *testing.T) {
 func TestUnknownOutcomeSurvivesLaterDialErrors(t *testing.T) {
 	var api *fakeAPI
 	api = newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
-		hangUp(w)
+		// Close the listener before hanging up: the other order let a fast
+		// retry connect in between under load, and be served.
 		api.srv.Listener.Close() // every later attempt is refused
+		hangUp(w)
 	})
 	c, _ := newTestClient(t, api.URL(), nil)
 	_, err := c.CommitPayout(context.Background(), "row-1#commit", "usr_1", "payout_1")
