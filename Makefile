@@ -45,5 +45,16 @@ lint:
 torture:
 	cd batch/torture && PAYRUN_TORTURE=full PAYRUN_TORTURE_SEEDS=$(SEEDS) $(GO) test -count=1 -timeout 0 -run Torture
 
+# make fuzz: every fuzz target for FUZZTIME each (the seed corpora under
+# testdata/fuzz also run, briefly, inside make test). New findings land in
+# testdata/fuzz and should be committed with their fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = ./batch:FuzzParseAmount ./batch:FuzzCSVReader ./batch:FuzzMatchHeader \
+	./masspay:FuzzNewAPIError ./masspay/sandbox:FuzzCreateUser ./masspay/sandbox:FuzzInitiatePayout \
+	./masspay/sandbox:FuzzLoad ./masspay/sandbox:FuzzAttributesAndAutopay ./masspay/sandbox:FuzzSandboxAdmin
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$pkg $$fn"; $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
 clean:
 	rm -rf bin demo
