@@ -35,16 +35,6 @@ const maxSheetLinks = excelize.TotalSheetHyperlinks - 1
 func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, path string, opts ResultsOptions) (ResultsSummary, error) {
 	f := excelize.NewFile()
 	defer f.Close() // removes the stream writers' temp files
-	// Deflate at its fastest level: for a million rows the default level
-	// spends as long compressing as excelize spends building the XML, for a
-	// file only a little smaller.
-	f.SetZipWriter(func(w io.Writer) excelize.ZipWriter {
-		zw := zip.NewWriter(w)
-		zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-			return flate.NewWriter(out, flate.BestSpeed)
-		})
-		return zw
-	})
 	bk := &xlsxBook{f: f, styles: make(map[styleKey]int)}
 
 	if err := f.SetSheetName("Sheet1", SheetResults); err != nil {
@@ -180,7 +170,23 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		Created: opts.Now.UTC().Format(time.RFC3339),
 	})
 	if err := writeAtomic(path, func(w io.Writer) error {
-		if _, err := f.WriteTo(w); err != nil {
+		// excelize zips the whole workbook into memory before writing it
+		// out; for a million rows that is hundreds of megabytes. Handing it
+		// a zip writer that writes straight to the file keeps memory flat:
+		// its in-memory buffer stays empty. The cost: excelize's patch of
+		// the local headers of parts over 4 GiB (zip64) is skipped, which
+		// a sheet reaches only far beyond a million rows.
+		f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
+			zw := zip.NewWriter(w)
+			// Deflate at its fastest level: at the default level, a million
+			// rows spend as long compressing as building the XML, for a file
+			// only a little smaller.
+			zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+				return flate.NewWriter(out, flate.BestSpeed)
+			})
+			return zw
+		})
+		if _, err := f.WriteTo(io.Discard); err != nil {
 			return fmt.Errorf("write results workbook: %w", err)
 		}
 		return nil
