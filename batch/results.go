@@ -80,8 +80,11 @@ type ResultRow struct {
 	ActionNeeded  string // set by the runner when it knows the next step
 	KYCUploadLink string
 	MassPayStatus string
-	PayoutToken   string
-	LoadToken     string
+	// StatusChangedAt is when MassPay's status last changed, as reconcile or
+	// a webhook learned it; zero until then.
+	StatusChangedAt time.Time
+	PayoutToken     string
+	LoadToken       string
 
 	Fee               decimal.NullDecimal // in the source currency
 	ExchangeRate      decimal.NullDecimal

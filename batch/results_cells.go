@@ -144,7 +144,7 @@ func fillOf(k ResultKind) rowFill {
 
 // ResultColumns are the columns the results add after the sheet's own.
 var ResultColumns = []string{
-	"result", "action_needed", "kyc_upload_link", "masspay_status",
+	"result", "action_needed", "kyc_upload_link", "masspay_status", "status_changed_at",
 	"payout_token", "load_token", "fee", "exchange_rate",
 	"source_amount", "destination_amount", "destination_currency",
 	"pickup_code", "payer_name", "delivery_type", "estimated_availability",
@@ -159,6 +159,7 @@ func resultCells(dst []outCell, r *ResultRow) []outCell {
 		textCell(r.Action()),
 		linkCell(r.KYCUploadLink),
 		textCell(r.MassPayStatus),
+		dateCell(r.StatusChangedAt),
 		textCell(r.PayoutToken),
 		textCell(r.LoadToken),
 		amountCell(r.Fee, src),

@@ -63,7 +63,8 @@ func fixtureRows() []fixtureRow {
 		{id: "mar-009", first: "Hana", last: "Sato", email: "hana@example.com", country: "JPN", amount: "100.00", method: "payout", dst: "JPY",
 			states: append(payout, ledger.StatePaid),
 			upd: ledger.RowUpdate{PayoutToken: ptr("payout_h9"), Fee: ptr(dec("2.00")), ExchangeRate: ptr(dec("150.25")),
-				SourceAmount: ptr(dec("100.00")), DestinationAmount: ptr(dec("15025")), MasspayStatus: ptr("COMPLETED")}},
+				SourceAmount: ptr(dec("100.00")), DestinationAmount: ptr(dec("15025")), MasspayStatus: ptr("COMPLETED"),
+				StatusChangedAt: ptr(fixtureStatusTime)}},
 		{id: "mar-010", first: "Ivan", last: "Petrov", email: "ivan@example.com", country: "USA", amount: "50.00", method: "payout", dst: "BTC",
 			states: append(payout, ledger.StatePaid),
 			upd: ledger.RowUpdate{PayoutToken: ptr("payout_i10"), Fee: ptr(dec("1.00")), ExchangeRate: ptr(dec("0.0000105")),
@@ -207,7 +208,8 @@ func fixtureSliceSource() *sliceSource {
 			ExchangeRate: nul(f.upd.ExchangeRate), SourceAmount: nul(f.upd.SourceAmount), DestinationAmount: nul(f.upd.DestinationAmount),
 			PickupCode: str(f.upd.PickupCode), PayerName: str(f.upd.PayerName), DeliveryType: str(f.upd.DeliveryType),
 			EstimatedAvailability: str(f.upd.EstimatedAvailability), MassPayStatus: str(f.upd.MasspayStatus),
-			KYCUploadLink: str(f.upd.KYCUploadLink), ActionNeeded: str(f.upd.ActionNeeded), LastError: str(f.upd.LastError),
+			StatusChangedAt: timeOf(f.upd.StatusChangedAt),
+			KYCUploadLink:   str(f.upd.KYCUploadLink), ActionNeeded: str(f.upd.ActionNeeded), LastError: str(f.upd.LastError),
 			UpdatedAt: fixtureClock}
 		if f.upd.Attempts != nil {
 			r.Attempts = *f.upd.Attempts
@@ -230,4 +232,14 @@ func fixtureSliceSource() *sliceSource {
 		}
 	}
 	return s
+}
+
+// fixtureStatusTime is when reconcile learned mar-009's COMPLETED.
+var fixtureStatusTime = time.Date(2026, 3, 31, 15, 5, 0, 0, time.UTC)
+
+func timeOf(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }

@@ -197,6 +197,7 @@ func fillResultRow(out *ResultRow, r *ledger.Row) {
 		ActionNeeded:          r.ActionNeeded,
 		KYCUploadLink:         r.KYCUploadLink,
 		MassPayStatus:         r.MasspayStatus,
+		StatusChangedAt:       r.StatusChangedAt,
 		PayoutToken:           r.PayoutToken,
 		LoadToken:             r.LoadToken,
 		Fee:                   r.Fee,

@@ -149,6 +149,12 @@ func TestWriteResultsXLSX(t *testing.T) {
 	if got := cellAt("mar-010", "destination_amount"); got != "0.000525" {
 		t.Errorf("BTC amount %q", got)
 	}
+	if got := excelTime(t, cellAt("mar-009", "status_changed_at")); !got.Equal(fixtureStatusTime) {
+		t.Errorf("status_changed_at %v, want %v", got, fixtureStatusTime)
+	}
+	if got := cellAt("mar-001", "status_changed_at"); got != "" {
+		t.Errorf("status_changed_at of a row reconcile never saw = %q, want empty", got)
+	}
 	if got := excelTime(t, cellAt("mar-001", "updated_at")); !got.Equal(fixtureClock) {
 		t.Errorf("updated_at %v, want %v", got, fixtureClock)
 	}
@@ -173,7 +179,7 @@ func TestWriteResultsXLSX(t *testing.T) {
 	if err != nil || !panes.Freeze || panes.YSplit != 1 {
 		t.Errorf("header not frozen: %+v %v", panes, err)
 	}
-	assertAutoFilter(t, f, SheetResults, "$A$1:$AC$12")
+	assertAutoFilter(t, f, SheetResults, "$A$1:$AD$12")
 	if w, _ := f.GetColWidth(SheetResults, colName(col("action_needed"))); w < 40 {
 		t.Errorf("action_needed width %v", w)
 	}
