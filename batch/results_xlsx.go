@@ -163,7 +163,9 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		return ResultsSummary{}, err
 	}
 
-	f.SetActiveSheet(0)
+	// No SetActiveSheet: Results is Sheet1, the workbook's active tab from
+	// the start, and SetActiveSheet would load and re-marshal every streamed
+	// sheet (half the time of writing the workbook).
 	_ = f.SetDocProps(&excelize.DocProperties{
 		Title:   fmt.Sprintf("payrun results, run %d", run.ID),
 		Creator: "payrun",
