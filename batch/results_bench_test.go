@@ -54,7 +54,6 @@ func BenchmarkWriteResultsCSV1M(b *testing.B) { benchWrite(b, 1_000_000, FormatC
 // BenchmarkWriteResults10k is a quick one for profiling.
 func BenchmarkWriteResults10k(b *testing.B) { benchWrite(b, 10_000, FormatXLSX) }
 
-
 func benchWrite(b *testing.B, n int, format Format) {
 	dir := b.TempDir()
 	runtime.GC() // start from a clean heap: earlier benchmarks leave garbage

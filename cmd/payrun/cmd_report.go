@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/payrun/payrun/batch"
-	"github.com/payrun/payrun/ledger"
 )
 
 // ReportCommand regenerates the results workbook of a run from the ledger:
@@ -47,30 +45,11 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return &UsageError{Err: err, Hint: "payrun report --format csv"}
 	}
 
-	if _, err := os.Stat(c.ledgerPath); err != nil {
-		return &UsageError{Err: fmt.Errorf("open ledger %s: %w", c.ledgerPath, err), Hint: "payrun report --ledger path/to/payrun.db"}
-	}
-	l, err := ledger.Open(ctx, c.ledgerPath, ledger.Options{ReadOnly: true})
+	l, run, err := openRun(ctx, c.ledgerPath, c.runID)
 	if err != nil {
-		return fmt.Errorf("open ledger: %w", err)
+		return err
 	}
 	defer l.Close()
-
-	var run ledger.Run
-	if c.runID > 0 {
-		run, err = l.Run(ctx, c.runID)
-	} else {
-		run, err = l.LatestRun(ctx)
-	}
-	if errors.Is(err, ledger.ErrNotFound) {
-		if c.runID > 0 {
-			return &UsageError{Err: fmt.Errorf("no run %d in %s", c.runID, c.ledgerPath), Hint: "payrun status --ledger " + c.ledgerPath}
-		}
-		return &UsageError{Err: fmt.Errorf("no run in %s yet", c.ledgerPath), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
-	}
-	if err != nil {
-		return fmt.Errorf("read run: %w", err)
-	}
 
 	out := c.out
 	if out == "" {

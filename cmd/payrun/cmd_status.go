@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 
 	"github.com/shopspring/decimal"
 
@@ -29,26 +27,11 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	path := m.defaultLedger(c.ledgerPath, c.sandbox)
-	if _, err := os.Stat(path); err != nil {
-		return &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "payrun status --ledger path/to/payrun.db"}
-	}
-	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+	l, run, err := openRun(ctx, path, c.runID)
 	if err != nil {
-		return fmt.Errorf("open ledger: %w", err)
+		return err
 	}
 	defer l.Close()
-	var run ledger.Run
-	if c.runID > 0 {
-		run, err = l.Run(ctx, c.runID)
-	} else {
-		run, err = l.LatestRun(ctx)
-	}
-	if errors.Is(err, ledger.ErrNotFound) {
-		return &UsageError{Err: errors.New("no such run in " + path), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
-	}
-	if err != nil {
-		return fmt.Errorf("read run: %w", err)
-	}
 	counts, err := l.Counts(ctx, run.ID)
 	if err != nil {
 		return fmt.Errorf("count rows: %w", err)

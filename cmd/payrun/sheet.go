@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
 )
 
 // sheetFlags are the flags of commands that read a payout sheet.
@@ -96,3 +98,45 @@ func errorsByLine(rep *batch.Report) map[int][]string {
 }
 
 var errNoSheet = errors.New("no sheet given")
+
+// openRun opens an existing ledger read-only (safe while a run holds it) and
+// finds run runID, or the latest run when runID is 0. The caller closes the
+// ledger.
+func openRun(ctx context.Context, path string, runID int64) (*ledger.Ledger, ledger.Run, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, ledger.Run{}, &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "payrun status --ledger path/to/payrun.db"}
+	}
+	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+	if errors.Is(err, ledger.ErrOlderSchema) {
+		// Written by an older payrun: migrate it once (forward-only, in one
+		// transaction each), then read it as asked.
+		rw, merr := ledger.Open(ctx, path, ledger.Options{})
+		if merr != nil {
+			return nil, ledger.Run{}, merr
+		}
+		rw.Close()
+		l, err = ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+	}
+	if err != nil {
+		return nil, ledger.Run{}, err
+	}
+	var run ledger.Run
+	if runID > 0 {
+		run, err = l.Run(ctx, runID)
+	} else {
+		run, err = l.LatestRun(ctx)
+	}
+	switch {
+	case errors.Is(err, ledger.ErrNotFound) && runID > 0:
+		err = &UsageError{Err: fmt.Errorf("no run %d in %s", runID, path), Hint: "payrun status --ledger " + path}
+	case errors.Is(err, ledger.ErrNotFound):
+		err = &UsageError{Err: fmt.Errorf("no run in %s yet", path), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
+	case err != nil:
+		err = fmt.Errorf("read run: %w", err)
+	}
+	if err != nil {
+		l.Close()
+		return nil, ledger.Run{}, err
+	}
+	return l, run, nil
+}
