@@ -144,7 +144,7 @@ func openLedgerReadOnly(ctx context.Context, path string) (*ledger.Ledger, error
 	if _, err := os.Stat(path); err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "payrun ledger export --ledger path/to/payrun.db"}
 	}
-	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+	l, err := openReadOnly(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}

@@ -106,17 +106,7 @@ func openRun(ctx context.Context, path string, runID int64) (*ledger.Ledger, led
 	if _, err := os.Stat(path); err != nil {
 		return nil, ledger.Run{}, &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "payrun status --ledger path/to/payrun.db"}
 	}
-	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
-	if errors.Is(err, ledger.ErrOlderSchema) {
-		// Written by an older payrun: migrate it once (forward-only, in one
-		// transaction each), then read it as asked.
-		rw, merr := ledger.Open(ctx, path, ledger.Options{})
-		if merr != nil {
-			return nil, ledger.Run{}, merr
-		}
-		rw.Close()
-		l, err = ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
-	}
+	l, err := openReadOnly(ctx, path)
 	if err != nil {
 		return nil, ledger.Run{}, err
 	}
@@ -139,4 +129,22 @@ func openRun(ctx context.Context, path string, runID int64) (*ledger.Ledger, led
 		return nil, ledger.Run{}, err
 	}
 	return l, run, nil
+}
+
+// openReadOnly opens an existing ledger for reading (safe while a run holds
+// it). A ledger written by an older payrun is migrated first (forward-only,
+// each step one transaction), since a read-only open cannot.
+func openReadOnly(ctx context.Context, path string) (*ledger.Ledger, error) {
+	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+	if !errors.Is(err, ledger.ErrOlderSchema) {
+		return l, err
+	}
+	rw, err := ledger.Open(ctx, path, ledger.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := rw.Close(); err != nil {
+		return nil, err
+	}
+	return ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
 }
