@@ -51,14 +51,24 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 	}
 
 	// Print setup goes in before streaming starts: the stream writes the
-	// sheet properties first. Landscape, one page wide, as tall as needed.
-	for _, n := range append([]string{SheetResults}, names...) {
+	// sheet properties first. The narrow sheets print landscape, one page
+	// wide. Results carries every column of the sheet (forty and more for a
+	// real payout sheet), which squeezed onto one page width is unreadable:
+	// it prints at 65% across as many pages as it needs, with the
+	// header row repeated on each.
+	for _, n := range names {
 		if err := f.SetSheetProps(n, &excelize.SheetPropsOptions{FitToPage: ptr(true)}); err != nil {
 			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
 		}
 		if err := f.SetPageLayout(n, &excelize.PageLayoutOptions{Orientation: ptr("landscape"), FitToWidth: ptr(1), FitToHeight: ptr(0)}); err != nil {
 			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
 		}
+	}
+	if err := f.SetPageLayout(SheetResults, &excelize.PageLayoutOptions{Orientation: ptr("landscape"), AdjustTo: ptr(uint(65))}); err != nil {
+		return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", SheetResults, err)
+	}
+	if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: SheetResults + "!$1:$1", Scope: SheetResults}); err != nil {
+		return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", SheetResults, err)
 	}
 
 	results, err := bk.sheet(SheetResults)
