@@ -49,7 +49,7 @@ torture:
 # testdata/fuzz also run, briefly, inside make test). New findings land in
 # testdata/fuzz and should be committed with their fix.
 FUZZTIME ?= 30s
-FUZZ_TARGETS = ./batch:FuzzParseAmount ./batch:FuzzCSVReader ./batch:FuzzMatchHeader \
+FUZZ_TARGETS = ./batch:FuzzParseAmount ./batch:FuzzCSVReader ./batch:FuzzMatchHeader ./batch:FuzzXLSXScanRows ./batch:FuzzXLSXSharedStrings \
 	./masspay:FuzzNewAPIError ./masspay/sandbox:FuzzCreateUser ./masspay/sandbox:FuzzInitiatePayout \
 	./masspay/sandbox:FuzzLoad ./masspay/sandbox:FuzzAttributesAndAutopay ./masspay/sandbox:FuzzSandboxAdmin
 fuzz:
