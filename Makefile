@@ -50,7 +50,7 @@ torture:
 # testdata/fuzz and should be committed with their fix.
 FUZZTIME ?= 30s
 FUZZ_TARGETS = ./batch:FuzzParseAmount ./batch:FuzzCSVReader ./batch:FuzzMatchHeader ./batch:FuzzXLSXScanRows ./batch:FuzzXLSXSharedStrings \
-	./masspay:FuzzNewAPIError ./masspay/sandbox:FuzzCreateUser ./masspay/sandbox:FuzzInitiatePayout \
+	./masspay:FuzzNewAPIError ./masspay/webhook:FuzzHandler ./masspay/sandbox:FuzzCreateUser ./masspay/sandbox:FuzzInitiatePayout \
 	./masspay/sandbox:FuzzLoad ./masspay/sandbox:FuzzAttributesAndAutopay ./masspay/sandbox:FuzzSandboxAdmin
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
