@@ -366,14 +366,9 @@ func probeLedger(ctx context.Context, path string) error {
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
 	defer l.Close()
-	lk, err := l.Lock(ctx, ledger.LockOwner{Command: "payrun inbox (probe)"})
+	lk, err := lockLedger(ctx, l, path, "payrun inbox (probe)", "the inbox leaves its files untouched")
 	if err != nil {
-		var le *ledger.LockedError
-		if errors.As(err, &le) {
-			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("ledger %s is in use by pid %d on %s since %s (%s); the inbox leaves its files untouched",
-				path, le.Owner.PID, le.Owner.Host, le.Owner.Started.Format("2006-01-02 15:04:05"), le.Owner.Command)}
-		}
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock ledger: %w", err)}
+		return err
 	}
 	return lk.Release()
 }

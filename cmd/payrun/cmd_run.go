@@ -108,14 +108,9 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
 	defer l.Close()
-	lock, err := l.Lock(ctx, ledger.LockOwner{Command: "payrun run " + sheetPath})
+	lock, err := lockLedger(ctx, l, ledgerPath, "payrun run "+sheetPath, "wait for it to finish")
 	if err != nil {
-		var le *ledger.LockedError
-		if errors.As(err, &le) {
-			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("ledger %s is in use by pid %d on %s since %s (%s); wait for it to finish",
-				ledgerPath, le.Owner.PID, le.Owner.Host, le.Owner.Started.Format("2006-01-02 15:04:05"), le.Owner.Command)}
-		}
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock ledger: %w", err)}
+		return err
 	}
 	defer lock.Release()
 

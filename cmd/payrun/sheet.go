@@ -148,3 +148,19 @@ func openReadOnly(ctx context.Context, path string) (*ledger.Ledger, error) {
 	}
 	return ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
 }
+
+// lockLedger takes the ledger's single-writer lock for command. When another
+// process holds it the error names that process and ends with advice, and
+// exits 3: nothing is wrong with the input, try again later.
+func lockLedger(ctx context.Context, l *ledger.Ledger, path, command, advice string) (*ledger.Lock, error) {
+	lk, err := l.Lock(ctx, ledger.LockOwner{Command: command})
+	var le *ledger.LockedError
+	switch {
+	case errors.As(err, &le):
+		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("ledger %s is in use by pid %d on %s since %s (%s); %s",
+			path, le.Owner.PID, le.Owner.Host, le.Owner.Started.Format("2006-01-02 15:04:05"), le.Owner.Command, advice)}
+	case err != nil:
+		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock ledger: %w", err)}
+	}
+	return lk, nil
+}
