@@ -103,8 +103,9 @@ type Conflict struct {
 // with the same fingerprint is left in its state. A known id with another
 // fingerprint is a conflict: the existing row is never touched, a Conflict is
 // recorded, and an event of kind EventConflict is appended. Each inserted,
-// replaced or conflicting row also gets an event. The run's row_count grows
-// by len(in).
+// replaced or conflicting row also gets an event. Every row but a conflict
+// becomes one of run runID's rows (see RowFilter.RunID), whatever later runs
+// do with the same id. The run's row_count grows by len(in).
 //
 // Call it with chunks of a few thousand rows: each call is one transaction
 // that holds the ledger's write lock while it runs.
@@ -179,6 +180,9 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 		if err != nil {
 			return Upserted{}, err
 		}
+		if err := addToRun(tx, runID, r); err != nil {
+			return Upserted{}, err
+		}
 		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventIngest,
 			To: state, Message: lastErr}, now); err != nil {
 			return Upserted{}, err
@@ -190,6 +194,9 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 		_, err = tx.exec(`UPDATE rows SET last_run_id = ?, sheet_line = ?, input = ?, updated_at = ?
 			WHERE client_transfer_id = ?`, runID, r.Line, input, now, r.ID)
 		if err != nil {
+			return Upserted{}, err
+		}
+		if err := addToRun(tx, runID, r); err != nil {
 			return Upserted{}, err
 		}
 		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeExisting, State: State(oldState)}, nil
@@ -210,6 +217,9 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 			r.SourceCurrency, r.DestinationCurrency, r.AmountIs, r.CountryCode, r.DeliveryType, r.PayerName,
 			r.DestinationToken, string(state), lastErr, now, r.ID, oldState)
 		if err != nil {
+			return Upserted{}, err
+		}
+		if err := addToRun(tx, runID, r); err != nil {
 			return Upserted{}, err
 		}
 		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventIngest,
@@ -241,6 +251,22 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 		}
 		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeConflict, State: StateConflict, Conflict: c}, nil
 	}
+}
+
+// addToRun records that run runID's sheet holds row r, at r.Line. Every
+// outcome but a conflict calls it: a conflicting sheet row is kept per run in
+// conflicts, and the ledger row it collided with is not this sheet's. A
+// second ingest of the same row into the same run (a repeated chunk, the
+// same id twice in one sheet) is harmless; the later line wins, as it does
+// for rows.sheet_line.
+func addToRun(tx *wtx, runID int64, r RowInput) error {
+	_, err := tx.exec(`INSERT INTO run_rows (run_id, client_transfer_id, sheet_line) VALUES (?, ?, ?)
+		ON CONFLICT (run_id, client_transfer_id) DO UPDATE SET sheet_line = excluded.sheet_line`,
+		runID, r.ID, r.Line)
+	if err != nil {
+		return fmt.Errorf("add row to run %d: %w", runID, err)
+	}
+	return nil
 }
 
 const conflictCols = `run_id, client_transfer_id, sheet_line, fingerprint, existing_fingerprint,
