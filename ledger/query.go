@@ -15,7 +15,10 @@ const pageSize = 1000
 
 // RowFilter selects rows for Rows.
 type RowFilter struct {
-	// RunID keeps the rows whose latest sheet was run RunID's; 0 keeps all.
+	// RunID keeps the rows run RunID's sheet held, whatever later runs did
+	// with the same ids; 0 keeps all. Each row is as it stands now (its
+	// state is the latest knowledge of the payment), at its line in run
+	// RunID's sheet.
 	RunID int64
 	// States keeps rows in one of these states; empty keeps all.
 	States []State
@@ -31,37 +34,53 @@ func (l *Ledger) Row(ctx context.Context, id string) (Row, error) {
 }
 
 // Rows yields the rows matching f in a stable order: by run, then sheet line,
-// then id. It streams: a million rows never sit in memory together. It is not
-// a snapshot: a row changed during the iteration is seen as of when its page
-// was read. Stop early by breaking out of the loop.
+// then id; with f.RunID, by that run's sheet line, then id. It streams: a
+// million rows never sit in memory together. It is not a snapshot: a row
+// changed during the iteration is seen as of when its page was read. Stop
+// early by breaking out of the loop.
 func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
+	// A run's rows come through run_rows (m), which knows every run a row
+	// was in; rows (r) alone knows only the latest. Pages follow the order
+	// by keyset, which an index serves in either case.
+	from, order := `rows r`, []string{"r.last_run_id", "r.sheet_line", "r.client_transfer_id"}
+	cols := rowCols
+	var (
+		where []string
+		args  []any
+	)
+	if f.RunID != 0 {
+		// CROSS JOIN keeps run_rows the outer loop: the run's index gives
+		// the order, where a state index on rows would need a sort.
+		from, order = `run_rows m CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id`,
+			[]string{"m.sheet_line", "m.client_transfer_id"}
+		cols = runRowCols
+		where = append(where, "m.run_id = ?")
+		args = append(args, f.RunID)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "r.state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, s := range f.States {
+			args = append(args, string(s))
+		}
+	}
+	after := "(" + strings.Join(order, ", ") + ") > (?" + strings.Repeat(", ?", len(order)-1) + ")"
 	return func(yield func(Row, error) bool) {
-		var (
-			where []string
-			args  []any
-		)
-		if f.RunID != 0 {
-			where = append(where, "last_run_id = ?")
-			args = append(args, f.RunID)
-		}
-		if len(f.States) > 0 {
-			where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
-			for _, s := range f.States {
-				args = append(args, string(s))
-			}
-		}
 		var last *Row
 		for {
 			w, a := where, args
 			if last != nil {
-				w = append(w[:len(w):len(w)], "(last_run_id, sheet_line, client_transfer_id) > (?, ?, ?)")
-				a = append(a[:len(a):len(a)], last.LastRunID, last.Line, last.ID)
+				w = append(w[:len(w):len(w)], after)
+				if f.RunID != 0 {
+					a = append(a[:len(a):len(a)], last.Line, last.ID)
+				} else {
+					a = append(a[:len(a):len(a)], last.LastRunID, last.Line, last.ID)
+				}
 			}
-			q := `SELECT ` + rowCols + ` FROM rows`
+			q := `SELECT ` + cols + ` FROM ` + from
 			if len(w) > 0 {
 				q += ` WHERE ` + strings.Join(w, " AND ")
 			}
-			q += ` ORDER BY last_run_id, sheet_line, client_transfer_id LIMIT ?`
+			q += ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
 			page, err := l.rowPage(ctx, q, append(a[:len(a):len(a)], pageSize)...)
 			if err != nil {
 				yield(Row{}, fmt.Errorf("read rows: %w", err))
@@ -116,13 +135,20 @@ func (l *Ledger) RowsToWork(ctx context.Context, runID int64) iter.Seq2[Row, err
 }
 
 // Counts returns how many of run runID's rows (0: all rows) are in each
-// state. Conflicts recorded for the run are counted under StateConflict, as
-// they are sheet rows of that run too.
+// state: the rows of its sheet, each in its current state, as Rows with
+// RowFilter.RunID yields them. Conflicts recorded for the run are counted
+// under StateConflict, as they are sheet rows of that run too.
 func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error) {
+	q, args := `SELECT state, count(*) FROM rows GROUP BY state
+		UNION ALL SELECT 'CONFLICT', count(*) FROM conflicts`, []any(nil)
+	if runID != 0 {
+		q, args = `SELECT r.state, count(*) FROM run_rows m
+			CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id
+			WHERE m.run_id = ? GROUP BY r.state
+			UNION ALL SELECT 'CONFLICT', count(*) FROM conflicts WHERE run_id = ?`, []any{runID, runID}
+	}
 	counts := make(map[State]int)
-	rs, err := l.rdb.QueryContext(ctx, `SELECT state, count(*) FROM rows WHERE ? = 0 OR last_run_id = ? GROUP BY state
-		UNION ALL SELECT 'CONFLICT', count(*) FROM conflicts WHERE ? = 0 OR run_id = ?`,
-		runID, runID, runID, runID)
+	rs, err := l.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count rows: %w", err)
 	}

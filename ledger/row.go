@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -15,7 +16,9 @@ type Row struct {
 	ID         string // client_transfer_id
 	FirstRunID int64  // the run that first ingested the row
 	LastRunID  int64  // the latest run whose sheet held the row
-	Line       int    // line in the latest sheet (header is line 1)
+	// Line is the row's line in the latest sheet (header is line 1), or,
+	// for a row read with RowFilter.RunID, in that run's sheet.
+	Line int
 	// Fingerprint identifies the payment's content; see Fingerprint.
 	Fingerprint string
 	Input       []Column // the latest sheet's cells, in column order
@@ -68,13 +71,32 @@ func (r Row) PayoutKey() string { return PayoutKey(r.ID, r.QuoteSeq) }
 // CommitKey is the Idempotency-Key of the row's current quote's commit.
 func (r Row) CommitKey() string { return CommitKey(r.ID, r.QuoteSeq) }
 
-const rowCols = `client_transfer_id, first_run_id, last_run_id, sheet_line, fingerprint, input,
-	method, internal_user_id, amount, source_currency, destination_currency, amount_is,
-	state, quote_seq, user_token, destination_token, attr_set_token, payout_token, load_token,
-	wallet_token, fee, exchange_rate, source_amount, destination_amount, pickup_code,
-	payer_name, delivery_type, country_code, estimated_availability, masspay_status,
-	status_changed_at, kyc_upload_link, action_needed, last_error, attempts, created_at,
-	updated_at`
+// rowColumns are the rows table's columns, in the order scanRow reads them.
+var rowColumns = []string{"client_transfer_id", "first_run_id", "last_run_id", "sheet_line",
+	"fingerprint", "input", "method", "internal_user_id", "amount", "source_currency",
+	"destination_currency", "amount_is", "state", "quote_seq", "user_token", "destination_token",
+	"attr_set_token", "payout_token", "load_token", "wallet_token", "fee", "exchange_rate",
+	"source_amount", "destination_amount", "pickup_code", "payer_name", "delivery_type",
+	"country_code", "estimated_availability", "masspay_status", "status_changed_at",
+	"kyc_upload_link", "action_needed", "last_error", "attempts", "created_at", "updated_at"}
+
+// rowCols selects a row from the rows table alone.
+var rowCols = strings.Join(rowColumns, ", ")
+
+// runRowCols selects a row from run_rows (as m) joined to rows (as r): the
+// row as it stands now, at its line in m's run's sheet rather than the
+// latest sheet's.
+var runRowCols = func() string {
+	cols := make([]string, len(rowColumns))
+	for i, c := range rowColumns {
+		if c == "sheet_line" {
+			cols[i] = "m.sheet_line"
+		} else {
+			cols[i] = "r." + c
+		}
+	}
+	return strings.Join(cols, ", ")
+}()
 
 func scanRow(s scanner) (Row, error) {
 	var (
