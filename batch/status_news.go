@@ -329,20 +329,33 @@ func flipAction(row ledger.Row, was, now string) string {
 // regenerated after a reconcile.
 func LedgerFlips(ctx context.Context, l *ledger.Ledger, runID int64) ([]Flip, error) {
 	var out []Flip
-	rows := map[string]ledger.Row{}
+	type flipped struct {
+		row   ledger.Row
+		inRun bool // run runID's sheet held the row
+	}
+	rows := map[string]flipped{}
 	for ev, err := range l.Events(ctx, ledger.EventFilter{Kind: EventFlip}) {
 		if err != nil {
 			return nil, fmt.Errorf("read flips: %w", err)
 		}
-		row, ok := rows[ev.TransferID]
+		f, ok := rows[ev.TransferID]
 		if !ok {
 			r, err := l.Row(ctx, ev.TransferID)
 			if err != nil {
 				return nil, fmt.Errorf("read flipped row %s: %w", ev.TransferID, err)
 			}
-			row, rows[ev.TransferID] = r, r
+			f.row = r
+			// A flip belongs to every run whose sheet held the row, not
+			// only to the latest: an earlier run's report shows the row.
+			if runID != 0 {
+				if f.inRun, err = l.InRun(ctx, runID, r.ID); err != nil {
+					return nil, fmt.Errorf("read flipped row %s: %w", r.ID, err)
+				}
+			}
+			rows[ev.TransferID] = f
 		}
-		if runID != 0 && ev.RunID != runID && row.LastRunID != runID {
+		row := f.row
+		if runID != 0 && ev.RunID != runID && !f.inRun {
 			continue
 		}
 		var d flipData

@@ -33,6 +33,18 @@ func (l *Ledger) Row(ctx context.Context, id string) (Row, error) {
 	return r, nil
 }
 
+// InRun reports whether run runID's sheet held the row with
+// client_transfer_id id: whether Rows with RowFilter{RunID: runID} yields it.
+func (l *Ledger) InRun(ctx context.Context, runID int64, id string) (bool, error) {
+	var n int
+	err := l.rdb.QueryRowContext(ctx, `SELECT count(*) FROM run_rows WHERE run_id = ? AND client_transfer_id = ?`,
+		runID, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read run %d's row %q: %w", runID, id, err)
+	}
+	return n > 0, nil
+}
+
 // Rows yields the rows matching f in a stable order: by run, then sheet line,
 // then id; with f.RunID, by that run's sheet line, then id. It streams: a
 // million rows never sit in memory together. It is not a snapshot: a row

@@ -98,6 +98,15 @@ func TestRunKeepsItsRowsAfterALaterRun(t *testing.T) {
 	if want := []string{"b", "e"}; !slices.Equal(work, want) {
 		t.Errorf("RowsToWork(run 1) = %v, want %v", work, want)
 	}
+	for _, tc := range []struct {
+		run  int64
+		id   string
+		want bool
+	}{{run1.ID, "c", true}, {run2.ID, "c", true}, {run1.ID, "d", false}, {run2.ID, "a", false}, {run1.ID, "zz", false}} {
+		if got, err := l.InRun(ctx, tc.run, tc.id); err != nil || got != tc.want {
+			t.Errorf("InRun(%d, %s) = %v, %v; want %v", tc.run, tc.id, got, err, tc.want)
+		}
+	}
 	// The row itself still says where it was last seen.
 	if r, _ := l.Row(ctx, "c"); r.FirstRunID != run1.ID || r.LastRunID != run2.ID || r.Line != 3 {
 		t.Errorf("Row(c) = first %d last %d line %d", r.FirstRunID, r.LastRunID, r.Line)
