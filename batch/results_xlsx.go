@@ -1,9 +1,8 @@
 package batch
 
 import (
-	"archive/zip"
-	"compress/flate"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -33,9 +32,9 @@ const maxSheetLinks = excelize.TotalSheetHyperlinks - 1
 
 // writeResultsXLSX streams the run from src into a workbook at path.
 func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, path string, opts ResultsOptions) (ResultsSummary, error) {
-	f := excelize.NewFile()
-	defer f.Close() // removes the stream writers' temp files
-	bk := &xlsxBook{f: f, styles: make(map[styleKey]int)}
+	bk := newXLSXBook()
+	defer bk.Close()
+	f := bk.f
 
 	if err := f.SetSheetName("Sheet1", SheetResults); err != nil {
 		return ResultsSummary{}, fmt.Errorf("name results sheet: %w", err)
@@ -181,28 +180,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		Creator: "payrun",
 		Created: opts.Now.UTC().Format(time.RFC3339),
 	})
-	if err := writeAtomic(path, func(w io.Writer) error {
-		// excelize zips the whole workbook into memory before writing it
-		// out; for a million rows that is hundreds of megabytes. Handing it
-		// a zip writer that writes straight to the file keeps memory flat:
-		// its in-memory buffer stays empty. The cost: excelize's patch of
-		// the local headers of parts over 4 GiB (zip64) is skipped, which
-		// a sheet reaches only far beyond a million rows.
-		f.SetZipWriter(func(io.Writer) excelize.ZipWriter {
-			zw := zip.NewWriter(w)
-			// Deflate at its fastest level: at the default level, a million
-			// rows spend as long compressing as building the XML, for a file
-			// only a little smaller.
-			zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-				return flate.NewWriter(out, flate.BestSpeed)
-			})
-			return zw
-		})
-		if _, err := f.WriteTo(io.Discard); err != nil {
-			return fmt.Errorf("write results workbook: %w", err)
-		}
-		return nil
-	}); err != nil {
+	if err := writeAtomic(path, bk.writeTo); err != nil {
 		return ResultsSummary{}, err
 	}
 	sum := sb.summary(run.ID)
@@ -374,6 +352,46 @@ func displayWidth(c outCell) float64 {
 type xlsxBook struct {
 	f      *excelize.File
 	styles map[styleKey]int
+	rows   map[string]*rowEncoder // data rows, by the part of their sheet
+}
+
+// newXLSXBook starts an empty workbook; Close it when done.
+func newXLSXBook() *xlsxBook {
+	return &xlsxBook{f: excelize.NewFile(), styles: make(map[styleKey]int), rows: make(map[string]*rowEncoder)}
+}
+
+// Close removes the temp files of the stream writers and row encoders.
+func (b *xlsxBook) Close() error {
+	errs := []error{b.f.Close()}
+	for _, e := range b.rows {
+		errs = append(errs, e.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// writeTo zips the finished workbook into w.
+func (b *xlsxBook) writeTo(w io.Writer) error {
+	// excelize zips the whole workbook into memory before writing it out;
+	// for a million rows that is hundreds of megabytes. Handing it a zip
+	// writer that writes straight to w keeps memory flat: its own buffer
+	// stays empty. The same writer splices in the data rows the row
+	// encoders compressed (xlsx_splice.go).
+	b.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return newSplicingZip(w, b.rows) })
+	if _, err := b.f.WriteTo(io.Discard); err != nil {
+		return fmt.Errorf("write workbook: %w", err)
+	}
+	return nil
+}
+
+// partName is the zip part that holds sheet name.
+func (b *xlsxBook) partName(name string) (string, error) {
+	for id, n := range b.f.GetSheetMap() {
+		if n == name {
+			// excelize names a new sheet's part by its sheet ID.
+			return fmt.Sprintf("xl/worksheets/sheet%d.xml", id), nil
+		}
+	}
+	return "", fmt.Errorf("find part of sheet %s: no such sheet", name)
 }
 
 // styleKey identifies one cell style: its type, currency, fill and weight.
@@ -485,15 +503,18 @@ func isPlainCode(cur string) bool {
 
 func ptr[T any](v T) *T { return &v }
 
-// xlsxSheet is one streamed sheet of the workbook.
+// xlsxSheet is one streamed sheet of the workbook. The header row and the
+// Summary lines go through excelize's StreamWriter; data rows go through a
+// rowEncoder, spliced in after the header when the workbook is zipped.
 type xlsxSheet struct {
 	bk    *xlsxBook
 	name  string
 	sw    *excelize.StreamWriter
-	row   int // the last row written
+	enc   *rowEncoder // created by the first data row
+	row   int         // the last row written
 	ncols int
 	links int
-	vals  []any
+	raw   []rawCell
 }
 
 func (b *xlsxBook) sheet(name string) (*xlsxSheet, error) {
@@ -538,55 +559,21 @@ func (s *xlsxSheet) begin(widths []float64, header []string, inputCols int) erro
 // write streams one data row, filled by fill; the cell at boldCol (if any)
 // is bold, so the result word stands out.
 func (s *xlsxSheet) write(cells []outCell, fill rowFill, boldCol int) error {
-	s.row++
-	if cap(s.vals) < len(cells) {
-		s.vals = make([]any, len(cells))
-	}
-	vals := s.vals[:len(cells)]
-	var linkCols []int
-	for i, c := range cells {
+	return s.put(cells, func(i int, c outCell) (styleKey, bool) {
 		if c.kind == cellEmpty && fill == fillNone {
-			vals[i] = nil
-			continue
+			return styleKey{}, false
 		}
 		role := roleData
 		if i == boldCol {
 			role = roleBold
 		}
-		kind := c.kind
-		if kind == cellLink && s.links+len(linkCols) >= maxSheetLinks {
-			kind = cellText
-		}
-		id, err := s.bk.style(styleKey{kind: kind, cur: c.cur, fill: fill, role: role})
-		if err != nil {
-			return err
-		}
-		vals[i] = excelize.Cell{StyleID: id, Value: xlsxValue(c)}
-		if kind == cellLink {
-			linkCols = append(linkCols, i)
-		}
-	}
-	ref, _ := excelize.CoordinatesToCellName(1, s.row)
-	if err := s.sw.SetRow(ref, vals); err != nil {
-		return fmt.Errorf("write row %d of %s: %w", s.row, s.name, err)
-	}
-	for _, i := range linkCols {
-		ref, _ := excelize.CoordinatesToCellName(i+1, s.row)
-		tip := "Open the link"
-		if err := s.bk.f.SetCellHyperLink(s.name, ref, cells[i].text, "External", excelize.HyperlinkOpts{Tooltip: &tip}); err != nil {
-			return fmt.Errorf("link %s of %s: %w", ref, s.name, err)
-		}
-		s.links++
-	}
-	return nil
+		return styleKey{kind: c.kind, cur: c.cur, fill: fill, role: role}, true
+	})
 }
 
 // writeLine streams one Summary line.
 func (s *xlsxSheet) writeLine(l summaryLine) error {
-	s.row++
-	vals := make([]any, len(l.cells))
-	var linkCols []int
-	for i, c := range l.cells {
+	return s.put(l.cells, func(i int, c outCell) (styleKey, bool) {
 		role := roleData
 		switch {
 		case l.style == lineTitle:
@@ -599,48 +586,56 @@ func (s *xlsxSheet) writeLine(l summaryLine) error {
 			role = roleValue
 		}
 		if c.kind == cellEmpty && l.fill == fillNone && (role == roleData || role == roleValue) {
-			continue
+			return styleKey{}, false
 		}
-		id, err := s.bk.style(styleKey{kind: c.kind, cur: c.cur, fill: l.fill, role: role})
+		return styleKey{kind: c.kind, cur: c.cur, fill: l.fill, role: role}, true
+	})
+}
+
+// put writes the next row of the sheet; styleOf gives each cell's style, or
+// false to leave an empty cell out. Links past the sheet's limit are
+// written as text.
+func (s *xlsxSheet) put(cells []outCell, styleOf func(i int, c outCell) (styleKey, bool)) error {
+	if s.enc == nil {
+		part, err := s.bk.partName(s.name)
 		if err != nil {
 			return err
 		}
-		vals[i] = excelize.Cell{StyleID: id, Value: xlsxValue(c)}
+		if s.enc, err = newRowEncoder(""); err != nil {
+			return err
+		}
+		s.bk.rows[part] = s.enc
+	}
+	s.row++
+	raw := s.raw[:0]
+	var linkCols []int
+	for i, c := range cells {
+		if c.kind == cellLink && s.links+len(linkCols) >= maxSheetLinks {
+			c.kind = cellText
+		}
+		k, ok := styleOf(i, c)
+		if !ok {
+			raw = append(raw, rawCell{omit: true})
+			continue
+		}
+		id, err := s.bk.style(k)
+		if err != nil {
+			return err
+		}
+		raw = append(raw, rawCell{style: id, cell: c})
 		if c.kind == cellLink {
 			linkCols = append(linkCols, i)
 		}
 	}
-	ref, _ := excelize.CoordinatesToCellName(1, s.row)
-	if err := s.sw.SetRow(ref, vals); err != nil {
-		return fmt.Errorf("write row %d of %s: %w", s.row, s.name, err)
-	}
+	s.raw = raw
+	s.enc.row(s.row, raw)
 	for _, i := range linkCols {
 		ref, _ := excelize.CoordinatesToCellName(i+1, s.row)
-		if err := s.bk.f.SetCellHyperLink(s.name, ref, l.cells[i].text, "External"); err != nil {
+		tip := "Open the link"
+		if err := s.bk.f.SetCellHyperLink(s.name, ref, cells[i].text, "External", excelize.HyperlinkOpts{Tooltip: &tip}); err != nil {
 			return fmt.Errorf("link %s of %s: %w", ref, s.name, err)
 		}
-	}
-	return nil
-}
-
-// xlsxValue is the value excelize writes for c. Amounts go as float64: the
-// shortest representation Go prints for it is the decimal itself for every
-// amount of up to 15 significant digits, and XLSX stores numbers as doubles.
-func xlsxValue(c outCell) any {
-	switch c.kind {
-	case cellLink:
-		if c.label != "" {
-			return inertText(c.label)
-		}
-		return inertText(c.text)
-	case cellText:
-		return inertText(c.text)
-	case cellAmount, cellRate:
-		return c.num.InexactFloat64()
-	case cellDate:
-		return c.at
-	case cellInt:
-		return c.n
+		s.links++
 	}
 	return nil
 }
@@ -651,6 +646,11 @@ func (s *xlsxSheet) finish(autofilter bool) error {
 		last, _ := excelize.CoordinatesToCellName(s.ncols, s.row)
 		if err := s.bk.f.AutoFilter(s.name, "A1:"+last, nil); err != nil {
 			return fmt.Errorf("filter %s: %w", s.name, err)
+		}
+	}
+	if s.enc != nil {
+		if err := s.enc.finish(); err != nil {
+			return fmt.Errorf("finish sheet %s: %w", s.name, err)
 		}
 	}
 	if err := s.sw.Flush(); err != nil {

@@ -5,8 +5,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-
-	"github.com/xuri/excelize/v2"
 )
 
 // The wallet, autopay and tax exports are small tables a person opens in a
@@ -63,9 +61,9 @@ func writeExport(path string, format Format, tables []exportTable) ([]string, er
 		}
 		return paths, nil
 	}
-	f := excelize.NewFile()
-	defer f.Close()
-	bk := &xlsxBook{f: f, styles: make(map[styleKey]int)}
+	bk := newXLSXBook()
+	defer bk.Close()
+	f := bk.f
 	for i, t := range tables {
 		if i == 0 {
 			if err := f.SetSheetName("Sheet1", t.name); err != nil {
@@ -78,11 +76,9 @@ func writeExport(path string, format Format, tables []exportTable) ([]string, er
 			return nil, err
 		}
 	}
-	f.SetActiveSheet(0)
-	if err := writeAtomic(path, func(w io.Writer) error {
-		_, err := f.WriteTo(w)
-		return err
-	}); err != nil {
+	// The first sheet is the active one already; SetActiveSheet would
+	// re-read every streamed sheet.
+	if err := writeAtomic(path, bk.writeTo); err != nil {
 		return nil, fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return []string{path}, nil
