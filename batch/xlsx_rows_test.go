@@ -3,6 +3,7 @@ package batch
 import (
 	"archive/zip"
 	"context"
+	"encoding/xml"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestCRC32Combine(t *testing.T) {
@@ -148,4 +150,39 @@ func TestWriteResultsManyRows(t *testing.T) {
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {
 		t.Errorf("temp files left behind: %v", left)
 	}
+}
+
+// FuzzAppendEscaped checks that any text, however broken, escapes into XML
+// character data that a strict parser reads back: the same text, with only
+// what XML cannot carry turned into U+FFFD.
+func FuzzAppendEscaped(f *testing.F) {
+	for _, s := range []string{"", "plain", "a<b>&c", " lead\ttrail\r\n", "\x00\x07\x1f", "\xff\xfe", "José 東京 🙂", "\uFFFE\uFFFF", "]]>", "&amp;"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 1024 { // longer adds nothing but slower minimizing
+			t.Skip()
+		}
+		doc := append(append([]byte("<t>"), appendEscaped(nil, s)...), "</t>"...)
+		var got string
+		if err := xml.Unmarshal(doc, &got); err != nil {
+			t.Fatalf("escaped %q does not parse: %v\n%s", s, err, doc)
+		}
+		var want strings.Builder
+		for i, r := range s {
+			if r == utf8.RuneError && len(s[i:]) > 0 {
+				if _, w := utf8.DecodeRuneInString(s[i:]); w == 1 {
+					want.WriteRune('\uFFFD')
+					continue
+				}
+			}
+			if !isXMLChar(r) {
+				r = '\uFFFD'
+			}
+			want.WriteRune(r)
+		}
+		if got != want.String() {
+			t.Fatalf("%q escaped and parsed is %q, want %q", s, got, want.String())
+		}
+	})
 }
