@@ -76,8 +76,9 @@ func TestExport(t *testing.T) {
 			t.Errorf("row b amount = %v", rec["amount"])
 		}
 	}
-	// 2 runs, 2 rows, 1 conflict, 2 ingest + 4 transition + 1 conflict events.
-	if tables["runs"] != 2 || tables["rows"] != 2 || tables["conflicts"] != 1 || tables["events"] != 7 {
+	// 2 runs, 2 rows (both run 1's), 1 conflict, 2 ingest + 4 transition
+	// + 1 conflict events.
+	if tables["runs"] != 2 || tables["rows"] != 2 || tables["run_rows"] != 2 || tables["conflicts"] != 1 || tables["events"] != 7 {
 		t.Errorf("JSONL records per table = %v", tables)
 	}
 	buf.Reset()

@@ -20,12 +20,13 @@ type Table string
 const (
 	TableRuns      Table = "runs"
 	TableRows      Table = "rows"
+	TableRunRows   Table = "run_rows" // which runs' sheets held which rows
 	TableConflicts Table = "conflicts"
 	TableEvents    Table = "events"
 )
 
 // Tables lists every exportable table, in export order.
-var Tables = []Table{TableRuns, TableRows, TableConflicts, TableEvents}
+var Tables = []Table{TableRuns, TableRows, TableRunRows, TableConflicts, TableEvents}
 
 // ExportCSV writes table t as CSV with a header line. Column names are the
 // ledger's column names; money stays decimal text; times are RFC 3339 UTC;
@@ -170,6 +171,11 @@ func (l *Ledger) exportSpec(t Table) (exportSpec, error) {
 				return nil
 			},
 		}, nil
+	case TableRunRows:
+		return exportSpec{
+			header: []string{"run_id", "client_transfer_id", "sheet_line"},
+			each:   l.eachRunRow,
+		}, nil
 	case TableConflicts:
 		return exportSpec{
 			header: []string{"run_id", "client_transfer_id", "sheet_line", "fingerprint", "existing_fingerprint",
@@ -218,6 +224,47 @@ func (l *Ledger) exportSpec(t Table) (exportSpec, error) {
 		}, nil
 	}
 	return exportSpec{}, fmt.Errorf("export: unknown table %q", t)
+}
+
+// eachRunRow emits run_rows in run, then sheet, order, a page per read
+// transaction like Rows.
+func (l *Ledger) eachRunRow(ctx context.Context, emit func([]any) error) error {
+	var (
+		run   int64
+		line  int
+		id    string
+		first = true
+	)
+	for {
+		rs, err := l.rdb.QueryContext(ctx, `SELECT run_id, client_transfer_id, sheet_line FROM run_rows
+			WHERE ? OR (run_id, sheet_line, client_transfer_id) > (?, ?, ?)
+			ORDER BY run_id, sheet_line, client_transfer_id LIMIT ?`, first, run, line, id, pageSize)
+		if err != nil {
+			return fmt.Errorf("read run rows: %w", err)
+		}
+		var page [][]any
+		for rs.Next() {
+			if err := rs.Scan(&run, &id, &line); err != nil {
+				rs.Close()
+				return fmt.Errorf("read run rows: %w", err)
+			}
+			page = append(page, []any{i64(run), id, strconv.Itoa(line)})
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return fmt.Errorf("read run rows: %w", err)
+		}
+		for _, rec := range page {
+			if err := emit(rec); err != nil {
+				return err
+			}
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		first = false
+	}
 }
 
 func i64(v int64) string { return strconv.FormatInt(v, 10) }

@@ -17,7 +17,7 @@ import (
 // `payrun ledger backup DEST`.
 type LedgerCommand struct{}
 
-const ledgerUsage = "export [--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|conflicts|events] [--out FILE]\n" +
+const ledgerUsage = "export [--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|run_rows|conflicts|events] [--out FILE]\n" +
 	"       payrun ledger backup [--ledger FILE] DEST"
 
 // Run dispatches to the ledger subcommand.
@@ -40,10 +40,10 @@ func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
 // export writes the ledger's tables as JSON lines or one table as CSV. It
 // opens the ledger read-only, so it may run while a run is active.
 func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) error {
-	fs := m.newFlagSet("ledger export", "[--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|conflicts|events] [--out FILE]")
+	fs := m.newFlagSet("ledger export", "[--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|run_rows|conflicts|events] [--out FILE]")
 	ledgerPath := fs.String("ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
 	format := fs.String("format", "", "jsonl or csv (default: from --out's extension, else jsonl)")
-	table := fs.String("table", "", "which table: all (jsonl only), runs, rows, conflicts or events (default: all for jsonl, rows for csv)")
+	table := fs.String("table", "", "which table: all (jsonl only), runs, rows, run_rows, conflicts or events (default: all for jsonl, rows for csv)")
 	out := fs.String("out", "", "file to write (default: standard output); written atomically, mode 0600")
 	hint := "payrun ledger export --format csv --table events --out events.csv"
 	if err := m.parseFlags(fs, args, hint); err != nil {
