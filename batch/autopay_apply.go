@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -71,9 +72,17 @@ func ApplyAutopay(ctx context.Context, api AutopayAPI, l *ledger.Ledger, plan *A
 	return done, nil
 }
 
+// Phases of an autopay event: the intent before a call, its outcome after.
+const (
+	autopayIntent = "intent"
+	autopayDone   = "done"
+	autopayFailed = "failed"
+)
+
 // autopayEventData is the JSON detail of an autopay event.
 type autopayEventData struct {
 	Action           string `json:"action"`
+	Phase            string `json:"phase,omitempty"` // autopayIntent, autopayDone or autopayFailed
 	InternalUserID   string `json:"internal_user_id,omitempty"`
 	UserToken        string `json:"user_token"`
 	WalletToken      string `json:"wallet_token"`
@@ -84,10 +93,11 @@ type autopayEventData struct {
 	SheetLine        int    `json:"sheet_line,omitempty"`
 }
 
-func recordAutopay(ctx context.Context, l *ledger.Ledger, transferID, key, msg string, d autopayEventData) error {
+func recordAutopay(ctx context.Context, l *ledger.Ledger, transferID, key, phase, msg string, d autopayEventData) error {
 	if l == nil {
 		return nil
 	}
+	d.Phase = phase
 	data, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("encode autopay event: %w", err)
@@ -98,6 +108,17 @@ func recordAutopay(ctx context.Context, l *ledger.Ledger, transferID, key, msg s
 	return nil
 }
 
+// autopaySettled reports whether ev is the outcome of an autopay call
+// rather than the intent before one. Events written before phases were
+// recorded tell by their message.
+func autopaySettled(ev ledger.Event) bool {
+	var d autopayEventData
+	if json.Unmarshal(ev.Data, &d) == nil && d.Phase != "" {
+		return d.Phase != autopayIntent
+	}
+	return !strings.Contains(ev.Message, " intent: ")
+}
+
 func eventData(action string, c AutopayChange, pct string, rule string) autopayEventData {
 	return autopayEventData{Action: action, InternalUserID: c.InternalUserID, UserToken: c.UserToken, WalletToken: c.WalletToken,
 		WalletCurrency: c.WalletCurrency, DestinationToken: c.DestinationToken, Percentage: pct, RuleToken: rule, SheetLine: c.Line}
@@ -106,7 +127,7 @@ func eventData(action string, c AutopayChange, pct string, rule string) autopayE
 // deleteRule deletes c.Existing, recording the intent and the outcome.
 func deleteRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferID, key string, c AutopayChange) error {
 	d := eventData("delete", c, c.Existing.Percentage.String(), c.Existing.Token)
-	if err := recordAutopay(ctx, l, transferID, key, "autopay delete intent: "+c.String(), d); err != nil {
+	if err := recordAutopay(ctx, l, transferID, key, autopayIntent, "autopay delete intent: "+c.String(), d); err != nil {
 		return err
 	}
 	err := api.DeleteAutopayRule(ctx, key, c.UserToken, c.WalletToken, c.Existing.Token)
@@ -115,17 +136,17 @@ func deleteRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferI
 		err, msg = nil, fmt.Sprintf("autopay rule %s was already gone", c.Existing.Token)
 	}
 	if err != nil {
-		_ = recordAutopay(ctx, l, transferID, key, "autopay delete failed: "+errText(err), d)
+		_ = recordAutopay(ctx, l, transferID, key, autopayFailed, "autopay delete failed: "+errText(err), d)
 		return fmt.Errorf("delete autopay rule %s of %s: %w", c.Existing.Token, c.InternalUserID, err)
 	}
-	return recordAutopay(ctx, l, transferID, key, msg, d)
+	return recordAutopay(ctx, l, transferID, key, autopayDone, msg, d)
 }
 
 // addRule stores the route's payee details if new ones are given, then adds
 // the rule, recording the intent and the outcome.
 func addRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferID, attrsKey, key string, c AutopayChange) (*masspay.AutopayRule, error) {
 	d := eventData("add", c, c.Percentage.String(), "")
-	if err := recordAutopay(ctx, l, transferID, key, "autopay add intent: "+c.String(), d); err != nil {
+	if err := recordAutopay(ctx, l, transferID, key, autopayIntent, "autopay add intent: "+c.String(), d); err != nil {
 		return nil, err
 	}
 	set, err := storeAutopayDetails(ctx, api, attrsKey, c.UserToken, c.route, c.values, c.storedSet)
@@ -136,10 +157,10 @@ func addRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferID, 
 		if err == nil {
 			d.RuleToken = rule.Token
 			msg := fmt.Sprintf("added autopay rule %s: %s%% of %s's %s wallet to %s", rule.Token, c.Percentage, c.InternalUserID, c.WalletCurrency, c.Route)
-			return rule, recordAutopay(ctx, l, transferID, key, msg, d)
+			return rule, recordAutopay(ctx, l, transferID, key, autopayDone, msg, d)
 		}
 	}
-	_ = recordAutopay(ctx, l, transferID, key, "autopay add failed: "+errText(err), d)
+	_ = recordAutopay(ctx, l, transferID, key, autopayFailed, "autopay add failed: "+errText(err), d)
 	return nil, fmt.Errorf("add autopay rule for %s: %w", c.InternalUserID, err)
 }
 

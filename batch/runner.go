@@ -103,6 +103,9 @@ func (r *Runner) Run(stop, calls context.Context, runID int64) (Stats, error) {
 	if err == nil {
 		err = listErr
 	}
+	if err == nil && !interrupted && stop.Err() == nil {
+		err = r.settleAutopay(calls, runID)
+	}
 	counts, cerr := r.Ledger.Counts(calls, runID)
 	if cerr != nil && err == nil {
 		err = fmt.Errorf("count rows: %w", cerr)

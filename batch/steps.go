@@ -137,12 +137,17 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger
 	if err != nil || to != ledger.StateLoaded || data.AutopayPercentage == nil {
 		return next, err
 	}
+	// A crash here leaves the row LOADED without its rule; the end of the
+	// next run (settleAutopay) sets it up.
+	faultpoint.Hit("autopay.before")
 	return r.ensureAutopay(ctx, next, data)
 }
 
 // ensureAutopay sets up the payee's autopay rule a loaded row asks for
-// (autopay_percentage). The money has moved already, so a rule that cannot
-// be set up leaves the row LOADED with the next step for a person.
+// (autopay_percentage). The money has moved already, so a rule MassPay
+// refuses leaves the row LOADED with the next step for a person. A failure
+// that may pass (the network, MassPay busy, the run stopping) leaves the row
+// as it is: settleAutopay tries again at the end of this run or the next.
 func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
 	api, ok := r.API.(AutopayAPI)
 	if !ok {
@@ -150,18 +155,89 @@ func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data Row) (l
 	}
 	err := EnsureAutopayRule(ctx, api, r.Ledger, row.UserToken, data, row.WalletToken)
 	if err == nil {
+		// An outcome for every row, also when the rule was there already, so
+		// settleAutopay never asks MassPay about this row again.
+		d := autopayEventData{Action: "ensure", UserToken: row.UserToken, WalletToken: row.WalletToken,
+			Percentage: data.AutopayPercentage.String(), SheetLine: data.Line}
+		if rerr := recordAutopay(ctx, r.Ledger, row.ID, row.ID+"#autopay", autopayDone, "autopay rule in place", d); rerr != nil {
+			r.Log.Error().Err(rerr).Str("client_transfer_id", row.ID).Msg("record autopay rule in place")
+		}
 		return row, nil
 	}
-	action := "The wallet was loaded, but its autopay rule was not set up: " + err.Error() + ". Fix it in an autopay sheet and run payrun autopay apply."
 	if errors.Is(err, masspay.ErrUnauthorized) {
 		return row, fmt.Errorf("%w: MassPay refused the API key (autopay rule)", ErrAborted)
 	}
+	if mayPass(err) {
+		r.Log.Warn().Err(err).Str("client_transfer_id", row.ID).Msg("autopay rule not set up yet; the run retries it at its end, or the next run does")
+		return row, nil
+	}
+	action := "The wallet was loaded, but its autopay rule was not set up: " + err.Error() + ". Fix it in an autopay sheet and run payrun autopay apply."
 	next, merr := r.Ledger.Transition(ctx, row.ID, row.State, row.State, ledger.RowUpdate{ActionNeeded: &action}, ledger.Event{Message: "autopay rule not set up: " + err.Error()})
 	if merr != nil {
 		r.Log.Error().Err(merr).Str("client_transfer_id", row.ID).Msg("record autopay failure")
 		return row, nil
 	}
 	return next, nil
+}
+
+// mayPass reports whether err may not happen on a later try: the outcome
+// was unknown, MassPay was busy or failing, or the run was stopping. A
+// definite refusal (a 4xx answer, or one of the ErrAutopay checks) will not.
+func mayPass(err error) bool {
+	var apiErr *masspay.APIError
+	switch {
+	case masspay.IsUnknownOutcome(err), errors.Is(err, masspay.ErrRateLimited),
+		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.StatusCode >= 500
+	}
+	for _, refusal := range []error{ErrAutopayPercentage, ErrAutopayTotal, ErrAutopayRuleDiffers,
+		ErrAutopayNoRoute, ErrAutopayDetails, ErrAutopayNoWallet} {
+		if errors.Is(err, refusal) {
+			return false
+		}
+	}
+	return true
+}
+
+// settleAutopay sets up the autopay rules of run runID's loaded rows that
+// have none recorded: the process stopped or crashed between the load and
+// the rule, or the rule failed in a way that may pass. A row whose rule
+// needs a person (its action_needed says so) is left to them.
+func (r *Runner) settleAutopay(ctx context.Context, runID int64) error {
+	if _, ok := r.API.(AutopayAPI); !ok {
+		return nil
+	}
+	for row, err := range r.Ledger.Rows(ctx, ledger.RowFilter{RunID: runID, States: []ledger.State{ledger.StateLoaded}}) {
+		if err != nil {
+			return fmt.Errorf("list loaded rows: %w", err)
+		}
+		if row.ActionNeeded != "" {
+			continue
+		}
+		data, err := rowData(row)
+		if err != nil || data.AutopayPercentage == nil {
+			continue
+		}
+		settled := false
+		for ev, err := range r.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID, Kind: EventAutopay}) {
+			if err != nil {
+				return fmt.Errorf("read autopay events of %s: %w", row.ID, err)
+			}
+			if autopaySettled(ev) {
+				settled = true
+				break
+			}
+		}
+		if settled {
+			continue
+		}
+		if _, err := r.ensureAutopay(ctx, row, data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // adoptLoad settles a load MassPay says it already has (its client_load_id
