@@ -225,7 +225,7 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	log := w.log.With().Str("sheet", name).Logger()
 	log.Info().Msg("paying sheet")
 	fmt.Fprintf(w.m.Stderr, "== %s\n", name)
-	err := (&RunCommand{}).Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
+	err := (&RunCommand{resultsMoved: true}).Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
 		fmt.Fprintln(w.m.Stderr, "payrun: "+err.Error())
@@ -241,21 +241,25 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 		log.Error().Int("exit", code).Msg("run aborted; sheet left in incoming for the next tick")
 		return sheetDeferred, err
 	}
-	dest, err := fileSheet(path, out, filepath.Join(w.dir, sub, time.Now().Format("2006-01-02")))
+	dest, results, err := fileSheet(path, out, filepath.Join(w.dir, sub, time.Now().Format("2006-01-02")))
 	if err != nil {
 		log.Error().Err(err).Msg("move sheet")
 		return outcome, &ExitError{Code: ExitAborted, Err: err}
 	}
-	log.Info().Int("exit", code).Str("outcome", outcome).Str("moved_to", dest).Msg("sheet filed")
-	fmt.Fprintf(w.m.Stdout, "%s: %s, filed as %s (results beside it)\n", name, outcome, dest)
+	log.Info().Int("exit", code).Str("outcome", outcome).Str("moved_to", dest).Str("results", results).Msg("sheet filed")
+	fmt.Fprintf(w.m.Stdout, "%s: %s, filed as %s\n", name, outcome, dest)
+	if results != "" {
+		fmt.Fprintf(w.m.Stdout, "Results: %s\n", results)
+	}
 	return outcome, nil
 }
 
 // fileSheet moves the sheet into folder, and its results (if written)
-// beside it as <name>.results.xlsx. A name already there gets "-2", "-3"...
-func fileSheet(sheet, results, folder string) (string, error) {
+// beside it as <name>.results.xlsx; it returns both new paths ("" for
+// results never written). A name already there gets "-2", "-3"...
+func fileSheet(sheet, results, folder string) (sheetDest, resultsDest string, err error) {
 	if err := os.MkdirAll(folder, 0o750); err != nil {
-		return "", fmt.Errorf("file sheet: %w", err)
+		return "", "", fmt.Errorf("file sheet: %w", err)
 	}
 	base := filepath.Base(sheet)
 	ext := filepath.Ext(base)
@@ -269,14 +273,16 @@ func fileSheet(sheet, results, folder string) (string, error) {
 		dest = filepath.Join(folder, stem+ext)
 	}
 	if err := os.Rename(sheet, dest); err != nil {
-		return "", fmt.Errorf("file sheet: %w", err)
+		return "", "", fmt.Errorf("file sheet: %w", err)
 	}
-	if _, err := os.Stat(results); err == nil {
-		if err := os.Rename(results, filepath.Join(folder, stem+".results.xlsx")); err != nil {
-			return dest, fmt.Errorf("file results: %w", err)
-		}
+	if _, err := os.Stat(results); err != nil {
+		return dest, "", nil
 	}
-	return dest, nil
+	resultsDest = filepath.Join(folder, stem+".results.xlsx")
+	if err := os.Rename(results, resultsDest); err != nil {
+		return dest, "", fmt.Errorf("file results: %w", err)
+	}
+	return dest, resultsDest, nil
 }
 
 // fileStat is what must stay still for a sheet to count as fully copied.

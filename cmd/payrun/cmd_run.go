@@ -33,6 +33,10 @@ type RunCommand struct {
 	// requireApproval: pay only a sheet matching an approved plan. The flag
 	// can only switch it on; env or payrun.toml switch it on for every run.
 	requireApproval bool
+	// resultsMoved: the caller (the inbox) moves the results file once the
+	// run is over and names it itself, so the run does not print a path
+	// that is about to stop existing.
+	resultsMoved bool
 }
 
 const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -226,7 +230,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
 	}
-	m.printRunSummary(run.ID, stats, res, werr == nil)
+	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
 
 	switch {
 	case runErr != nil:

@@ -231,6 +231,20 @@ func TestInboxThreeSheetsOneBad(t *testing.T) {
 			t.Errorf("%s left in incoming", f)
 		}
 	}
+	// Every results path printed is where the workbook is now.
+	if strings.Contains(out, ".work") {
+		t.Errorf("the output names the inbox's work folder:\n%s", out)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if p, ok := strings.CutPrefix(line, "Results: "); ok {
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("printed %q: %v", line, err)
+			}
+		}
+	}
+	if n := strings.Count(out, "Results: "); n != 2 {
+		t.Errorf("%d results paths printed, want 2 (a and b; the bad sheet never ran)\n%s", n, out)
+	}
 	// A second tick finds nothing to do and exits 0.
 	if code, out, errs := runIn(t, nil, "inbox", dir, "--sandbox", "--once", "--settle", "50ms"); code != 0 {
 		t.Fatalf("empty inbox: exit %d\n%s%s", code, out, errs)
