@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/payrun/payrun/ledger/flock"
 )
 
 // LockOwner identifies the process holding a ledger's lock.
@@ -63,7 +65,7 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock ledger: %w", err)
 	}
-	held, err := tryLock(f)
+	held, err := flock.TryLock(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("lock ledger: %w", err)
@@ -81,7 +83,7 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 	}
 	b, _ := json.Marshal(owner)
 	if err := writeOwner(f, b); err != nil {
-		unlock(f)
+		flock.Unlock(f)
 		f.Close()
 		return nil, fmt.Errorf("lock ledger: record owner: %w", err)
 	}
@@ -100,7 +102,7 @@ func (lk *Lock) Previous() *LockOwner { return lk.previous }
 func (lk *Lock) Release() error {
 	lk.once.Do(func() {
 		err := writeOwner(lk.f, nil)
-		err = errors.Join(err, unlock(lk.f), lk.f.Close())
+		err = errors.Join(err, flock.Unlock(lk.f), lk.f.Close())
 		if err != nil {
 			lk.err = fmt.Errorf("release ledger lock: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/ledger/flock"
 )
 
 // InboxCommand pays every sheet dropped into DIR/incoming, for cron: each
@@ -341,7 +342,7 @@ func lockInbox(dir string) (func(), error) {
 	if err != nil {
 		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock inbox: %w", err)}
 	}
-	held, err := tryFlock(f)
+	held, err := flock.TryLock(f)
 	if err != nil {
 		f.Close()
 		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock inbox: %w", err)}
