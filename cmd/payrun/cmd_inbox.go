@@ -222,11 +222,13 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	}
 	stem := strings.TrimSuffix(name, filepath.Ext(name))
 	out := filepath.Join(work, stem+".results.xlsx")
+	mistakes := filepath.Join(work, stem+".mistakes.txt")
 	_ = os.Remove(out)
+	_ = os.Remove(mistakes)
 	log := w.log.With().Str("sheet", name).Logger()
 	log.Info().Msg("paying sheet")
 	fmt.Fprintf(w.m.Stderr, "== %s\n", name)
-	err := (&RunCommand{resultsMoved: true}).Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
+	err := (&RunCommand{resultsMoved: true, mistakesOut: mistakes}).Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
 		fmt.Fprintln(w.m.Stderr, "payrun: "+err.Error())
@@ -242,23 +244,26 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 		log.Error().Int("exit", code).Msg("run aborted; sheet left in incoming for the next tick")
 		return sheetDeferred, err
 	}
-	dest, results, err := fileSheet(path, out, filepath.Join(w.dir, sub, time.Now().Format("2006-01-02")))
+	dest, results, err := fileSheet(path, out, mistakes, filepath.Join(w.dir, sub, time.Now().Format("2006-01-02")))
 	if err != nil {
 		log.Error().Err(err).Msg("move sheet")
 		return outcome, &ExitError{Code: ExitAborted, Err: err}
 	}
 	log.Info().Int("exit", code).Str("outcome", outcome).Str("moved_to", dest).Str("results", results).Msg("sheet filed")
 	fmt.Fprintf(w.m.Stdout, "%s: %s, filed as %s\n", name, outcome, dest)
-	if results != "" {
+	if strings.HasSuffix(results, ".mistakes.txt") {
+		fmt.Fprintf(w.m.Stdout, "Mistakes: %s\n", results)
+	} else if results != "" {
 		fmt.Fprintf(w.m.Stdout, "Results: %s\n", results)
 	}
 	return outcome, nil
 }
 
-// fileSheet moves the sheet into folder, and its results (if written)
-// beside it as <name>.results.xlsx; it returns both new paths ("" for
-// results never written). A name already there gets "-2", "-3"...
-func fileSheet(sheet, results, folder string) (sheetDest, resultsDest string, err error) {
+// fileSheet moves the sheet into folder, and beside it its results as
+// <name>.results.xlsx, or the list of its mistakes as <name>.mistakes.txt
+// when it was refused; it returns the sheet's new path and the other's (""
+// when neither was written). A name already there gets "-2", "-3"...
+func fileSheet(sheet, results, mistakes, folder string) (sheetDest, resultsDest string, err error) {
 	if err := os.MkdirAll(folder, 0o750); err != nil {
 		return "", "", fmt.Errorf("file sheet: %w", err)
 	}
@@ -276,14 +281,17 @@ func fileSheet(sheet, results, folder string) (sheetDest, resultsDest string, er
 	if err := os.Rename(sheet, dest); err != nil {
 		return "", "", fmt.Errorf("file sheet: %w", err)
 	}
-	if _, err := os.Stat(results); err != nil {
-		return dest, "", nil
+	from, to := results, filepath.Join(folder, stem+".results.xlsx")
+	if _, err := os.Stat(from); err != nil {
+		from, to = mistakes, filepath.Join(folder, stem+".mistakes.txt")
+		if _, err := os.Stat(from); err != nil {
+			return dest, "", nil
+		}
 	}
-	resultsDest = filepath.Join(folder, stem+".results.xlsx")
-	if err := os.Rename(results, resultsDest); err != nil {
-		return dest, "", fmt.Errorf("file results: %w", err)
+	if err := os.Rename(from, to); err != nil {
+		return dest, "", fmt.Errorf("file %s: %w", filepath.Base(from), err)
 	}
-	return dest, resultsDest, nil
+	return dest, to, nil
 }
 
 // fileStat is what must stay still for a sheet to count as fully copied.

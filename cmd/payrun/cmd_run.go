@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,6 +38,9 @@ type RunCommand struct {
 	// run is over and names it itself, so the run does not print a path
 	// that is about to stop existing.
 	resultsMoved bool
+	// mistakesOut, when set, receives the sheet's mistakes as text if it has
+	// any: the inbox files it beside a refused sheet for whoever finds it.
+	mistakesOut string
 }
 
 const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -90,6 +94,11 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return err
 	}
 	if !rep.OK() && !c.skipInvalid {
+		if c.mistakesOut != "" {
+			if err := writeFileAtomic(c.mistakesOut, func(w io.Writer) error { writeProblems(w, rep); return nil }); err != nil {
+				return &ExitError{Code: ExitAborted, Err: err}
+			}
+		}
 		return &ExitError{Code: ExitUsage, Err: errSilent}
 	}
 	format, err := resultsFormat(c.format, c.out)

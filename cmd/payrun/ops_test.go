@@ -221,7 +221,7 @@ func TestInboxThreeSheetsOneBad(t *testing.T) {
 	}
 	files := tree(t, dir)
 	for _, want := range []string{"done/*/a.csv", "done/*/a.results.xlsx", "done/*/b.csv", "done/*/b.results.xlsx", "failed/*/c-bad.csv",
-		"incoming/~$a.xlsx", "incoming/d.csv.part"} {
+		"failed/*/c-bad.mistakes.txt", "incoming/~$a.xlsx", "incoming/d.csv.part"} {
 		if !matchAny(want, files) {
 			t.Errorf("no %s among %v", want, files)
 		}
@@ -244,6 +244,18 @@ func TestInboxThreeSheetsOneBad(t *testing.T) {
 	}
 	if n := strings.Count(out, "Results: "); n != 2 {
 		t.Errorf("%d results paths printed, want 2 (a and b; the bad sheet never ran)\n%s", n, out)
+	}
+	// The refused sheet's mistakes lie beside it, naming row and column.
+	_, after, ok := strings.Cut(out, "Mistakes: ")
+	if !ok {
+		t.Fatalf("no mistakes file named:\n%s", out)
+	}
+	why, err := os.ReadFile(strings.TrimSpace(strings.SplitN(after, "\n", 2)[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(why), "row ") || !strings.Contains(string(why), "column") || !strings.Contains(string(why), "Nothing was paid") {
+		t.Errorf("mistakes file does not say which cells and what it means:\n%s", why)
 	}
 	// A second tick finds nothing to do and exits 0.
 	if code, out, errs := runIn(t, nil, "inbox", dir, "--sandbox", "--once", "--settle", "50ms"); code != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/user"
 
@@ -61,6 +62,13 @@ func (m *Main) checkSheet(path string, f sheetFlags) (*batch.Report, error) {
 	if err != nil {
 		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read sheet %s: %w", path, err)}
 	}
+	writeProblems(m.Stderr, rep)
+	return rep, nil
+}
+
+// writeProblems writes the sheet's mistakes and warnings, one a line, and,
+// when there are mistakes, what that means and what to do.
+func writeProblems(w io.Writer, rep *batch.Report) {
 	errs, warns := 0, 0
 	for _, p := range rep.Problems {
 		if p.Severity == batch.SeverityError {
@@ -68,12 +76,11 @@ func (m *Main) checkSheet(path string, f sheetFlags) (*batch.Report, error) {
 		} else {
 			warns++
 		}
-		fmt.Fprintln(m.Stderr, p.String())
+		fmt.Fprintln(w, p.String())
 	}
 	if errs > 0 {
-		fmt.Fprintf(m.Stderr, "\n%s: %d rows, %d mistakes, %d warnings. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet, rep.Rows, errs, warns)
+		fmt.Fprintf(w, "\n%s: %d rows, %d mistakes, %d warnings. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet, rep.Rows, errs, warns)
 	}
-	return rep, nil
 }
 
 // operator names who ran a command: user@host.
