@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/payrun/payrun/ledger"
 )
 
 // genSource generates n result rows on the fly, like a ledger iterator,
@@ -61,6 +63,59 @@ func benchWrite(b *testing.B, n int, format Format) {
 		path := filepath.Join(dir, fmt.Sprintf("big-%d.results.%s", i, format))
 		probe := startMemProbe() // peak heap and peak RSS of this write only
 		_, err := WriteResultsFrom(context.Background(), genSource{n: n}, path, ResultsOptions{Format: format})
+		h, r := probe.stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		heap, rss = max(heap, h), max(rss, r)
+	}
+	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/workbook")
+	b.ReportMetric(heap, "peak-heap-MB")
+	b.ReportMetric(rss, "peak-rss-MB")
+}
+
+// BenchmarkWriteResultsFromLedger100k writes the results of a real 100,000-row
+// ledger run, as `payrun report` does: the ledger read included, which the
+// generator benchmarks leave out.
+func BenchmarkWriteResultsFromLedger100k(b *testing.B) { benchFromLedger(b, 100_000) }
+
+// BenchmarkWriteResultsFromLedger1M is the same for a million rows (the
+// ledger takes about a minute to fill first).
+func BenchmarkWriteResultsFromLedger1M(b *testing.B) { benchFromLedger(b, 1_000_000) }
+
+func benchFromLedger(b *testing.B, n int) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	l, err := ledger.Open(ctx, filepath.Join(dir, "payrun.db"), ledger.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: "big.csv", SheetSHA256: "x", Environment: "sandbox"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := make([]ledger.RowInput, 0, 10_000)
+	for i := range n {
+		id := "row-" + strconv.Itoa(i)
+		amt := strconv.Itoa(10+i%5000) + "." + strconv.Itoa(10+i%90)
+		in = append(in, ledger.RowInput{ID: id, Line: i + 2, Fingerprint: "f" + id, Method: "payout", InternalUserID: "u" + id,
+			Amount: dec(amt), SourceCurrency: "USD", DestinationCurrency: "MXN", CountryCode: "MEX",
+			Input: []ledger.Column{{Header: "client_transfer_id", Value: id}, {Header: "internal_user_id", Value: "u" + id},
+				{Header: "first_name", Value: "Ana"}, {Header: "last_name", Value: "Silva"}, {Header: "email", Value: id + "@example.com"},
+				{Header: "country", Value: "MEX"}, {Header: "amount", Value: amt}, {Header: "method", Value: "payout"}}})
+		if len(in) == cap(in) {
+			if _, err := l.UpsertRows(ctx, run.ID, in); err != nil {
+				b.Fatal(err)
+			}
+			in = in[:0]
+		}
+	}
+	var heap, rss float64
+	start := time.Now()
+	for i := 0; b.Loop(); i++ {
+		probe := startMemProbe()
+		_, err := WriteResults(ctx, l, run.ID, filepath.Join(dir, fmt.Sprintf("r-%d.xlsx", i)), ResultsOptions{})
 		h, r := probe.stop()
 		if err != nil {
 			b.Fatal(err)

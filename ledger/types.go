@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -86,11 +88,78 @@ func marshalColumns(cols []Column) (string, error) {
 }
 
 func unmarshalColumns(s string) ([]Column, error) {
+	if cols, ok := decodeColumnsFast(s); ok {
+		return cols, nil
+	}
 	var cols []Column
 	if err := json.Unmarshal([]byte(s), &cols); err != nil {
 		return nil, fmt.Errorf("decode input columns: %w", err)
 	}
 	return cols, nil
+}
+
+// decodeColumnsFast decodes the input columns as marshalColumns writes them,
+// [["header","value"],...], when no string holds an escape; ok is false for
+// anything else, which encoding/json then decodes. Reading a million rows
+// back for their results spent a third of its time in encoding/json here.
+// The strings share s's memory.
+func decodeColumnsFast(s string) (cols []Column, ok bool) {
+	if len(s) < 2 || s[0] != '[' {
+		return nil, false
+	}
+	if s == "[]" {
+		return []Column{}, true
+	}
+	// Count the pairs first so the slice is allocated once.
+	n := strings.Count(s, "],[") + 1
+	cols = make([]Column, 0, n)
+	i := 1
+	str := func() (string, bool) {
+		if i >= len(s) || s[i] != '"' {
+			return "", false
+		}
+		j := i + 1
+		for j < len(s) && s[j] != '"' {
+			if s[j] == '\\' || s[j] < 0x20 {
+				return "", false
+			}
+			j++
+		}
+		if j >= len(s) {
+			return "", false
+		}
+		v := s[i+1 : j]
+		i = j + 1
+		return v, true
+	}
+	for {
+		if i >= len(s) || s[i] != '[' {
+			return nil, false
+		}
+		i++
+		h, ok := str()
+		if !ok || i >= len(s) || s[i] != ',' {
+			return nil, false
+		}
+		i++
+		v, ok := str()
+		if !ok || i+1 >= len(s) || s[i] != ']' {
+			return nil, false
+		}
+		cols = append(cols, Column{Header: h, Value: v})
+		i++
+		switch s[i] {
+		case ',':
+			i++
+		case ']':
+			if i != len(s)-1 || !utf8.ValidString(s) {
+				return nil, false
+			}
+			return cols, true
+		default:
+			return nil, false
+		}
+	}
 }
 
 // Balances maps a currency code to an amount, e.g. the source balances read
