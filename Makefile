@@ -53,7 +53,7 @@ FUZZTIME ?= 30s
 # for the XML targets that stalled fuzzing for most of a 30 s run.
 FUZZMINTIME ?= 5s
 FUZZ_TARGETS = ./batch:FuzzAppendEscaped ./batch:FuzzParseAmount ./batch:FuzzCSVReader ./batch:FuzzMatchHeader ./batch:FuzzXLSXScanRows ./batch:FuzzXLSXSharedStrings \
-	./masspay:FuzzNewAPIError ./masspay/webhook:FuzzHandler ./masspay/sandbox:FuzzCreateUser ./masspay/sandbox:FuzzInitiatePayout \
+	./ledger:FuzzDecodeColumnsFast ./masspay:FuzzNewAPIError ./masspay/webhook:FuzzHandler ./masspay/sandbox:FuzzCreateUser ./masspay/sandbox:FuzzInitiatePayout \
 	./masspay/sandbox:FuzzLoad ./masspay/sandbox:FuzzAttributesAndAutopay ./masspay/sandbox:FuzzSandboxAdmin
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
