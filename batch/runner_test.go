@@ -284,8 +284,14 @@ func TestRunnerUnderFaultsPaysEachRowOnce(t *testing.T) {
 	// retry; the answer to that is the next run, which re-sends the same
 	// key. Run until nothing is left, as an operator would.
 	runs := 0
-	for ; runs < 6; runs++ {
+	for ; runs < 10; runs++ {
 		if _, err := g.runner(8).Run(g.ctx, g.ctx, runID); err != nil {
+			// With the client's retries off, the balance read that starts
+			// every run fails one time in ten; the run then stops before
+			// touching a row, and the operator runs again.
+			if strings.HasPrefix(err.Error(), "fetch balances: ") {
+				continue
+			}
 			t.Fatalf("run %d: %v", runs+1, err)
 		}
 		left := 0
