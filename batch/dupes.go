@@ -164,10 +164,10 @@ func (v *Validator) maybeSpill() {
 
 // dupOccurrences is where a candidate key occurs, found by the second read.
 type dupOccurrences struct {
-	n                 int
-	first, second     int // rows
-	secondOrd         int // the second row's position among the rows checked
-	sheet, firstValue string
+	n             int
+	first, second int // rows
+	secondOrd     int // the second row's position among the rows checked
+	sheet         string
 }
 
 // resolveDupes confirms or drops the placeholders of a bounded validator:

@@ -107,7 +107,7 @@ func appendStringItem(sc *xmlScanner, dst []byte) ([]byte, error) {
 // cannot carry (control characters), as excelize does: _x000D_ is a
 // carriage return and _x005F_ an escaped underscore.
 func unescapeBSTR(s []byte) []byte {
-	if bytes.Index(s, []byte("_x")) < 0 {
+	if !bytes.Contains(s, []byte("_x")) {
 		return s
 	}
 	out := make([]byte, 0, len(s))

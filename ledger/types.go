@@ -46,14 +46,6 @@ func decString(d decimal.Decimal) string {
 	return d.String()
 }
 
-// nullDecimal stores an invalid NullDecimal as NULL and a valid one as text.
-func nullDecimal(d decimal.NullDecimal) any {
-	if !d.Valid {
-		return nil
-	}
-	return decString(d.Decimal)
-}
-
 // Column is one cell of a sheet row: its header as written in the sheet and
 // its value as text. It marshals as the JSON pair [header, value].
 type Column struct {

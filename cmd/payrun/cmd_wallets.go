@@ -117,7 +117,6 @@ type payeeSession struct {
 	conn   *apiConn
 	ledger *ledger.Ledger // nil when the ledger file does not exist
 	users  []string
-	lock   *ledger.Lock
 	close  func()
 }
 

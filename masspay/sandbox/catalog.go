@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -165,14 +164,4 @@ func buildCatalog() ([]*route, map[string]*route) {
 		byToken[tok] = rt
 	}
 	return list, byToken
-}
-
-// countryByAlpha3 reports whether cc is a catalog country.
-func countryByAlpha3(cc string) bool {
-	for _, c := range countryList {
-		if c.Alpha3 == strings.ToUpper(cc) {
-			return true
-		}
-	}
-	return false
 }

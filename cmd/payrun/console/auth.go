@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -209,6 +208,3 @@ func canPrepare(role ledger.ConsoleRole) bool {
 
 // canApprove reports whether role may approve or reject someone else's plan.
 func canApprove(role ledger.ConsoleRole) bool { return role == ledger.RoleApprover }
-
-// errForbidden is what a role check answers.
-var errForbidden = errors.New("your role does not allow this")

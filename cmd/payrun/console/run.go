@@ -19,9 +19,6 @@ type activeRun struct {
 	user   string
 }
 
-// errRunActive means this console is already paying a run.
-var errRunActive = errors.New("a run is already in progress in this console")
-
 // runRefusal is a reason a run was not started, told to the person as is.
 type runRefusal struct {
 	status int
