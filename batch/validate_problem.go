@@ -17,6 +17,7 @@ const (
 	SeverityWarning
 )
 
+// String is "warning" or "error", as problems are printed.
 func (s Severity) String() string {
 	if s == SeverityWarning {
 		return "warning"

@@ -41,6 +41,7 @@ type StaleStateError struct {
 	Actual   State
 }
 
+// Error names the row and both states.
 func (e *StaleStateError) Error() string {
 	return fmt.Sprintf("transition row %q: stale state: expected %s, found %s", e.ID, e.Expected, e.Actual)
 }
@@ -56,6 +57,7 @@ type SchemaVersionError struct {
 	Code int // newest version this build knows
 }
 
+// Error says which side is newer and what to do.
 func (e *SchemaVersionError) Error() string {
 	if e.File > e.Code {
 		return fmt.Sprintf("open ledger %s: schema version %d is newer than version %d this payrun knows: upgrade payrun", e.Path, e.File, e.Code)
@@ -79,6 +81,7 @@ type LockedError struct {
 	Owner    LockOwner // as recorded by the holder; zero if it had not written yet
 }
 
+// Error names the lock's holder, as far as it is known.
 func (e *LockedError) Error() string {
 	o := e.Owner
 	if o.PID == 0 {

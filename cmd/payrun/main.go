@@ -120,7 +120,10 @@ type UsageError struct {
 	Hint string
 }
 
+// Error is the wrapped error's text; the hint is printed apart.
 func (e *UsageError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *UsageError) Unwrap() error { return e.Err }
 
 // ExitError carries a specific exit code for err.
@@ -129,7 +132,10 @@ type ExitError struct {
 	Err  error
 }
 
+// Error is the wrapped error's text.
 func (e *ExitError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // errSilent marks an ExitError whose story was already told on the terminal.
