@@ -57,12 +57,21 @@ func BenchmarkWriteResults10k(b *testing.B) { benchWrite(b, 10_000, FormatXLSX) 
 
 func benchWrite(b *testing.B, n int, format Format) {
 	dir := b.TempDir()
+	measureWrites(b, func(i int) error {
+		path := filepath.Join(dir, fmt.Sprintf("big-%d.results.%s", i, format))
+		_, err := WriteResultsFrom(context.Background(), genSource{n: n}, path, ResultsOptions{Format: format})
+		return err
+	})
+}
+
+// measureWrites runs write once per benchmark iteration and reports seconds
+// per workbook, and the peak heap and peak RSS of the writes alone.
+func measureWrites(b *testing.B, write func(i int) error) {
 	var heap, rss float64
 	start := time.Now()
 	for i := 0; b.Loop(); i++ {
-		path := filepath.Join(dir, fmt.Sprintf("big-%d.results.%s", i, format))
-		probe := startMemProbe() // peak heap and peak RSS of this write only
-		_, err := WriteResultsFrom(context.Background(), genSource{n: n}, path, ResultsOptions{Format: format})
+		probe := startMemProbe()
+		err := write(i)
 		h, r := probe.stop()
 		if err != nil {
 			b.Fatal(err)
@@ -111,18 +120,8 @@ func benchFromLedger(b *testing.B, n int) {
 			in = in[:0]
 		}
 	}
-	var heap, rss float64
-	start := time.Now()
-	for i := 0; b.Loop(); i++ {
-		probe := startMemProbe()
+	measureWrites(b, func(i int) error {
 		_, err := WriteResults(ctx, l, run.ID, filepath.Join(dir, fmt.Sprintf("r-%d.xlsx", i)), ResultsOptions{})
-		h, r := probe.stop()
-		if err != nil {
-			b.Fatal(err)
-		}
-		heap, rss = max(heap, h), max(rss, r)
-	}
-	b.ReportMetric(time.Since(start).Seconds()/float64(b.N), "s/workbook")
-	b.ReportMetric(heap, "peak-heap-MB")
-	b.ReportMetric(rss, "peak-rss-MB")
+		return err
+	})
 }
