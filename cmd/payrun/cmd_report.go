@@ -88,7 +88,8 @@ func describeResults(sum batch.ResultsSummary) string {
 		fmt.Fprintf(&b, "\nFlips: %s", sum.FlipsPath)
 	}
 	for _, t := range sum.Totals {
-		fmt.Fprintf(&b, "\n%s: paid %s, fees %s, not paid %s", t.Currency, t.Paid.String(), t.Fees.String(), t.NotPaid.String())
+		d := decimalsFor(t.Currency) // 0.00 USD, not 0, as payrun run prints it
+		fmt.Fprintf(&b, "\n%s: paid %s, fees %s, not paid %s", t.Currency, t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d))
 	}
 	if sum.NeedsAction > 0 {
 		fmt.Fprintf(&b, "\n%d rows need action: see the \"Needs action\" sheet, or the action_needed column.", sum.NeedsAction)

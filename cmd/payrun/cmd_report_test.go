@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -52,6 +53,10 @@ func TestReportOfAnEarlierRunAfterAnOverlappingRun(t *testing.T) {
 		}
 		if !strings.Contains(stdout, "(run "+tc.run+", 6 rows") {
 			t.Errorf("report --run %s says: %s", tc.run, stdout)
+		}
+		// Money as payrun run prints it: the currency's decimals, always.
+		if !regexp.MustCompile(`\nUSD: paid \d+\.\d\d, fees \d+\.\d\d, not paid \d+\.\d\d`).MatchString(stdout) {
+			t.Errorf("report --run %s totals not in USD's two decimals: %s", tc.run, stdout)
 		}
 	}
 
