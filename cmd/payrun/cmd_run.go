@@ -319,7 +319,7 @@ func (m *Main) printPlan(p *batch.Plan) {
 	fmt.Fprintf(m.Stderr, "To pay: %d rows (%d loads, %d payouts)\n", p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
 	for _, cur := range p.Currencies() {
 		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
-			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].String())
+			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].StringFixed(decimalsFor(cur)))
 		if s, ok := p.Shortfall[cur]; ok {
 			line += fmt.Sprintf("; SHORT by %s", s.StringFixed(decimalsFor(cur)))
 		}

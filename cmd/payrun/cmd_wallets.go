@@ -72,7 +72,7 @@ func (c *WalletsCommand) Run(ctx context.Context, m *Main, args []string) error 
 			fees = "client"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s\n", r.InternalUserID, r.UserToken, w.Token, w.CurrencyCode,
-			w.Balance.String(), w.Type, w.Active, fees, r.Note)
+			w.Balance.StringFixed(decimalsFor(w.CurrencyCode)), w.Type, w.Active, fees, r.Note)
 	}
 	return tw.Flush()
 }
