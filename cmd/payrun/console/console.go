@@ -55,6 +55,9 @@ type Config struct {
 	SecureCookies bool
 	// MaxUpload bounds an uploaded sheet in bytes; 0 means DefaultMaxUpload.
 	MaxUpload int64
+	// ResultsPageRows is how many rows one results page shows (default
+	// 1000); the others are on the next pages, and all in the workbook.
+	ResultsPageRows int
 	// Workers is the number of rows paid at once (default 8).
 	Workers int
 	// SetupToken, when set, lets /setup?token=... create the first console

@@ -481,6 +481,39 @@ func (e *env) assertNoSecret() {
 	}
 }
 
+// TestResultsPages: a run with more rows than a page holds shows them page by
+// page, every row once, the filter kept across pages.
+func TestResultsPages(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.ResultsPageRows = 2 })
+	alice, plan := approvedPlan(e, smallSheet("pg"))
+	alice.get(plan)
+	resp, _ := alice.post(plan+"/run", nil)
+	runPath := resp.Header.Get("Location")
+	waitRun(t, alice, runPath)
+
+	_, p1 := alice.get(runPath)
+	_, p2 := alice.get(runPath + "?page=2")
+	for _, c := range []struct{ page, want, not, paging string }{
+		{p1, ">T-pg-1<", ">T-pg-3<", "Rows 1–2 of 3 (page 1 of 2)"},
+		{p2, ">T-pg-3<", ">T-pg-1<", "Rows 3–3 of 3 (page 2 of 2)"},
+	} {
+		if !strings.Contains(c.page, c.want) || strings.Contains(c.page, c.not) || !strings.Contains(c.page, c.paging) {
+			t.Errorf("page should show %s, not %s, and say %q:\n%s", c.want, c.not, c.paging, c.page)
+		}
+	}
+	if !strings.Contains(p1, `href="/runs/1?page=2" id="page-next"`) || strings.Contains(p1, `id="page-prev"`) {
+		t.Errorf("page 1 links wrong:\n%s", p1)
+	}
+	if !strings.Contains(p2, `href="/runs/1" id="page-prev"`) || strings.Contains(p2, `id="page-next"`) {
+		t.Errorf("page 2 links wrong:\n%s", p2)
+	}
+	// Needs action: the one row on a KYC hold fits one page: no paging.
+	_, na := alice.get(runPath + "?show=needs-action")
+	if strings.Contains(na, `id="paging"`) {
+		t.Errorf("needs-action page pages:\n%s", na)
+	}
+}
+
 func TestSetup(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.SetupToken = "setup-token-0123456789" })
 	b := e.browser()

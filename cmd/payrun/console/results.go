@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,9 +19,10 @@ import (
 	"github.com/payrun/payrun/ledger"
 )
 
-// maxResultRows bounds the rows one results page shows; the workbook has
-// them all.
-const maxResultRows = 1000
+// defaultResultsPageRows is how many rows one results page shows unless
+// Config.ResultsPageRows says otherwise; further rows are on the next pages
+// (?page=2), and the workbook has them all.
+const defaultResultsPageRows = 1000
 
 // runData is the run page's data: progress while it runs, results after.
 type runData struct {
@@ -28,13 +30,16 @@ type runData struct {
 	Running  bool
 	Progress progressJSON
 	// Results, once the run has ended.
-	Summary    batch.ResultsSummary
-	Header     []string
-	Rows       [][]resultCell
-	Shown      int
-	Truncated  bool
-	Filter     string // "" or "needs-action"
-	ResultsErr string
+	Summary batch.ResultsSummary
+	Header  []string
+	Rows    [][]resultCell
+	Filter  string // "" or "needs-action"
+	// Paging: the rows shown are From..To of Matching (1-based), page Page
+	// of Pages; PrevURL and NextURL are "" at the ends.
+	Page, Pages        int
+	From, To, Matching int
+	PrevURL, NextURL   string
+	ResultsErr         string
 }
 
 // resultCell is one cell of the results table.
@@ -62,6 +67,10 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess *session) 
 		d.Filter = r.URL.Query().Get("show")
 		if d.Filter != "needs-action" {
 			d.Filter = ""
+		}
+		d.Page, _ = strconv.Atoi(r.URL.Query().Get("page"))
+		if d.Page < 1 {
+			d.Page = 1
 		}
 		if err := s.fillResults(r.Context(), &d); err != nil {
 			s.cfg.Log.Error().Err(err).Msg("read results")
@@ -116,6 +125,10 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 		return -1
 	}
 	resCol, kycCol, idCol := col("result"), col("kyc_upload_link"), col("client_transfer_id")
+	perPage := s.cfg.ResultsPageRows
+	if perPage <= 0 {
+		perPage = defaultResultsPageRows
+	}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -131,8 +144,8 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 		if d.Filter == "needs-action" && !kind.NeedsPerson() {
 			continue
 		}
-		if len(d.Rows) >= maxResultRows {
-			d.Truncated = true
+		d.Matching++
+		if d.Matching <= (d.Page-1)*perPage || d.Matching > d.Page*perPage {
 			continue
 		}
 		cells := make([]resultCell, 0, len(order))
@@ -154,7 +167,31 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 		}
 		d.Rows = append(d.Rows, cells)
 	}
-	d.Shown = len(d.Rows)
+	d.Pages = max(1, (d.Matching+perPage-1)/perPage)
+	if len(d.Rows) > 0 {
+		d.From = (d.Page-1)*perPage + 1
+		d.To = d.From + len(d.Rows) - 1
+	}
+	pageURL := func(p int) string {
+		q := url.Values{}
+		if d.Filter != "" {
+			q.Set("show", d.Filter)
+		}
+		if p > 1 {
+			q.Set("page", strconv.Itoa(p))
+		}
+		u := fmt.Sprintf("/runs/%d", d.Run.ID)
+		if len(q) > 0 {
+			u += "?" + q.Encode()
+		}
+		return u
+	}
+	if d.Page > 1 {
+		d.PrevURL = pageURL(min(d.Page-1, d.Pages))
+	}
+	if d.Page < d.Pages {
+		d.NextURL = pageURL(d.Page + 1)
+	}
 	return nil
 }
 
