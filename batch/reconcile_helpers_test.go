@@ -73,28 +73,7 @@ func newPaidWorld(t *testing.T, hookURL, secret string) *paidWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := batch.Open(sheet, batch.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in []ledger.RowInput
-	for r, err := range rd.All() {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ri := ledger.RowInput{
-			ID: r.ClientTransferID, Line: r.Line, Fingerprint: r.Fingerprint(), Method: r.Method,
-			InternalUserID: r.InternalUserID, Amount: r.Amount, SourceCurrency: r.SourceCurrency,
-			DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs, CountryCode: r.Country,
-			DeliveryType: r.DeliveryType, PayerName: r.PayerName, DestinationToken: r.DestinationToken,
-		}
-		for _, c := range r.Input {
-			ri.Input = append(ri.Input, ledger.Column{Header: c.Header, Value: c.Value})
-		}
-		in = append(in, ri)
-	}
-	rd.Close()
-	if _, err := l.UpsertRows(ctx, run.ID, in); err != nil {
+	if _, err := batch.RecordSheet(ctx, l, run.ID, sheet, batch.IngestOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	runner := &batch.Runner{API: client, Ledger: l, Clock: clock.Now, Log: zerolog.Nop(), RetryWait: time.Millisecond}

@@ -177,26 +177,7 @@ func (g *rig) ingest(path string) int64 {
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	rd, err := Open(path, IngestOptions{})
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	defer rd.Close()
-	var in []ledger.RowInput
-	for r, err := range rd.All() {
-		if err != nil {
-			g.t.Fatal(err)
-		}
-		ri := ledger.RowInput{ID: r.ClientTransferID, Line: r.Line, Fingerprint: r.Fingerprint(), Method: r.Method,
-			InternalUserID: r.InternalUserID, Amount: r.Amount, SourceCurrency: r.SourceCurrency,
-			DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs, CountryCode: r.Country,
-			DeliveryType: r.DeliveryType, PayerName: r.PayerName, DestinationToken: r.DestinationToken}
-		for _, c := range r.Input {
-			ri.Input = append(ri.Input, ledger.Column{Header: c.Header, Value: c.Value})
-		}
-		in = append(in, ri)
-	}
-	if _, err := g.led.UpsertRows(g.ctx, run.ID, in); err != nil {
+	if _, err := RecordSheet(g.ctx, g.led, run.ID, path, IngestOptions{}, nil); err != nil {
 		g.t.Fatal(err)
 	}
 	return run.ID

@@ -230,26 +230,7 @@ func simIngest(t testing.TB, l *ledger.Ledger, path string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rd, err := batch.Open(path, batch.IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	var in []ledger.RowInput
-	for r, err := range rd.All() {
-		if err != nil {
-			t.Fatal(err)
-		}
-		ri := ledger.RowInput{ID: r.ClientTransferID, Line: r.Line, Fingerprint: r.Fingerprint(), Method: r.Method,
-			InternalUserID: r.InternalUserID, Amount: r.Amount, SourceCurrency: r.SourceCurrency,
-			DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs, CountryCode: r.Country,
-			DeliveryType: r.DeliveryType, PayerName: r.PayerName, DestinationToken: r.DestinationToken}
-		for _, c := range r.Input {
-			ri.Input = append(ri.Input, ledger.Column{Header: c.Header, Value: c.Value})
-		}
-		in = append(in, ri)
-	}
-	if _, err := l.UpsertRows(ctx, run.ID, in); err != nil {
+	if _, err := batch.RecordSheet(ctx, l, run.ID, path, batch.IngestOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.RetryNeedsAction(ctx, run.ID); err != nil {
