@@ -186,8 +186,7 @@ func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data Row) (l
 func mayPass(err error) bool {
 	var apiErr *masspay.APIError
 	switch {
-	case masspay.IsUnknownOutcome(err), errors.Is(err, masspay.ErrRateLimited),
-		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case outcomeUnclear(err):
 		return true
 	case errors.As(err, &apiErr):
 		return apiErr.StatusCode >= 500
@@ -447,7 +446,7 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 		return r.needsAction(ctx, row, ledger.RowUpdate{},
 			fmt.Sprintf("Not paid: the MassPay %s balance could not cover it.", cur),
 			fmt.Sprintf("Add %s funds to the MassPay account and re-run; rows already paid will not be paid again.", cur))
-	case masspay.IsUnknownOutcome(err), errors.Is(err, masspay.ErrRateLimited), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case outcomeUnclear(err):
 		r.recordUnknown(ctx, row, key, what, err)
 		return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
@@ -457,6 +456,14 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 	// happened at MassPay: treat as unknown, re-send the same key.
 	r.recordUnknown(ctx, row, key, what, err)
 	return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
+}
+
+// outcomeUnclear reports whether a call ended without a definite answer:
+// the outcome is unknown, MassPay asked to slow down, or the run stopped.
+// The same call, with the same key, may still succeed.
+func outcomeUnclear(err error) bool {
+	return masspay.IsUnknownOutcome(err) || errors.Is(err, masspay.ErrRateLimited) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func (r *Runner) recordUnknown(ctx context.Context, row ledger.Row, key, what string, err error) {

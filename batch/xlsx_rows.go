@@ -242,7 +242,9 @@ func appendCellValue(b []byte, c *outCell) []byte {
 
 // appendInlineString appends an inline string cell's type and value.
 func appendInlineString(b []byte, s string) []byte {
-	if utf8.RuneCountInString(s) > maxCellChars {
+	// A string of no more bytes than the limit has no more characters:
+	// most cells skip the count.
+	if len(s) > maxCellChars && utf8.RuneCountInString(s) > maxCellChars {
 		s = truncateRunes(s, maxCellChars)
 	}
 	b = append(b, ` t="inlineStr"><is><t`...)
