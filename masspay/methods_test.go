@@ -89,22 +89,22 @@ func TestMethodsWire(t *testing.T) {
 		{"InitiatePayout", `{"payout_token":"payout_1"}`, func(c *Client) error {
 			_, err := c.InitiatePayout(ctx, "row-1", "usr_1", PayoutTxn{ClientTransferID: "row-1", DestinationCurrencyCode: "MXN", SourceToken: "clnt_wlt_1", DestinationToken: "dst_1", SourceAmount: &amt})
 			return err
-		}, "POST", "/payout/usr_1", nil, "row-1", `{"client_transfer_id":"row-1","destination_currency_code":"MXN","source_token":"clnt_wlt_1","destination_token":"dst_1","source_amount":200}`},
+		}, "POST", "/usr_1", nil, "row-1", `{"client_transfer_id":"row-1","destination_currency_code":"MXN","source_token":"clnt_wlt_1","destination_token":"dst_1","source_amount":200}`},
 		{"CommitPayout", `{"payout_token":"payout_1","status":"success"}`, func(c *Client) error {
 			_, err := c.CommitPayout(ctx, "row-1#commit", "usr_1", "payout_1")
 			return err
-		}, "PUT", "/payout/usr_1/payout_1", nil, "row-1#commit", ""},
+		}, "PUT", "/usr_1/payout_1", nil, "row-1#commit", ""},
 		{"PayoutStatus", `{}`, func(c *Client) error { _, err := c.PayoutStatus(ctx, "usr_1", "payout_1", true); return err },
-			"GET", "/payout/usr_1/payout_1", url.Values{"force_status_update": {"true"}}, "", ""},
+			"GET", "/usr_1/payout_1", url.Values{"force_status_update": {"true"}}, "", ""},
 		{"Payouts", `[]`, func(c *Client) error { _, err := c.Payouts(ctx, "usr_1"); return err },
-			"GET", "/payout/usr_1", nil, "", ""},
+			"GET", "/usr_1", nil, "", ""},
 		{"PayoutPDF", `{"content":"` + base64.StdEncoding.EncodeToString(pdf) + `"}`, func(c *Client) error {
 			got, err := c.PayoutPDF(ctx, "usr_1", "payout_1")
 			if err == nil && string(got) != string(pdf) {
 				t.Errorf("PDF = %q", got)
 			}
 			return err
-		}, "PATCH", "/payout/usr_1/payout_1", nil, "", ""},
+		}, "PATCH", "/usr_1/payout_1", nil, "", ""},
 		{"Wallets", `[]`, func(c *Client) error { _, err := c.Wallets(ctx, "usr_1"); return err },
 			"GET", "/wallet/usr_1", nil, "", ""},
 		{"AutopayRules", `[]`, func(c *Client) error { _, err := c.AutopayRules(ctx, "usr_1", "usr_wlt_1"); return err },

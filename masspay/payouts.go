@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// InitiatePayout asks for a quote (POST /payout/{user_token}); the quote must
+// InitiatePayout asks for a quote (POST /{user_token}, under the /v1.0.0/payout base); the quote must
 // be committed with CommitPayout within 2 minutes. key is required: use the
 // row's client_transfer_id for the first quote.
 //
@@ -25,7 +25,7 @@ func (c *Client) InitiatePayout(ctx context.Context, key, userToken string, txn 
 		return nil, fmt.Errorf("masspay: initiate payout: set exactly one of source_amount and destination_amount: %w", ErrInvalidRequest)
 	}
 	var t tokens
-	p := pathOf("payout", t.seg("user token", userToken))
+	p := pathOf(t.seg("user token", userToken))
 	if t.err != nil {
 		return nil, t.err
 	}
@@ -48,7 +48,7 @@ func (c *Client) InitiatePayout(ctx context.Context, key, userToken string, txn 
 		ClientTransferID: txn.ClientTransferID, Status: out.PayoutToken, Kind: kind}
 }
 
-// CommitPayout commits an initiated payout (PUT /payout/{user_token}/{payout_token}).
+// CommitPayout commits an initiated payout (PUT /{user_token}/{payout_token}).
 // key is required: use "<client_transfer_id>#commit".
 //
 // A status other than success returns the decoded answer together with a
@@ -87,7 +87,7 @@ func (c *Client) CommitPayout(ctx context.Context, key, userToken, payoutToken s
 		Status: out.Status, Errors: out.Errors, Kind: kind}
 }
 
-// PayoutStatus returns one payout (GET /payout/{user_token}/{payout_token}).
+// PayoutStatus returns one payout (GET /{user_token}/{payout_token}).
 // force asks MassPay to refresh the status from the payer first.
 func (c *Client) PayoutStatus(ctx context.Context, userToken, payoutToken string, force bool) (*PayoutTxnResp, error) {
 	p, err := payoutPath(userToken, payoutToken)
@@ -102,10 +102,10 @@ func (c *Client) PayoutStatus(ctx context.Context, userToken, payoutToken string
 	return &out, nil
 }
 
-// Payouts returns a user's payouts (GET /payout/{user_token}).
+// Payouts returns a user's payouts (GET /{user_token}).
 func (c *Client) Payouts(ctx context.Context, userToken string) ([]PayoutTxnResp, error) {
 	var t tokens
-	p := pathOf("payout", t.seg("user token", userToken))
+	p := pathOf(t.seg("user token", userToken))
 	if t.err != nil {
 		return nil, t.err
 	}
@@ -117,7 +117,7 @@ func (c *Client) Payouts(ctx context.Context, userToken string) ([]PayoutTxnResp
 }
 
 // PayoutPDF returns the payout's confirmation PDF, decoded from the base64
-// MassPay sends (PATCH /payout/{user_token}/{payout_token}).
+// MassPay sends (PATCH /{user_token}/{payout_token}).
 func (c *Client) PayoutPDF(ctx context.Context, userToken, payoutToken string) ([]byte, error) {
 	p, err := payoutPath(userToken, payoutToken)
 	if err != nil {
@@ -151,6 +151,6 @@ func decodeBase64(s string) ([]byte, error) {
 
 func payoutPath(userToken, payoutToken string) (string, error) {
 	var t tokens
-	p := pathOf("payout", t.seg("user token", userToken), t.seg("payout token", payoutToken))
+	p := pathOf(t.seg("user token", userToken), t.seg("payout token", payoutToken))
 	return p, t.err
 }

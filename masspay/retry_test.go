@@ -51,7 +51,7 @@ func TestRetriesRetryableStatusesWithSameKeyAndBody(t *testing.T) {
 				if !bytes.Equal(h.Body, hits[0].Body) {
 					t.Errorf("attempt %d body %s differs from first %s", i+1, h.Body, hits[0].Body)
 				}
-				if h.Method != http.MethodPost || h.Path != "/v1.0.0/payout/payout/usr_1" {
+				if h.Method != http.MethodPost || h.Path != "/v1.0.0/payout/usr_1" {
 					t.Errorf("attempt %d = %s %s", i+1, h.Method, h.Path)
 				}
 			}

@@ -43,7 +43,7 @@ const (
 )
 
 // Special payout_token values that MassPay returns inside a 200 answer to
-// POST /payout/{user_token}.
+// POST /{user_token}.
 const (
 	PayoutTokenNSF       = "NSF"
 	PayoutTokenDuplicate = "DUPLICATE"
@@ -370,7 +370,7 @@ type AttrTxnResp struct {
 	AttrSetToken string `json:"attr_set_token"`
 }
 
-// PayoutTxn is the body of POST /payout/{user_token}. Exactly one of
+// PayoutTxn is the body of POST /{user_token}. Exactly one of
 // SourceAmount and DestinationAmount is set.
 type PayoutTxn struct {
 	ClientTransferID        string           `json:"client_transfer_id,omitempty"`
@@ -386,7 +386,7 @@ type PayoutTxn struct {
 	AutoCommit              *bool            `json:"auto_commit,omitempty"`
 }
 
-// PayoutTxnResp is the answer of POST /payout/{user_token} and of the payout
+// PayoutTxnResp is the answer of POST /{user_token} and of the payout
 // status and list endpoints. PayoutToken is the literal "NSF" or "DUPLICATE"
 // when MassPay refuses inside a 200 answer.
 type PayoutTxnResp struct {
@@ -414,7 +414,7 @@ type PayoutTxnResp struct {
 	Attrs                   map[string]any  `json:"attrs,omitempty"`
 }
 
-// PayoutTxnCommitResp is the answer of PUT /payout/{user_token}/{payout_token}.
+// PayoutTxnCommitResp is the answer of PUT /{user_token}/{payout_token}.
 type PayoutTxnCommitResp struct {
 	PayoutToken string     `json:"payout_token"`
 	Status      string     `json:"status"`
@@ -456,7 +456,7 @@ func (f *FlexErrors) UnmarshalJSON(b []byte) error {
 // String joins the errors with "; ".
 func (f FlexErrors) String() string { return strings.Join(f, "; ") }
 
-// PDFConfirmation is the answer of PATCH /payout/{user_token}/{payout_token}:
+// PDFConfirmation is the answer of PATCH /{user_token}/{payout_token}:
 // the confirmation PDF, base64.
 type PDFConfirmation struct {
 	Content string `json:"content"`

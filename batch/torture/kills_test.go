@@ -130,7 +130,7 @@ func TestTortureRepeatedKills(t *testing.T) {
 	calls := 0
 	for _, r := range lg.reqs {
 		id := r.rowID
-		if r.method == http.MethodPut && strings.HasPrefix(r.path, "/v1.0.0/payout/payout/") {
+		if r.method == http.MethodPut && strings.HasPrefix(r.path, "/v1.0.0/payout/") {
 			id = tokenRow[r.path[strings.LastIndexByte(r.path, '/')+1:]]
 		}
 		if id == "" {

@@ -104,12 +104,12 @@ func benchMix(b *testing.B, cfg Config) {
 			var p struct {
 				PayoutToken string `json:"payout_token"`
 			}
-			c.do("POST", "/payout/"+u.UserToken, "i-"+id, []byte(`{"client_transfer_id":"`+id+`","destination_currency_code":"USD","source_token":"`+
+			c.do("POST", "/"+u.UserToken, "i-"+id, []byte(`{"client_transfer_id":"`+id+`","destination_currency_code":"USD","source_token":"`+
 				usd+`","destination_token":"`+dst+`","source_amount":10}`), &p)
 			var cr struct {
 				Status string `json:"status"`
 			}
-			c.do("PUT", "/payout/"+u.UserToken+"/"+p.PayoutToken, "c-"+id, nil, &cr)
+			c.do("PUT", "/"+u.UserToken+"/"+p.PayoutToken, "c-"+id, nil, &cr)
 			if cr.Status != "success" {
 				b.Fatalf("commit: %s", cr.Status)
 			}

@@ -77,7 +77,7 @@ func TestGuideFlow(t *testing.T) {
 
 	amt := dec("250.00")
 	var p masspay.PayoutTxnResp
-	h.call(200, "POST", "/payout/"+u.UserToken, masspay.PayoutTxn{ClientTransferID: "ct-1", DestinationCurrencyCode: "USD",
+	h.call(200, "POST", "/"+u.UserToken, masspay.PayoutTxn{ClientTransferID: "ct-1", DestinationCurrencyCode: "USD",
 		SourceToken: usd, DestinationToken: dst, SourceAmount: &amt, AttrSetToken: set.AttrSetToken}, &p, "Idempotency-Key", "ct-1")
 	if !strings.HasPrefix(p.PayoutToken, "payout_") || !p.Fee.Equal(dec("1.5")) || !p.DestinationAmount.Equal(amt) || p.Expiration == "" {
 		t.Fatalf("initiate: %+v", p)
@@ -161,7 +161,7 @@ func TestGuideFlow(t *testing.T) {
 		t.Fatalf("all-users history page 3: %+v", hist)
 	}
 	var payouts []masspay.PayoutTxnResp
-	h.call(200, "GET", "/payout/"+u.UserToken, nil, &payouts)
+	h.call(200, "GET", "/"+u.UserToken, nil, &payouts)
 	if len(payouts) != 2 {
 		t.Fatalf("payouts of user: %+v", payouts)
 	}
@@ -179,7 +179,7 @@ func TestGuideFlow(t *testing.T) {
 	h.call(400, "GET", "/account/statement?start_date=2025-01-01&end_date=2025-03-10", nil, nil)
 
 	var pdf masspay.PDFConfirmation
-	h.call(200, "PATCH", "/payout/"+u.UserToken+"/"+p.PayoutToken, nil, &pdf)
+	h.call(200, "PATCH", "/"+u.UserToken+"/"+p.PayoutToken, nil, &pdf)
 	raw, err := base64.StdEncoding.DecodeString(pdf.Content)
 	if err != nil || !bytes.HasPrefix(raw, []byte("%PDF-1.4")) || !bytes.HasSuffix(raw, []byte("%%EOF\n")) || !bytes.Contains(raw, []byte(p.PayoutToken)) {
 		t.Fatalf("pdf: %v %q", err, raw)

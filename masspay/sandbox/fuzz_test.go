@@ -58,7 +58,7 @@ func FuzzInitiatePayout(f *testing.F) {
 	f.Add([]byte(`{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","destination_amount":"1e99999","auto_commit":true}`))
 	f.Add([]byte(`{"source_amount":-0.000000000000000000001}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fuzzPost(t, s, http.MethodPost, "/v1.0.0/payout/payout/usr_fuzz", body)
+		fuzzPost(t, s, http.MethodPost, "/v1.0.0/payout/usr_fuzz", body)
 	})
 }
 

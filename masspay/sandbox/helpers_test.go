@@ -211,7 +211,7 @@ func (h *harness) initiate(user, dst, ctid, amount string, hdr ...string) masspa
 	h.t.Helper()
 	a := decimal.RequireFromString(amount)
 	var out masspay.PayoutTxnResp
-	h.call(200, "POST", "/payout/"+user, masspay.PayoutTxn{ClientTransferID: ctid, DestinationCurrencyCode: "USD",
+	h.call(200, "POST", "/"+user, masspay.PayoutTxn{ClientTransferID: ctid, DestinationCurrencyCode: "USD",
 		SourceToken: h.sourceToken("USD"), DestinationToken: dst, SourceAmount: &a}, &out, hdr...)
 	return out
 }
@@ -219,14 +219,14 @@ func (h *harness) initiate(user, dst, ctid, amount string, hdr ...string) masspa
 func (h *harness) commit(user, payoutToken string, hdr ...string) masspay.PayoutTxnCommitResp {
 	h.t.Helper()
 	var out masspay.PayoutTxnCommitResp
-	h.call(200, "PUT", "/payout/"+user+"/"+payoutToken, nil, &out, hdr...)
+	h.call(200, "PUT", "/"+user+"/"+payoutToken, nil, &out, hdr...)
 	return out
 }
 
 func (h *harness) status(user, payoutToken string) masspay.PayoutTxnResp {
 	h.t.Helper()
 	var out masspay.PayoutTxnResp
-	h.call(200, "GET", "/payout/"+user+"/"+payoutToken+"?force_status_update=false", nil, &out)
+	h.call(200, "GET", "/"+user+"/"+payoutToken+"?force_status_update=false", nil, &out)
 	return out
 }
 

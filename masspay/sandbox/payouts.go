@@ -28,7 +28,7 @@ const (
 )
 
 func (s *Sandbox) initiatePayout(rq *request) (int, any, *apiError) {
-	u, e := s.user404(rq.seg[1])
+	u, e := s.user404(rq.seg[0])
 	if e != nil {
 		return 0, nil, e
 	}
@@ -132,15 +132,15 @@ func (s *Sandbox) initiatePayout(rq *request) (int, any, *apiError) {
 	return http.StatusOK, p.PayoutTxnResp, nil
 }
 
-// payout404 finds the payout of path /payout/{user}/{payout}.
+// payout404 finds the payout of path /{user}/{payout}.
 func (s *Sandbox) payout404(rq *request) (*user, *payout, *apiError) {
-	u, e := s.user404(rq.seg[1])
+	u, e := s.user404(rq.seg[0])
 	if e != nil {
 		return nil, nil, e
 	}
-	p := s.payouts[rq.seg[2]]
+	p := s.payouts[rq.seg[1]]
 	if p == nil || p.userToken != u.UserToken {
-		return nil, nil, notFound("payout %s not found", rq.seg[2])
+		return nil, nil, notFound("payout %s not found", rq.seg[1])
 	}
 	return u, p, nil
 }
@@ -267,7 +267,7 @@ func (s *Sandbox) getPayout(rq *request) (int, any, *apiError) {
 // listPayouts lists the user's committed payouts, oldest first; quotes that
 // were never committed moved no money and are not listed.
 func (s *Sandbox) listPayouts(rq *request) (int, any, *apiError) {
-	u, e := s.user404(rq.seg[1])
+	u, e := s.user404(rq.seg[0])
 	if e != nil {
 		return 0, nil, e
 	}

@@ -39,10 +39,10 @@ func stateScript(h *harness) (scriptTokens, []sentRequest) {
 	usd := h.sourceToken("USD")
 	amt := dec("100.00")
 	var p masspay.PayoutTxnResp
-	send("POST", "/payout/"+tk.user, "init-1", masspay.PayoutTxn{ClientTransferID: "ct-1", DestinationCurrencyCode: "USD",
+	send("POST", "/"+tk.user, "init-1", masspay.PayoutTxn{ClientTransferID: "ct-1", DestinationCurrencyCode: "USD",
 		SourceToken: usd, DestinationToken: tk.dst, SourceAmount: &amt}, &p)
 	tk.payout = p.PayoutToken
-	send("PUT", "/payout/"+tk.user+"/"+tk.payout, "commit-1", nil, nil)
+	send("PUT", "/"+tk.user+"/"+tk.payout, "commit-1", nil, nil)
 	tk.payout16 = h.initiate(tk.user, tk.dst, "ct-2", "50.16").PayoutToken
 	h.commit(tk.user, tk.payout16)
 	h.initiate(tk.user, tk.dst, "ct-3", "20.00")
@@ -63,7 +63,7 @@ func observe(h *harness, tk scriptTokens) map[string]string {
 	out := map[string]string{}
 	for _, p := range []string{
 		"/user/" + tk.user, "/user/" + tk.held, "/user/lookup?internal_user_id=int-ann@example.com",
-		"/payout/" + tk.user + "/" + tk.payout, "/payout/" + tk.user + "/" + tk.payout16, "/payout/" + tk.user,
+		"/" + tk.user + "/" + tk.payout, "/" + tk.user + "/" + tk.payout16, "/" + tk.user,
 		"/load/" + tk.user, "/wallet/" + tk.user, "/wallet/" + tk.user + "/" + tk.wallet + "/autopayout",
 		"/attribute/" + tk.user + "/" + tk.dst + "/USD", "/account/balance", "/user/history",
 		"/account/statement?start_date=2025-03-01&end_date=2025-03-20", "/_sandbox/audit", "/_sandbox/clock",

@@ -106,13 +106,6 @@ func match(seg []string) methods {
 		if n == 4 {
 			return pathAttribute
 		}
-	case "payout":
-		switch n {
-		case 2:
-			return pathPayouts
-		case 3:
-			return pathPayout
-		}
 	case "wallet":
 		if n == 2 {
 			return pathWallets
@@ -124,6 +117,28 @@ func match(seg []string) methods {
 		if n == 1 {
 			return pathTax
 		}
+	default:
+		if reservedWord[seg[0]] {
+			// A fixed word of MassPay's (or the old double "payout"
+			// prefix) is never taken for a user token.
+			return nil
+		}
+		// /{user_token} and /{user_token}/{payout_token}: MassPay's payout
+		// endpoints have no word of their own (masspay-js-sdk 2.0.0,
+		// PayoutService).
+		switch n {
+		case 1:
+			return pathPayouts
+		case 2:
+			return pathPayout
+		}
 	}
 	return nil
+}
+
+// reservedWord holds the first path words MassPay uses for something other
+// than a user token, beyond the ones match serves. "payout" is here so the
+// old /payout/payout/... paths answer 404, as MassPay does.
+var reservedWord = map[string]bool{
+	"payout": true, "spendback": true, "user-agreements": true, "subaccount": true,
 }

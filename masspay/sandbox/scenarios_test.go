@@ -17,15 +17,15 @@ func TestIdempotentReplay(t *testing.T) {
 	key := []string{"Idempotency-Key", "row-1"}
 	amt := dec("10")
 	body := masspay.PayoutTxn{ClientTransferID: "row-1", DestinationCurrencyCode: "USD", SourceToken: h.sourceToken("USD"), DestinationToken: dst, SourceAmount: &amt}
-	b1 := h.call(200, "POST", "/payout/"+u, body, nil, key...)
-	b2 := h.call(200, "POST", "/payout/"+u, body, nil, key...)
+	b1 := h.call(200, "POST", "/"+u, body, nil, key...)
+	b2 := h.call(200, "POST", "/"+u, body, nil, key...)
 	if string(b1) != string(b2) {
 		t.Fatalf("replay differs:\n%s\n%s", b1, b2)
 	}
 	var p masspay.PayoutTxnResp
 	json.Unmarshal(b1, &p)
-	c1 := h.call(200, "PUT", "/payout/"+u+"/"+p.PayoutToken, nil, nil, "Idempotency-Key", "row-1#commit")
-	c2 := h.call(200, "PUT", "/payout/"+u+"/"+p.PayoutToken, nil, nil, "Idempotency-Key", "row-1#commit")
+	c1 := h.call(200, "PUT", "/"+u+"/"+p.PayoutToken, nil, nil, "Idempotency-Key", "row-1#commit")
+	c2 := h.call(200, "PUT", "/"+u+"/"+p.PayoutToken, nil, nil, "Idempotency-Key", "row-1#commit")
 	if string(c1) != string(c2) {
 		t.Fatalf("commit replay differs:\n%s\n%s", c1, c2)
 	}
@@ -41,7 +41,7 @@ func TestIdempotentReplay(t *testing.T) {
 	}
 	// The same key under another API key scope is a different key: it would
 	// be refused by auth first, so scope is checked in-process.
-	if st, _ := h.do("POST", "/payout/"+u, body, "Authorization", "Bearer other"); st != 401 {
+	if st, _ := h.do("POST", "/"+u, body, "Authorization", "Bearer other"); st != 401 {
 		t.Fatalf("other key: %d", st)
 	}
 }
@@ -51,7 +51,7 @@ func TestIdempotencyKeyReusedWithDifferentRequest(t *testing.T) {
 	u, dst := h.payee("reuse@example.com")
 	h.initiate(u, dst, "r-1", "10", "Idempotency-Key", "k-1")
 	amt := dec("11")
-	st, b := h.do("POST", "/payout/"+u, masspay.PayoutTxn{ClientTransferID: "r-1", DestinationCurrencyCode: "USD",
+	st, b := h.do("POST", "/"+u, masspay.PayoutTxn{ClientTransferID: "r-1", DestinationCurrencyCode: "USD",
 		SourceToken: h.sourceToken("USD"), DestinationToken: dst, SourceAmount: &amt}, "Idempotency-Key", "k-1")
 	if st != 422 || !strings.Contains(errBody(t, b).Message, "reused with a different request") {
 		t.Fatalf("reused key: %d %s", st, b)
@@ -76,7 +76,7 @@ func TestIdempotencyRetention(t *testing.T) {
 	h.initiate(u, dst, "", "10", "Idempotency-Key", "k")
 	h.advance(2 * time.Hour)
 	amt := dec("12")
-	h.call(200, "POST", "/payout/"+u, masspay.PayoutTxn{DestinationCurrencyCode: "USD", SourceToken: h.sourceToken("USD"),
+	h.call(200, "POST", "/"+u, masspay.PayoutTxn{DestinationCurrencyCode: "USD", SourceToken: h.sourceToken("USD"),
 		DestinationToken: dst, SourceAmount: &amt}, nil, "Idempotency-Key", "k")
 	if n := len(h.audit().Payouts); n != 2 {
 		t.Fatalf("expired key still blocked: %d payouts", n)
@@ -194,7 +194,7 @@ func TestKYCHold(t *testing.T) {
 		t.Fatalf("kyc link: %q / %q", link, e.Message)
 	}
 	amt := dec("10")
-	st, b = h.do("POST", "/payout/"+u.UserToken, masspay.PayoutTxn{DestinationCurrencyCode: "USD", SourceToken: h.sourceToken("USD"),
+	st, b = h.do("POST", "/"+u.UserToken, masspay.PayoutTxn{DestinationCurrencyCode: "USD", SourceToken: h.sourceToken("USD"),
 		DestinationToken: h.usaBank(), SourceAmount: &amt})
 	if st != 403 || !strings.Contains(string(b), link) {
 		t.Fatalf("kyc payout: %d %s", st, b)
@@ -212,7 +212,7 @@ func TestKYCHold(t *testing.T) {
 	if su.Status != masspay.UserLocked {
 		t.Fatalf("held user: %+v", su)
 	}
-	st, b = h.do("PUT", "/payout/"+v+"/"+p.PayoutToken, nil)
+	st, b = h.do("PUT", "/"+v+"/"+p.PayoutToken, nil)
 	if st != 403 || !strings.Contains(string(b), held["upload_link"]) {
 		t.Fatalf("commit to held user: %d %s", st, b)
 	}
@@ -274,7 +274,7 @@ func TestMagicCentsAndProgression(t *testing.T) {
 	el := cs.Routes()[0]
 	amt := dec("20")
 	var p masspay.PayoutTxnResp
-	h.call(200, "POST", "/payout/"+u, masspay.PayoutTxn{DestinationCurrencyCode: "MXN", SourceToken: h.sourceToken("USD"),
+	h.call(200, "POST", "/"+u, masspay.PayoutTxn{DestinationCurrencyCode: "MXN", SourceToken: h.sourceToken("USD"),
 		DestinationToken: el.DestinationToken, SourceAmount: &amt}, &p)
 	if !p.DestinationAmount.Equal(dec("367.4")) || !p.ExchangeRate.Equal(dec("18.37")) {
 		t.Fatalf("MXN quote: %+v", p)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -46,10 +47,10 @@ func TestRoutingWordsWinOverTokens(t *testing.T) {
 	h.call(200, "GET", "/user/"+u.UserToken, nil, nil)
 	h.call(200, "GET", "/wallet/"+u.UserToken, nil, nil)
 	h.call(200, "GET", "/load/"+u.UserToken, nil, nil)
-	h.call(200, "GET", "/payout/"+u.UserToken, nil, nil)
+	h.call(200, "GET", "/"+u.UserToken, nil, nil)
 	h.call(200, "GET", "/user/"+u.UserToken+"/", nil, nil) // trailing slash
-	for _, p := range []string{"/user/usr_nope", "/payout/usr_nope/payout_x", "/wallet/usr_nope", "/load/usr_nope",
-		"/payout/" + u.UserToken + "/payout_nope", "/service/dst_nope", "/attribute/" + u.UserToken + "/dst_nope/USD",
+	for _, p := range []string{"/user/usr_nope", "/usr_nope/payout_x", "/wallet/usr_nope", "/load/usr_nope",
+		"/" + u.UserToken + "/payout_nope", "/service/dst_nope", "/attribute/" + u.UserToken + "/dst_nope/USD",
 		"/nothing", "/account", "/v1.0.0/other", "/x"} {
 		if st, b := h.do("GET", p, nil); st != 404 {
 			t.Errorf("GET %s: %d %s", p, st, b)
@@ -57,11 +58,39 @@ func TestRoutingWordsWinOverTokens(t *testing.T) {
 	}
 }
 
+// TestPayoutPathsAreMassPays holds the payout endpoints to MassPay's own
+// route list (masspay-js-sdk 2.0.0 PayoutService: /payout/{user_token} under
+// the base /v1.0.0): no second "payout" word, and the old double-"payout"
+// paths are unknown, as they are at MassPay.
+func TestPayoutPathsAreMassPays(t *testing.T) {
+	h := start(t, nil)
+	u, dst := h.payee("ann@example.com")
+	p := h.initiate(u, dst, "ct-1", "10.00")
+	h.commit(u, p.PayoutToken)
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/payout/" + u}, {"GET", "/payout/" + u}, {"PUT", "/payout/" + u + "/" + p.PayoutToken},
+		{"GET", "/payout/" + u + "/" + p.PayoutToken}, {"PATCH", "/payout/" + u + "/" + p.PayoutToken},
+	} {
+		st, b := h.do(c.method, c.path, nil, "Idempotency-Key", "old-"+c.method)
+		if st != 404 || !strings.Contains(string(b), "no such path") {
+			t.Errorf("%s %s (old double-payout path): %d %s, want 404 no such path", c.method, c.path, st, b)
+		}
+	}
+	h.call(200, "GET", "/"+u+"/"+p.PayoutToken, nil, nil)
+	h.call(200, "PATCH", "/"+u+"/"+p.PayoutToken, nil, nil)
+	// Fixed words still win over a token in the first segment.
+	for _, path := range []string{"/user/lookup?email=ann@example.com&first_name=Ann", "/account/balance", "/country/list", "/tax"} {
+		if st, b := h.do("GET", path, nil); st != 200 && !strings.Contains(string(b), "no user matches") {
+			t.Errorf("GET %s: %d %s", path, st, b)
+		}
+	}
+}
+
 func TestMethodNotAllowed(t *testing.T) {
 	h := start(t, nil)
 	for _, c := range []struct{ method, path string }{
-		{"POST", "/account/balance"}, {"DELETE", "/user"}, {"GET", "/user"}, {"DELETE", "/payout/usr_x"},
-		{"POST", "/payout/usr_x/payout_y"}, {"PUT", "/wallet/usr_x"}, {"PUT", "/country/USA/best"},
+		{"POST", "/account/balance"}, {"DELETE", "/user"}, {"GET", "/user"}, {"DELETE", "/usr_x"},
+		{"POST", "/usr_x/payout_y"}, {"PUT", "/wallet/usr_x"}, {"PUT", "/country/USA/best"},
 		{"POST", "/tax"}, {"GET", "/_sandbox/clock/advance"}, {"DELETE", "/_sandbox/audit"},
 	} {
 		resp, b, err := h.raw(c.method, c.path, nil)
@@ -82,13 +111,13 @@ func TestBadInputNamesTheField(t *testing.T) {
 		{"/user", `{"internal_user_id":"x","country":"US","first_name":"a","last_name":"b","email":"a@b.co"}`, "country"},
 		{"/user", `not json`, "body"},
 		{"/user", `[]`, "body"},
-		{"/payout/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `"}`, "source_amount"},
-		{"/payout/" + u, `{"destination_currency_code":"MXN","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":5}`, "destination_currency_code"},
-		{"/payout/" + u, `{"destination_currency_code":"USD","source_token":"nope","destination_token":"` + dst + `","source_amount":5}`, "source_token"},
-		{"/payout/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":"abc"}`, "source_amount"},
-		{"/payout/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":1e400}`, "source_amount"},
-		{"/payout/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":60000}`, "source_amount"},
-		{"/payout/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":5.001}`, "source_amount"},
+		{"/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `"}`, "source_amount"},
+		{"/" + u, `{"destination_currency_code":"MXN","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":5}`, "destination_currency_code"},
+		{"/" + u, `{"destination_currency_code":"USD","source_token":"nope","destination_token":"` + dst + `","source_amount":5}`, "source_token"},
+		{"/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":"abc"}`, "source_amount"},
+		{"/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":1e400}`, "source_amount"},
+		{"/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":60000}`, "source_amount"},
+		{"/" + u, `{"destination_currency_code":"USD","source_token":"` + usd + `","destination_token":"` + dst + `","source_amount":5.001}`, "source_amount"},
 		{"/load/" + u, `{"client_load_id":"a","source_token":"` + usd + `","amount":-5}`, "amount"},
 		{"/load/" + u, `{"client_load_id":"a","source_token":"` + usd + `","amount":5,"time_to_process":"tomorrow"}`, "time_to_process"},
 		{"/load/" + u, `{"source_token":"` + usd + `","amount":5}`, "client_load_id"},
@@ -236,10 +265,10 @@ func TestLostResponsesStillPayOncePerID(t *testing.T) {
 		id := "lost-" + string(rune('A'+i/26)) + string(rune('a'+i%26))
 		amt := dec("10")
 		var p masspay.PayoutTxnResp
-		send("POST", "/payout/"+u, masspay.PayoutTxn{ClientTransferID: id, DestinationCurrencyCode: "USD", SourceToken: usd,
+		send("POST", "/"+u, masspay.PayoutTxn{ClientTransferID: id, DestinationCurrencyCode: "USD", SourceToken: usd,
 			DestinationToken: dst, SourceAmount: &amt}, id, &p)
 		var c masspay.PayoutTxnCommitResp
-		send("PUT", "/payout/"+u+"/"+p.PayoutToken, nil, id+"#commit", &c)
+		send("PUT", "/"+u+"/"+p.PayoutToken, nil, id+"#commit", &c)
 		if c.Status != masspay.CommitSuccess {
 			t.Fatalf("%s: commit %+v", id, c)
 		}
