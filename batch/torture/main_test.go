@@ -65,6 +65,9 @@ func TestMain(m *testing.M) {
 // family counts the scenarios of one family and their verdicts.
 type family struct {
 	scenarios, held, doubles, stuck int
+	// figure is printed at the end of the line: a measurement that is
+	// reported, not judged (the killed/fault-free time ratio, say).
+	figure string
 }
 
 var (
@@ -89,6 +92,18 @@ func record(name string, v verdict) {
 	f.stuck += v.stuck
 }
 
+// note sets the figure printed at the end of family name's line.
+func note(name, figure string) {
+	famMu.Lock()
+	defer famMu.Unlock()
+	f := families[name]
+	if f == nil {
+		f = &family{}
+		families[name] = f
+	}
+	f.figure = figure
+}
+
 func printSummary() {
 	famMu.Lock()
 	defer famMu.Unlock()
@@ -99,7 +114,11 @@ func printSummary() {
 	sort.Strings(names)
 	for _, n := range names {
 		f := families[n]
-		fmt.Printf("%-22s scenarios: %d, invariant held: %d, double payments: %d, stuck rows: %d\n",
+		line := fmt.Sprintf("%-22s scenarios: %d, invariant held: %d, double payments: %d, stuck rows: %d",
 			n+":", f.scenarios, f.held, f.doubles, f.stuck)
+		if f.figure != "" {
+			line += ", " + f.figure
+		}
+		fmt.Println(line)
 	}
 }
