@@ -213,14 +213,7 @@ func (p *hostileProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.n++
 	n := p.n
-	meddle, forward, ans := false, true, hostileAnswer(0)
-	if p.faults && p.eligible(kind) && p.rng.Float64() < p.rate {
-		meddle = true
-		ans = p.mode.answers[p.rng.IntN(len(p.mode.answers))]
-		forward = p.mode.forwardOnly || p.rng.IntN(2) == 0
-		p.meddled++
-	}
-	lapse := p.faults && kind == callCommit && p.mode.lapse > 0 && p.rng.Float64() < p.mode.lapse
+	// A reading is how MassPay answers, so it comes before any fault.
 	reading := ""
 	switch {
 	case p.mode.readingA && kind == callInitiate && ids.CTID != "":
@@ -232,6 +225,14 @@ func (p *hostileProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p.mode.readingB && kind == callLoad && p.loaded[ids.CLID]:
 		reading = "reading-b 409 LOAD_EXISTS"
 	}
+	meddle, forward, ans := false, true, hostileAnswer(0)
+	if reading == "" && p.faults && p.eligible(kind) && p.rng.Float64() < p.rate {
+		meddle = true
+		ans = p.mode.answers[p.rng.IntN(len(p.mode.answers))]
+		forward = p.mode.forwardOnly || p.rng.IntN(2) == 0
+		p.meddled++
+	}
+	lapse := reading == "" && forward && p.faults && kind == callCommit && p.mode.lapse > 0 && p.rng.Float64() < p.mode.lapse
 	what := "pass"
 	switch {
 	case reading != "":
@@ -241,7 +242,7 @@ func (p *hostileProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case meddle:
 		what = answerNames[ans] + " (not forwarded)"
 	}
-	if lapse && reading == "" && (!meddle || forward) {
+	if lapse {
 		what += " after the quote lapsed"
 		p.clock.Advance(3 * time.Minute)
 	}
@@ -410,8 +411,9 @@ func hostileScenario(t testing.TB, seed uint64) hostileOutcome {
 	}
 	sh := writeSheet(t, filepath.Join(dir, "sheet.csv"), "h"+strconv.FormatUint(seed, 10), ks)
 
+	clientTr := &http.Transport{}
 	client, err := masspay.New(masspay.Config{BaseURL: pxSrv.URL + "/v1.0.0/payout", APIKey: apiKey,
-		HTTPClient: &http.Client{Transport: &http.Transport{}}, MaxRetries: 2, Timeout: 10 * time.Second,
+		HTTPClient: &http.Client{Transport: clientTr}, MaxRetries: 2, Timeout: 10 * time.Second,
 		MinRetryBackoff: time.Microsecond, MaxRetryBackoff: 10 * time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
@@ -438,6 +440,8 @@ func hostileScenario(t testing.TB, seed uint64) hostileOutcome {
 		}
 		clock.Advance(time.Duration(rng.IntN(4)) * time.Minute)
 	}
+	clientTr.CloseIdleConnections()
+	px.hc.CloseIdleConnections()
 	audit := (&sandboxProc{addr: strings.TrimPrefix(sbSrv.URL, "http://")}).audit(t)
 	out.v = checkMoneyAgrees(sh, ledgerRows(t, dbPath), audit, mode.strict)
 	px.mu.Lock()
