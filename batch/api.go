@@ -14,7 +14,7 @@ type API interface {
 	CreateUser(ctx context.Context, idempotencyKey string, u masspay.User) (*masspay.StoredUser, error)
 	Load(ctx context.Context, idempotencyKey, userToken string, l masspay.LoadTxn) (*masspay.LoadTxnResp, error)
 	Loads(ctx context.Context, userToken string) ([]masspay.Load, error)
-	BestRoutes(ctx context.Context, countryCode string, p masspay.RouteParams) (*masspay.CountryServices, error)
+	PreferredRoutes(ctx context.Context, countryCode string, p masspay.RouteParams) (*masspay.CountryServices, error)
 	Service(ctx context.Context, destinationToken string) (*masspay.Service, error)
 	Attributes(ctx context.Context, userToken, destinationToken, currency string) ([]masspay.AttrsRequirement, error)
 	StoreAttributes(ctx context.Context, idempotencyKey, userToken, destinationToken, currency string, t masspay.AttrTxn) (*masspay.AttrTxnResp, error)

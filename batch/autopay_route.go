@@ -17,7 +17,7 @@ type AutopayAPI interface {
 	AutopayRules(ctx context.Context, userToken, walletToken string) ([]masspay.AutopayRule, error)
 	AddAutopayRule(ctx context.Context, idempotencyKey, userToken, walletToken string, rule masspay.AutopayRuleTxn) (*masspay.AutopayRule, error)
 	DeleteAutopayRule(ctx context.Context, idempotencyKey, userToken, walletToken, ruleToken string) error
-	BestRoutes(ctx context.Context, countryCode string, p masspay.RouteParams) (*masspay.CountryServices, error)
+	PreferredRoutes(ctx context.Context, countryCode string, p masspay.RouteParams) (*masspay.CountryServices, error)
 	Service(ctx context.Context, destinationToken string) (*masspay.Service, error)
 	Attributes(ctx context.Context, userToken, destinationToken, currency string) ([]masspay.AttrsRequirement, error)
 	StoreAttributes(ctx context.Context, idempotencyKey, userToken, destinationToken, currency string, t masspay.AttrTxn) (*masspay.AttrTxnResp, error)
@@ -90,7 +90,7 @@ func resolveAutopayRoute(ctx context.Context, api AutopayAPI, userToken, walletC
 	if rt.PayerName != "" {
 		p.PayerNames = []string{rt.PayerName}
 	}
-	cs, err := api.BestRoutes(ctx, rt.Country, p)
+	cs, err := api.PreferredRoutes(ctx, rt.Country, p)
 	if err != nil {
 		return resolvedRoute{}, fmt.Errorf("find routes to %s: %w", rt.Country, err)
 	}

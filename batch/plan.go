@@ -155,7 +155,7 @@ func quoteRoute(ctx context.Context, api API, r Row) (*masspay.Route, error) {
 	if r.PayerName != "" {
 		p.PayerNames = []string{r.PayerName}
 	}
-	cs, err := api.BestRoutes(ctx, r.Country, p)
+	cs, err := api.PreferredRoutes(ctx, r.Country, p)
 	if err != nil {
 		return nil, err
 	}

@@ -120,6 +120,8 @@ type rigOptions struct {
 	sandbox sandbox.Config
 	// maxRetries is the client's own retry budget (0: the default).
 	maxRetries int
+	// clientLog, when set, receives the client's log lines.
+	clientLog *zerolog.Logger
 }
 
 func newRig(t testing.TB, o rigOptions) *rig {
@@ -139,7 +141,7 @@ func newRig(t testing.TB, o rigOptions) *rig {
 	t.Cleanup(func() { srv.Close() })
 	calls := &countingTransport{n: map[string]int{}}
 	api, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: cfg.APIKey,
-		HTTPClient: &http.Client{Transport: calls}, MaxRetries: o.maxRetries,
+		HTTPClient: &http.Client{Transport: calls}, MaxRetries: o.maxRetries, Logger: o.clientLog,
 		MinRetryBackoff: 5 * time.Millisecond, MaxRetryBackoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

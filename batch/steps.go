@@ -518,7 +518,8 @@ func (e *needsActionError) Error() string { return e.reason }
 
 // chooseRoute picks the destination for a payout row: the row's own
 // destination_token, or MassPay's best route for its country, delivery type,
-// payer and currencies.
+// payer and currencies. It asks PreferredRoutes, not /best alone: a MassPay
+// following SDK 2.0.0 has no /best, and every payout row would fail on it.
 func (r *Runner) chooseRoute(ctx context.Context, userToken string, data Row) (masspay.Route, error) {
 	if data.DestinationToken != "" {
 		svc, err := r.API.Service(ctx, data.DestinationToken)
@@ -546,7 +547,7 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data Row) (m
 	if data.PayerName != "" {
 		p.PayerNames = []string{data.PayerName}
 	}
-	cs, err := r.API.BestRoutes(ctx, data.Country, p)
+	cs, err := r.API.PreferredRoutes(ctx, data.Country, p)
 	if err != nil {
 		return masspay.Route{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -120,6 +121,11 @@ type Client struct {
 	// sleep waits between attempts; tests replace it to observe backoffs
 	// without timing anything.
 	sleep func(ctx context.Context, d time.Duration) error
+
+	// routeMissing[i] is set once routeOrder[i] answered 404 or 405 while a
+	// later one answered: that MassPay lacks it, so PreferredRoutes skips it
+	// for the rest of the client's life.
+	routeMissing [len(routeOrder) - 1]atomic.Bool
 }
 
 // ErrConfig is wrapped by every error New returns for a bad Config.

@@ -59,6 +59,7 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 	reorder := fs.Bool("webhook-reorder", false, "deliver webhook events out of order")
 	manual := fs.Bool("manual-clock", false, "time moves only via POST /_sandbox/clock/advance?by=3m")
 	verbose := fs.Bool("verbose", false, "log every request to stderr")
+	noBest := fs.Bool("no-best-route", false, "answer GET /country/{cc}/best with 404, like a MassPay without it (SDK 2.0.0 has only /country/{cc} and /cheapest)")
 	state := fs.String("state", "", "keep the sandbox's state in this JSON file across restarts and crashes (created when missing; --balance then only applies to a new file)")
 	balances := balanceFlags{}
 	fs.Var(balances, "balance", "starting balance CURRENCY=AMOUNT (repeatable; default USD=1000000 EUR=250000 BTC=10 ETH=200 USDT=500000)")
@@ -80,7 +81,7 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 		return &UsageError{Err: errors.New("--api-key must not be empty"), Hint: hint}
 	}
 	cfg := sandbox.Config{
-		APIKey: *apiKey, Seed: *seed, WebhookURL: *hookURL, WebhookSecret: *hookSecret, StateFile: *state,
+		APIKey: *apiKey, Seed: *seed, WebhookURL: *hookURL, WebhookSecret: *hookSecret, StateFile: *state, NoBestRoute: *noBest,
 		Faults: sandbox.Faults{Latency: *latency, LatencyJitter: *jitter, ErrorRate: *errRate, LostResponseRate: *lostRate,
 			RateLimit: *rateLimit, WebhookDuplicateRate: *dupRate, WebhookReorder: *reorder},
 	}
@@ -108,6 +109,9 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 	}
 	if *state != "" {
 		fmt.Fprintf(m.Stdout, "  state:        %s\n", *state)
+	}
+	if *noBest {
+		fmt.Fprintf(m.Stdout, "  routes:       /country/{cc}/best is off (404); /cheapest and /country/{cc} answer\n")
 	}
 	fmt.Fprintln(m.Stdout, "Press Ctrl-C to stop.")
 	<-ctx.Done()

@@ -172,3 +172,23 @@ func TestSandboxCommandStateSurvivesRestart(t *testing.T) {
 		t.Errorf("corrupt --state file: %v, want an error naming it", err)
 	}
 }
+
+// TestSandboxCommandNoBestRoute: --no-best-route answers /best with 404 as
+// an unknown path, and leaves /cheapest and the full list alone.
+func TestSandboxCommandNoBestRoute(t *testing.T) {
+	base, stop := runSandbox(t, "--listen", "127.0.0.1:0", "--no-best-route")
+	defer stop()
+	for path, want := range map[string]int{"/country/USA/best": 404, "/country/USA/cheapest": 200, "/country/USA": 200} {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer sandbox-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || (want == 404 && !strings.Contains(string(body), "no such path")) {
+			t.Errorf("GET %s: %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+	}
+}

@@ -82,6 +82,11 @@ type Config struct {
 	// Logger receives one line per request and webhook delivery; nil is
 	// silent. The API key is never logged.
 	Logger *zerolog.Logger
+	// NoBestRoute switches GET /country/{cc}/best off: it answers 404 "no
+	// such path", as for any unknown path. MassPay's guides use /best, but
+	// its SDK 2.0.0 defines only /country/{cc} and /cheapest, so a client
+	// must cope with a MassPay that lacks /best; this is how to test that.
+	NoBestRoute bool
 }
 
 // DefaultBalances returns the starting balances of the sandbox catalog.

@@ -54,6 +54,12 @@ var (
 	pathCheapest    = methods{"GET": routesHandler("cheapest")}
 )
 
+// isBestPath reports whether seg is /country/{cc}/best, the path
+// Config.NoBestRoute switches off.
+func isBestPath(seg []string) bool {
+	return len(seg) == 3 && seg[0] == "country" && seg[1] != "" && seg[2] == "best"
+}
+
 func match(seg []string) methods {
 	for _, s := range seg {
 		if s == "" {

@@ -356,6 +356,9 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	seg := strings.Split(strings.TrimPrefix(path, apiPrefix+"/"), "/")
 	h, rerr := lookupRoute(r.Method, seg)
+	if s.cfg.NoBestRoute && isBestPath(seg) {
+		h, rerr = nil, notFound("no such path /%s", strings.Join(seg, "/"))
+	}
 	if rerr != nil {
 		writeError(w, rerr)
 		return rerr.Status
