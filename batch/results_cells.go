@@ -216,6 +216,40 @@ func inputCells(dst []outCell, r *ResultRow, headers []string) []outCell {
 	return dst
 }
 
+// SheetColumnPrefix marks a sheet column echoed in the results under another
+// name because its own would read as one of payrun's ResultColumns.
+const SheetColumnPrefix = "sheet:"
+
+// OutputInputHeaders returns the names the results give the sheet's own
+// columns: the sheet's, except that a column whose name reads like one of
+// ResultColumns (same letters, ignoring case, spaces, '_' and '-') is echoed
+// as "sheet:<name>". Without it a sheet's "result" column saying PAID, or its
+// "kyc_upload_link", would pass for payrun's own in the workbook and the
+// console. The names returned are distinct from each other and from
+// ResultColumns.
+func OutputInputHeaders(headers []string) []string {
+	taken := make(map[string]bool, len(headers)+len(ResultColumns))
+	for _, c := range ResultColumns {
+		taken[resFoldHeader(c)] = true
+	}
+	out := make([]string, len(headers))
+	for i, h := range headers {
+		name := h
+		for taken[resFoldHeader(name)] {
+			name = SheetColumnPrefix + name
+		}
+		taken[resFoldHeader(name)] = true
+		out[i] = name
+	}
+	return out
+}
+
+// resultsHeader is the header row of the results sheet: the sheet's columns
+// as OutputInputHeaders names them, then ResultColumns.
+func resultsHeader(headers []string) []string {
+	return append(OutputInputHeaders(headers), ResultColumns...)
+}
+
 // inputHeaders is the header list of a row's input columns.
 func inputHeaders(r *ResultRow) []string {
 	h := make([]string, len(r.Input))

@@ -75,7 +75,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 			if !started {
 				started = true
 				headers = inputHeaders(r)
-				if err := out.header(append(append([]string{}, headers...), ResultColumns...)); err != nil {
+				if err := out.header(resultsHeader(headers)); err != nil {
 					return fmt.Errorf("write results csv: %w", err)
 				}
 			}

@@ -92,7 +92,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		if len(sample) > 0 {
 			headers = inputHeaders(&sample[0])
 		}
-		if err := results.begin(resultsWidths(headers, sample), append(append([]string{}, headers...), ResultColumns...), len(headers)); err != nil {
+		if err := results.begin(resultsWidths(headers, sample), resultsHeader(headers), len(headers)); err != nil {
 			return err
 		}
 		if err := needs.begin(needsActionWidths(sample), NeedsActionColumns, len(NeedsActionColumns)); err != nil {
@@ -281,7 +281,7 @@ func writeSummaryXLSX(bk *xlsxBook, lines []summaryLine) error {
 
 // resultsWidths sizes the Results columns from the header and a sample.
 func resultsWidths(headers []string, sample []ResultRow) []float64 {
-	all := append(append([]string{}, headers...), ResultColumns...)
+	all := resultsHeader(headers)
 	w := make([]float64, len(all))
 	for i, h := range all {
 		w[i] = float64(utf8.RuneCountInString(h)) + 3 // room for the filter button
