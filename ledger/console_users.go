@@ -62,7 +62,15 @@ type ConsoleUser struct {
 	PasswordHash []byte // bcrypt
 	CreatedAt    time.Time
 	CreatedBy    string // who added the user: "payrun user add (os user@host)", "setup", ...
+	// Disabled users cannot sign in and their open sessions end; their
+	// events and plans stay. payrun user enable lifts it.
+	Disabled bool
 }
+
+// disabledMark prefixes the stored hash of a disabled user (as "!" does in
+// /etc/shadow): no password matches it, the hash survives for enabling, and
+// the schema needs no change.
+const disabledMark = "!"
 
 // maxUserName bounds a console user name; names appear in every event.
 const maxUserName = 64
@@ -127,7 +135,10 @@ func (l *Ledger) SetConsolePassword(ctx context.Context, name string, hash []byt
 	now := l.now()
 	data, _ := json.Marshal(map[string]string{"user": name, "action": "password_set", "by": by})
 	err := l.write(ctx, false, func(tx *wtx) error {
-		res, err := tx.exec(`UPDATE console_users SET password_hash = ? WHERE name = ? COLLATE NOCASE`, string(hash), name)
+		// A disabled user stays disabled with a new password.
+		res, err := tx.exec(`UPDATE console_users SET password_hash =
+			CASE WHEN substr(password_hash, 1, 1) = ? THEN ? || ? ELSE ? END
+			WHERE name = ? COLLATE NOCASE`, disabledMark, disabledMark, string(hash), string(hash), name)
 		if err != nil {
 			return err
 		}
@@ -188,8 +199,68 @@ func scanConsoleUser(s scanner) (ConsoleUser, error) {
 	if err != nil {
 		return ConsoleUser{}, err
 	}
-	u.Role, u.PasswordHash, u.CreatedAt = ConsoleRole(role), []byte(hash), t
+	u.Disabled = strings.HasPrefix(hash, disabledMark)
+	u.Role, u.PasswordHash, u.CreatedAt = ConsoleRole(role), []byte(strings.TrimPrefix(hash, disabledMark)), t
 	return u, nil
+}
+
+// SetConsoleUserDisabled disables (or, with disabled false, enables) console
+// user name and records who did it. A disabled user cannot sign in, and the
+// console ends their open sessions at their next request. Disabling twice is
+// not an error.
+func (l *Ledger) SetConsoleUserDisabled(ctx context.Context, name string, disabled bool, by string) error {
+	action, verb := "user_enable", "enabled"
+	q := `UPDATE console_users SET password_hash = substr(password_hash, 2)
+		WHERE name = ? COLLATE NOCASE AND substr(password_hash, 1, 1) = '` + disabledMark + `'`
+	if disabled {
+		action, verb = "user_disable", "disabled"
+		q = `UPDATE console_users SET password_hash = '` + disabledMark + `' || password_hash
+		WHERE name = ? COLLATE NOCASE AND substr(password_hash, 1, 1) <> '` + disabledMark + `'`
+	}
+	now := l.now()
+	data, _ := json.Marshal(map[string]string{"user": name, "action": action, "by": by})
+	err := l.write(ctx, false, func(tx *wtx) error {
+		var n int
+		if err := tx.queryRow(`SELECT count(*) FROM console_users WHERE name = ? COLLATE NOCASE`, name).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		if _, err := tx.exec(q, name); err != nil {
+			return err
+		}
+		return insertEvent(tx, Event{Kind: EventConsole, At: now, Data: data,
+			Message: fmt.Sprintf("console user %s %s by %s", name, verb, by)}, formatTime(now))
+	})
+	if err != nil {
+		return fmt.Errorf("set console user %q %s: %w", name, verb, err)
+	}
+	return nil
+}
+
+// RemoveConsoleUser deletes console user name and records who did it. The
+// events naming the user, and plans they prepared or approved, stay: they
+// hold the name as text. The console ends the user's open sessions at their
+// next request.
+func (l *Ledger) RemoveConsoleUser(ctx context.Context, name, by string) error {
+	now := l.now()
+	data, _ := json.Marshal(map[string]string{"user": name, "action": "user_remove", "by": by})
+	err := l.write(ctx, false, func(tx *wtx) error {
+		res, err := tx.exec(`DELETE FROM console_users WHERE name = ? COLLATE NOCASE`, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return insertEvent(tx, Event{Kind: EventConsole, At: now, Data: data,
+			Message: fmt.Sprintf("console user %s removed by %s", name, by)}, formatTime(now))
+	})
+	if err != nil {
+		return fmt.Errorf("remove console user %q: %w", name, err)
+	}
+	return nil
 }
 
 // ConsoleAction records what user did in the console as an EventConsole

@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
@@ -69,6 +70,7 @@ type session struct {
 	user     string
 	role     ledger.ConsoleRole
 	csrf     string // the token every form of this session carries
+	cred     string // credOf the user at sign-in: a password change ends the session
 	created  time.Time
 	lastSeen time.Time
 }
@@ -90,9 +92,9 @@ func newSessionStore(clock func() time.Time, ttl time.Duration) *sessionStore {
 
 // create starts a new session for user with a fresh id and CSRF token. A new
 // id at every sign-in is what defeats session fixation.
-func (st *sessionStore) create(user string, role ledger.ConsoleRole) *session {
+func (st *sessionStore) create(u ledger.ConsoleUser) *session {
 	now := st.clock()
-	s := &session{id: randomToken(32), user: user, role: role, csrf: randomToken(32), created: now, lastSeen: now}
+	s := &session{id: randomToken(32), user: u.Name, role: u.Role, csrf: randomToken(32), cred: credOf(u), created: now, lastSeen: now}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.sweep(now)
@@ -121,6 +123,13 @@ func (st *sessionStore) get(id string) (*session, bool) {
 	return &cp, true
 }
 
+// credOf fingerprints a user's password hash, so a session can tell that
+// the password changed since sign-in without keeping the hash itself.
+func credOf(u ledger.ConsoleUser) string {
+	sum := sha256.Sum256(u.PasswordHash)
+	return string(sum[:])
+}
+
 // drop ends session id.
 func (st *sessionStore) drop(id string) {
 	st.mu.Lock()
@@ -141,61 +150,137 @@ func (st *sessionStore) sweep(now time.Time) {
 	}
 }
 
-// signinLimiter slows password guessing: after maxFailures failed sign-ins
-// for one name within failureWindow, that name is refused until the window
-// passes, whatever the password.
+// signinLimiter slows password guessing, per user name and per client
+// address. An attempt is counted when it starts, before the ~80 ms password
+// hash, so guesses sent in parallel cannot all slip past the check before
+// the first failure is recorded. The first freeFailures (per name) or
+// freeFailuresAddr (per address) failures cost nothing; every further
+// attempt waits a back-off that doubles from backoffBase up to backoffMax
+// after the last failure. A name is therefore never locked for long (a
+// stranger can delay the approver by minutes, not lock them out), while a
+// guesser gets a handful of tries an hour. Failures are forgotten
+// forgetAfter after the last one, and a name's on a successful sign-in.
 type signinLimiter struct {
 	mu    sync.Mutex
 	clock func() time.Time
-	fails map[string][]time.Time
+	keys  map[string]*attempts
+}
+
+// attempts is what the limiter knows of one name or address.
+type attempts struct {
+	fails    int       // failures not yet forgotten
+	inFlight int       // attempts begun whose password is being checked
+	last     time.Time // the last failure
 }
 
 const (
-	maxFailures   = 5
-	failureWindow = 15 * time.Minute
+	freeFailures     = 5
+	freeFailuresAddr = 20 // an office behind one address holds many people
+	backoffBase      = time.Second
+	backoffMax       = 5 * time.Minute
+	forgetAfter      = 15 * time.Minute
+	// maxLimiterKeys bounds the limiter's memory against made-up names;
+	// past it, stale keys are swept at every attempt.
+	maxLimiterKeys = 10000
 )
 
 func newSigninLimiter(clock func() time.Time) *signinLimiter {
-	return &signinLimiter{clock: clock, fails: map[string][]time.Time{}}
+	return &signinLimiter{clock: clock, keys: map[string]*attempts{}}
 }
 
-func (l *signinLimiter) key(name string) string { return strings.ToLower(name) }
+// backoff is the wait before attempt number n (0-based) of a key allowed
+// free failures before back-off starts.
+func backoff(n, free int) time.Duration {
+	if n < free {
+		return 0
+	}
+	d := backoffBase
+	for i := free; i < n && d < backoffMax; i++ {
+		d *= 2
+	}
+	return min(d, backoffMax)
+}
 
-// blocked reports whether name has failed too often lately.
-func (l *signinLimiter) blocked(name string) bool {
+// wait is how long key k must wait before another attempt; called with mu
+// held.
+func (l *signinLimiter) wait(k string, free int, now time.Time) time.Duration {
+	a := l.keys[k]
+	if a == nil {
+		return 0
+	}
+	n := a.fails + a.inFlight
+	if n < free {
+		return 0
+	}
+	if a.inFlight > 0 {
+		// Past the free attempts, one guess at a time: the next waits for
+		// the outcome of the one being checked.
+		return backoffBase
+	}
+	if until := a.last.Add(backoff(n, free)); now.Before(until) {
+		return until.Sub(now)
+	}
+	return 0
+}
+
+// begin counts a sign-in attempt as name from addr before its password is
+// checked. When either is backing off it answers how long to wait and a nil
+// done; otherwise done must be called with the outcome once the password
+// was checked.
+func (l *signinLimiter) begin(name, addr string) (done func(ok bool), wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.recent(l.key(name))) >= maxFailures
-}
-
-func (l *signinLimiter) fail(name string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	k := l.key(name)
-	l.fails[k] = append(l.recent(k), l.clock())
-}
-
-func (l *signinLimiter) succeed(name string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, l.key(name))
-}
-
-// recent returns k's failures within the window; called with mu held.
-func (l *signinLimiter) recent(k string) []time.Time {
 	now := l.clock()
-	ts := l.fails[k][:0:0]
-	for _, t := range l.fails[k] {
-		if now.Sub(t) < failureWindow {
-			ts = append(ts, t)
+	if len(l.keys) >= maxLimiterKeys {
+		l.sweep(now)
+	}
+	nk, ak := "name:"+strings.ToLower(name), "addr:"+addr
+	l.forget(nk, now)
+	l.forget(ak, now)
+	wait = max(l.wait(nk, freeFailures, now), l.wait(ak, freeFailuresAddr, now))
+	if wait > 0 {
+		return nil, wait
+	}
+	for _, k := range []string{nk, ak} {
+		if l.keys[k] == nil {
+			l.keys[k] = &attempts{}
 		}
+		l.keys[k].inFlight++
 	}
-	if len(ts) == 0 {
-		delete(l.fails, k)
-	} else {
-		l.fails[k] = ts
+	return func(ok bool) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		now := l.clock()
+		for _, k := range []string{nk, ak} {
+			a := l.keys[k]
+			a.inFlight--
+			if !ok {
+				a.fails++
+				a.last = now
+			}
+		}
+		if ok {
+			// The person knows the password: their name's slate is clean.
+			// The address keeps its count, so signing in to one's own
+			// account does not buy more guesses at others'.
+			l.keys[nk].fails = 0
+		}
+	}, 0
+}
+
+// forget drops k's failures once the last is forgetAfter old; called with
+// mu held.
+func (l *signinLimiter) forget(k string, now time.Time) {
+	if a := l.keys[k]; a != nil && a.inFlight == 0 && (a.fails == 0 || now.Sub(a.last) >= forgetAfter) {
+		delete(l.keys, k)
 	}
-	return ts
+}
+
+// sweep drops every forgettable key; called with mu held.
+func (l *signinLimiter) sweep(now time.Time) {
+	for k := range l.keys {
+		l.forget(k, now)
+	}
 }
 
 // Roles and what they may do.

@@ -80,6 +80,9 @@ type Server struct {
 	pages    *pages
 	sessions *sessionStore
 	signins  *signinLimiter
+	// formReadTimeout bounds reading any form but an upload (sign-in
+	// included); tests shorten it.
+	formReadTimeout time.Duration
 
 	// stop ends active runs softly (no new rows); calls abandons calls in
 	// flight. Shutdown cancels stop and waits; Close cancels both.
@@ -122,17 +125,22 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("new console: %w", err)
 	}
 	s := &Server{
-		cfg:      cfg,
-		pages:    pg,
-		sessions: newSessionStore(cfg.Clock, cfg.SessionTTL),
-		signins:  newSigninLimiter(cfg.Clock),
-		priced:   map[int64]*batch.Plan{},
+		cfg:             cfg,
+		pages:           pg,
+		sessions:        newSessionStore(cfg.Clock, cfg.SessionTTL),
+		signins:         newSigninLimiter(cfg.Clock),
+		formReadTimeout: defaultFormReadTimeout,
+		priced:          map[int64]*batch.Plan{},
 	}
 	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	s.calls, s.abandon = context.WithCancel(context.Background())
 	s.routes()
 	return s, nil
 }
+
+// defaultFormReadTimeout bounds reading a sign-in or other small form: a
+// person's browser sends one in milliseconds.
+const defaultFormReadTimeout = 10 * time.Second
 
 // Sub-directories of DataDir.
 const (

@@ -102,12 +102,12 @@ func TestSignInLimiter(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	b.get("/signin")
-	for range maxFailures {
+	for range freeFailures {
 		b.post("/signin", url.Values{"name": {"bob"}, "password": {"not the password"}})
 	}
 	resp, body := b.post("/signin", url.Values{"name": {"bob"}, "password": {testPassword}})
-	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "Too many failed attempts") {
-		t.Fatalf("right password after %d failures = %d\n%s", maxFailures, resp.StatusCode, body)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many failed attempts") {
+		t.Fatalf("right password after %d failures = %d\n%s", freeFailures, resp.StatusCode, body)
 	}
 	if !hasEvent(e.consoleEvents(), "sign-in as bob refused: too many failed attempts") {
 		t.Fatal("the blocked sign-in is not in the ledger")

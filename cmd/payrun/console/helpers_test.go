@@ -115,6 +115,10 @@ type recorder struct {
 	buf bytes.Buffer
 }
 
+// Unwrap lets http.ResponseController reach the connection (the console
+// sets read deadlines through it).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *recorder) Write(b []byte) (int, error) {
 	r.buf.Write(b)
 	return r.ResponseWriter.Write(b)

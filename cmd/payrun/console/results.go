@@ -116,9 +116,12 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 	for _, i := range order {
 		d.Header = append(d.Header, header[i])
 	}
+	// batch names the sheet's own columns apart from payrun's (a sheet's
+	// "result" is echoed as "sheet:result"); looking from the right finds
+	// payrun's column even if that ever failed, since they come last.
 	col := func(name string) int {
-		for i, h := range header {
-			if h == name {
+		for i := len(header) - 1; i >= 0; i-- {
+			if header[i] == name {
 				return i
 			}
 		}

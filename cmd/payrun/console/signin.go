@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/payrun/payrun/ledger"
 )
@@ -78,13 +80,17 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		fail("Wrong name or password.")
 		return
 	}
-	if s.signins.blocked(name) {
+	done, wait := s.signins.begin(name, clientIP(r))
+	if done == nil {
 		s.record(r, name, "sign_in_blocked", 0, "sign-in as "+name+" refused: too many failed attempts", nil)
-		fail("Too many failed attempts for this name. Wait 15 minutes, or ask a colleague to check the ledger's event trail.")
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
+		s.renderSignin(w, r, http.StatusTooManyRequests, signinData{Next: next, Name: name,
+			Error: "Too many failed attempts for this name or from this address. Try again in " + waitText(wait) + "."})
 		return
 	}
 	u, err := s.cfg.Ledger.ConsoleUser(r.Context(), name)
 	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		done(true) // not a guess: the ledger failed
 		s.cfg.Log.Error().Err(err).Msg("read console user")
 		s.message(w, r, http.StatusInternalServerError, "Sign-in failed", "The ledger could not be read. Try again.", "/signin")
 		return
@@ -94,16 +100,24 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		hash = dummyHash() // same work for an unknown name as for a wrong password
 	}
 	if !checkPassword(hash, password) || err != nil {
-		s.signins.fail(name)
+		done(false)
 		s.record(r, name, "sign_in_failed", 0, "failed sign-in as "+name, nil)
 		fail("Wrong name or password.")
 		return
 	}
-	s.signins.succeed(name)
+	if u.Disabled {
+		// The password was right, so saying so leaks nothing a guesser
+		// could use; it still counts as a failure.
+		done(false)
+		s.record(r, name, "sign_in_failed", 0, "sign-in as "+name+" refused: user disabled", nil)
+		fail("This user is disabled. Ask an administrator: payrun user enable " + u.Name)
+		return
+	}
+	done(true)
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.drop(c.Value)
 	}
-	sess := s.sessions.create(u.Name, u.Role)
+	sess := s.sessions.create(u)
 	s.setCookie(w, sessionCookie, sess.id, 0)
 	s.setCookie(w, signinCookie, "", -1)
 	s.record(r, u.Name, "sign_in", 0, u.Name+" signed in ("+string(u.Role)+")", nil)
@@ -190,4 +204,20 @@ func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/signin?msg=created", http.StatusSeeOther)
+}
+
+// waitText says a back-off in words: "5 seconds", "2 minutes".
+func waitText(d time.Duration) string {
+	if d < time.Minute {
+		n := max(1, int((d+time.Second-1)/time.Second))
+		if n == 1 {
+			return "1 second"
+		}
+		return strconv.Itoa(n) + " seconds"
+	}
+	n := int((d + time.Minute - 1) / time.Minute)
+	if n == 1 {
+		return "1 minute"
+	}
+	return strconv.Itoa(n) + " minutes"
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+	"unicode"
 
 	"github.com/payrun/payrun/ledger"
 )
@@ -124,6 +126,13 @@ type sessionKey struct{}
 // parseForm reads a POST body of at most limit bytes; a larger body is
 // answered 413 and false.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	if limit <= maxFormBytes {
+		// The server's read timeout is long enough for a large upload over
+		// a slow link; a small form (sign-in first) gets a short one, so a
+		// client that trickles its body cannot hold a connection for
+		// minutes.
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.formReadTimeout))
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
@@ -150,7 +159,25 @@ func (s *Server) currentSession(r *http.Request) (*session, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return s.sessions.get(c.Value)
+	sess, ok := s.sessions.get(c.Value)
+	if !ok {
+		return nil, false
+	}
+	// The ledger, not the session, says who may act: a user removed,
+	// disabled or given a new password (payrun user ..., possibly from
+	// another process) is signed out at their next request, and a changed
+	// role applies at once.
+	u, err := s.cfg.Ledger.ConsoleUser(r.Context(), sess.user)
+	if err != nil || u.Disabled || credOf(u) != sess.cred {
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			s.cfg.Log.Error().Err(err).Msg("read console user of a session")
+			return nil, false // fail closed, but keep the session for a retry
+		}
+		s.sessions.drop(sess.id)
+		return nil, false
+	}
+	sess.role = u.Role
+	return sess, true
 }
 
 // setCookie sets a cookie with the console's fixed attributes: HttpOnly,
@@ -185,9 +212,29 @@ func clientIP(r *http.Request) string {
 	return strings.Trim(host, "[]")
 }
 
-// safeNext keeps a post-sign-in redirect on this site: a path, never a URL.
+// safeNext keeps a post-sign-in redirect on this site: a local absolute
+// path, never a URL. It judges the parsed URL, not the string's first bytes:
+// browsers drop tabs and line feeds and read a backslash as a slash, so
+// "/\t/evil.example" and "/\\evil.example" both mean //evil.example.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "" || len(next) > 2048 || next[0] != '/' {
+		return "/"
+	}
+	for _, c := range next {
+		// No backslash, and no space or control character anywhere:
+		// the console's own paths (query values escaped) have none.
+		if c == '\\' || c <= ' ' || c == 0x7f || unicode.IsSpace(c) || unicode.IsControl(c) {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	// The decoded path must not start "//" or "/\\" either: a proxy or a
+	// later redirect could decode %2F.
+	if p, err := url.PathUnescape(u.EscapedPath()); err != nil || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
 		return "/"
 	}
 	return next
