@@ -99,8 +99,8 @@ func (l *Ledger) AddConsoleUser(ctx context.Context, u ConsoleUser) error {
 	if !u.Role.Valid() {
 		return fmt.Errorf("add console user %q: unknown role %q", u.Name, u.Role)
 	}
-	if len(u.PasswordHash) == 0 {
-		return fmt.Errorf("add console user %q: empty password hash", u.Name)
+	if len(u.PasswordHash) == 0 || strings.HasPrefix(string(u.PasswordHash), disabledMark) {
+		return fmt.Errorf("add console user %q: empty or disabled-marked password hash", u.Name)
 	}
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = l.now()
@@ -129,8 +129,8 @@ func (l *Ledger) AddConsoleUser(ctx context.Context, u ConsoleUser) error {
 
 // SetConsolePassword replaces the password hash of console user name.
 func (l *Ledger) SetConsolePassword(ctx context.Context, name string, hash []byte, by string) error {
-	if len(hash) == 0 {
-		return fmt.Errorf("set password of %q: empty hash", name)
+	if len(hash) == 0 || strings.HasPrefix(string(hash), disabledMark) {
+		return fmt.Errorf("set password of %q: empty or disabled-marked hash", name)
 	}
 	now := l.now()
 	data, _ := json.Marshal(map[string]string{"user": name, "action": "password_set", "by": by})
@@ -218,25 +218,33 @@ func (l *Ledger) SetConsoleUserDisabled(ctx context.Context, name string, disabl
 		WHERE name = ? COLLATE NOCASE AND substr(password_hash, 1, 1) <> '` + disabledMark + `'`
 	}
 	now := l.now()
-	data, _ := json.Marshal(map[string]string{"user": name, "action": action, "by": by})
 	err := l.write(ctx, false, func(tx *wtx) error {
-		var n int
-		if err := tx.queryRow(`SELECT count(*) FROM console_users WHERE name = ? COLLATE NOCASE`, name).Scan(&n); err != nil {
+		stored, err := storedUserName(tx, name)
+		if err != nil {
 			return err
 		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		if _, err := tx.exec(q, name); err != nil {
+		if _, err := tx.exec(q, stored); err != nil {
 			return err
 		}
+		data, _ := json.Marshal(map[string]string{"user": stored, "action": action, "by": by})
 		return insertEvent(tx, Event{Kind: EventConsole, At: now, Data: data,
-			Message: fmt.Sprintf("console user %s %s by %s", name, verb, by)}, formatTime(now))
+			Message: fmt.Sprintf("console user %s %s by %s", stored, verb, by)}, formatTime(now))
 	})
 	if err != nil {
 		return fmt.Errorf("set console user %q %s: %w", name, verb, err)
 	}
 	return nil
+}
+
+// storedUserName is the name as recorded of the console user called name in
+// any case, or ErrNotFound, so events spell it one way.
+func storedUserName(tx *wtx, name string) (string, error) {
+	var stored string
+	err := tx.queryRow(`SELECT name FROM console_users WHERE name = ? COLLATE NOCASE`, name).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return stored, err
 }
 
 // RemoveConsoleUser deletes console user name and records who did it. The
@@ -245,17 +253,17 @@ func (l *Ledger) SetConsoleUserDisabled(ctx context.Context, name string, disabl
 // next request.
 func (l *Ledger) RemoveConsoleUser(ctx context.Context, name, by string) error {
 	now := l.now()
-	data, _ := json.Marshal(map[string]string{"user": name, "action": "user_remove", "by": by})
 	err := l.write(ctx, false, func(tx *wtx) error {
-		res, err := tx.exec(`DELETE FROM console_users WHERE name = ? COLLATE NOCASE`, name)
+		stored, err := storedUserName(tx, name)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
+		if _, err := tx.exec(`DELETE FROM console_users WHERE name = ?`, stored); err != nil {
+			return err
 		}
+		data, _ := json.Marshal(map[string]string{"user": stored, "action": "user_remove", "by": by})
 		return insertEvent(tx, Event{Kind: EventConsole, At: now, Data: data,
-			Message: fmt.Sprintf("console user %s removed by %s", name, by)}, formatTime(now))
+			Message: fmt.Sprintf("console user %s removed by %s", stored, by)}, formatTime(now))
 	})
 	if err != nil {
 		return fmt.Errorf("remove console user %q: %w", name, err)

@@ -82,3 +82,51 @@ func TestConsoleUsers(t *testing.T) {
 		t.Fatalf("console events:\n got %q\nwant %q", msgs, want)
 	}
 }
+
+// TestConsoleUserDisableRemove: disabling keeps the hash for enabling and
+// survives a new password; removing deletes the user; both are events.
+func TestConsoleUserDisableRemove(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openTemp(t)
+	for _, n := range []string{"alice", "bob"} {
+		if err := l.AddConsoleUser(ctx, ledger.ConsoleUser{Name: n, Role: ledger.RoleApprover, PasswordHash: []byte("$2a$hash-" + n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // disabling twice is not an error, nor a second mark
+		if err := l.SetConsoleUserDisabled(ctx, "ALICE", true, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := l.ConsoleUser(ctx, "alice")
+	if err != nil || !u.Disabled || string(u.PasswordHash) != "$2a$hash-alice" {
+		t.Fatalf("disabled alice = %+v, %v", u, err)
+	}
+	if err := l.SetConsolePassword(ctx, "alice", []byte("$2a$new"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := l.ConsoleUser(ctx, "alice"); !u.Disabled || string(u.PasswordHash) != "$2a$new" {
+		t.Fatalf("alice after a new password = %+v; want still disabled, new hash", u)
+	}
+	if err := l.SetConsoleUserDisabled(ctx, "alice", false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := l.ConsoleUser(ctx, "alice"); u.Disabled || string(u.PasswordHash) != "$2a$new" {
+		t.Fatalf("enabled alice = %+v", u)
+	}
+	if err := l.SetConsolePassword(ctx, "bob", []byte("!$2a$sneaky"), "test"); err == nil {
+		t.Error("a hash carrying the disabled mark was accepted")
+	}
+	if err := l.RemoveConsoleUser(ctx, "Bob", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.ConsoleUser(ctx, "bob"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("removed bob = %v, want ErrNotFound", err)
+	}
+	if err := l.RemoveConsoleUser(ctx, "bob", "test"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("removing bob twice = %v, want ErrNotFound", err)
+	}
+	if err := l.SetConsoleUserDisabled(ctx, "nobody", true, "test"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("disabling nobody = %v, want ErrNotFound", err)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/payrun/payrun/ledger"
 )
 
 func TestServeRefusesOpenPlainHTTP(t *testing.T) {
@@ -120,5 +122,69 @@ func TestUserAddAndList(t *testing.T) {
 	code, stdout, _ := runMain(t, "user", "list", "--ledger", ledger)
 	if code != ExitOK || !strings.Contains(stdout, "bob") || strings.Contains(stdout, "carol") || strings.Contains(stdout, "$2a$") {
 		t.Fatalf("user list = %d\n%s", code, stdout)
+	}
+}
+
+// TestUserDisableEnableRemove: there was no way to take a console user's
+// access away short of editing the ledger by hand.
+func TestUserDisableEnableRemove(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "l.db")
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("a long passphrase\n"), 0o600)
+	for _, name := range []string{"bob", "dave"} {
+		if code, stdout, stderr := runMain(t, "user", "add", "--ledger", path, "--role", "approver", "--password-file", pw, name); code != ExitOK {
+			t.Fatalf("user add %s = %d\n%s%s", name, code, stdout, stderr)
+		}
+	}
+	step := func(want int, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := runMain(t, append([]string{"user"}, args...)...)
+		if code != want {
+			t.Fatalf("user %v = %d, want %d\n%s%s", args, code, want, stdout, stderr)
+		}
+		return stdout
+	}
+	step(ExitOK, "disable", "--ledger", path, "BOB") // names compare without regard to case
+	if out := step(ExitOK, "list", "--ledger", path); !regexp.MustCompile(`(?m)^bob\s+approver\s+disabled`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^dave\s+approver\s+active`).MatchString(out) {
+		t.Fatalf("list after disable:\n%s", out)
+	}
+	// A new password keeps a disabled user disabled.
+	step(ExitOK, "passwd", "--ledger", path, "--password-file", pw, "bob")
+	l, err := ledger.Open(context.Background(), path, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := l.ConsoleUser(context.Background(), "bob")
+	l.Close()
+	if err != nil || !u.Disabled || !bytes.HasPrefix(u.PasswordHash, []byte("$2")) {
+		t.Fatalf("bob after disable and passwd = %+v, %v; want disabled with a bcrypt hash", u, err)
+	}
+	step(ExitOK, "enable", "--ledger", path, "bob")
+	step(ExitOK, "remove", "--ledger", path, "dave")
+	if out := step(ExitOK, "list", "--ledger", path); strings.Contains(out, "dave") || !regexp.MustCompile(`(?m)^bob\s+approver\s+active`).MatchString(out) {
+		t.Fatalf("list after enable and remove:\n%s", out)
+	}
+	step(ExitUsage, "remove", "--ledger", path, "dave")
+	step(ExitUsage, "disable", "--ledger", path)
+
+	l, err = ledger.Open(context.Background(), path, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var msgs []string
+	for ev, err := range l.Events(context.Background(), ledger.EventFilter{Kind: ledger.EventConsole}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, ev.Message)
+	}
+	all := strings.Join(msgs, "\n")
+	for _, want := range []string{"console user bob disabled by payrun user disable", "console user bob enabled by", "console user dave removed by"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no event %q in\n%s", want, all)
+		}
 	}
 }

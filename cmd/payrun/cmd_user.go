@@ -16,20 +16,22 @@ import (
 // UserCommand manages the people who may sign in to the web console.
 type UserCommand struct{}
 
-const userUsage = "add --role preparer|approver|viewer NAME | passwd NAME | list"
+const userUsage = "add --role preparer|approver|viewer NAME | passwd NAME | disable NAME | enable NAME | remove NAME | list"
 
 const userHint = "payrun user add --role approver NAME"
 
-// Run dispatches add, passwd and list.
+// Run dispatches add, passwd, disable, enable, remove and list.
 func (c *UserCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if len(args) == 0 {
-		return &UsageError{Err: errors.New("user: say add, passwd or list"), Hint: userHint}
+		return &UsageError{Err: errors.New("user: say add, passwd, disable, enable, remove or list"), Hint: userHint}
 	}
 	switch args[0] {
 	case "add":
 		return c.add(ctx, m, args[1:])
 	case "passwd":
 		return c.passwd(ctx, m, args[1:])
+	case "disable", "enable", "remove":
+		return c.change(ctx, m, args[0], args[1:])
 	case "list":
 		return c.list(ctx, m, args[1:])
 	case "-h", "--help", "help":
@@ -50,7 +52,7 @@ func (c *UserCommand) flags(m *Main, name, usage string, f *userFlags, role *str
 	fs := m.newFlagSet("user "+name, usage)
 	fs.StringVar(&f.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
 	fs.BoolVar(&f.sandbox, "sandbox", false, "use the sandbox's default ledger (payrun-sandbox.db), as payrun serve --sandbox does")
-	if name != "list" {
+	if name == "add" || name == "passwd" {
 		fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file's first line instead of asking")
 	}
 	if role != nil {
@@ -120,7 +122,49 @@ func (c *UserCommand) passwd(ctx context.Context, m *Main, args []string) error 
 	if err := l.SetConsolePassword(ctx, fs.Arg(0), hash, "payrun user passwd ("+operator()+")"); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "Password of %s changed. Sessions already open stay open until they expire or the console restarts.\n", fs.Arg(0))
+	fmt.Fprintf(m.Stdout, "Password of %s changed. Sessions already open end at their next request.\n", fs.Arg(0))
+	return nil
+}
+
+// change disables, enables or removes a console user. The console reads the
+// user at every request, so a session already open ends at its next one.
+func (c *UserCommand) change(ctx context.Context, m *Main, verb string, args []string) error {
+	var f userFlags
+	hint := "payrun user " + verb + " NAME"
+	fs := c.flags(m, verb, "[flags] NAME", &f, nil)
+	if err := m.parseFlags(fs, args, hint); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return &UsageError{Err: fmt.Errorf("user %s: give one NAME", verb), Hint: hint}
+	}
+	name := fs.Arg(0)
+	l, err := ledger.Open(ctx, m.defaultLedger(f.ledgerPath, f.sandbox), ledger.Options{})
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("open ledger: %w", err)}
+	}
+	defer l.Close()
+	by := "payrun user " + verb + " (" + operator() + ")"
+	switch verb {
+	case "remove":
+		err = l.RemoveConsoleUser(ctx, name, by)
+	default:
+		err = l.SetConsoleUserDisabled(ctx, name, verb == "disable", by)
+	}
+	if errors.Is(err, ledger.ErrNotFound) {
+		return &UsageError{Err: fmt.Errorf("user %s: no console user %q", verb, name), Hint: "payrun user list"}
+	}
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "remove":
+		fmt.Fprintf(m.Stdout, "Console user %s removed from %s. Their sessions end at their next request; their events and plans stay.\n", name, l.Path())
+	case "disable":
+		fmt.Fprintf(m.Stdout, "Console user %s disabled. Their sessions end at their next request; payrun user enable %s lets them back.\n", name, name)
+	default:
+		fmt.Fprintf(m.Stdout, "Console user %s enabled.\n", name)
+	}
 	return nil
 }
 
@@ -140,9 +184,13 @@ func (c *UserCommand) list(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tBY")
+	fmt.Fprintln(tw, "NAME\tROLE\tSTATUS\tCREATED\tBY")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, u.CreatedAt.Local().Format("2006-01-02 15:04"), u.CreatedBy)
+		status := "active"
+		if u.Disabled {
+			status = "disabled"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Role, status, u.CreatedAt.Local().Format("2006-01-02 15:04"), u.CreatedBy)
 	}
 	return tw.Flush()
 }

@@ -85,7 +85,7 @@ var commands = []struct {
 	{"reject", "reject a recorded plan, with a reason", func() command { return RejectCommand{} }},
 	{"inbox", "pay every new sheet dropped into an inbox folder (for cron)", func() command { return &InboxCommand{} }},
 	{"serve", "serve the finance web console: upload, approve, run, watch, results", func() command { return &ServeCommand{} }},
-	{"user", "add, list or re-password the people who may sign in to the web console", func() command { return &UserCommand{} }},
+	{"user", "add, list, re-password, disable, enable or remove the people who may sign in to the web console", func() command { return &UserCommand{} }},
 }
 
 // Run parses the subcommand name and runs it.

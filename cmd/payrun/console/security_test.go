@@ -309,3 +309,34 @@ func TestResultsPageSheetColumnsCannotPoseAsPayrunColumns(t *testing.T) {
 		t.Errorf("needs-action filter shows the wrong rows\n%s", needs)
 	}
 }
+
+// TestDisabledOrRemovedUserSignedOut: payrun user disable and remove take a
+// person's access away at once, open sessions included, and a disabled user
+// cannot sign in until enabled.
+func TestDisabledOrRemovedUserSignedOut(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	bob, vic := e.signIn("bob"), e.signIn("vic")
+	if err := e.ledger.SetConsoleUserDisabled(ctx, "bob", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ledger.RemoveConsoleUser(ctx, "vic", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := bob.get("/runs"); code != http.StatusSeeOther {
+		t.Errorf("disabled bob's open session: /runs = %d, want a redirect to sign in", code)
+	}
+	if code, _ := vic.get("/runs"); code != http.StatusSeeOther {
+		t.Errorf("removed vic's open session: /runs = %d, want a redirect to sign in", code)
+	}
+	b := e.browser()
+	b.get("/signin")
+	resp, body := b.post("/signin", url.Values{"name": {"bob"}, "password": {testPassword}})
+	if resp.StatusCode == http.StatusSeeOther || !strings.Contains(body, "disabled") {
+		t.Fatalf("disabled bob signing in = %d\n%s", resp.StatusCode, body)
+	}
+	if err := e.ledger.SetConsoleUserDisabled(ctx, "bob", false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	e.signIn("bob")
+}
