@@ -171,7 +171,20 @@ type attempts struct {
 	fails    int       // failures not yet forgotten
 	inFlight int       // attempts begun whose password is being checked
 	last     time.Time // the last failure
+	// refusedNoted is set once a refusal since the last failure was
+	// reported, so a flood of refused attempts writes one event, not one
+	// per request.
+	refusedNoted bool
 }
+
+// signinOutcome is what became of an attempt begin let through.
+type signinOutcome int
+
+const (
+	signinFailed  signinOutcome = iota // wrong password, unknown or disabled user
+	signinOK                           // signed in
+	signinAborted                      // the password was not judged (the ledger failed)
+)
 
 const (
 	freeFailures     = 5
@@ -224,10 +237,11 @@ func (l *signinLimiter) wait(k string, free int, now time.Time) time.Duration {
 }
 
 // begin counts a sign-in attempt as name from addr before its password is
-// checked. When either is backing off it answers how long to wait and a nil
-// done; otherwise done must be called with the outcome once the password
-// was checked.
-func (l *signinLimiter) begin(name, addr string) (done func(ok bool), wait time.Duration) {
+// checked. When either is backing off it answers how long to wait, a nil
+// done, and note set on the first refusal since the last failure (the one
+// worth an event); otherwise done must be called with the outcome once the
+// password was checked.
+func (l *signinLimiter) begin(name, addr string) (done func(signinOutcome), wait time.Duration, note bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.clock()
@@ -239,7 +253,12 @@ func (l *signinLimiter) begin(name, addr string) (done func(ok bool), wait time.
 	l.forget(ak, now)
 	wait = max(l.wait(nk, freeFailures, now), l.wait(ak, freeFailuresAddr, now))
 	if wait > 0 {
-		return nil, wait
+		for _, k := range []string{nk, ak} {
+			if a := l.keys[k]; a != nil && !a.refusedNoted {
+				a.refusedNoted, note = true, true
+			}
+		}
+		return nil, wait, note
 	}
 	for _, k := range []string{nk, ak} {
 		if l.keys[k] == nil {
@@ -247,25 +266,26 @@ func (l *signinLimiter) begin(name, addr string) (done func(ok bool), wait time.
 		}
 		l.keys[k].inFlight++
 	}
-	return func(ok bool) {
+	return func(o signinOutcome) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		now := l.clock()
 		for _, k := range []string{nk, ak} {
 			a := l.keys[k]
 			a.inFlight--
-			if !ok {
+			if o == signinFailed {
 				a.fails++
 				a.last = now
+				a.refusedNoted = false
 			}
 		}
-		if ok {
+		if o == signinOK {
 			// The person knows the password: their name's slate is clean.
 			// The address keeps its count, so signing in to one's own
 			// account does not buy more guesses at others'.
 			l.keys[nk].fails = 0
 		}
-	}, 0
+	}, 0, false
 }
 
 // forget drops k's failures once the last is forgetAfter old; called with

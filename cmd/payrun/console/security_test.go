@@ -168,6 +168,19 @@ func TestSigninLimitPerAddress(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("sign-in from an address with %d failures = %d, want 429\n%s", freeFailuresAddr, resp.StatusCode, body)
 	}
+	// A flood of refused attempts is one event, not a ledger write each.
+	for i := range 30 {
+		b.post("/signin", url.Values{"name": {"flood" + strings.Repeat("y", i%3)}, "password": {"not the password"}})
+	}
+	n := 0
+	for _, m := range e.consoleEvents() {
+		if strings.Contains(m, "refused: too many failed attempts") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d refusal events for 31 refused attempts, want 1", n)
+	}
 }
 
 // TestSigninNextOpenRedirect: /signin?next=/%09/evil.example/x used to send

@@ -80,9 +80,11 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		fail("Wrong name or password.")
 		return
 	}
-	done, wait := s.signins.begin(name, clientIP(r))
+	done, wait, note := s.signins.begin(name, clientIP(r))
 	if done == nil {
-		s.record(r, name, "sign_in_blocked", 0, "sign-in as "+name+" refused: too many failed attempts", nil)
+		if note { // once per back-off, so a flood of refusals is one event
+			s.record(r, name, "sign_in_blocked", 0, "sign-in as "+name+" refused: too many failed attempts", nil)
+		}
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)+1))
 		s.renderSignin(w, r, http.StatusTooManyRequests, signinData{Next: next, Name: name,
 			Error: "Too many failed attempts for this name or from this address. Try again in " + waitText(wait) + "."})
@@ -90,7 +92,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.cfg.Ledger.ConsoleUser(r.Context(), name)
 	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
-		done(true) // not a guess: the ledger failed
+		done(signinAborted) // not a guess: the ledger failed
 		s.cfg.Log.Error().Err(err).Msg("read console user")
 		s.message(w, r, http.StatusInternalServerError, "Sign-in failed", "The ledger could not be read. Try again.", "/signin")
 		return
@@ -100,7 +102,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		hash = dummyHash() // same work for an unknown name as for a wrong password
 	}
 	if !checkPassword(hash, password) || err != nil {
-		done(false)
+		done(signinFailed)
 		s.record(r, name, "sign_in_failed", 0, "failed sign-in as "+name, nil)
 		fail("Wrong name or password.")
 		return
@@ -108,12 +110,12 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	if u.Disabled {
 		// The password was right, so saying so leaks nothing a guesser
 		// could use; it still counts as a failure.
-		done(false)
+		done(signinFailed)
 		s.record(r, name, "sign_in_failed", 0, "sign-in as "+name+" refused: user disabled", nil)
 		fail("This user is disabled. Ask an administrator: payrun user enable " + u.Name)
 		return
 	}
-	done(true)
+	done(signinOK)
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.sessions.drop(c.Value)
 	}
