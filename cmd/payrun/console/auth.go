@@ -158,8 +158,9 @@ func (st *sessionStore) sweep(now time.Time) {
 // attempt waits a back-off that doubles from backoffBase up to backoffMax
 // after the last failure. A name is therefore never locked for long (a
 // stranger can delay the approver by minutes, not lock them out), while a
-// guesser gets a handful of tries an hour. Failures are forgotten
-// forgetAfter after the last one, and a name's on a successful sign-in.
+// guesser gets about two dozen tries an hour at a name. Failures are
+// forgotten forgetAfter after the last one, and a name's on a successful
+// sign-in.
 type signinLimiter struct {
 	mu    sync.Mutex
 	clock func() time.Time
@@ -191,7 +192,7 @@ const (
 	freeFailuresAddr = 20 // an office behind one address holds many people
 	backoffBase      = time.Second
 	backoffMax       = 5 * time.Minute
-	forgetAfter      = 15 * time.Minute
+	forgetAfter      = time.Hour
 	// maxLimiterKeys bounds the limiter's memory against made-up names;
 	// past it, stale keys are swept at every attempt.
 	maxLimiterKeys = 10000
