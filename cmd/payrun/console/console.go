@@ -13,7 +13,10 @@
 //
 // Security: sessions are random 256-bit ids in HttpOnly, SameSite=Strict
 // cookies (Secure under TLS); every form carries a per-session CSRF token and
-// unsafe cross-origin requests are refused; uploads are size-limited; the
+// unsafe cross-origin requests are refused; sign-in attempts are counted
+// before the password hash, per name and per address, with a doubling
+// back-off; the user is re-read from the ledger at every request, so a new
+// password, disable or remove ends a session; uploads are size-limited; the
 // MassPay API key never reaches this package; every action is an event in the
 // ledger naming the user; the person who prepared a plan can never approve it.
 package console
