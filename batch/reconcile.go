@@ -182,12 +182,12 @@ func (r *Reconciler) settledBefore(row ledger.Row) bool {
 	if r.Since.IsZero() {
 		return false
 	}
-	switch row.MasspayStatus {
+	switch row.Status() {
 	case masspay.StatusCompleted, masspay.StatusCancelled, masspay.StatusReadyForPickup:
 	default:
 		return false
 	}
-	at := row.StatusChangedAt
+	at := row.LaterStatusAt
 	if at.IsZero() {
 		at = row.UpdatedAt
 	}
