@@ -23,7 +23,7 @@ func TestUpdateStatusIgnoresDuplicatesAndStale(t *testing.T) {
 		want   ledger.StatusWrite
 	}{
 		{"PENDING", t0, ledger.StatusApplied},
-		{"PENDING", t0, ledger.StatusSame},                          // duplicate webhook
+		{"PENDING", t0, ledger.StatusSame},                           // duplicate webhook
 		{"COMPLETED", t0.Add(5 * time.Minute), ledger.StatusApplied}, // news
 		{"PROCESSING", t0.Add(time.Minute), ledger.StatusStale},      // late, out of order
 		{"COMPLETED", t0.Add(6 * time.Minute), ledger.StatusSame},
