@@ -356,3 +356,93 @@ func TestWebhookOnNeverPaidRowAndFromTheFuture(t *testing.T) {
 		t.Errorf("after an event dated 10 years ahead and a real one, results show %q, want COMPLETED", got)
 	}
 }
+
+// A key MassPay refuses as reused (422 IDEMPOTENCY_KEY_REUSED) was sent
+// before with another request, which may have moved money: the row must
+// stop for a person with the evidence, never end FAILED (which invites a
+// payment by hand), and no re-run may retry it on its own. Here another
+// system used the row's key first, for a load to someone else.
+func TestKeyReusedStopsRowForPersonNotFailed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := sandbox.Start(sandbox.Config{APIKey: sandbox.DefaultAPIKey, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	api, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandbox.DefaultAPIKey,
+		MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := api.CreateUser(ctx, "user:someone-else", masspay.User{InternalUserID: "someone-else", Country: "USA",
+		FirstName: "Zed", LastName: "Other", Email: "zed@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bals, err := api.Balances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Load(ctx, "k-load", other.UserToken, masspay.LoadTxn{ClientLoadID: "elsewhere-1",
+		SourceToken: bals[0].Token, Amount: bals[0].Balance.Div(bals[0].Balance), SourceCurrencyCode: bals[0].CurrencyCode}); err != nil {
+		t.Fatal(err)
+	}
+
+	led, err := ledger.Open(ctx, filepath.Join(dir, "payrun.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	sheet := filepath.Join(dir, "aug.csv")
+	if err := os.WriteFile(sheet, []byte("client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method\n"+
+		"k-load,u-1,Ana,Lima,ana@example.com,USA,80.00,load\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runOnce := func() int64 {
+		t.Helper()
+		run, err := led.BeginRun(ctx, ledger.RunInfo{SheetName: sheet, SheetSHA256: "test", Environment: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := RecordSheet(ctx, led, run.ID, sheet, IngestOptions{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := led.RetryNeedsAction(ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{API: api, Ledger: led, Workers: 1, Log: zerolog.Nop(), RetryWait: time.Millisecond}
+		if _, err := r.Run(ctx, ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		return run.ID
+	}
+	runOnce()
+	row, err := led.Row(ctx, "k-load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.State != ledger.StateNeedsAction || row.InternalError == "" {
+		t.Fatalf("k-load is %s (internal error %q, %s), want NEEDS_ACTION stopped on an internal error", row.State, row.InternalError, row.LastError)
+	}
+	q, err := led.Request(ctx, "k-load", "k-load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for ev, err := range led.Events(ctx, ledger.EventFilter{TransferID: "k-load", Kind: ledger.EventInternalError}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = found || (ev.IdempotencyKey == "k-load" && ev.HTTPStatus == http.StatusUnprocessableEntity &&
+			bytes.Contains(ev.Data, []byte(q.SHA256)))
+	}
+	if !found || q.SHA256 == "" {
+		t.Errorf("no internal_error event naming the key and the recorded body's hash %q", q.SHA256)
+	}
+	// A re-run (which retries NEEDS_ACTION rows) leaves it to a person.
+	runOnce()
+	if again, _ := led.Row(ctx, "k-load"); again.State != ledger.StateNeedsAction || again.QuoteSeq != row.QuoteSeq {
+		t.Errorf("after a re-run k-load is %s at quote %d, want left alone", again.State, again.QuoteSeq)
+	}
+}
