@@ -49,7 +49,9 @@ func (d *answerDropper) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err != nil || !d.dropping.Load() || !d.drop[key] {
+	// A lookup (GET, no key) is dropped by the address it asks about.
+	lookup := r.Method == http.MethodGet && d.drop["lookup:"+r.URL.Query().Get("email")]
+	if err != nil || !d.dropping.Load() || !(d.drop[key] || lookup) {
 		return resp, err
 	}
 	io.Copy(io.Discard, resp.Body)
@@ -63,13 +65,14 @@ func (d *answerDropper) sent(key string) [][]byte {
 	return append([][]byte(nil), d.bodies[key]...)
 }
 
-// intentSheet is one wallet load and one bank payout; note and meta fill
+// intentSheet is two wallet loads and one bank payout; note and meta fill
 // the columns left out of the fingerprint.
 func intentSheet(t *testing.T, path, note, meta string) {
 	t.Helper()
 	sheet := "client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method,destination_currency,attr:BankAccountNumber,attr:BankRoutingNumber,notes,metadata:ref\n" +
 		fmt.Sprintf("i-load,u-1,Ana,Lima,ana@example.com,USA,75.00,load,USD,,,%s,%s\n", note, meta) +
-		fmt.Sprintf("i-pay,u-2,Bo,Chen,bo@example.com,USA,120.00,payout,USD,123456789,021000021,%s,%s\n", note, meta)
+		fmt.Sprintf("i-pay,u-2,Bo,Chen,bo@example.com,USA,120.00,payout,USD,123456789,021000021,%s,%s\n", note, meta) +
+		fmt.Sprintf("i-new,u-3,Cy,Diaz,cy@example.com,USA,30.00,load,USD,,,%s,%s\n", note, meta)
 	if err := os.WriteFile(path, []byte(sheet), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +92,9 @@ func TestLostAnswerThenCorrectedNotesResendsRecordedBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	tr := &answerDropper{drop: map[string]bool{"i-load": true, "i-pay": true}, bodies: map[string][][]byte{}}
+	// i-new's payee creation loses its answer, so i-new stays new: nothing
+	// of it was sent, and a corrected sheet may still change its note.
+	tr := &answerDropper{drop: map[string]bool{"i-load": true, "i-pay": true, "user:u-3": true, "lookup:cy@example.com": true}, bodies: map[string][][]byte{}}
 	tr.dropping.Store(true)
 	api, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandbox.DefaultAPIKey,
 		HTTPClient: &http.Client{Transport: tr}, MaxRetries: 1,
@@ -127,6 +132,9 @@ func TestLostAnswerThenCorrectedNotesResendsRecordedBytes(t *testing.T) {
 	if row, _ := led.Row(ctx, "i-pay"); row.State != ledger.StateInitiating {
 		t.Fatalf("setup: i-pay is %s, want initiating (answer lost)", row.State)
 	}
+	if row, _ := led.Row(ctx, "i-new"); row.State != ledger.StateNew {
+		t.Fatalf("setup: i-new is %s, want new (payee creation's answer lost)", row.State)
+	}
 	if n := len(srv.Audit().Loads); n != 1 {
 		t.Fatalf("setup: MassPay holds %d loads, want 1 (the lost answer's)", n)
 	}
@@ -149,9 +157,15 @@ func TestLostAnswerThenCorrectedNotesResendsRecordedBytes(t *testing.T) {
 	if r := rows["i-pay"]; r.State != ledger.StatePaid {
 		t.Errorf("i-pay is %s (%s), want PAID", r.State, r.LastError)
 	}
+	if r := rows["i-new"]; r.State != ledger.StateLoaded {
+		t.Errorf("i-new is %s (%s), want LOADED", r.State, r.LastError)
+	}
 	checkAgreement(t, srv.Audit(), rows)
-	if n := len(srv.Audit().Loads); n != 1 {
-		t.Errorf("MassPay holds %d loads, want the wallet loaded once", n)
+	if n := len(srv.Audit().Loads); n != 2 {
+		t.Errorf("MassPay holds %d loads, want i-load's wallet loaded once and i-new's", n)
+	}
+	if sent := tr.sent("i-new"); len(sent) != 1 || !bytes.Contains(sent[0], []byte("typo fixed")) {
+		t.Errorf("i-new, still new when the sheet was corrected, sent %q; want the corrected note", sent)
 	}
 	for _, key := range []string{"i-load", "i-pay"} {
 		sent := tr.sent(key)
