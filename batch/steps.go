@@ -103,7 +103,7 @@ func (r *Runner) stepLoadIntentAs(ctx context.Context, row ledger.Row, data Row,
 	// same key instead of a new request.
 	return r.move(ctx, row, ledger.StateLoadSent, ledger.RowUpdate{AddAttempts: 1, UserToken: userToken,
 		Request: &ledger.Request{Key: row.LoadKey(), Kind: ledger.RequestLoad, Body: body}},
-		ledger.Event{IdempotencyKey: row.LoadKey(), Message: "load intent", Data: requestData(row.LoadKey(), body)})
+		ledger.Event{IdempotencyKey: row.LoadKey(), Message: "load intent"})
 }
 
 // loadBody encodes the row's load as it is sent. It is called once per key,
@@ -123,7 +123,7 @@ func (r *Runner) loadBody(row ledger.Row, data Row) ([]byte, error) {
 }
 
 // payoutBody encodes the row's initiate as it is sent: once per row that
-// left new; fresh quotes reuse the first quote's bytes (recordedBody).
+// left new; fresh quotes reuse the previous quote's bytes (freshQuote).
 func (r *Runner) payoutBody(row ledger.Row, data Row) ([]byte, error) {
 	src, _ := r.sourceToken(data.SourceCurrency)
 	txn := masspay.PayoutTxn{
@@ -194,14 +194,11 @@ func (r *Runner) freshQuote(ctx context.Context, row ledger.Row, seq int) (*ledg
 	return &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: body}, nil
 }
 
-// requestData is the JSON evidence an intent or a refusal event carries: the
-// key and the SHA-256 of the bytes sent under it (never the bytes, which
-// hold the payee's data).
+// requestData is the JSON evidence a refused key's event carries: the key
+// and the SHA-256 of the bytes sent under it (never the bytes, which hold
+// the payee's data). Intents get theirs from the ledger.
 func requestData(key string, body []byte) json.RawMessage {
-	b, err := json.Marshal(struct {
-		Key        string `json:"idempotency_key"`
-		BodySHA256 string `json:"body_sha256,omitempty"`
-	}{key, ledger.BodyHash(body)})
+	b, err := json.Marshal(ledger.RequestEvidence{Key: key, BodySHA256: ledger.BodyHash(body)})
 	if err != nil {
 		return nil
 	}
@@ -429,7 +426,7 @@ func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Ro
 	now := r.Clock()
 	return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{AddAttempts: 1, QuoteStartedAt: &now,
 		Request: &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: body}},
-		ledger.Event{IdempotencyKey: key, Message: "initiate intent", Data: requestData(key, body)})
+		ledger.Event{IdempotencyKey: key, Message: "initiate intent"})
 }
 
 func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
@@ -528,7 +525,7 @@ func (r *Runner) moveFreshQuote(ctx context.Context, row ledger.Row, status, msg
 	}
 	now := r.Clock()
 	return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1, QuoteStartedAt: &now, Request: req},
-		ledger.Event{IdempotencyKey: req.Key, MasspayStatus: status, Message: msg, Data: requestData(req.Key, req.Body)})
+		ledger.Event{IdempotencyKey: req.Key, MasspayStatus: status, Message: msg})
 }
 
 func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, error) {

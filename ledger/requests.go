@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -66,6 +67,25 @@ func insertRequest(tx *wtx, id string, q *Request, now string) error {
 		return fmt.Errorf("record request %s of row %q: %w", q.Key, id, err)
 	}
 	return nil
+}
+
+// requestEvidence is the JSON an intent's event carries about its request:
+// the key and the SHA-256 of the body recorded under it (never the body,
+// which holds the payee's data).
+func requestEvidence(tx *wtx, id, key string) (json.RawMessage, error) {
+	var sum string
+	if err := tx.queryRow(`SELECT body_sha256 FROM requests WHERE client_transfer_id = ? AND idempotency_key = ?`,
+		id, key).Scan(&sum); err != nil {
+		return nil, fmt.Errorf("read request %s of row %q: %w", key, id, err)
+	}
+	return json.Marshal(RequestEvidence{Key: key, BodySHA256: sum})
+}
+
+// RequestEvidence is the JSON detail of an event about a recorded request:
+// an intent, or a key MassPay refused as reused.
+type RequestEvidence struct {
+	Key        string `json:"idempotency_key"`
+	BodySHA256 string `json:"body_sha256,omitempty"`
 }
 
 // RecordRequest records q for row id on its own, for an intent written before

@@ -31,6 +31,22 @@ func TestRequestRecordedWithIntentIsFinal(t *testing.T) {
 	if q, err := l.RecordRequest(ctx, "a", ledger.Request{Key: "a", Kind: ledger.RequestLoad, Body: []byte(`{}`)}); err != nil || !bytes.Equal(q.Body, first) {
 		t.Fatalf("RecordRequest over a recorded key = %s, %v; want the first body", q.Body, err)
 	}
+	// Both intents' events name the body recorded under the key.
+	n := 0
+	for ev, err := range l.Events(ctx, ledger.EventFilter{TransferID: "a"}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.To == ledger.StateLoadSent {
+			n++
+			if !bytes.Contains(ev.Data, []byte(ledger.BodyHash(first))) {
+				t.Errorf("intent event %d data %s lacks the recorded body's hash", ev.Seq, ev.Data)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d intent events, want 2", n)
+	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,9 @@ type RowUpdate struct {
 	// Request, when set, is the exact request the intent this transition
 	// records is about to send. It is recorded in the same transaction,
 	// unless its key was recorded before: a key's first request is final,
-	// and the caller sends what Ledger.Request returns for the key.
+	// and the caller sends what Ledger.Request returns for the key. The
+	// event then carries the key and the recorded body's SHA-256 as its
+	// Data, unless the caller set Data.
 	Request *Request
 }
 
@@ -175,12 +177,19 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 		if err != nil {
 			return err
 		}
+		e := ev
 		if upd.Request != nil {
 			if err := insertRequest(tx, id, upd.Request, formatTime(now)); err != nil {
 				return err
 			}
+			if len(e.Data) == 0 {
+				// The evidence names what is recorded under the key,
+				// which may be an earlier record than upd.Request.
+				if e.Data, err = requestEvidence(tx, id, upd.Request.Key); err != nil {
+					return err
+				}
+			}
 		}
-		e := ev
 		if e.RunID == 0 {
 			e.RunID = row.LastRunID
 		}
