@@ -218,8 +218,10 @@ func (r *Reconciler) poll(ctx context.Context, loads *loadCache, row ledger.Row,
 			return n, fmt.Errorf("load %s not among the payee's loads", row.LoadToken)
 		}
 	}
-	// Taken after the answer: the status was true at least then.
+	// Taken after the answer: the status was true at least then. The poll
+	// is dated by the reconciler's own clock, which is the receiver's.
 	n.At = clock()
+	n.Received = n.At
 	return n, nil
 }
 
