@@ -93,7 +93,7 @@ func DownloadConfirmations(ctx context.Context, api ConfirmationsAPI, l *ledger.
 			listErr = fmt.Errorf("list paid rows: %w", err)
 			break
 		}
-		if row.PayoutToken == "" || !settledPaid(row.MasspayStatus) || gctx.Err() != nil {
+		if row.PayoutToken == "" || !settledPaid(row.Status()) || gctx.Err() != nil {
 			continue
 		}
 		path := filepath.Join(dir, ConfirmationFileName(row.ID))

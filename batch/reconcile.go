@@ -182,12 +182,12 @@ func (r *Reconciler) settledBefore(row ledger.Row) bool {
 	if r.Since.IsZero() {
 		return false
 	}
-	switch row.MasspayStatus {
+	switch row.Status() {
 	case masspay.StatusCompleted, masspay.StatusCancelled, masspay.StatusReadyForPickup:
 	default:
 		return false
 	}
-	at := row.StatusChangedAt
+	at := row.LaterStatusAt
 	if at.IsZero() {
 		at = row.UpdatedAt
 	}
@@ -218,8 +218,10 @@ func (r *Reconciler) poll(ctx context.Context, loads *loadCache, row ledger.Row,
 			return n, fmt.Errorf("load %s not among the payee's loads", row.LoadToken)
 		}
 	}
-	// Taken after the answer: the status was true at least then.
+	// Taken after the answer: the status was true at least then. The poll
+	// is dated by the reconciler's own clock, which is the receiver's.
 	n.At = clock()
+	n.Received = n.At
 	return n, nil
 }
 

@@ -106,7 +106,7 @@ func (r *Reconciler) checkBalances(ctx context.Context) ([]BalanceCheck, error) 
 		run := open[row.SourceCurrency]
 		debit := rowDebit(row)
 		runID, committed := committedIn[row.ID]
-		cancelled := row.MasspayStatus == masspay.StatusCancelled
+		cancelled := row.Status() == masspay.StatusCancelled
 		switch {
 		case committed && runID >= run.ID:
 			if !cancelled {
@@ -114,17 +114,17 @@ func (r *Reconciler) checkBalances(ctx context.Context) ([]BalanceCheck, error) 
 			}
 			if cancelled {
 				bc.Explain = append(bc.Explain, BalanceSuspect{ClientTransferID: row.ID, State: row.State,
-					MasspayStatus: row.MasspayStatus, Effect: debit.Neg(),
+					MasspayStatus: row.Status(), Effect: debit.Neg(),
 					Why: "cancelled by MassPay: counted as refunded; if the refund has not reached the balance yet, it explains this"})
 			}
-		case committed && cancelled && row.StatusChangedAt.After(run.StartedAt):
+		case committed && cancelled && row.LaterStatusAt.After(run.StartedAt):
 			bc.Refunded = bc.Refunded.Add(debit)
 			bc.Explain = append(bc.Explain, BalanceSuspect{ClientTransferID: row.ID, State: row.State,
-				MasspayStatus: row.MasspayStatus, Effect: debit.Neg(),
+				MasspayStatus: row.Status(), Effect: debit.Neg(),
 				Why: "committed before the opening balance and cancelled after it: counted as refunded since"})
 		case !committed && row.State.Unknown() && row.LastRunID >= run.ID:
 			bc.Explain = append(bc.Explain, BalanceSuspect{ClientTransferID: row.ID, State: row.State,
-				MasspayStatus: row.MasspayStatus, Effect: debit.Neg(),
+				MasspayStatus: row.Status(), Effect: debit.Neg(),
 				Why: "outcome unknown (" + string(row.State) + "): MassPay may have debited it; the next run settles it"})
 		}
 	}

@@ -120,7 +120,7 @@ func (w *paidWorld) truth() map[string]string {
 func (w *paidWorld) assertMatchesTruth(t *testing.T) {
 	t.Helper()
 	for id, want := range w.truth() {
-		if got := mustRow(t, w.l, id).MasspayStatus; got != want {
+		if got := mustRow(t, w.l, id).Status(); got != want {
 			t.Errorf("row %s: ledger says %q, sandbox says %q", id, got, want)
 		}
 	}
@@ -133,7 +133,7 @@ func (w *paidWorld) statuses(t *testing.T) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[row.ID] = row.MasspayStatus
+		out[row.ID] = row.Status()
 	}
 	return out
 }

@@ -90,8 +90,8 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	if evs := flipEvents(t, w.l); len(evs) != 1 {
 		t.Fatalf("flip events = %d, want 1", len(evs))
 	}
-	if row := mustRow(t, w.l, "r-flip"); row.State != "PAID" || row.StatusChangedAt.IsZero() {
-		t.Fatalf("r-flip row = %s at %v; reconcile must not move State and must stamp status_changed_at", row.State, row.StatusChangedAt)
+	if row := mustRow(t, w.l, "r-flip"); row.State != "PAID" || row.LaterStatusAt.IsZero() {
+		t.Fatalf("r-flip row = %s at %v; reconcile must not move State and must stamp status_changed_at", row.State, row.LaterStatusAt)
 	}
 
 	// The summary tells the story.

@@ -25,6 +25,26 @@ const EventFlip ledger.EventKind = "flip"
 // row's. Such news is not applied.
 var ErrUnknownPayment = errors.New("payment not in the ledger")
 
+// ErrNoPayment means status news named a row payrun never paid or loaded (no
+// payout or load token: FAILED, NEEDS_ACTION, not sent yet). The news is
+// recorded as an EventUnmatched event and not applied: a status on a row
+// that moved no money would read as a payment.
+var ErrNoPayment = errors.New("row has no MassPay payment")
+
+// ErrFutureNews means status news dated more than MaxNewsAhead after the
+// receiver's clock. It is recorded as an EventUnmatched event and not
+// applied: the compare-and-set on the event time would let it freeze the
+// row's status until that date.
+var ErrFutureNews = errors.New("status news dated in the future")
+
+// MaxNewsAhead is how far ahead of the receiver's clock news may be dated:
+// clocks drift, but not by more than this.
+const MaxNewsAhead = 5 * time.Minute
+
+// EventUnmatched is the ledger event kind of status news kept as evidence
+// but not applied (ErrNoPayment, ErrFutureNews).
+const EventUnmatched ledger.EventKind = "unmatched"
+
 // StatusNews is one piece of news about MassPay's status of a payment, from a
 // webhook or from reconcile asking MassPay.
 type StatusNews struct {
@@ -48,11 +68,14 @@ type StatusNews struct {
 	Source ledger.EventKind
 	// Data is optional JSON recorded with the event (the webhook body).
 	Data json.RawMessage
+	// Received is the receiver's clock when the news came in; news dated
+	// more than MaxNewsAhead after it is refused. Zero: the applier's Clock.
+	Received time.Time
 }
 
 // StatusOutcome is what applying one piece of news did.
 type StatusOutcome struct {
-	// Changed is true when the row's masspay_status moved.
+	// Changed is true when the row's later status moved.
 	Changed bool
 	// Was and Now are the row's status before and after.
 	Was, Now string
@@ -65,16 +88,19 @@ type StatusOutcome struct {
 // StatusApplier applies status news to the ledger. It is the only path by
 // which reconcile and the webhook receiver touch a row's MassPay status, so
 // both get the same rules: idempotent (the same news twice changes nothing),
-// never backwards in time (older news than the row's status_changed_at is not
-// applied), never a payment (only masspay_status, status_changed_at and
-// events are written, never the row's State), and every flip recorded exactly
-// once as an EventFlip event.
+// never backwards in time (a compare-and-set on the row's later_status_at:
+// older news is not applied), never a payment (only later_status,
+// later_status_at and events are written, never the row's State or the
+// status the runner recorded), never on a row without a MassPay payment,
+// never from the future (more than MaxNewsAhead), and every flip recorded
+// exactly once as an EventFlip event.
 //
 // A StatusApplier is safe for concurrent use; news about one row is applied
 // one at a time. Its zero value is not usable: set Ledger.
 type StatusApplier struct {
 	Ledger *ledger.Ledger
-	// Clock stamps flip events (detected_at); default the ledger's clock.
+	// Clock stamps flip events (detected_at) and is the receiver's clock for
+	// news without Received; default time.Now.
 	Clock func() time.Time
 
 	rows rowLocks
@@ -116,16 +142,31 @@ func (a *StatusApplier) Apply(ctx context.Context, n StatusNews) (StatusOutcome,
 		return StatusOutcome{}, fmt.Errorf("apply status of %s: %w", n.TransferID, err)
 	}
 	token := rowToken(row)
-	if n.Token != "" && token != "" && n.Token != token {
+	if token == "" {
+		return StatusOutcome{}, a.unmatched(ctx, row, n, status, ErrNoPayment,
+			fmt.Sprintf("%s news not applied: the row (%s) has no MassPay payment", status, row.State))
+	}
+	if n.Token != "" && n.Token != token {
 		return StatusOutcome{}, fmt.Errorf("apply status of %s: token %s is not the row's %s: %w", n.TransferID, n.Token, token, ErrUnknownPayment)
 	}
-	if token == "" {
-		token = n.Token
+	at := n.At.UTC()
+	received := n.Received
+	if received.IsZero() {
+		received = a.now()
 	}
-	cur, curAt := row.MasspayStatus, row.StatusChangedAt
+	if at.After(received.Add(MaxNewsAhead)) {
+		return StatusOutcome{}, a.unmatched(ctx, row, n, status, ErrFutureNews,
+			fmt.Sprintf("%s news not applied: dated %s, more than %s after the receiver's clock (%s)",
+				status, at.Format(time.RFC3339), MaxNewsAhead, received.UTC().Format(time.RFC3339)))
+	}
+	// The later status is webhook's and reconcile's own; before any, the
+	// status the runner's call answered is where the payment stands.
+	cur, curAt := row.LaterStatus, row.LaterStatusAt
+	if cur == "" {
+		cur = row.MasspayStatus
+	}
 	out := StatusOutcome{Was: cur, Now: cur}
 
-	at := n.At.UTC()
 	if !curAt.IsZero() && !at.After(curAt) {
 		if n.Observed && status != cur && (statusRank(status) > statusRank(cur) || isFlip(cur, status)) {
 			// A poll is MassPay's truth now; our clock just lags the time a
@@ -161,15 +202,33 @@ func (a *StatusApplier) Apply(ctx context.Context, n StatusNews) (StatusOutcome,
 	if kind == "" {
 		kind = ledger.EventStatus
 	}
-	changed, err := a.Ledger.UpdateStatus(ctx, row.ID, status, at, ledger.Event{Kind: kind, Data: n.Data,
+	w, err := a.Ledger.UpdateStatus(ctx, row.ID, status, at, ledger.Event{Kind: kind, Data: n.Data,
 		Message: fmt.Sprintf("masspay status %s -> %s (%s)", orDashStatus(cur), status, kind)})
 	if err != nil {
 		return out, fmt.Errorf("apply status of %s: %w", row.ID, err)
 	}
-	if changed {
+	if w == ledger.StatusApplied {
 		out.Changed, out.Now = true, status
 	}
 	return out, nil
+}
+
+// unmatched records news that is not applied as an EventUnmatched event of
+// the row and returns why, wrapped.
+func (a *StatusApplier) unmatched(ctx context.Context, row ledger.Row, n StatusNews, status string, why error, msg string) error {
+	ev := ledger.Event{Kind: EventUnmatched, RunID: row.LastRunID, TransferID: row.ID, MasspayStatus: status,
+		Data: n.Data, Message: msg + " (" + string(n.Source) + ")"}
+	if _, err := a.Ledger.AppendEvent(ctx, ev); err != nil {
+		return fmt.Errorf("record unmatched status news of %s: %w", row.ID, err)
+	}
+	return fmt.Errorf("apply status of %s: %w", row.ID, why)
+}
+
+func (a *StatusApplier) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock()
+	}
+	return time.Now()
 }
 
 // recordFlip appends an EventFlip for row unless the same flip (was, now and
@@ -203,9 +262,10 @@ func (a *StatusApplier) recordFlip(ctx context.Context, row ledger.Row, token, w
 }
 
 // Webhook applies a MassPay status callback: the callback of the webhook
-// receiver (masspay/webhook). News about payments payrun did not make is
-// acknowledged and ignored (returns nil), so MassPay does not retry it for
-// days; a ledger failure is returned, so the receiver answers 5xx and
+// receiver (masspay/webhook); received is the receiver's clock. News about
+// payments payrun did not make, about rows without a payment, or dated more
+// than MaxNewsAhead ahead is acknowledged and not applied (returns nil), so
+// MassPay does not retry it for days; a ledger failure is returned, so the receiver answers 5xx and
 // MassPay delivers again.
 func (a *StatusApplier) Webhook(ctx context.Context, ev masspay.WebhookEvent, received time.Time) (StatusOutcome, error) {
 	n := StatusNews{Status: ev.Status, Source: ledger.EventWebhook}
@@ -220,7 +280,7 @@ func (a *StatusApplier) Webhook(ctx context.Context, ev masspay.WebhookEvent, re
 	if n.TransferID == "" {
 		return StatusOutcome{}, nil
 	}
-	n.At = received
+	n.At, n.Received = received, received
 	if ev.EventTime != "" {
 		t, err := time.Parse(time.RFC3339Nano, ev.EventTime)
 		if err == nil {
@@ -229,7 +289,9 @@ func (a *StatusApplier) Webhook(ctx context.Context, ev masspay.WebhookEvent, re
 	}
 	n.Data = webhookData(ev)
 	out, err := a.Apply(ctx, n)
-	if errors.Is(err, ErrUnknownPayment) {
+	if errors.Is(err, ErrUnknownPayment) || errors.Is(err, ErrNoPayment) || errors.Is(err, ErrFutureNews) {
+		// Acknowledged so MassPay does not deliver it for days; the
+		// unmatched ones are kept as events, and reconcile asks MassPay.
 		return out, nil
 	}
 	return out, err

@@ -143,8 +143,8 @@ func TestWebhookOrderDuplicatesAndForgeries(t *testing.T) {
 	// The cancellation arrives first, then the older news, each twice.
 	send("CANCELLED", 35*time.Minute)
 	send("CANCELLED", 35*time.Minute)
-	if got := mustRow(t, w.l, flip.ID); got.MasspayStatus != "CANCELLED" || !got.StatusChangedAt.Equal(t0.Add(35*time.Minute)) {
-		t.Fatalf("after CANCELLED: %s at %v", got.MasspayStatus, got.StatusChangedAt)
+	if got := mustRow(t, w.l, flip.ID); got.Status() != "CANCELLED" || !got.LaterStatusAt.Equal(t0.Add(35*time.Minute)) {
+		t.Fatalf("after CANCELLED: %s at %v", got.Status(), got.LaterStatusAt)
 	}
 	if n := len(flipEvents(t, w.l)); n != 0 {
 		t.Fatalf("PENDING -> CANCELLED is no flip, got %d", n)
@@ -152,8 +152,8 @@ func TestWebhookOrderDuplicatesAndForgeries(t *testing.T) {
 	send("COMPLETED", 5*time.Minute) // late: reveals the flip, changes nothing
 	send("COMPLETED", 5*time.Minute)
 	send("PROCESSING", time.Minute)
-	if got := mustRow(t, w.l, flip.ID); got.MasspayStatus != "CANCELLED" || got.State != ledger.StatePaid {
-		t.Fatalf("older news moved the row: %s / %s", got.MasspayStatus, got.State)
+	if got := mustRow(t, w.l, flip.ID); got.Status() != "CANCELLED" || got.State != ledger.StatePaid {
+		t.Fatalf("older news moved the row: %s / %s", got.Status(), got.State)
 	}
 	if evs := flipEvents(t, w.l); len(evs) != 1 {
 		t.Fatalf("flip events = %d, want 1 (COMPLETED -> CANCELLED learnt from late news)", len(evs))
@@ -189,9 +189,9 @@ func TestWebhookOrderDuplicatesAndForgeries(t *testing.T) {
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("tampered body: %v %v", resp, err)
 	}
-	if after, row := countEvents(), mustRow(t, w.l, flip.ID); after != before || row.MasspayStatus != beforeRow.MasspayStatus ||
-		!row.StatusChangedAt.Equal(beforeRow.StatusChangedAt) {
-		t.Fatalf("refused deliveries changed the ledger: events %d -> %d, status %s -> %s", before, after, beforeRow.MasspayStatus, row.MasspayStatus)
+	if after, row := countEvents(), mustRow(t, w.l, flip.ID); after != before || row.Status() != beforeRow.Status() ||
+		!row.LaterStatusAt.Equal(beforeRow.LaterStatusAt) {
+		t.Fatalf("refused deliveries changed the ledger: events %d -> %d, status %s -> %s", before, after, beforeRow.Status(), row.Status())
 	}
 
 	// News about payments payrun never made is acknowledged and ignored.
@@ -205,7 +205,7 @@ func TestWebhookOrderDuplicatesAndForgeries(t *testing.T) {
 	if code := post(t, srv.URL, other, hookSecret, time.Now()); code != http.StatusOK {
 		t.Fatalf("other token: %d", code)
 	}
-	if st := mustRow(t, w.l, "r-ok").MasspayStatus; st != "PENDING" {
+	if st := mustRow(t, w.l, "r-ok").Status(); st != "PENDING" {
 		t.Fatalf("r-ok took news about another token: %s", st)
 	}
 }

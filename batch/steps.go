@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -93,16 +94,23 @@ func (r *Runner) stepLoadIntentAs(ctx context.Context, row ledger.Row, data Row,
 			fmt.Sprintf("The MassPay account has no %s balance to load from.", data.SourceCurrency),
 			fmt.Sprintf("Fund a %s balance in MassPay, or change source_currency, and re-run.", data.SourceCurrency))
 	}
-	// The intent is durable before the load is sent: a crash after this line
-	// re-sends the same request with the same key instead of a new one.
-	return r.move(ctx, row, ledger.StateLoadSent, ledger.RowUpdate{AddAttempts: 1, UserToken: userToken},
+	body, err := r.loadBody(row, data)
+	if err != nil {
+		return r.fail(ctx, row, "", fmt.Sprintf("the load request cannot be encoded: %v", err))
+	}
+	// The intent, with the exact bytes it will send, is durable before the
+	// load is sent: a crash after this line re-sends the same bytes with the
+	// same key instead of a new request.
+	return r.move(ctx, row, ledger.StateLoadSent, ledger.RowUpdate{AddAttempts: 1, UserToken: userToken,
+		Request: &ledger.Request{Key: row.LoadKey(), Kind: ledger.RequestLoad, Body: body}},
 		ledger.Event{IdempotencyKey: row.LoadKey(), Message: "load intent"})
 }
 
-func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
-	key := row.LoadKey()
+// loadBody encodes the row's load as it is sent. It is called once per key,
+// for the intent; every send reads the recorded bytes back.
+func (r *Runner) loadBody(row ledger.Row, data Row) ([]byte, error) {
 	src, _ := r.sourceToken(data.SourceCurrency)
-	txn := masspay.LoadTxn{
+	return masspay.EncodeBody(masspay.LoadTxn{
 		ClientLoadID:       row.ID,
 		SourceToken:        src,
 		Amount:             data.Amount,
@@ -111,10 +119,119 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger
 		NotifyUser:         data.NotifyUser,
 		TimeToProcess:      data.TimeToProcess,
 		Metadata:           metadataAny(data.Metadata),
+	})
+}
+
+// payoutBody encodes the row's initiate as it is sent: once per row that
+// left new; fresh quotes reuse the previous quote's bytes (freshQuote).
+func (r *Runner) payoutBody(row ledger.Row, data Row) ([]byte, error) {
+	src, _ := r.sourceToken(data.SourceCurrency)
+	txn := masspay.PayoutTxn{
+		ClientTransferID:        row.ID,
+		SourceCurrencyCode:      data.SourceCurrency,
+		DestinationCurrencyCode: data.DestinationCurrency,
+		SourceToken:             src,
+		DestinationToken:        row.DestinationToken,
+		AttrSetToken:            row.AttrSetToken,
+		Metadata:                metadataAny(data.Metadata),
+		NotifyUser:              data.NotifyUser,
+	}
+	amt := data.Amount
+	if data.AmountIs == AmountIsDestination {
+		txn.DestinationAmount = &amt
+	} else {
+		txn.SourceAmount = &amt
+	}
+	return masspay.EncodeBody(txn)
+}
+
+// recorded returns the request recorded with key's intent: the bytes that
+// must go out under key. A row whose intent was written by a payrun that did
+// not record requests has none; build makes it then, and it is recorded
+// before it is sent, so from here on the key has one body.
+func (r *Runner) recorded(ctx context.Context, row ledger.Row, key string, kind ledger.RequestKind, build func() ([]byte, error)) (ledger.Request, error) {
+	q, err := r.Ledger.Request(ctx, row.ID, key)
+	if err == nil {
+		return q, nil
+	}
+	if !errors.Is(err, ledger.ErrNotFound) {
+		return ledger.Request{}, fmt.Errorf("%w: read the recorded request %s: %v", ErrAborted, key, err)
+	}
+	var body []byte
+	if build != nil {
+		if body, err = build(); err != nil {
+			return ledger.Request{}, fmt.Errorf("encode request %s: %w", key, err)
+		}
+	}
+	q, err = r.Ledger.RecordRequest(ctx, row.ID, ledger.Request{Key: key, Kind: kind, Body: body})
+	if err != nil {
+		return ledger.Request{}, fmt.Errorf("%w: record request %s: %v", ErrAborted, key, err)
+	}
+	return q, nil
+}
+
+// freshQuote is the request of quote seq's initiate: the previous quote's
+// recorded bytes (the quote is fresh, the payment the same; a sheet
+// re-ingested since must not change it), or, without a record, the row's
+// body built now.
+func (r *Runner) freshQuote(ctx context.Context, row ledger.Row, seq int) (*ledger.Request, error) {
+	key := ledger.PayoutKey(row.ID, seq)
+	prev, err := r.Ledger.Request(ctx, row.ID, ledger.PayoutKey(row.ID, row.QuoteSeq))
+	switch {
+	case err == nil:
+		return &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: prev.Body}, nil
+	case !errors.Is(err, ledger.ErrNotFound):
+		return nil, fmt.Errorf("%w: read the recorded request of quote %d: %v", ErrAborted, row.QuoteSeq, err)
+	}
+	data, err := rowData(row)
+	if err != nil {
+		return nil, fmt.Errorf("read the row recorded in the ledger: %w", err)
+	}
+	body, err := r.payoutBody(row, data)
+	if err != nil {
+		return nil, err
+	}
+	return &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: body}, nil
+}
+
+// requestData is the JSON evidence a refused key's event carries: the key
+// and the SHA-256 of the bytes sent under it (never the bytes, which hold
+// the payee's data). Intents get theirs from the ledger.
+func requestData(key string, body []byte) json.RawMessage {
+	b, err := json.Marshal(ledger.RequestEvidence{Key: key, BodySHA256: ledger.BodyHash(body)})
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// keyReused stops a row whose key MassPay refused as reused with another
+// request (422 IDEMPOTENCY_KEY_REUSED). The key was sent before, so its
+// first request may have moved money: FAILED would invite a payment by hand.
+// The row goes to NEEDS_ACTION marked as an internal error, which no re-run
+// retries or replaces on its own, with the key and the hash of the recorded
+// bytes in its event.
+func (r *Runner) keyReused(ctx context.Context, row ledger.Row, key string, body []byte, err error) (ledger.Row, error) {
+	reason := fmt.Sprintf("Internal error: MassPay refused Idempotency-Key %s as reused with a different request (%s); the first request under it may have moved money.", key, errText(err))
+	action := fmt.Sprintf("Do not pay this row by hand. Look up %s in the MassPay dashboard: if it was paid or loaded, record it; if not, re-enter the row under a new client_transfer_id.", row.ID)
+	return r.move(ctx, row, ledger.StateNeedsAction, ledger.RowUpdate{
+		LastError: &reason, ActionNeeded: &action, InternalError: strp("IDEMPOTENCY_KEY_REUSED " + key),
+	}, ledger.Event{Kind: ledger.EventInternalError, IdempotencyKey: key, HTTPStatus: httpStatus(err),
+		Message: reason, Data: requestData(key, body)})
+}
+
+func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+	key := row.LoadKey()
+	req, err := r.recorded(ctx, row, key, ledger.RequestLoad, func() ([]byte, error) { return r.loadBody(row, data) })
+	if err != nil {
+		return row, err
 	}
 	faultpoint.Hit("api.load.before")
-	resp, err := r.API.Load(ctx, key, row.UserToken, txn)
+	resp, err := r.API.LoadBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.load.after")
+	if errors.Is(err, masspay.ErrIdempotencyKeyReused) {
+		return r.keyReused(ctx, row, key, req.Body, err)
+	}
 	if errors.Is(err, masspay.ErrDuplicate) {
 		return r.adoptLoad(ctx, row, data)
 	}
@@ -301,32 +418,29 @@ func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Ro
 			fmt.Sprintf("The MassPay account has no %s balance to pay from.", data.SourceCurrency),
 			fmt.Sprintf("Fund a %s balance in MassPay, or change source_currency, and re-run.", data.SourceCurrency))
 	}
-	return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{AddAttempts: 1},
-		ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, row.QuoteSeq), Message: "initiate intent"})
+	key := ledger.PayoutKey(row.ID, row.QuoteSeq)
+	body, err := r.payoutBody(row, data)
+	if err != nil {
+		return r.fail(ctx, row, "", fmt.Sprintf("the payout request cannot be encoded: %v", err))
+	}
+	now := r.Clock()
+	return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{AddAttempts: 1, QuoteStartedAt: &now,
+		Request: &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: body}},
+		ledger.Event{IdempotencyKey: key, Message: "initiate intent"})
 }
 
 func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
 	key := ledger.PayoutKey(row.ID, row.QuoteSeq)
-	src, _ := r.sourceToken(data.SourceCurrency)
-	txn := masspay.PayoutTxn{
-		ClientTransferID:        row.ID,
-		SourceCurrencyCode:      data.SourceCurrency,
-		DestinationCurrencyCode: data.DestinationCurrency,
-		SourceToken:             src,
-		DestinationToken:        row.DestinationToken,
-		AttrSetToken:            row.AttrSetToken,
-		Metadata:                metadataAny(data.Metadata),
-		NotifyUser:              data.NotifyUser,
-	}
-	amt := data.Amount
-	if data.AmountIs == AmountIsDestination {
-		txn.DestinationAmount = &amt
-	} else {
-		txn.SourceAmount = &amt
+	req, err := r.recorded(ctx, row, key, ledger.RequestInitiate, func() ([]byte, error) { return r.payoutBody(row, data) })
+	if err != nil {
+		return row, err
 	}
 	faultpoint.Hit("api.initiate.before")
-	resp, err := r.API.InitiatePayout(ctx, key, row.UserToken, txn)
+	resp, err := r.API.InitiatePayoutBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.initiate.after")
+	if errors.Is(err, masspay.ErrIdempotencyKeyReused) {
+		return r.keyReused(ctx, row, key, req.Body, err)
+	}
 	switch {
 	case errors.Is(err, masspay.ErrDuplicate):
 		return r.adoptPayout(ctx, row)
@@ -386,23 +500,45 @@ func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row) (ledger.Row, e
 }
 
 func (r *Runner) stepCommitIntent(ctx context.Context, row ledger.Row) (ledger.Row, error) {
-	if r.Clock().Sub(row.UpdatedAt) > quoteLifetime-quoteMargin {
+	started := row.QuoteStartedAt
+	if started.IsZero() {
+		started = row.UpdatedAt // a quote taken before quote_started_at existed
+	}
+	if r.Clock().Sub(started) > quoteLifetime-quoteMargin {
 		// The quote has lapsed (or is about to): commit would only answer
 		// ex_rate_expired. Start a fresh quote under the next key.
-		seq := row.QuoteSeq + 1
-		return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1},
-			ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, seq), Message: "quote expired before commit; fresh quote"})
+		return r.moveFreshQuote(ctx, row, "", "quote expired before commit; fresh quote")
 	}
-	return r.move(ctx, row, ledger.StateCommitting, ledger.RowUpdate{},
-		ledger.Event{IdempotencyKey: ledger.CommitKey(row.ID, row.QuoteSeq), Message: "commit intent"})
+	key := ledger.CommitKey(row.ID, row.QuoteSeq)
+	return r.move(ctx, row, ledger.StateCommitting, ledger.RowUpdate{
+		Request: &ledger.Request{Key: key, Kind: ledger.RequestCommit}},
+		ledger.Event{IdempotencyKey: key, Message: "commit intent"})
+}
+
+// moveFreshQuote records the intent of the row's next quote, with its
+// request, in one transition to initiating.
+func (r *Runner) moveFreshQuote(ctx context.Context, row ledger.Row, status, msg string) (ledger.Row, error) {
+	seq := row.QuoteSeq + 1
+	req, err := r.freshQuote(ctx, row, seq)
+	if err != nil {
+		return row, err
+	}
+	now := r.Clock()
+	return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1, QuoteStartedAt: &now, Request: req},
+		ledger.Event{IdempotencyKey: req.Key, MasspayStatus: status, Message: msg})
 }
 
 func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, error) {
 	key := ledger.CommitKey(row.ID, row.QuoteSeq)
+	if _, err := r.recorded(ctx, row, key, ledger.RequestCommit, nil); err != nil {
+		return row, err
+	}
 	faultpoint.Hit("api.commit.before")
 	resp, err := r.API.CommitPayout(ctx, key, row.UserToken, row.PayoutToken)
 	faultpoint.Hit("api.commit.after")
 	switch {
+	case errors.Is(err, masspay.ErrIdempotencyKeyReused):
+		return r.keyReused(ctx, row, key, nil, err)
 	case err == nil:
 		st := masspay.StatusPending
 		if row.MasspayStatus != "" {
@@ -411,9 +547,7 @@ func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, er
 		return r.move(ctx, row, ledger.StatePaid, ledger.RowUpdate{PickupCode: nonEmpty(resp.PickupCode), MasspayStatus: &st},
 			ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "committed " + row.PayoutToken})
 	case errors.Is(err, masspay.ErrQuoteExpired):
-		seq := row.QuoteSeq + 1
-		return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1},
-			ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, seq), MasspayStatus: masspay.CommitExRateExpired, Message: "quote expired at commit; fresh quote"})
+		return r.moveFreshQuote(ctx, row, masspay.CommitExRateExpired, "quote expired at commit; fresh quote")
 	case errors.Is(err, masspay.ErrAdditionalAttributes):
 		return r.needsAction(ctx, row, ledger.RowUpdate{},
 			"MassPay needs more details about the payee for this route (addtl_attr_req).",
@@ -446,6 +580,8 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 		return r.needsAction(ctx, row, ledger.RowUpdate{},
 			fmt.Sprintf("Not paid: the MassPay %s balance could not cover it.", cur),
 			fmt.Sprintf("Add %s funds to the MassPay account and re-run; rows already paid will not be paid again.", cur))
+	case errors.Is(err, masspay.ErrIdempotencyKeyReused):
+		return r.keyReused(ctx, row, key, nil, err)
 	case outcomeUnclear(err):
 		r.recordUnknown(ctx, row, key, what, err)
 		return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)

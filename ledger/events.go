@@ -27,6 +27,9 @@ const (
 	EventApproval   EventKind = "approval"   // a plan was approved
 	EventRetry      EventKind = "retry"      // a person asked to retry a NEEDS_ACTION row
 	EventRun        EventKind = "run"        // run-level notes (start, abort reason, balances)
+	// EventInternalError: payrun stopped a row for a person on something
+	// that must not happen (a key refused as reused), with the evidence.
+	EventInternalError EventKind = "internal_error"
 )
 
 // Event is one append-only audit record.

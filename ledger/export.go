@@ -149,7 +149,8 @@ func (l *Ledger) exportSpec(t Table) (exportSpec, error) {
 				"payout_token", "load_token", "wallet_token", "fee", "exchange_rate", "source_amount",
 				"destination_amount", "pickup_code", "payer_name", "delivery_type", "country_code",
 				"estimated_availability", "masspay_status", "status_changed_at", "kyc_upload_link",
-				"action_needed", "last_error", "attempts", "created_at", "updated_at"},
+				"action_needed", "last_error", "attempts", "created_at", "updated_at",
+				"later_status", "later_status_at", "quote_started_at", "internal_error"},
 			each: func(ctx context.Context, emit func([]any) error) error {
 				for r, err := range l.Rows(ctx, RowFilter{}) {
 					if err != nil {
@@ -164,7 +165,8 @@ func (l *Ledger) exportSpec(t Table) (exportSpec, error) {
 						nd(r.DestinationAmount), r.PickupCode, r.PayerName, r.DeliveryType, r.CountryCode,
 						r.EstimatedAvailability, r.MasspayStatus, tstr(r.StatusChangedAt), r.KYCUploadLink,
 						r.ActionNeeded, r.LastError, strconv.Itoa(r.Attempts), tstr(r.CreatedAt),
-						tstr(r.UpdatedAt)}); err != nil {
+						tstr(r.UpdatedAt), r.LaterStatus, tstr(r.LaterStatusAt), tstr(r.QuoteStartedAt),
+						r.InternalError}); err != nil {
 						return err
 					}
 				}

@@ -162,11 +162,11 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 		state, lastErr = StateInvalid, r.Invalid
 	}
 	var (
-		oldFP, oldState string
-		oldRun          int64
+		oldFP, oldState, internalErr string
+		oldRun                       int64
 	)
-	err = tx.queryRow(`SELECT fingerprint, state, first_run_id FROM rows WHERE client_transfer_id = ?`, r.ID).
-		Scan(&oldFP, &oldState, &oldRun)
+	err = tx.queryRow(`SELECT fingerprint, state, first_run_id, internal_error FROM rows WHERE client_transfer_id = ?`, r.ID).
+		Scan(&oldFP, &oldState, &oldRun, &internalErr)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		_, err = tx.exec(`INSERT INTO rows (client_transfer_id, first_run_id, last_run_id,
@@ -200,10 +200,11 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 			return Upserted{}, err
 		}
 		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeExisting, State: State(oldState)}, nil
-	case State(oldState) == StateInvalid || State(oldState) == StateNeedsAction:
+	case State(oldState) == StateInvalid || (State(oldState) == StateNeedsAction && internalErr == ""):
 		// Refused by validation and never sent, or refused by MassPay for
 		// something a person had to fix (every way into NEEDS_ACTION is a
-		// definite refusal: nothing was paid). Nothing paid at MassPay can
+		// definite refusal: nothing was paid, except a row stopped on an
+		// internal error, which stays). Nothing paid at MassPay can
 		// collide with the corrected row, so it takes the old one's place.
 		// The key sequence moves on: the old keys were sent with the old
 		// bodies, and a key must never be reused for a different request.

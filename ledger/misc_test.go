@@ -20,25 +20,34 @@ func TestUpdateStatusIgnoresDuplicatesAndStale(t *testing.T) {
 	steps := []struct {
 		status string
 		at     time.Time
-		want   bool
+		want   ledger.StatusWrite
 	}{
-		{"PENDING", t0, true},
-		{"PENDING", t0, false},                       // duplicate webhook
-		{"COMPLETED", t0.Add(5 * time.Minute), true}, // news
-		{"PROCESSING", t0.Add(time.Minute), false},   // late, out of order
-		{"COMPLETED", t0.Add(6 * time.Minute), false},
-		{"CANCELLED", t0.Add(5 * time.Minute), false}, // not newer than the current status
-		{"CANCELLED", t0.Add(30 * time.Minute), true}, // a flip
+		{"PENDING", t0, ledger.StatusApplied},
+		{"PENDING", t0, ledger.StatusSame},                           // duplicate webhook
+		{"COMPLETED", t0.Add(5 * time.Minute), ledger.StatusApplied}, // news
+		{"PROCESSING", t0.Add(time.Minute), ledger.StatusStale},      // late, out of order
+		{"COMPLETED", t0.Add(6 * time.Minute), ledger.StatusSame},
+		{"CANCELLED", t0.Add(5 * time.Minute), ledger.StatusStale},    // not newer than the current status
+		{"CANCELLED", t0.Add(30 * time.Minute), ledger.StatusApplied}, // a flip
+		{"CANCELLED", t0.Add(30 * time.Minute), ledger.StatusSame},    // its redelivery
 	}
 	for i, s := range steps {
-		changed, err := l.UpdateStatus(ctx, "a", s.status, s.at, ledger.Event{Kind: ledger.EventWebhook})
-		if err != nil || changed != s.want {
-			t.Fatalf("step %d %s: changed %v, %v; want %v", i, s.status, changed, err, s.want)
+		w, err := l.UpdateStatus(ctx, "a", s.status, s.at, ledger.Event{Kind: ledger.EventWebhook})
+		if err != nil || w != s.want {
+			t.Fatalf("step %d %s: %v, %v; want %v", i, s.status, w, err, s.want)
 		}
 	}
 	row, _ := l.Row(ctx, "a")
-	if row.State != ledger.StatePaid || row.MasspayStatus != "CANCELLED" || !row.StatusChangedAt.Equal(t0.Add(30*time.Minute)) {
-		t.Errorf("row = %s %s %v", row.State, row.MasspayStatus, row.StatusChangedAt)
+	if row.State != ledger.StatePaid || row.LaterStatus != "CANCELLED" || !row.LaterStatusAt.Equal(t0.Add(30*time.Minute)) {
+		t.Errorf("row = %s %s %v", row.State, row.LaterStatus, row.LaterStatusAt)
+	}
+	// The runner's own writes (the status a call answered) never touch
+	// the later status, however old its copy of the row.
+	if _, err := l.Transition(ctx, "a", ledger.StatePaid, ledger.StatePaid, ledger.RowUpdate{MasspayStatus: new("PENDING")}, ledger.Event{}); err != nil {
+		t.Fatal(err)
+	}
+	if row, _ := l.Row(ctx, "a"); row.Status() != "CANCELLED" || row.MasspayStatus != "PENDING" {
+		t.Errorf("after the runner wrote PENDING: status %s, answered %s", row.Status(), row.MasspayStatus)
 	}
 	var got []string
 	for ev, err := range l.Events(ctx, ledger.EventFilter{TransferID: "a", Kind: ledger.EventWebhook}) {

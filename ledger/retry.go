@@ -12,8 +12,9 @@ func (r Row) LoadKey() string { return PayoutKey(r.ID, r.QuoteSeq) }
 
 // RetryNeedsAction moves run runID's NEEDS_ACTION rows back to new so the
 // run tries them again (a lifted compliance hold, added funds, details
-// stored in the dashboard). Every way into NEEDS_ACTION is a definite
-// refusal, so nothing of these rows was paid; each retry moves the key
+// stored in the dashboard). Every way into NEEDS_ACTION but one is a
+// definite refusal, so nothing of these rows was paid; the exception, a row
+// stopped on an internal error (Row.InternalError), is left alone. Each retry moves the key
 // sequence on, because MassPay may keep answering a refused key with its
 // refusal. It returns how many rows it moved.
 func (l *Ledger) RetryNeedsAction(ctx context.Context, runID int64) (int, error) {
@@ -27,6 +28,11 @@ func (l *Ledger) RetryNeedsAction(ctx context.Context, runID int64) (int, error)
 	empty := ""
 	n := 0
 	for _, r := range rows {
+		if r.InternalError != "" {
+			// Stopped on an internal error: its money may have moved, so
+			// only a person may decide (see Row.InternalError).
+			continue
+		}
 		seq := r.QuoteSeq + 1
 		_, err := l.Transition(ctx, r.ID, StateNeedsAction, StateNew, RowUpdate{
 			QuoteSeq: &seq, ActionNeeded: &empty, LastError: &empty, KYCUploadLink: &empty,

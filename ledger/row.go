@@ -51,10 +51,28 @@ type Row struct {
 	CountryCode           string
 	EstimatedAvailability string
 
-	// MasspayStatus is MassPay's own latest status of the payout or load
-	// (PENDING, COMPLETED, CANCELLED...), kept apart from State.
+	// MasspayStatus is the status MassPay answered the runner's own call
+	// with (the load's or the quote's status, PENDING after a commit). The
+	// runner owns it; StatusChangedAt is only the pre-0005 stamp of news.
 	MasspayStatus   string
 	StatusChangedAt time.Time
+
+	// LaterStatus is MassPay's latest status of the payout or load as a
+	// webhook or reconcile reported it (PROCESSING, COMPLETED, CANCELLED...),
+	// and LaterStatusAt when MassPay says it took effect. Only
+	// UpdateStatus writes them, by compare-and-set on LaterStatusAt, so a
+	// runner holding an older copy of the row can never overwrite them.
+	LaterStatus   string
+	LaterStatusAt time.Time
+
+	// QuoteStartedAt is when the current quote's initiate intent was
+	// recorded: the earliest its two minutes can have started.
+	QuoteStartedAt time.Time
+
+	// InternalError says why the row was stopped for a person although its
+	// money may have moved (MassPay refused a key as reused). Such a row is
+	// neither retried nor replaced on its own.
+	InternalError string
 
 	KYCUploadLink string
 	ActionNeeded  string // what a person must do, for NEEDS_ACTION rows
@@ -63,6 +81,16 @@ type Row struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// Status is MassPay's status of the row's payment as best known: the later
+// status a webhook or reconcile reported, else the one the call answered.
+// Results, status and the console show this.
+func (r Row) Status() string {
+	if r.LaterStatus != "" {
+		return r.LaterStatus
+	}
+	return r.MasspayStatus
 }
 
 // PayoutKey is the Idempotency-Key of the row's current quote's initiate.
@@ -78,7 +106,8 @@ var rowColumns = []string{"client_transfer_id", "first_run_id", "last_run_id", "
 	"attr_set_token", "payout_token", "load_token", "wallet_token", "fee", "exchange_rate",
 	"source_amount", "destination_amount", "pickup_code", "payer_name", "delivery_type",
 	"country_code", "estimated_availability", "masspay_status", "status_changed_at",
-	"kyc_upload_link", "action_needed", "last_error", "attempts", "created_at", "updated_at"}
+	"kyc_upload_link", "action_needed", "last_error", "attempts", "created_at", "updated_at",
+	"later_status", "later_status_at", "quote_started_at", "internal_error"}
 
 // rowCols selects a row from the rows table alone.
 var rowCols = strings.Join(rowColumns, ", ")
@@ -103,6 +132,7 @@ func scanRow(s scanner) (Row, error) {
 		r                         Row
 		input, state              string
 		changed, created, updated sql.NullString
+		laterAt, quoteAt          sql.NullString
 	)
 	err := s.Scan(&r.ID, &r.FirstRunID, &r.LastRunID, &r.Line, &r.Fingerprint, &input,
 		&r.Method, &r.InternalUserID, &r.Amount, &r.SourceCurrency, &r.DestinationCurrency, &r.AmountIs,
@@ -110,7 +140,7 @@ func scanRow(s scanner) (Row, error) {
 		&r.WalletToken, &r.Fee, &r.ExchangeRate, &r.SourceAmount, &r.DestinationAmount, &r.PickupCode,
 		&r.PayerName, &r.DeliveryType, &r.CountryCode, &r.EstimatedAvailability, &r.MasspayStatus,
 		&changed, &r.KYCUploadLink, &r.ActionNeeded, &r.LastError, &r.Attempts, &created,
-		&updated)
+		&updated, &r.LaterStatus, &laterAt, &quoteAt, &r.InternalError)
 	if err != nil {
 		return Row{}, err
 	}
@@ -119,6 +149,12 @@ func scanRow(s scanner) (Row, error) {
 		return Row{}, err
 	}
 	if r.StatusChangedAt, err = parseTime(changed); err != nil {
+		return Row{}, err
+	}
+	if r.LaterStatusAt, err = parseTime(laterAt); err != nil {
+		return Row{}, err
+	}
+	if r.QuoteStartedAt, err = parseTime(quoteAt); err != nil {
 		return Row{}, err
 	}
 	if r.CreatedAt, err = parseTime(created); err != nil {

@@ -41,15 +41,30 @@ type RowUpdate struct {
 	CountryCode           *string
 	EstimatedAvailability *string
 
-	// MasspayStatus and StatusChangedAt set MassPay's status directly,
-	// e.g. the status a commit answered. Later changes go through
-	// UpdateStatus, which ignores stale news.
+	// MasspayStatus is the status the runner's own call was answered
+	// with. MassPay's later status (webhook, reconcile) is not here: only
+	// UpdateStatus writes it, by compare-and-set on its event time.
 	MasspayStatus   *string
 	StatusChangedAt *time.Time
+
+	// QuoteStartedAt stamps the start of the current quote (the initiate
+	// intent), which decides when it lapses.
+	QuoteStartedAt *time.Time
 
 	KYCUploadLink *string
 	ActionNeeded  *string
 	LastError     *string
+	// InternalError marks a row stopped for a person although its money
+	// may have moved; see Row.InternalError.
+	InternalError *string
+
+	// Request, when set, is the exact request the intent this transition
+	// records is about to send. It is recorded in the same transaction,
+	// unless its key was recorded before: a key's first request is final,
+	// and the caller sends what Ledger.Request returns for the key. The
+	// event then carries the key and the recorded body's SHA-256 as its
+	// Data, unless the caller set Data.
+	Request *Request
 }
 
 // sets returns the SET assignments and their arguments.
@@ -102,9 +117,14 @@ func (u RowUpdate) sets() ([]string, []any) {
 		set = append(set, "status_changed_at = ?")
 		args = append(args, nullTime(*u.StatusChangedAt))
 	}
+	if u.QuoteStartedAt != nil {
+		set = append(set, "quote_started_at = ?")
+		args = append(args, nullTime(*u.QuoteStartedAt))
+	}
 	str("kyc_upload_link", u.KYCUploadLink)
 	str("action_needed", u.ActionNeeded)
 	str("last_error", u.LastError)
+	str("internal_error", u.InternalError)
 	return set, args
 }
 
@@ -158,6 +178,18 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 			return err
 		}
 		e := ev
+		if upd.Request != nil {
+			if err := insertRequest(tx, id, upd.Request, formatTime(now)); err != nil {
+				return err
+			}
+			if len(e.Data) == 0 {
+				// The evidence names what is recorded under the key,
+				// which may be an earlier record than upd.Request.
+				if e.Data, err = requestEvidence(tx, id, upd.Request.Key); err != nil {
+					return err
+				}
+			}
+		}
 		if e.RunID == 0 {
 			e.RunID = row.LastRunID
 		}
@@ -185,35 +217,71 @@ func staleOrMissing(tx *wtx, id string, expected State) error {
 	return &StaleStateError{ID: id, Expected: expected, Actual: State(actual)}
 }
 
-// UpdateStatus records MassPay's status of row id as of at (the time MassPay
-// or the webhook says the status took effect), without moving the row's
-// State. News no newer than the row's status_changed_at, and news repeating
-// the current status, are ignored and return changed == false, so duplicate
-// and out-of-order webhooks and reconcile polls are harmless. When it
-// changes, ev is appended (Kind defaults to EventStatus; MasspayStatus, At
-// and TransferID are filled in).
-func (l *Ledger) UpdateStatus(ctx context.Context, id, masspayStatus string, at time.Time, ev Event) (changed bool, err error) {
+// StatusWrite is what UpdateStatus did with one piece of news.
+type StatusWrite int
+
+// UpdateStatus outcomes.
+const (
+	// StatusApplied: the news was newer than the row's later status and
+	// is now the row's status.
+	StatusApplied StatusWrite = iota + 1
+	// StatusSame: the row already holds this status (the same event
+	// delivered again, or the same status reported again later): nothing
+	// to write, and nothing lost.
+	StatusSame
+	// StatusStale: the row holds a status that took effect later (or at
+	// the same instant, first come first kept): the news is older.
+	StatusStale
+)
+
+// String names the outcome for logs and tests.
+func (w StatusWrite) String() string {
+	switch w {
+	case StatusApplied:
+		return "applied"
+	case StatusSame:
+		return "same"
+	case StatusStale:
+		return "stale"
+	}
+	return "none"
+}
+
+// UpdateStatus records MassPay's later status of row id as of at (the time
+// MassPay or the webhook says the status took effect), without moving the
+// row's State, in the later_status columns that nothing else writes. The
+// write is a compare-and-set on later_status_at: news takes effect only if
+// it is newer than the row's, so duplicate and out-of-order webhooks and
+// reconcile polls are harmless. News repeating the row's status returns
+// StatusSame, not StatusStale, however it is dated. When it applies, ev is
+// appended (Kind defaults to EventStatus; MasspayStatus, At and TransferID
+// are filled in).
+func (l *Ledger) UpdateStatus(ctx context.Context, id, masspayStatus string, at time.Time, ev Event) (StatusWrite, error) {
 	if at.IsZero() {
-		return false, fmt.Errorf("update status of row %q: zero time", id)
+		return 0, fmt.Errorf("update status of row %q: zero time", id)
+	}
+	if masspayStatus == "" {
+		return 0, fmt.Errorf("update status of row %q: empty status", id)
 	}
 	if ev.Kind == "" {
 		ev.Kind = EventStatus
 	}
 	if len(ev.Data) > 0 && !json.Valid(ev.Data) {
-		return false, fmt.Errorf("update status of row %q: event data is not valid JSON", id)
+		return 0, fmt.Errorf("update status of row %q: event data is not valid JSON", id)
 	}
 	ev.TransferID, ev.MasspayStatus = id, masspayStatus
 	if ev.At.IsZero() {
 		ev.At = at
 	}
-	err = l.write(ctx, false, func(tx *wtx) error {
-		changed = false
+	var out StatusWrite
+	err := l.write(ctx, false, func(tx *wtx) error {
+		out = 0
 		var (
 			cur     string
 			prev    sql.NullString
 			lastRun int64
 		)
-		err := tx.queryRow(`SELECT masspay_status, status_changed_at, last_run_id FROM rows
+		err := tx.queryRow(`SELECT later_status, later_status_at, last_run_id FROM rows
 			WHERE client_transfer_id = ?`, id).Scan(&cur, &prev, &lastRun)
 		if err != nil {
 			return notFound(err, fmt.Sprintf("update status of row %q", id))
@@ -222,12 +290,23 @@ func (l *Ledger) UpdateStatus(ctx context.Context, id, masspayStatus string, at 
 		if err != nil {
 			return err
 		}
-		if cur == masspayStatus || (!prevAt.IsZero() && !at.After(prevAt)) {
+		switch {
+		case cur == masspayStatus:
+			out = StatusSame
+			return nil
+		case !prevAt.IsZero() && !at.After(prevAt):
+			out = StatusStale
 			return nil
 		}
-		_, err = tx.exec(`UPDATE rows SET masspay_status = ?, status_changed_at = ?, updated_at = ?
-			WHERE client_transfer_id = ?`, masspayStatus, formatTime(at), formatTime(l.now()), id)
+		// The compare-and-set: the time read above must still be the row's.
+		res, err := tx.exec(`UPDATE rows SET later_status = ?, later_status_at = ?
+			WHERE client_transfer_id = ? AND (later_status_at IS NULL OR later_status_at < ?)`,
+			masspayStatus, formatTime(at), id, formatTime(at))
 		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			out = StatusStale
 			return err
 		}
 		e := ev
@@ -240,16 +319,16 @@ func (l *Ledger) UpdateStatus(ctx context.Context, id, masspayStatus string, at 
 		if err := insertEvent(tx, e, ""); err != nil {
 			return err
 		}
-		changed = true
+		out = StatusApplied
 		return nil
 	})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return false, err
+			return 0, err
 		}
-		return false, fmt.Errorf("update status of row %q: %w", id, err)
+		return 0, fmt.Errorf("update status of row %q: %w", id, err)
 	}
-	return changed, nil
+	return out, nil
 }
 
 func orDash(s string) string {

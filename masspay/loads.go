@@ -2,6 +2,8 @@ package masspay
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -12,8 +14,22 @@ import (
 // an *APIError: ErrKYCHold, ErrInsufficientFunds (code NSF), ErrDuplicate
 // (409, client_load_id already used).
 func (c *Client) Load(ctx context.Context, key, userToken string, txn LoadTxn) (*LoadTxnResp, error) {
+	body, err := EncodeBody(txn)
+	if err != nil {
+		return nil, fmt.Errorf("masspay: load: %w", err)
+	}
+	return c.LoadBody(ctx, key, userToken, body)
+}
+
+// LoadBody is Load with the LoadTxn already encoded (EncodeBody): the bytes
+// are sent as they are, so a caller that recorded them with key re-sends
+// exactly the request MassPay saw under it.
+func (c *Client) LoadBody(ctx context.Context, key, userToken string, body json.RawMessage) (*LoadTxnResp, error) {
 	if err := requireKey("load", key); err != nil {
 		return nil, err
+	}
+	if len(body) == 0 {
+		return nil, fmt.Errorf("masspay: load: empty body: %w", ErrInvalidRequest)
 	}
 	var t tokens
 	p := pathOf("load", t.seg("user token", userToken))
@@ -21,10 +37,21 @@ func (c *Client) Load(ctx context.Context, key, userToken string, txn LoadTxn) (
 		return nil, t.err
 	}
 	var out LoadTxnResp
-	if err := c.do(ctx, http.MethodPost, p, nil, key, txn, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, p, nil, key, body, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// EncodeBody encodes a request body (a LoadTxn, a PayoutTxn) as the client
+// sends it, for callers that record the exact bytes before sending them with
+// LoadBody or InitiatePayoutBody.
+func EncodeBody(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	return b, nil
 }
 
 // Loads returns a user's wallet loads (GET /load/{user_token}).

@@ -62,6 +62,16 @@ func TestMethodsWire(t *testing.T) {
 			_, err := c.Load(ctx, "row-1", "usr_1", LoadTxn{ClientLoadID: "row-1", SourceToken: "clnt_wlt_1", Amount: amt})
 			return err
 		}, "POST", "/load/usr_1", nil, "row-1", `{"client_load_id":"row-1","source_token":"clnt_wlt_1","amount":200}`},
+		// Pre-encoded bodies go out byte for byte: spacing, key order and
+		// a "<" that json.Marshal would escape as \u003c all stay.
+		{"LoadBody", `{}`, func(c *Client) error {
+			_, err := c.LoadBody(ctx, "row-1", "usr_1", []byte(`{"notes":"a<b", "client_load_id":"row-1","amount":200.10}`))
+			return err
+		}, "POST", "/load/usr_1", nil, "row-1", `{"notes":"a<b", "client_load_id":"row-1","amount":200.10}`},
+		{"InitiatePayoutBody", `{"payout_token":"payout_1"}`, func(c *Client) error {
+			_, err := c.InitiatePayoutBody(ctx, "row-1", "usr_1", []byte(`{"source_amount":200.10, "client_transfer_id":"row-1","metadata":{"r":"a<b"}}`))
+			return err
+		}, "POST", "/usr_1", nil, "row-1", `{"source_amount":200.10, "client_transfer_id":"row-1","metadata":{"r":"a<b"}}`},
 		{"Loads", `[]`, func(c *Client) error { _, err := c.Loads(ctx, "usr_1"); return err },
 			"GET", "/load/usr_1", nil, "", ""},
 		{"ReverseLoad", ``, func(c *Client) error { _, err := c.ReverseLoad(ctx, "rev-1", "usr_1", "ld_1"); return err },

@@ -3,6 +3,7 @@ package masspay
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -18,8 +19,24 @@ import (
 // InitiatePayout then returns the decoded answer together with a *PayoutError
 // matching ErrInsufficientFunds or ErrDuplicate.
 func (c *Client) InitiatePayout(ctx context.Context, key, userToken string, txn PayoutTxn) (*PayoutTxnResp, error) {
+	body, err := EncodeBody(txn)
+	if err != nil {
+		return nil, fmt.Errorf("masspay: initiate payout: %w", err)
+	}
+	return c.InitiatePayoutBody(ctx, key, userToken, body)
+}
+
+// InitiatePayoutBody is InitiatePayout with the PayoutTxn already encoded
+// (EncodeBody): the bytes are sent as they are, so a caller that recorded
+// them with key re-sends exactly the request MassPay saw under it. The body
+// is decoded only to check it.
+func (c *Client) InitiatePayoutBody(ctx context.Context, key, userToken string, body json.RawMessage) (*PayoutTxnResp, error) {
 	if err := requireKey("initiate payout", key); err != nil {
 		return nil, err
+	}
+	var txn PayoutTxn
+	if err := json.Unmarshal(body, &txn); err != nil {
+		return nil, fmt.Errorf("masspay: initiate payout: decode encoded body: %w: %v", ErrInvalidRequest, err)
 	}
 	if (txn.SourceAmount == nil) == (txn.DestinationAmount == nil) {
 		return nil, fmt.Errorf("masspay: initiate payout: set exactly one of source_amount and destination_amount: %w", ErrInvalidRequest)
@@ -30,7 +47,7 @@ func (c *Client) InitiatePayout(ctx context.Context, key, userToken string, txn 
 		return nil, t.err
 	}
 	var out PayoutTxnResp
-	if err := c.do(ctx, http.MethodPost, p, nil, key, txn, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, p, nil, key, body, &out); err != nil {
 		return nil, err
 	}
 	var kind error

@@ -33,7 +33,8 @@ type attemptResult struct {
 	hasRetryAt bool
 }
 
-// do is the one request path every method goes through. It marshals in once,
+// do is the one request path every method goes through. It marshals in once
+// (a json.RawMessage is sent as it is),
 // so the body bytes and the Idempotency-Key are fixed for the logical call and
 // re-sent unchanged on every retry; it waits for the rate limiter before every
 // attempt; it retries only what shouldRetry allows; and it decodes a 2xx answer
@@ -46,7 +47,18 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		return fmt.Errorf("masspay: %s %s: idempotency key contains a control character: %w", method, path, ErrInvalidRequest)
 	}
 	var payload []byte
-	if in != nil {
+	switch v := in.(type) {
+	case nil:
+	case json.RawMessage:
+		// Bytes encoded earlier (and recorded with their key) go out
+		// exactly as they are: json.Marshal would re-compact and
+		// re-escape them, and one changed byte under a key MassPay has
+		// seen is refused as IDEMPOTENCY_KEY_REUSED.
+		if !json.Valid(v) {
+			return fmt.Errorf("masspay: %s %s: encoded request is not JSON: %w", method, path, ErrInvalidRequest)
+		}
+		payload = v
+	default:
 		b, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("masspay: %s %s: encode request: %w", method, path, err)

@@ -2,6 +2,7 @@ package torture
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -53,6 +54,15 @@ func TestTorturePowerLoss(t *testing.T) {
 			if r.State != c.intent {
 				v.addf("after a kill right before the call, ledger state %s, want the intent %s", r.State, c.intent)
 			}
+			// The exact request is durable with its intent: the resume
+			// sends these bytes, not a body rebuilt from the sheet.
+			key := map[ledger.State]string{ledger.StateLoadSent: r.LoadKey(), ledger.StateInitiating: r.PayoutKey(),
+				ledger.StateCommitting: r.CommitKey()}[c.intent]
+			if q, err := recordedRequest(o.ledger, r.ID, key); err != nil {
+				v.addf("no request recorded with the intent under %s: %v", key, err)
+			} else if (c.intent == ledger.StateCommitting) != (q.Body == nil) {
+				v.addf("request under %s has body %q", key, q.Body)
+			}
 			a := sb.audit(t)
 			for _, p := range a.Payouts {
 				if p.ClientTransferID == r.ID && p.Committed {
@@ -69,4 +79,15 @@ func TestTorturePowerLoss(t *testing.T) {
 			judge(t, "durable-intent", "go test -run 'TorturePowerLoss/"+c.point+"'", v)
 		})
 	}
+}
+
+// recordedRequest reads the request the ledger at path recorded for row id
+// under key.
+func recordedRequest(path, id, key string) (ledger.Request, error) {
+	l, err := ledger.Open(context.Background(), path, ledger.Options{ReadOnly: true})
+	if err != nil {
+		return ledger.Request{}, err
+	}
+	defer l.Close()
+	return l.Request(context.Background(), id, key)
 }

@@ -1,0 +1,462 @@
+package batch
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+	"github.com/payrun/payrun/masspay/sandbox"
+)
+
+// answerDropper forwards every request to the sandbox and, while dropping
+// is on, throws away the answer to requests under the chosen
+// Idempotency-Keys: MassPay did the work, payrun never learns it. It also
+// keeps every body sent under each key, to compare re-sends byte for byte.
+type answerDropper struct {
+	drop     map[string]bool // Idempotency-Keys whose answers are lost
+	dropping atomic.Bool
+
+	mu     sync.Mutex
+	bodies map[string][][]byte
+}
+
+func (d *answerDropper) RoundTrip(r *http.Request) (*http.Response, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if r.Body != nil && key != "" {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		d.mu.Lock()
+		d.bodies[key] = append(d.bodies[key], b)
+		d.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	// A lookup (GET, no key) is dropped by the address it asks about.
+	lookup := r.Method == http.MethodGet && d.drop["lookup:"+r.URL.Query().Get("email")]
+	if err != nil || !d.dropping.Load() || !(d.drop[key] || lookup) {
+		return resp, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil, errors.New("connection reset by peer (answer dropped by the test)")
+}
+
+func (d *answerDropper) sent(key string) [][]byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([][]byte(nil), d.bodies[key]...)
+}
+
+// intentSheet is two wallet loads and one bank payout; note and meta fill
+// the columns left out of the fingerprint.
+func intentSheet(t *testing.T, path, note, meta string) {
+	t.Helper()
+	sheet := "client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method,destination_currency,attr:BankAccountNumber,attr:BankRoutingNumber,notes,metadata:ref\n" +
+		fmt.Sprintf("i-load,u-1,Ana,Lima,ana@example.com,USA,75.00,load,USD,,,%s,%s\n", note, meta) +
+		fmt.Sprintf("i-pay,u-2,Bo,Chen,bo@example.com,USA,120.00,payout,USD,123456789,021000021,%s,%s\n", note, meta) +
+		fmt.Sprintf("i-new,u-3,Cy,Diaz,cy@example.com,USA,30.00,load,USD,,,%s,%s\n", note, meta)
+	if err := os.WriteFile(path, []byte(sheet), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Case 1 of issue 17: a load and an initiate whose answers were lost, then
+// a sheet whose notes and metadata (outside the fingerprint) were corrected.
+// The re-run must re-send the recorded bytes under the same keys, so MassPay
+// replays: wallet loaded once, row LOADED, payout paid once, row PAID. A body
+// rebuilt from the corrected sheet got 422 IDEMPOTENCY_KEY_REUSED and ended
+// both rows FAILED although the money had moved.
+func TestLostAnswerThenCorrectedNotesResendsRecordedBytes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := sandbox.Start(sandbox.Config{APIKey: sandbox.DefaultAPIKey, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	// i-new's payee creation loses its answer, so i-new stays new: nothing
+	// of it was sent, and a corrected sheet may still change its note.
+	tr := &answerDropper{drop: map[string]bool{"i-load": true, "i-pay": true, "user:u-3": true, "lookup:cy@example.com": true}, bodies: map[string][][]byte{}}
+	tr.dropping.Store(true)
+	api, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandbox.DefaultAPIKey,
+		HTTPClient: &http.Client{Transport: tr}, MaxRetries: 1,
+		MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := ledger.Open(ctx, filepath.Join(dir, "payrun.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	sheet := filepath.Join(dir, "june.csv")
+	runSheet := func() int64 {
+		t.Helper()
+		run, err := led.BeginRun(ctx, ledger.RunInfo{SheetName: sheet, SheetSHA256: "test", Environment: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := RecordSheet(ctx, led, run.ID, sheet, IngestOptions{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{API: api, Ledger: led, Workers: 2, Log: zerolog.Nop(), UnknownOutcomeRetries: 1, RetryWait: time.Millisecond}
+		if _, err := r.Run(ctx, ctx, run.ID); err != nil {
+			t.Fatalf("run %d: %v", run.ID, err)
+		}
+		return run.ID
+	}
+
+	intentSheet(t, sheet, "June fees", "ref-1")
+	runSheet()
+	if row, _ := led.Row(ctx, "i-load"); row.State != ledger.StateLoadSent {
+		t.Fatalf("setup: i-load is %s, want load_sent (answer lost)", row.State)
+	}
+	if row, _ := led.Row(ctx, "i-pay"); row.State != ledger.StateInitiating {
+		t.Fatalf("setup: i-pay is %s, want initiating (answer lost)", row.State)
+	}
+	if row, _ := led.Row(ctx, "i-new"); row.State != ledger.StateNew {
+		t.Fatalf("setup: i-new is %s, want new (payee creation's answer lost)", row.State)
+	}
+	if n := len(srv.Audit().Loads); n != 1 {
+		t.Fatalf("setup: MassPay holds %d loads, want 1 (the lost answer's)", n)
+	}
+
+	// Only the columns outside the fingerprint change, then the re-run.
+	intentSheet(t, sheet, "June fees (typo fixed)", "ref-2")
+	tr.dropping.Store(false)
+	runID := runSheet()
+
+	rows := map[string]ledger.Row{}
+	for r, err := range led.Rows(ctx, ledger.RowFilter{RunID: runID}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows[r.ID] = r
+	}
+	if r := rows["i-load"]; r.State != ledger.StateLoaded {
+		t.Errorf("i-load is %s (%s), want LOADED", r.State, r.LastError)
+	}
+	if r := rows["i-pay"]; r.State != ledger.StatePaid {
+		t.Errorf("i-pay is %s (%s), want PAID", r.State, r.LastError)
+	}
+	if r := rows["i-new"]; r.State != ledger.StateLoaded {
+		t.Errorf("i-new is %s (%s), want LOADED", r.State, r.LastError)
+	}
+	checkAgreement(t, srv.Audit(), rows)
+	if n := len(srv.Audit().Loads); n != 2 {
+		t.Errorf("MassPay holds %d loads, want i-load's wallet loaded once and i-new's", n)
+	}
+	if sent := tr.sent("i-new"); len(sent) != 1 || !bytes.Contains(sent[0], []byte("typo fixed")) {
+		t.Errorf("i-new, still new when the sheet was corrected, sent %q; want the corrected note", sent)
+	}
+	for _, key := range []string{"i-load", "i-pay"} {
+		sent := tr.sent(key)
+		if len(sent) < 2 {
+			t.Fatalf("%s sent %d times, want the lost one and its re-send", key, len(sent))
+		}
+		for i, b := range sent[1:] {
+			if !bytes.Equal(b, sent[0]) {
+				t.Errorf("%s: send %d differs from the first:\n first %s\n later %s", key, i+2, sent[0], b)
+			}
+		}
+	}
+}
+
+// statusWorld pays statusSheet against a sandbox whose commit of s-pay is
+// interrupted by a webhook: the hook runs after MassPay committed, before
+// the runner reads the answer and records PAID.
+type statusWorld struct {
+	srv   *sandbox.Server
+	led   *ledger.Ledger
+	app   *StatusApplier
+	runID int64
+	dir   string
+}
+
+// statusSheet: s-pay and s-pay2 are paid, s-fail's load is refused (.13).
+const statusSheet = `client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method,destination_currency,attr:BankAccountNumber,attr:BankRoutingNumber
+s-pay,u-1,Ana,Lima,ana@example.com,USA,100.00,payout,USD,123456789,021000021
+s-pay2,u-2,Bo,Chen,bo@example.com,USA,110.00,payout,USD,223456789,021000021
+s-fail,u-3,Cy,Diaz,cy@example.com,USA,50.13,load,USD,,
+`
+
+// hookOnCommit runs fn after the request under Idempotency-Key key was
+// answered, before the caller sees the answer.
+type hookOnCommit struct {
+	key string
+	fn  func()
+}
+
+func (h *hookOnCommit) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.Header.Get("Idempotency-Key") == h.key && h.fn != nil {
+		h.fn()
+	}
+	return resp, err
+}
+
+func newStatusWorld(t *testing.T, duringCommit func(w *statusWorld)) *statusWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &statusWorld{dir: t.TempDir()}
+	srv, err := sandbox.Start(sandbox.Config{APIKey: sandbox.DefaultAPIKey, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	w.srv = srv
+	hook := &hookOnCommit{key: "s-pay#commit", fn: func() { duringCommit(w) }}
+	api, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandbox.DefaultAPIKey,
+		HTTPClient: &http.Client{Transport: hook}, MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.led, err = ledger.Open(ctx, filepath.Join(w.dir, "payrun.db"), ledger.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.led.Close() })
+	w.app = NewStatusApplier(w.led)
+	sheet := filepath.Join(w.dir, "july.csv")
+	if err := os.WriteFile(sheet, []byte(statusSheet), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run, err := w.led.BeginRun(ctx, ledger.RunInfo{SheetName: sheet, SheetSHA256: "test", Environment: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.runID = run.ID
+	if _, err := RecordSheet(ctx, w.led, run.ID, sheet, IngestOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{API: api, Ledger: w.led, Workers: 1, Log: zerolog.Nop(), RetryWait: time.Millisecond}
+	if _, err := r.Run(ctx, ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]ledger.State{"s-pay": ledger.StatePaid, "s-pay2": ledger.StatePaid, "s-fail": ledger.StateFailed} {
+		if row, _ := w.led.Row(ctx, id); row.State != want {
+			t.Fatalf("setup: %s is %s (%s), want %s", id, row.State, row.LastError, want)
+		}
+	}
+	return w
+}
+
+// webhook delivers a payout or load status callback for row id dated at,
+// received at received.
+func (w *statusWorld) webhook(t *testing.T, id, token, status string, at, received time.Time) {
+	t.Helper()
+	ev := masspay.WebhookEvent{EventType: masspay.EventPayout, Status: status, PayoutToken: token,
+		ClientTransferID: id, EventTime: at.UTC().Format(time.RFC3339Nano)}
+	if len(token) > 3 && token[:3] == "ld_" {
+		ev = masspay.WebhookEvent{EventType: masspay.EventLoad, Status: status, LoadToken: token,
+			ClientLoadID: id, EventTime: at.UTC().Format(time.RFC3339Nano)}
+	}
+	if _, err := w.app.Webhook(context.Background(), ev, received); err != nil {
+		t.Fatalf("webhook %s %s: %v", id, status, err)
+	}
+}
+
+// shownStatus is the masspay_status the results (CSV) show for row id.
+func (w *statusWorld) shownStatus(t *testing.T, id string) string {
+	t.Helper()
+	path := filepath.Join(w.dir, "results.csv")
+	if _, err := WriteResults(context.Background(), w.led, w.runID, path, ResultsOptions{Format: FormatCSV}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idCol, stCol := -1, -1
+	for i, h := range recs[0] {
+		h = strings.TrimPrefix(h, "\ufeff") // the BOM Excel wants
+		if h == "client_transfer_id" && idCol < 0 {
+			idCol = i
+		}
+		if h == "masspay_status" {
+			stCol = i
+		}
+	}
+	if idCol < 0 || stCol < 0 {
+		t.Fatalf("results header %v lacks client_transfer_id or masspay_status", recs[0])
+	}
+	for _, rec := range recs[1:] {
+		if rec[idCol] == id {
+			return rec[stCol]
+		}
+	}
+	t.Fatalf("row %s not in the results", id)
+	return ""
+}
+
+// Case 5 of issue 17: a webhook that lands while the runner commits (after
+// MassPay answered, before the runner recorded PAID) must survive the
+// runner's write, and its redelivery must leave it standing. The runner
+// wrote masspay_status from its copy of the row, overwriting COMPLETED, and
+// the redelivery was then refused as no newer than status_changed_at.
+func TestWebhookDuringCommitSurvivesRunnerAndRedelivery(t *testing.T) {
+	ctx := context.Background()
+	var at time.Time
+	w := newStatusWorld(t, func(w *statusWorld) {
+		row, err := w.led.Row(ctx, "s-pay")
+		if err != nil || row.PayoutToken == "" {
+			t.Errorf("during commit: row %+v, %v", row.State, err)
+			return
+		}
+		at = time.Now().UTC()
+		w.webhook(t, "s-pay", row.PayoutToken, "COMPLETED", at, at)
+	})
+	if got := w.shownStatus(t, "s-pay"); got != "COMPLETED" {
+		t.Errorf("after the runner recorded PAID, results show %q, want COMPLETED from the webhook", got)
+	}
+	// MassPay delivers the same event again.
+	row, _ := w.led.Row(ctx, "s-pay")
+	w.webhook(t, "s-pay", row.PayoutToken, "COMPLETED", at, time.Now())
+	if got := w.shownStatus(t, "s-pay"); got != "COMPLETED" {
+		t.Errorf("after the redelivery, results show %q, want COMPLETED", got)
+	}
+}
+
+// Case 9 of issue 17: a valid webhook for a row payrun never paid (FAILED,
+// no token) is recorded as unmatched and not applied; an event dated years
+// ahead of the receiver's clock is refused, so it cannot freeze a row's
+// status against the real news that follows.
+func TestWebhookOnNeverPaidRowAndFromTheFuture(t *testing.T) {
+	ctx := context.Background()
+	w := newStatusWorld(t, func(*statusWorld) {})
+	now := time.Now().UTC()
+
+	w.webhook(t, "s-fail", "ld_not-ours", "COMPLETED", now, now)
+	if got := w.shownStatus(t, "s-fail"); got != "" {
+		t.Errorf("FAILED row with no payment shows MassPay status %q, want none", got)
+	}
+	unmatched := 0
+	for _, err := range w.led.Events(ctx, ledger.EventFilter{TransferID: "s-fail", Kind: ledger.EventKind("unmatched")}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		unmatched++
+	}
+	if unmatched != 1 {
+		t.Errorf("s-fail has %d unmatched events, want the webhook kept as one", unmatched)
+	}
+
+	row, _ := w.led.Row(ctx, "s-pay2")
+	w.webhook(t, "s-pay2", row.PayoutToken, "PROCESSING", now.AddDate(10, 0, 0), now)
+	w.webhook(t, "s-pay2", row.PayoutToken, "COMPLETED", now.Add(time.Second), now.Add(time.Second))
+	if got := w.shownStatus(t, "s-pay2"); got != "COMPLETED" {
+		t.Errorf("after an event dated 10 years ahead and a real one, results show %q, want COMPLETED", got)
+	}
+}
+
+// A key MassPay refuses as reused (422 IDEMPOTENCY_KEY_REUSED) was sent
+// before with another request, which may have moved money: the row must
+// stop for a person with the evidence, never end FAILED (which invites a
+// payment by hand), and no re-run may retry it on its own. Here another
+// system used the row's key first, for a load to someone else.
+func TestKeyReusedStopsRowForPersonNotFailed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv, err := sandbox.Start(sandbox.Config{APIKey: sandbox.DefaultAPIKey, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	api, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandbox.DefaultAPIKey,
+		MinRetryBackoff: time.Millisecond, MaxRetryBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := api.CreateUser(ctx, "user:someone-else", masspay.User{InternalUserID: "someone-else", Country: "USA",
+		FirstName: "Zed", LastName: "Other", Email: "zed@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bals, err := api.Balances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Load(ctx, "k-load", other.UserToken, masspay.LoadTxn{ClientLoadID: "elsewhere-1",
+		SourceToken: bals[0].Token, Amount: bals[0].Balance.Div(bals[0].Balance), SourceCurrencyCode: bals[0].CurrencyCode}); err != nil {
+		t.Fatal(err)
+	}
+
+	led, err := ledger.Open(ctx, filepath.Join(dir, "payrun.db"), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { led.Close() })
+	sheet := filepath.Join(dir, "aug.csv")
+	if err := os.WriteFile(sheet, []byte("client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method\n"+
+		"k-load,u-1,Ana,Lima,ana@example.com,USA,80.00,load\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runOnce := func() int64 {
+		t.Helper()
+		run, err := led.BeginRun(ctx, ledger.RunInfo{SheetName: sheet, SheetSHA256: "test", Environment: "sandbox"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := RecordSheet(ctx, led, run.ID, sheet, IngestOptions{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := led.RetryNeedsAction(ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{API: api, Ledger: led, Workers: 1, Log: zerolog.Nop(), RetryWait: time.Millisecond}
+		if _, err := r.Run(ctx, ctx, run.ID); err != nil {
+			t.Fatal(err)
+		}
+		return run.ID
+	}
+	runOnce()
+	row, err := led.Row(ctx, "k-load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.State != ledger.StateNeedsAction || row.InternalError == "" {
+		t.Fatalf("k-load is %s (internal error %q, %s), want NEEDS_ACTION stopped on an internal error", row.State, row.InternalError, row.LastError)
+	}
+	q, err := led.Request(ctx, "k-load", "k-load")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for ev, err := range led.Events(ctx, ledger.EventFilter{TransferID: "k-load", Kind: ledger.EventInternalError}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = found || (ev.IdempotencyKey == "k-load" && ev.HTTPStatus == http.StatusUnprocessableEntity &&
+			bytes.Contains(ev.Data, []byte(q.SHA256)))
+	}
+	if !found || q.SHA256 == "" {
+		t.Errorf("no internal_error event naming the key and the recorded body's hash %q", q.SHA256)
+	}
+	// A re-run (which retries NEEDS_ACTION rows) leaves it to a person.
+	runOnce()
+	if again, _ := led.Row(ctx, "k-load"); again.State != ledger.StateNeedsAction || again.QuoteSeq != row.QuoteSeq {
+		t.Errorf("after a re-run k-load is %s at quote %d, want left alone", again.State, again.QuoteSeq)
+	}
+}
