@@ -2,6 +2,7 @@ package masspay
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -33,9 +34,11 @@ var sdkRoutes = []sdkRoute{
 	{"CheapestRoutes", "CatalogService.getCheapestCountryServices", "GET", "/payout/country/{country_code}/cheapest"},
 	{"Service", "CatalogService.getDestinationToken", "GET", "/payout/service/{destination_token}"},
 	{"Load", "LoadService.loadUser", "POST", "/payout/load/{user_token}"},
+	{"LoadBody", "LoadService.loadUser", "POST", "/payout/load/{user_token}"},
 	{"Loads", "LoadService.getUserLoadsByToken", "GET", "/payout/load/{user_token}"},
 	{"ReverseLoad", "LoadService.cancelUserLoad", "DELETE", "/payout/load/{user_token}"},
 	{"InitiatePayout", "PayoutService.initiatePayout", "POST", "/payout/{user_token}"},
+	{"InitiatePayoutBody", "PayoutService.initiatePayout", "POST", "/payout/{user_token}"},
 	{"Payouts", "PayoutService.getUserPayoutsByToken", "GET", "/payout/{user_token}"},
 	{"CommitPayout", "PayoutService.commitPayoutTxn", "PUT", "/payout/{user_token}/{payout_token}"},
 	{"PayoutStatus", "PayoutService.getPayoutStatus", "GET", "/payout/{user_token}/{payout_token}"},
@@ -114,6 +117,10 @@ func sdkCalls() map[string]func(ctx context.Context, c *Client) error {
 			_, err := c.Load(ctx, "k-load", u, LoadTxn{ClientLoadID: "L1", SourceToken: "src_1", Amount: amt})
 			return err
 		},
+		"LoadBody": func(ctx context.Context, c *Client) error {
+			_, err := c.LoadBody(ctx, "k-load", u, json.RawMessage(`{"client_load_id":"L1","source_token":"src_1","amount":10}`))
+			return err
+		},
 		"Loads": func(ctx context.Context, c *Client) error { _, err := c.Loads(ctx, u); return err },
 		"ReverseLoad": func(ctx context.Context, c *Client) error {
 			_, err := c.ReverseLoad(ctx, "k-rev", u, "load_1")
@@ -122,6 +129,10 @@ func sdkCalls() map[string]func(ctx context.Context, c *Client) error {
 		"InitiatePayout": func(ctx context.Context, c *Client) error {
 			_, err := c.InitiatePayout(ctx, "k-init", u, PayoutTxn{ClientTransferID: "T1", SourceToken: "src_1",
 				DestinationToken: dst, SourceAmount: &amt})
+			return err
+		},
+		"InitiatePayoutBody": func(ctx context.Context, c *Client) error {
+			_, err := c.InitiatePayoutBody(ctx, "k-init", u, json.RawMessage(`{"client_transfer_id":"T1","source_token":"src_1","destination_token":"dst_1","source_amount":10}`))
 			return err
 		},
 		"Payouts": func(ctx context.Context, c *Client) error { _, err := c.Payouts(ctx, u); return err },
