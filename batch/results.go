@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -235,6 +236,10 @@ type ResultsOptions struct {
 	Flips []Flip
 	// Now stamps the workbook's "generated" time; zero means time.Now.
 	Now time.Time
+	// Mode is the files' permissions; zero means DefaultFileMode (0600,
+	// like the ledger: the results hold payees' names, bank details and
+	// KYC links). The umask does not apply to an explicit mode.
+	Mode os.FileMode
 }
 
 // ResultsSummary is what WriteResults wrote: where, and the figures of the

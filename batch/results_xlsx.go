@@ -180,7 +180,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		Creator: "payrun",
 		Created: opts.Now.UTC().Format(time.RFC3339),
 	})
-	if err := writeAtomic(path, bk.writeTo); err != nil {
+	if err := writeAtomicMode(path, opts.Mode, bk.writeTo); err != nil {
 		return ResultsSummary{}, err
 	}
 	sum := sb.summary(run.ID)

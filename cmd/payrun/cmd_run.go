@@ -28,6 +28,7 @@ type RunCommand struct {
 	yes          bool
 	allowPartial bool
 	skipInvalid  bool
+	resultsMode  fileModeFlag
 	retry        bool
 	out          string
 	format       string
@@ -60,6 +61,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	fs.BoolVar(&c.retry, "retry", true, "retry rows that needed a person in an earlier run of this sheet (a lifted hold, added funds); --retry=false leaves them")
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
+	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -235,7 +237,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		out = batch.DefaultResultsPath(sheetPath, format)
 	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
-	res, werr := batch.WriteResults(context.WithoutCancel(ctx), l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips})
+	res, werr := batch.WriteResults(context.WithoutCancel(ctx), l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
 	}
