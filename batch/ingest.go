@@ -14,12 +14,15 @@ import (
 
 // Errors returned by Open.
 var (
-	ErrNoHeader       = errors.New("no header row found")
-	ErrUnknownFormat  = errors.New("unknown sheet format")
-	ErrSheetNotFound  = errors.New("worksheet not found")
-	ErrEmptySheet     = errors.New("sheet is empty")
-	ErrLegacyXLS      = errors.New("legacy .xls workbooks are not supported; save the file as .xlsx or .csv")
-	errHeaderScanSize = 30 // rows searched for the header
+	ErrNoHeader      = errors.New("no header row found")
+	ErrUnknownFormat = errors.New("unknown sheet format")
+	ErrSheetNotFound = errors.New("worksheet not found")
+	ErrEmptySheet    = errors.New("sheet is empty")
+	ErrLegacyXLS     = errors.New("legacy .xls workbooks are not supported; save the file as .xlsx or .csv")
+	// ErrWorkbookTooLarge means a part of an XLSX (a zip) inflates past
+	// what a payout sheet needs: a zip bomb, or a workbook to split.
+	ErrWorkbookTooLarge = errors.New("workbook too large when unpacked")
+	errHeaderScanSize   = 30 // rows searched for the header
 )
 
 // Format is a sheet's file format.
