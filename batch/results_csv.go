@@ -64,10 +64,11 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 			headers []string
 			started bool
 			cells   []outCell
-			n       int
+			work    int
 		)
 		err = src.ResultRows(ctx, func(r *ResultRow) error {
-			if n++; n%4096 == 0 {
+			if work += 1 + len(r.Input); work >= ctxCheckCells {
+				work = 0
 				if err := ctx.Err(); err != nil {
 					return err
 				}

@@ -47,7 +47,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	defer closeLog()
 
-	rep, err := m.checkSheet(sheetPath, c.sheet)
+	rep, err := m.checkSheet(ctx, sheetPath, c.sheet)
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	log = log.Hook(runField)
 
 	// 1. The sheet, whole, before anything else: a bad sheet moves no money.
-	rep, err := m.checkSheet(sheetPath, c.sheet)
+	rep, err := m.checkSheet(ctx, sheetPath, c.sheet)
 	if err != nil {
 		return err
 	}
@@ -236,8 +236,16 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if out == "" {
 		out = batch.DefaultResultsPath(sheetPath, format)
 	}
+	// A signal while the results are written stops them (systemd's
+	// SIGTERM must not wait on a wide sheet): payrun report writes them
+	// again from the ledger. After a run the first signal already
+	// stopped, the results still come, unless a second signal arrives.
+	resCtx := ctx
+	if ctx.Err() != nil {
+		resCtx = hard
+	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
-	res, werr := batch.WriteResults(context.WithoutCancel(ctx), l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
+	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
 	}
@@ -248,6 +256,9 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return &ExitError{Code: ExitAborted, Err: runErr}
 	case stats.Interrupted:
 		fmt.Fprintln(m.Stderr, "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
+		return &ExitError{Code: ExitAborted, Err: errSilent}
+	case werr != nil && errors.Is(werr, context.Canceled):
+		fmt.Fprintf(m.Stderr, "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d\n", run.ID)
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil:
 		return &ExitError{Code: ExitAttention, Err: fmt.Errorf("write results: %w", werr)}
