@@ -195,13 +195,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return Attention()
 	}
 	if plan.Rows > 0 && !c.yes {
-		ok, err := m.confirm(fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
+		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
 		if err != nil {
 			return err
 		}
 		if !ok {
 			fmt.Fprintln(m.Stderr, "Not confirmed; nothing was paid.")
-			_, _ = l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
+			_, _ = l.FinishRun(context.WithoutCancel(ctx), run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
 			return &ExitError{Code: ExitAborted, Err: errSilent}
 		}
 	}
@@ -318,14 +318,26 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 
 // confirm asks a yes/no question on a terminal; without one it refuses and
 // points at --yes, so cron never waits on a prompt.
-func (m *Main) confirm(q string) (bool, error) {
+func (m *Main) confirm(ctx context.Context, q string) (bool, error) {
 	if !m.isTerminal(m.Stdin) {
 		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: "payrun run --yes SHEET (for cron)"}
 	}
 	fmt.Fprint(m.Stderr, q)
-	line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes", nil
+	// A signal while the question waits is a no: reading a terminal is
+	// not interrupted by the context, so the answer is awaited beside it.
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(m.Stderr)
+		return false, nil
+	case line := <-answer:
+		a := strings.ToLower(strings.TrimSpace(line))
+		return a == "y" || a == "yes", nil
+	}
 }
 
 func (m *Main) printPlan(p *batch.Plan) {

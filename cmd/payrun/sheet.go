@@ -73,12 +73,15 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batc
 	var rep *batch.Report
 	select {
 	case <-ctx.Done():
-		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("check sheet %s: %w", path, ctx.Err())}
 	case r := <-done:
 		if r.err != nil {
 			return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read sheet %s: %w", path, r.err)}
 		}
 		rep = r.rep
+	}
+	// A signal during validation wins even if the check ended too.
+	if err := ctx.Err(); err != nil {
+		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("check sheet %s: %w", path, err)}
 	}
 	writeProblems(m.Stderr, rep)
 	return rep, nil
