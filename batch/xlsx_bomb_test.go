@@ -15,7 +15,7 @@ import (
 // bombXLSX writes a real workbook (a header and one row, through excelize)
 // whose shared strings part is padded with extra strings until it inflates
 // to inflated bytes. Such a file is about a thousandth of that on disk.
-func bombXLSX(t *testing.T, inflated int64) string {
+func bombXLSX(t *testing.T, inflated int64, pad string) string {
 	t.Helper()
 	src := writeXLSX(t, "Pay", [][]any{
 		{"client_transfer_id", "internal_user_id", "first_name", "last_name", "email", "country", "amount"},
@@ -54,9 +54,9 @@ func bombXLSX(t *testing.T, inflated int64) string {
 		}
 		end := bytes.LastIndex(body, []byte("</sst>"))
 		w.Write(body[:end])
-		pad := []byte("<si><t>" + strings.Repeat("A", 64<<10) + "</t></si>")
-		for n := int64(end); n < inflated; n += int64(len(pad)) {
-			if _, err := w.Write(pad); err != nil {
+		block := []byte(strings.Repeat(pad, max(1, (64<<10)/len(pad))))
+		for n := int64(end); n < inflated; n += int64(len(block)) {
+			if _, err := w.Write(block); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -77,16 +77,19 @@ func bombXLSX(t *testing.T, inflated int64) string {
 // be held in memory (up to 4 GB), pre-sized from the size the zip declares.
 // At 300 MB the declared size is over the part's cap and nothing is
 // inflated; at 200 MB the part is under it, and the table's text reaches
-// its own cap while it streams.
+// its own cap while it streams. 100 MB of empty strings adds no text but
+// 20 million entries, over the cap on their number.
 func TestXLSXSharedStringsBombRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("inflates a few hundred MB")
 	}
+	long := "<si><t>" + strings.Repeat("A", 64<<10) + "</t></si>"
 	for _, tc := range []struct {
 		mb      int64
+		pad     string
 		maxHeap float64
-	}{{300, 50}, {200, 250}} {
-		path := bombXLSX(t, tc.mb<<20)
+	}{{300, long, 50}, {200, long, 250}, {100, "<si/>", 250}} {
+		path := bombXLSX(t, tc.mb<<20, tc.pad)
 		if fi, _ := os.Stat(path); fi.Size() > 2<<20 {
 			t.Fatalf("bomb is %d bytes on disk; the test wants a small file", fi.Size())
 		}

@@ -45,6 +45,9 @@ const (
 	maxSharedStringsInflated = 256 << 20
 	// maxSharedStringsText bounds the text that table holds.
 	maxSharedStringsText = 128 << 20
+	// maxSharedStrings bounds its number of strings (4 bytes each): empty
+	// strings add no text, and 50 million of them fit in the part.
+	maxSharedStrings = 1 << 24
 	// maxOtherPartInflated bounds every other part (the workbook, its
 	// relationships; in excelize's reading, styles, themes, pictures).
 	maxOtherPartInflated = 64 << 20

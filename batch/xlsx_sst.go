@@ -66,8 +66,11 @@ func readSharedStrings(r io.Reader, sizeHint uint64, name string) (*sharedString
 			if len(text)+len(s) > maxSharedStringsText {
 				return nil, errTooLarge(name, maxSharedStringsText, "the text of")
 			}
+			if len(t.ends) >= maxSharedStrings {
+				return nil, fmt.Errorf("%w: %s has over %d strings", ErrWorkbookTooLarge, name, maxSharedStrings)
+			}
 			if len(text)+len(s) > cap(text) {
-				grown := make([]byte, len(text), min(max(2*cap(text), len(text)+len(s)), maxSharedStringsText))
+				grown := make([]byte, len(text), min(max(2*cap(text), len(text)+len(s), 64<<10), maxSharedStringsText))
 				copy(grown, text)
 				text = grown
 			}
