@@ -110,3 +110,24 @@ func TestXLSXSharedStringsBombRefused(t *testing.T) {
 		t.Logf("%d MB: refused with peak heap %.0f MB: %v", tc.mb, heapMB, err)
 	}
 }
+
+// The excelize reader, kept for packages the scanner does not know, reads
+// every part into memory: it refuses the same bomb before reading it.
+func TestXLSXExcelizeReaderRefusesBomb(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 300 MB-inflating workbook")
+	}
+	path := bombXLSX(t, 300<<20, "<si><t>"+strings.Repeat("A", 64<<10)+"</t></si>")
+	probe := startMemProbe()
+	s, err := openXLSXExcelize(path, "")
+	heapMB, _ := probe.stop()
+	if s != nil {
+		s.close()
+	}
+	if !errors.Is(err, ErrWorkbookTooLarge) || !strings.Contains(err.Error(), "xl/sharedStrings.xml") {
+		t.Fatalf("openXLSXExcelize = %v, want ErrWorkbookTooLarge naming xl/sharedStrings.xml", err)
+	}
+	if heapMB > 50 {
+		t.Errorf("peak heap %.0f MB", heapMB)
+	}
+}
