@@ -14,13 +14,23 @@ import (
 
 // Errors returned by Open.
 var (
-	ErrNoHeader       = errors.New("no header row found")
-	ErrUnknownFormat  = errors.New("unknown sheet format")
-	ErrSheetNotFound  = errors.New("worksheet not found")
-	ErrEmptySheet     = errors.New("sheet is empty")
-	ErrLegacyXLS      = errors.New("legacy .xls workbooks are not supported; save the file as .xlsx or .csv")
-	errHeaderScanSize = 30 // rows searched for the header
+	ErrNoHeader      = errors.New("no header row found")
+	ErrUnknownFormat = errors.New("unknown sheet format")
+	ErrSheetNotFound = errors.New("worksheet not found")
+	ErrEmptySheet    = errors.New("sheet is empty")
+	ErrLegacyXLS     = errors.New("legacy .xls workbooks are not supported; save the file as .xlsx or .csv")
+	// ErrTooManyColumns means the header has more columns than the results
+	// workbook can echo beside payrun's own (MaxInputColumns).
+	ErrTooManyColumns = errors.New("too many columns")
+	// ErrWorkbookTooLarge means a part of an XLSX (a zip) inflates past
+	// what a payout sheet needs: a zip bomb, or a workbook to split.
+	ErrWorkbookTooLarge = errors.New("workbook too large when unpacked")
+	errHeaderScanSize   = 30 // rows searched for the header
 )
+
+// MaxInputColumns is the most columns a sheet may have: Excel's 16,384
+// less the ResultColumns the results workbook adds after the sheet's own.
+var MaxInputColumns = 16384 - len(ResultColumns)
 
 // Format is a sheet's file format.
 type Format string
@@ -93,6 +103,9 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 		r.src = xs
 		r.name = fmt.Sprintf("%s [%s]", name, xs.sheet)
 		r.headerLine, hdr, err = findHeader(xs)
+		if err == nil {
+			hdr, err = checkWidth(hdr)
+		}
 		if err != nil {
 			xs.close()
 			return nil, fmt.Errorf("open %s: %w", r.name, err)
@@ -107,6 +120,9 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 		r.decimalComma = cs.decimalComma
 		r.problems = append(r.problems, cs.warnings(name)...)
 		r.headerLine, hdr, err = findHeader(cs)
+		if err == nil {
+			hdr, err = checkWidth(hdr)
+		}
 		if err != nil {
 			cs.close()
 			return nil, fmt.Errorf("open %s: %w", name, err)
@@ -168,6 +184,25 @@ func findHeader(src source) (int, []string, error) {
 		}
 	}
 	return 0, nil, fmt.Errorf("%w: expected a row naming columns such as client_transfer_id, email, amount in the first %d rows", ErrNoHeader, errHeaderScanSize)
+}
+
+// checkWidth refuses a header wider than MaxInputColumns with
+// ErrTooManyColumns, naming the first column past it. Blank header cells at
+// the end do not count. Every column is echoed in the results workbook,
+// which Excel caps at 16,384 columns, and a 200,000-column sheet once passed
+// validation, was paid, and then hung writing its results.
+func checkWidth(hdr []string) ([]string, error) {
+	if len(hdr) <= MaxInputColumns {
+		return hdr, nil
+	}
+	for len(hdr) > MaxInputColumns && strings.TrimSpace(hdr[len(hdr)-1]) == "" {
+		hdr = hdr[:len(hdr)-1]
+	}
+	if len(hdr) <= MaxInputColumns {
+		return hdr, nil
+	}
+	return nil, fmt.Errorf("%w: the header has %d columns; column %d (%q) is past the %d a sheet may have (Excel's 16,384 less the %d payrun adds to the results); remove the columns no payment needs",
+		ErrTooManyColumns, len(hdr), MaxInputColumns+1, clipValue(hdr[MaxInputColumns]), MaxInputColumns, len(ResultColumns))
 }
 
 // matchColumns maps each header cell to its canonical key and reports

@@ -147,11 +147,18 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 			}
 		}
 	}
-	// Cells past the header's width are kept, so nothing typed is lost.
+	// Cells past the header's width are kept, so nothing typed is lost, up
+	// to the columns the results workbook can hold.
 	for i := len(b.cols); i < len(cells); i++ {
-		if strings.TrimSpace(cells[i]) != "" {
-			row.Input = append(row.Input, InputField{Header: "", Value: cells[i]})
+		if strings.TrimSpace(cells[i]) == "" {
+			continue
 		}
+		if len(row.Input) >= MaxInputColumns {
+			problem(colLetter(i), clipValue(cells[i]), "too_many_columns",
+				fmt.Sprintf("the row has %d cells; a sheet may have at most %d columns, and the cells from column %s on are past it", len(cells), MaxInputColumns, colLetter(i)), SeverityError)
+			break
+		}
+		row.Input = append(row.Input, InputField{Header: "", Value: cells[i]})
 	}
 
 	// Defaults, in the order the design lists them.

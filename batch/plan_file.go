@@ -3,6 +3,7 @@ package batch
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -18,8 +19,12 @@ func DefaultPlanPath(sheetPath string) string {
 
 // WritePlan writes the plan as a workbook: a Summary sheet (per currency:
 // requested, fees, balance, shortfall) and a Quotes sheet (one line per
-// payout row with its route, fee and rate). Written atomically.
-func WritePlan(path string, p *Plan) error {
+// payout row with its route, fee and rate). Written atomically, with
+// DefaultFileMode.
+func WritePlan(path string, p *Plan) error { return WritePlanMode(path, p, 0) }
+
+// WritePlanMode is WritePlan with the file's mode (0 for DefaultFileMode).
+func WritePlanMode(path string, p *Plan, mode os.FileMode) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	const sum, quotes = "Summary", "Quotes"
@@ -73,5 +78,5 @@ func WritePlan(path string, p *Plan) error {
 	_ = f.SetPanes(quotes, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"})
 	_ = f.SetColWidth(quotes, "B", "B", 22)
 	_ = f.SetColWidth(quotes, "F", "F", 30)
-	return writeAtomic(path, func(w io.Writer) error { return f.Write(w) })
+	return writeAtomicMode(path, mode, func(w io.Writer) error { return f.Write(w) })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -226,6 +227,11 @@ func ParseResultsFormat(s string) (Format, error) {
 	return "", fmt.Errorf("parse results format %q: %w", s, ErrResultsFormat)
 }
 
+// ctxCheckCells is how many cells the results writers write between two
+// looks at their context: about 4,000 rows of a 15-column sheet, and a few
+// rows of a very wide one.
+const ctxCheckCells = 1 << 16
+
 // ResultsOptions tunes WriteResults.
 type ResultsOptions struct {
 	// Format is xlsx (the default) or csv. CSV writes the results to the path
@@ -235,6 +241,10 @@ type ResultsOptions struct {
 	Flips []Flip
 	// Now stamps the workbook's "generated" time; zero means time.Now.
 	Now time.Time
+	// Mode is the files' permissions; zero means DefaultFileMode (0600,
+	// like the ledger: the results hold payees' names, bank details and
+	// KYC links). The umask does not apply to an explicit mode.
+	Mode os.FileMode
 }
 
 // ResultsSummary is what WriteResults wrote: where, and the figures of the
@@ -321,6 +331,11 @@ func siblingCSVPath(resultsPath, name string) string {
 // the format opts asks for. The file appears under its final name only once
 // complete: a crash leaves the previous file, or none, never half of one.
 func WriteResultsFrom(ctx context.Context, src ResultsSource, path string, opts ResultsOptions) (ResultsSummary, error) {
+	// A signal before the first row stops it too: results are rewritten
+	// from the ledger at any time (payrun report).
+	if err := ctx.Err(); err != nil {
+		return ResultsSummary{}, fmt.Errorf("write results: %w", err)
+	}
 	if path == "" {
 		return ResultsSummary{}, ErrResultsPathNeeded
 	}

@@ -55,7 +55,7 @@ func (s *csvSink) close() error {
 // The rows stream through; only the Summary's bounded figures are kept.
 func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, path string, opts ResultsOptions) (ResultsSummary, error) {
 	sb := newSummaryBuilder()
-	err := writeAtomic(path, func(w io.Writer) error {
+	err := writeAtomicMode(path, opts.Mode, func(w io.Writer) error {
 		out, err := newCSVSink(w)
 		if err != nil {
 			return fmt.Errorf("write results csv: %w", err)
@@ -64,10 +64,11 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 			headers []string
 			started bool
 			cells   []outCell
-			n       int
+			work    int
 		)
 		err = src.ResultRows(ctx, func(r *ResultRow) error {
-			if n++; n%4096 == 0 {
+			if work += 1 + len(r.Input); work >= ctxCheckCells {
+				work = 0
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -116,7 +117,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 		return ResultsSummary{}, fmt.Errorf("read conflicts: %w", err)
 	}
 	summaryPath := SummaryCSVPath(path)
-	err = writeAtomic(summaryPath, func(w io.Writer) error {
+	err = writeAtomicMode(summaryPath, opts.Mode, func(w io.Writer) error {
 		out, err := newCSVSink(w)
 		if err != nil {
 			return fmt.Errorf("write summary csv: %w", err)
@@ -152,7 +153,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 	sum.Path, sum.SummaryPath, sum.Conflicts = path, summaryPath, len(conflicts)
 	if len(opts.Flips) > 0 {
 		sum.FlipsPath = FlipsCSVPath(path)
-		err = writeAtomic(sum.FlipsPath, func(w io.Writer) error {
+		err = writeAtomicMode(sum.FlipsPath, opts.Mode, func(w io.Writer) error {
 			out, err := newCSVSink(w)
 			if err != nil {
 				return fmt.Errorf("write flips csv: %w", err)

@@ -13,17 +13,32 @@ import (
 type atomicFile struct {
 	*os.File
 	final string
+	mode  os.FileMode
 	done  bool
 }
 
-// createAtomic starts writing path.
-func createAtomic(path string) (*atomicFile, error) {
+// DefaultFileMode is the permissions of every file payrun writes with
+// payees' data in it (results, plans, confirmations, history, wallets):
+// the ledger's, readable by its owner only.
+const DefaultFileMode os.FileMode = 0o600
+
+// createAtomic starts writing path, which gets DefaultFileMode.
+func createAtomic(path string) (*atomicFile, error) { return createAtomicMode(path, 0) }
+
+// createAtomicMode starts writing path, which gets mode (0 for
+// DefaultFileMode). The temporary file is created 0600 and takes the mode
+// before the rename, so the final name never has wider permissions than
+// asked, not even for a moment.
+func createAtomicMode(path string, mode os.FileMode) (*atomicFile, error) {
+	if mode == 0 {
+		mode = DefaultFileMode
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("create results file: %w", err)
 	}
-	return &atomicFile{File: f, final: path}, nil
+	return &atomicFile{File: f, final: path, mode: mode.Perm()}, nil
 }
 
 // Commit flushes the file to disk, renames it to its final name and flushes
@@ -33,8 +48,7 @@ func (a *atomicFile) Commit() error {
 		a.Abort()
 		return fmt.Errorf("sync results file: %w", err)
 	}
-	// Temp files are created 0600; results are an ordinary document.
-	if err := a.Chmod(0o644); err != nil {
+	if err := a.Chmod(a.mode); err != nil {
 		a.Abort()
 		return fmt.Errorf("chmod results file: %w", err)
 	}
@@ -73,9 +87,15 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// writeAtomic writes path through fn atomically.
+// writeAtomic writes path through fn atomically, with DefaultFileMode.
 func writeAtomic(path string, fn func(w io.Writer) error) error {
-	a, err := createAtomic(path)
+	return writeAtomicMode(path, 0, fn)
+}
+
+// writeAtomicMode writes path through fn atomically, with mode (0 for
+// DefaultFileMode).
+func writeAtomicMode(path string, mode os.FileMode, fn func(w io.Writer) error) error {
+	a, err := createAtomicMode(path, mode)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,15 @@ func TestInertText(t *testing.T) {
 		"\uff1dSUM(A1)":        "'\uff1dSUM(A1)",
 		"a=b":                  "a=b",
 		"https://x.example/=1": "https://x.example/=1",
+		// Whitespace before the sign: spreadsheets trim it and evaluate.
+		" =1+1":               "' =1+1",
+		"  +1":                "'  +1",
+		"\n=HYPERLINK(x)":     "'\n=HYPERLINK(x)",
+		"\u00a0@SUM(A1)":      "'\u00a0@SUM(A1)",
+		"\u3000\uff1dSUM(A1)": "'\u3000\uff1dSUM(A1)",
+		" -2":                 "' -2",
+		" Ana":                " Ana",
+		"\nAna":               "'\nAna",
 	} {
 		if got := inertText(in); got != want {
 			t.Errorf("inertText(%q) = %q, want %q", in, got, want)
@@ -42,6 +51,8 @@ func injectionSource() *sliceSource {
 		{"notes", "-2+3"},
 		{"=cmd|' /C calc'!A0", "\tTAB"},
 		{"amount", "-5.00"},
+		{"city", " =1+1"},
+		{"state_province", "\n=1+1"},
 	}
 	return &sliceSource{
 		run: ResultsRun{ID: 1, SheetName: "evil.csv", StartedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)},
@@ -80,6 +91,8 @@ func TestResultsFormulaInjectionXLSX(t *testing.T) {
 		3: "'@SUM(A1)",
 		4: "'-2+3",
 		5: "'\tTAB",
+		7: "' =1+1",
+		8: "'\n=1+1",
 	} {
 		if row[i] != want {
 			t.Errorf("Results %s = %q, want %q", header[i], row[i], want)
@@ -123,6 +136,8 @@ func TestResultsFormulaInjectionCSV(t *testing.T) {
 		4: "'-2+3",
 		5: "'\tTAB",
 		6: "-5.00", // the amount column is numeric: a number stays a number
+		7: "' =1+1",
+		8: "'\n=1+1",
 	} {
 		if row[i] != want {
 			t.Errorf("CSV %s = %q, want %q", header[i], row[i], want)

@@ -121,9 +121,12 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		}
 		return nil
 	}
-	n := 0
+	work := 0
 	err = src.ResultRows(ctx, func(r *ResultRow) error {
-		if n++; n%4096 == 0 {
+		// A signal is heard every few thousand rows, or sooner when the
+		// rows are wide: the count is of cells.
+		if work += 1 + len(r.Input); work >= ctxCheckCells {
+			work = 0
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -180,7 +183,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		Creator: "payrun",
 		Created: opts.Now.UTC().Format(time.RFC3339),
 	})
-	if err := writeAtomic(path, bk.writeTo); err != nil {
+	if err := writeAtomicMode(path, opts.Mode, bk.writeTo); err != nil {
 		return ResultsSummary{}, err
 	}
 	sum := sb.summary(run.ID)
@@ -525,11 +528,23 @@ func (b *xlsxBook) sheet(name string) (*xlsxSheet, error) {
 	return &xlsxSheet{bk: b, name: name, sw: sw}, nil
 }
 
+// maxSizedInputColumns is how many of the sheet's own columns get a width
+// of their own; the ones after them keep the default width (payrun's own
+// columns are always sized). excelize's SetColWidth copies every column set
+// so far, one reflective copy each, on every call: sizing the 16,000
+// columns of a very wide sheet one by one took hours after the payments.
+const maxSizedInputColumns = 256
+
 // begin sizes the columns, freezes the header row and writes it; columns
 // from inputCols on are payrun's own and get the darker header.
 func (s *xlsxSheet) begin(widths []float64, header []string, inputCols int) error {
-	for i, w := range widths {
-		if err := s.sw.SetColWidth(i+1, i+1, w); err != nil {
+	// From the last column to the first: excelize puts each call's column
+	// before those set earlier, so the <col> elements come out ascending.
+	for i := len(widths) - 1; i >= 0; i-- {
+		if i >= maxSizedInputColumns && i < inputCols {
+			continue
+		}
+		if err := s.sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
 			return fmt.Errorf("size column of %s: %w", s.name, err)
 		}
 	}

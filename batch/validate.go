@@ -52,6 +52,7 @@ type Validator struct {
 	sheet   string
 	headers map[string]string // canonical key -> header as written
 	present map[string]bool   // canonical keys the header has
+	keys    []string          // canonical key of each column, by position; nil for hand-built rows
 	dupes   dupState
 	totals  map[string]decimal.Decimal
 	rows    int
@@ -67,7 +68,9 @@ func NewValidator(sheet string, cols []Column, opts ValidateOptions) *Validator 
 	v := &Validator{opts: opts, sheet: sheet, headers: map[string]string{}, dupes: newDupState(), totals: map[string]decimal.Decimal{}}
 	if cols != nil {
 		v.present = map[string]bool{}
-		for _, c := range cols {
+		v.keys = make([]string, len(cols))
+		for i, c := range cols {
+			v.keys[i] = c.Key
 			if c.Key != "" {
 				v.headers[c.Key], v.present[c.Key] = c.Header, true
 			}
@@ -124,10 +127,18 @@ func (v *Validator) check(ps []Problem, r Row) []Problem {
 	// client_transfer_id: length and uniqueness.
 	if id := r.ClientTransferID; id != "" {
 		if n := utf8.RuneCountInString(id); n > MaxClientTransferIDLen {
-			errf(ColClientTransferID, id, "id_too_long", "%q is %d characters; MassPay allows at most %d", id, n, MaxClientTransferIDLen)
+			errf(ColClientTransferID, clipValue(id), "id_too_long", "%q is %d characters; MassPay allows at most %d", clipValue(id), n, MaxClientTransferIDLen)
 		}
 		ps = v.checkID(ps, r, sheet, id)
 	}
+	// Ids go into idempotency keys, URLs and the ledger's keys: a NUL or an
+	// escape in one left a row pending forever.
+	for _, f := range []struct{ key, val string }{{ColClientTransferID, r.ClientTransferID}, {ColInternalUserID, r.InternalUserID}} {
+		if at, c := controlChar(f.val); at > 0 {
+			errf(f.key, clipValue(f.val), "control_character", "%q holds a control character (%U) at character %d; ids must be plain text", clipValue(f.val), c, at)
+		}
+	}
+	ps = v.checkCellSizes(ps, r, sheet)
 
 	if r.Email != "" && !validEmail(r.Email) {
 		errf(ColEmail, r.Email, "bad_email", "%q is not an email address", r.Email)
@@ -226,6 +237,99 @@ func (v *Validator) check(ps []Problem, r Row) []Problem {
 		errf(ColAutopayPercentage, p.String(), "bad_percentage", "%s is not a percentage between 0 and 100", p)
 	}
 	return ps
+}
+
+// Cell size limits, in characters, by column. MassPay's own limits where it
+// has them (ids 50), a generous bound elsewhere: a 10 MB first_name once
+// passed validation and failed at MassPay with 431 (headers too large).
+const (
+	maxIDChars    = 50
+	maxNameChars  = 100
+	maxEmailChars = 254 // RFC 5321's path limit
+	maxNotesChars = 1000
+	maxFieldChars = 255 // every other column payrun sends to MassPay
+)
+
+// minCellLimit is the smallest limit: a cell of no more bytes than this
+// is within every limit, so most cells cost one length comparison.
+const minCellLimit = maxIDChars
+
+// cellLimit is the most characters a cell of column key may hold; an
+// unknown column ("") is only echoed, and may hold what Excel allows.
+func cellLimit(key string) int {
+	switch key {
+	case "":
+		return maxCellChars
+	case ColClientTransferID, ColInternalUserID:
+		return maxIDChars
+	case ColFirstName, ColLastName, ColMiddleName:
+		return maxNameChars
+	case ColEmail:
+		return maxEmailChars
+	case ColNotes:
+		return maxNotesChars
+	}
+	return maxFieldChars
+}
+
+// checkCellSizes appends a too_long problem for each cell of r over its
+// column's limit, naming the column. client_transfer_id has its own
+// message (id_too_long).
+func (v *Validator) checkCellSizes(ps []Problem, r Row, sheet string) []Problem {
+	for i, f := range r.Input {
+		if len(f.Value) <= minCellLimit {
+			continue
+		}
+		key := ""
+		if i < len(v.keys) {
+			key = v.keys[i]
+		} else if f.Header != "" {
+			key, _ = MatchHeader(f.Header)
+		}
+		limit := cellLimit(key)
+		if key == ColClientTransferID || len(f.Value) <= limit {
+			continue
+		}
+		if n := utf8.RuneCountInString(f.Value); n > limit {
+			col := f.Header
+			if col == "" {
+				col = colLetter(i)
+			}
+			ps = append(ps, Problem{Sheet: sheet, Line: r.Line, Column: col, Value: clipValue(f.Value), Rule: "too_long", Severity: SeverityError,
+				Message: fmt.Sprintf("the cell is %d characters; %s allows at most %d", n, col, limit)})
+		}
+	}
+	return ps
+}
+
+// controlChar returns the 1-based character position and the rune of the
+// first control character (C0, DEL or C1) in s, or 0.
+func controlChar(s string) (int, rune) {
+	at := 0
+	for _, c := range s {
+		at++
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) {
+			return at, c
+		}
+	}
+	return 0, 0
+}
+
+// clipValue shortens a cell quoted in a problem: a 10 MB cell must not
+// become a 10 MB message.
+func clipValue(s string) string {
+	const keep = 60
+	if len(s) <= keep {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == keep {
+			return s[:i] + "…"
+		}
+		n++
+	}
+	return s
 }
 
 // Finish returns the problems of the sheet as a whole: a total over

@@ -20,7 +20,10 @@ type excelizeRows struct {
 }
 
 func openXLSXExcelize(path, sheet string) (*xlsxSource, error) {
-	f, err := excelize.OpenFile(path)
+	if err := checkDeclaredSizes(path); err != nil {
+		return nil, err
+	}
+	f, err := excelize.OpenFile(path, excelize.Options{UnzipSizeLimit: maxWorksheetInflated + maxSharedStringsInflated})
 	if err != nil {
 		return nil, fmt.Errorf("open workbook: %w", err)
 	}

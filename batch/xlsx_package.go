@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"strings"
 )
@@ -27,6 +28,111 @@ type xlsxSheetRef struct {
 	name    string
 	visible bool
 	part    string // "" when its part is missing
+}
+
+// What the parts of an XLSX may inflate to. A zip bomb (1 MB on disk,
+// gigabytes unpacked) is refused with ErrWorkbookTooLarge when a part
+// reaches its cap, whatever sizes the zip declares: every part is read
+// through partReader, which counts what it really inflated. The caps are
+// far above a payout sheet's: Excel's 1,048,576 rows of ids, names and
+// e-mails make a shared strings table of about 100 MB.
+const (
+	// maxWorksheetInflated bounds a worksheet part. Its rows stream, so
+	// this bounds the time spent, not memory.
+	maxWorksheetInflated = 2 << 30
+	// maxSharedStringsInflated bounds the shared strings part, which is
+	// read whole into a table held while the rows stream.
+	maxSharedStringsInflated = 256 << 20
+	// maxSharedStringsText bounds the text that table holds.
+	maxSharedStringsText = 128 << 20
+	// maxSharedStrings bounds its number of strings (4 bytes each): empty
+	// strings add no text, and 50 million of them fit in the part.
+	maxSharedStrings = 1 << 24
+	// maxOtherPartInflated bounds every other part (the workbook, its
+	// relationships; in excelize's reading, styles, themes, pictures).
+	maxOtherPartInflated = 64 << 20
+)
+
+// errTooLarge is the ErrWorkbookTooLarge of part name, over limit bytes.
+func errTooLarge(name string, limit int64, what string) error {
+	return fmt.Errorf("%w: %s %s is over %d MB; a payout sheet is far smaller (split it, or save it again from Excel)", ErrWorkbookTooLarge, what, name, limit>>20)
+}
+
+// partReader inflates one part and fails with ErrWorkbookTooLarge past
+// limit bytes. It counts what the decompressor gives, so a zip that
+// understates a part's size cannot get past it.
+type partReader struct {
+	rc    io.ReadCloser
+	name  string
+	left  int64
+	limit int64
+}
+
+func (p *partReader) Read(b []byte) (int, error) {
+	if p.left <= 0 {
+		// At the cap: one more byte means too large, none means done.
+		var one [1]byte
+		n, err := p.rc.Read(one[:])
+		if n > 0 {
+			return 0, errTooLarge(p.name, p.limit, "part")
+		}
+		return 0, err
+	}
+	if int64(len(b)) > p.left {
+		b = b[:p.left]
+	}
+	n, err := p.rc.Read(b)
+	p.left -= int64(n)
+	return n, err
+}
+
+func (p *partReader) Close() error { return p.rc.Close() }
+
+// openPart starts inflating f, the part called name, up to limit bytes. A
+// part whose declared size is already over the limit is refused without
+// inflating anything: archive/zip fails a part that inflates past its
+// declared size, so the declared size is an upper bound worth refusing on
+// (never one to size a buffer by: it may overstate).
+func openPart(f *zip.File, name string, limit int64) (io.ReadCloser, error) {
+	if f.UncompressedSize64 > uint64(limit) {
+		return nil, errTooLarge(name, limit, "part")
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	return &partReader{rc: rc, name: name, left: limit, limit: limit}, nil
+}
+
+// partLimit is the cap on the part called name, by what it is.
+func partLimit(name string) int64 {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.Contains(lower, "sharedstrings"):
+		return maxSharedStringsInflated
+	case strings.Contains(lower, "worksheets/"):
+		return maxWorksheetInflated
+	}
+	return maxOtherPartInflated
+}
+
+// checkDeclaredSizes refuses, before excelize reads a package, any part
+// declared larger than its cap. excelize reads every part but the big
+// worksheets into memory, into buffers sized from the declared size, and
+// checks only the declared total; archive/zip holds each part to its
+// declared size, so checking it here bounds what excelize inflates.
+func checkDeclaredSizes(path string) error {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("open workbook: %w", err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if limit := partLimit(f.Name); f.UncompressedSize64 > uint64(limit) {
+			return fmt.Errorf("open workbook: %w", errTooLarge(f.Name, limit, "part"))
+		}
+	}
+	return nil
 }
 
 // errNotStandardXLSX means the package does not have the parts where a
@@ -128,7 +234,7 @@ func (p *xlsxPackage) decodeXML(name string, v any) error {
 	if f == nil {
 		return fmt.Errorf("no part %s", name)
 	}
-	rc, err := f.Open()
+	rc, err := openPart(f, name, maxOtherPartInflated)
 	if err != nil {
 		return err
 	}
@@ -143,12 +249,12 @@ func (p *xlsxPackage) sharedStrings() (*sharedStrings, error) {
 	if f == nil {
 		return &sharedStrings{}, nil
 	}
-	rc, err := f.Open()
+	rc, err := openPart(f, p.sstPath, maxSharedStringsInflated)
 	if err != nil {
 		return nil, fmt.Errorf("read shared strings: %w", err)
 	}
 	defer rc.Close()
-	return readSharedStrings(rc, f.UncompressedSize64)
+	return readSharedStrings(rc, f.UncompressedSize64, p.sstPath)
 }
 
 // sheetNames lists every sheet, for error messages.
@@ -166,7 +272,7 @@ func (p *xlsxPackage) openRows(ref xlsxSheetRef, sst *sharedStrings) (*scanRows,
 	if f == nil {
 		return nil, fmt.Errorf("%w: sheet %s has no worksheet part", errNotStandardXLSX, ref.name)
 	}
-	rc, err := f.Open()
+	rc, err := openPart(f, ref.part, maxWorksheetInflated)
 	if err != nil {
 		return nil, fmt.Errorf("read worksheet %s: %w", ref.name, err)
 	}

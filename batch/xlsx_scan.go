@@ -11,6 +11,9 @@ import (
 // maxSheetRows is Excel's last row (excelize.TotalRows).
 const maxSheetRows = 1 << 20
 
+// maxSheetColumns is Excel's last column, XFD (excelize.MaxColumns).
+const maxSheetColumns = 16384
+
 // errBadCellRef is a cell whose r attribute is not a cell name.
 var errBadCellRef = errors.New("invalid cell reference")
 
@@ -90,6 +93,11 @@ func (s *scanRows) row() (int, []string, error) {
 		case sc.kind == xmlEnd && string(sc.name) == "row":
 			return line, s.cells, nil
 		case sc.kind == xmlStart && string(sc.name) == "c":
+			if col >= maxSheetColumns {
+				// Cells without a reference count on past Excel's last
+				// column; the row would grow without bound.
+				return 0, nil, fmt.Errorf("row %d: more than Excel's %d columns", line, maxSheetColumns)
+			}
 			var err error
 			if col, err = s.cell(col + 1); err != nil {
 				return 0, nil, fmt.Errorf("row %d: %w", line, err)
@@ -186,7 +194,7 @@ func cellColumn(ref []byte) (int, error) {
 		default:
 			goto digits
 		}
-		if col > 16384 {
+		if col > maxSheetColumns {
 			return 0, fmt.Errorf("%w %q", errBadCellRef, ref)
 		}
 	}

@@ -19,7 +19,7 @@ func FuzzXLSXScanRows(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	sst, err := readSharedStrings(bytes.NewReader([]byte(`<sst><si><t>shared</t></si></sst>`)), 0)
+	sst, err := readSharedStrings(bytes.NewReader([]byte(`<sst><si><t>shared</t></si></sst>`)), 0, "xl/sharedStrings.xml")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func FuzzXLSXSharedStrings(f *testing.F) {
 	f.Add([]byte(`<sst count="2"><si><t>a</t></si><si><r><t>b</t></r><r><t xml:space="preserve"> c</t></r></si></sst>`))
 	f.Add([]byte(`<sst><si><t/></si><si><phoneticPr/></si></sst>`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		sst, err := readSharedStrings(bytes.NewReader(b), uint64(len(b)))
+		sst, err := readSharedStrings(bytes.NewReader(b), uint64(len(b)), "xl/sharedStrings.xml")
 		if err != nil {
 			return
 		}

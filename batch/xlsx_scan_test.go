@@ -247,7 +247,7 @@ func TestXLSXScanErrors(t *testing.T) {
 func TestXMLScannerSmallReads(t *testing.T) {
 	doc := `<?xml version="1.0"?><!-- c --><sst uniqueCount="3"><si><t xml:space="preserve"> a&amp;b&#x41;&#66;&lt; </t></si>` +
 		`<si><r><rPr><b/></rPr><t>x</t></r><r><t>y</t></r><rPh><t>skip</t></rPh></si><si><t><![CDATA[<raw&>]]></t></si><si/></sst>`
-	sst, err := readSharedStrings(oneByteReader{strings.NewReader(doc)}, 0)
+	sst, err := readSharedStrings(oneByteReader{strings.NewReader(doc)}, 0, "xl/sharedStrings.xml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // sharedStrings is a workbook's shared strings table, the one part of an
@@ -32,12 +32,16 @@ func (t *sharedStrings) at(i int) string {
 	return t.text[start:t.ends[i]]
 }
 
-// readSharedStrings decodes xl/sharedStrings.xml. sizeHint, the part's
-// uncompressed size, bounds the text so the block is allocated once.
-func readSharedStrings(r io.Reader, sizeHint uint64) (*sharedStrings, error) {
+// readSharedStrings decodes the shared strings part called name, holding
+// at most maxSharedStringsText bytes of text (ErrWorkbookTooLarge past it).
+// sizeHint, the part's declared uncompressed size, pre-sizes the block,
+// but only up to a few MB: a zip may overstate it, and a tiny file must not
+// make payrun allocate gigabytes.
+func readSharedStrings(r io.Reader, sizeHint uint64, name string) (*sharedStrings, error) {
 	sc := newXMLScanner(r)
-	var b strings.Builder
-	b.Grow(int(min(sizeHint, 1<<30) / 2)) // markup is at least half of a typical table
+	// The text grows in a byte slice rather than a strings.Builder, so the
+	// growth stops at the cap: a Builder would double to twice the cap.
+	text := make([]byte, 0, min(sizeHint/2, 8<<20)) // markup is at least half of a typical table
 	t := &sharedStrings{}
 	var item []byte
 	for {
@@ -51,20 +55,34 @@ func readSharedStrings(r io.Reader, sizeHint uint64) (*sharedStrings, error) {
 		switch {
 		case sc.is(xmlStart, "sst"):
 			if n, err := strconv.Atoi(attrString(sc.attrs, "uniqueCount")); err == nil && n > 0 {
-				t.ends = make([]uint32, 0, min(n, 1<<24))
+				// uniqueCount is the file's word too: a hint, capped.
+				t.ends = make([]uint32, 0, min(n, 1<<20))
 			}
 		case sc.is(xmlStart, "si"):
 			if item, err = appendStringItem(sc, item[:0]); err != nil {
 				return nil, fmt.Errorf("read shared strings: %w", err)
 			}
-			b.Write(unescapeBSTR(item))
-			if uint64(b.Len()) > 1<<32-1 {
-				return nil, fmt.Errorf("read shared strings: the table is over 4 GB")
+			s := unescapeBSTR(item)
+			if len(text)+len(s) > maxSharedStringsText {
+				return nil, errTooLarge(name, maxSharedStringsText, "the text of")
 			}
-			t.ends = append(t.ends, uint32(b.Len()))
+			if len(t.ends) >= maxSharedStrings {
+				return nil, fmt.Errorf("%w: %s has over %d strings", ErrWorkbookTooLarge, name, maxSharedStrings)
+			}
+			if len(text)+len(s) > cap(text) {
+				grown := make([]byte, len(text), min(max(2*cap(text), len(text)+len(s), 64<<10), maxSharedStringsText))
+				copy(grown, text)
+				text = grown
+			}
+			text = append(text, s...)
+			t.ends = append(t.ends, uint32(len(text)))
 		}
 	}
-	t.text = b.String()
+	if len(text) > 0 {
+		// The slice is not written again: share it instead of copying
+		// what may be a hundred MB.
+		t.text = unsafe.String(&text[0], len(text))
+	}
 	return t, nil
 }
 

@@ -31,6 +31,10 @@ var (
 	// example on a file system without shared memory), so the durability
 	// and concurrent-reader guarantees would not hold.
 	ErrNotWAL = errors.New("ledger not in WAL mode")
+	// ErrEmptyLedger means the ledger file exists but holds nothing: it was
+	// truncated or lost its content in a copy. It is refused rather than
+	// started afresh, because a fresh ledger would pay the sheet again.
+	ErrEmptyLedger = errors.New("ledger file is empty")
 )
 
 // StaleStateError is returned, matching ErrStaleState, when a Transition

@@ -77,12 +77,23 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 	if busy <= 0 {
 		busy = 10 * time.Second
 	}
+	created := false
 	if opts.ReadOnly {
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("open ledger %s: %w", path, err)
 		}
-	} else if err := createPrivate(abs); err != nil {
+	} else if created, err = createPrivate(abs); err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
+	}
+	// The file itself, not a symlink to it: the lock and its sidecar are
+	// then the same whichever link a run came through.
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		l.path = real
+	}
+	if !created {
+		if err := checkNotEmpty(l.path); err != nil {
+			return nil, fmt.Errorf("open ledger %s: %w", path, err)
+		}
 	}
 	if err := l.open(ctx, busy); err != nil {
 		l.closeDBs()
@@ -180,15 +191,35 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 
 // createPrivate creates path with mode 0600 unless it already exists, so
 // SQLite (which would use 0644) opens a file only its owner can read.
-func createPrivate(path string) error {
+// created says whether this call made the file.
+func createPrivate(path string) (created bool, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return nil
+		return false, nil
 	}
+	if err != nil {
+		return false, err
+	}
+	return true, f.Close()
+}
+
+// checkNotEmpty refuses an existing ledger file of 0 bytes with
+// ErrEmptyLedger. SQLite would take it for a new database, and payrun would
+// then pay the whole sheet again; an empty file is a lost ledger (a failed
+// copy, a truncation), which the README promises ends the run with exit 3.
+// A file whose pages all still sit in its WAL is not empty.
+func checkNotEmpty(path string) error {
+	fi, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	return f.Close()
+	if fi.Size() > 0 {
+		return nil
+	}
+	if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: it was truncated or lost its content; restore it from a backup (payrun ledger backup), or remove it to start a new ledger", ErrEmptyLedger)
 }
 
 // Path returns the absolute path of the ledger file.

@@ -26,6 +26,7 @@ type LockOwner struct {
 // next Lock takes it over.
 type Lock struct {
 	path     string
+	id       *identityLock
 	f        *os.File
 	owner    LockOwner
 	previous *LockOwner
@@ -33,8 +34,75 @@ type Lock struct {
 	err      error
 }
 
-// LockPath is the sidecar lock file of the ledger at ledgerPath.
+// LockPath is the sidecar lock file of the ledger at ledgerPath. Open
+// resolves symlinks, so Ledger.Path, and the sidecar named after it, are
+// the same for every symlink to one file.
 func LockPath(ledgerPath string) string { return ledgerPath + ".lock" }
+
+// identityLock is this process's descriptor of one ledger file, on which
+// Lock takes an flock: the file's identity (device and inode), whatever
+// name, symlink, hard link or bind mount it was reached through. The
+// sidecar lock alone is keyed by name, and a second name for the same
+// database once let two runs write it at the same time.
+//
+// The descriptor is opened once per file and never closed: closing any
+// descriptor of a file drops every POSIX (fcntl) lock the process holds on
+// it, and SQLite's own locks on the ledger are POSIX locks. flock(2) locks
+// are a separate kind (on local file systems; a ledger on NFS is not
+// supported anyway, as WAL needs shared memory), so SQLite does not see this
+// one.
+type identityLock struct {
+	fi   os.FileInfo
+	f    *os.File
+	held bool // by a Lock of this process; flock would not refuse it twice
+}
+
+var identityLocks struct {
+	sync.Mutex
+	files []*identityLock
+}
+
+// takeIdentity takes the identity lock of the file at path. held is false
+// when another Lock, of this process or another, has it.
+func takeIdentity(path string) (id *identityLock, held bool, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, false, err
+	}
+	identityLocks.Lock()
+	defer identityLocks.Unlock()
+	for _, c := range identityLocks.files {
+		if os.SameFile(c.fi, fi) {
+			id = c
+			break
+		}
+	}
+	if id == nil {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, false, err
+		}
+		id = &identityLock{fi: fi, f: f}
+		identityLocks.files = append(identityLocks.files, id)
+	}
+	if id.held {
+		return id, false, nil
+	}
+	if held, err = flock.TryLock(id.f); err != nil || !held {
+		return id, false, err
+	}
+	id.held = true
+	return id, true, nil
+}
+
+// release drops the identity lock; the descriptor stays open (see
+// identityLock).
+func (id *identityLock) release() error {
+	identityLocks.Lock()
+	defer identityLocks.Unlock()
+	id.held = false
+	return flock.Unlock(id.f)
+}
 
 // Lock takes the ledger's single-writer lock for owner, whose zero fields
 // default to this process's pid, the host name and the clock's time. It never
@@ -65,6 +133,8 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock ledger: %w", err)
 	}
+	// The sidecar first, as payrun always took it (an older payrun still
+	// excludes this one), then the file's identity.
 	held, err := flock.TryLock(f)
 	if err != nil {
 		f.Close()
@@ -75,7 +145,19 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 		f.Close()
 		return nil, &LockedError{Path: l.path, LockFile: path, Owner: other}
 	}
-	lk := &Lock{path: path, f: f, owner: owner}
+	id, held, err := takeIdentity(l.path)
+	if err != nil || !held {
+		// The holder came through another name (a hard link): its owner
+		// record is in that name's sidecar, unknown here.
+		other, _ := readOwner(f)
+		flock.Unlock(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("lock ledger: %w", err)
+		}
+		return nil, &LockedError{Path: l.path, LockFile: path, Owner: other}
+	}
+	lk := &Lock{path: path, id: id, f: f, owner: owner}
 	// A non-empty file means its writer died holding the lock: Release
 	// empties it.
 	if prev, err := readOwner(f); err == nil && prev.PID != 0 {
@@ -83,6 +165,7 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 	}
 	b, _ := json.Marshal(owner)
 	if err := writeOwner(f, b); err != nil {
+		id.release()
 		flock.Unlock(f)
 		f.Close()
 		return nil, fmt.Errorf("lock ledger: record owner: %w", err)
@@ -102,7 +185,7 @@ func (lk *Lock) Previous() *LockOwner { return lk.previous }
 func (lk *Lock) Release() error {
 	lk.once.Do(func() {
 		err := writeOwner(lk.f, nil)
-		err = errors.Join(err, flock.Unlock(lk.f), lk.f.Close())
+		err = errors.Join(err, lk.id.release(), flock.Unlock(lk.f), lk.f.Close())
 		if err != nil {
 			lk.err = fmt.Errorf("release ledger lock: %w", err)
 		}

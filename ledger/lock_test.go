@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -82,6 +83,75 @@ func TestLockRefusesSecondHolderInProcess(t *testing.T) {
 	lk2, err := other.Lock(ctx, ledger.LockOwner{})
 	if err != nil {
 		t.Fatalf("Lock after Release = %v", err)
+	}
+	lk2.Release()
+}
+
+// A second run reaching the ledger through another name for the same file
+// (a symlink, a hard link; a bind mount is the same case as the hard link)
+// must find it locked: the lock is keyed on the file, not on its name.
+func TestLockSeesThroughSymlinkAndHardLink(t *testing.T) {
+	ctx := context.Background()
+	_, path := openTemp(t)
+	dir := t.TempDir()
+	sym := filepath.Join(dir, "via-symlink.ledger")
+	hard := filepath.Join(dir, "via-hardlink.ledger")
+	if err := os.Symlink(path, sym); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(path, hard); err != nil {
+		t.Skipf("no hard links here: %v", err)
+	}
+	_, out := startChild(t, "lock", path)
+	if !out.Scan() || out.Text() != "locked" {
+		t.Fatalf("child said %q", out.Text())
+	}
+	for _, p := range []string{sym, hard} {
+		// Read-write, as payrun run opens it before taking the lock.
+		l, err := ledger.Open(ctx, p, ledger.Options{})
+		if err != nil && p == hard {
+			// SQLite itself may refuse a second name for a WAL file in
+			// use (its -wal and -shm go by name): refused either way.
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		lk, err := l.Lock(ctx, ledger.LockOwner{})
+		if !errors.Is(err, ledger.ErrLocked) {
+			t.Errorf("Lock through %s while the child holds %s = %v, want ErrLocked", filepath.Base(p), path, err)
+		}
+		if lk != nil {
+			lk.Release()
+		}
+		l.Close()
+	}
+}
+
+// The same within one process, through a symlink.
+func TestLockSeesThroughSymlinkInProcess(t *testing.T) {
+	ctx := context.Background()
+	l, path := openTemp(t)
+	lk, err := l.Lock(ctx, ledger.LockOwner{Command: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sym := filepath.Join(t.TempDir(), "link.ledger")
+	if err := os.Symlink(path, sym); err != nil {
+		t.Fatal(err)
+	}
+	other, err := ledger.Open(ctx, sym, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.Lock(ctx, ledger.LockOwner{}); !errors.Is(err, ledger.ErrLocked) {
+		t.Fatalf("Lock through a symlink = %v, want ErrLocked", err)
+	}
+	lk.Release()
+	lk2, err := other.Lock(ctx, ledger.LockOwner{})
+	if err != nil {
+		t.Fatalf("Lock through the symlink after Release = %v", err)
 	}
 	lk2.Release()
 }

@@ -40,17 +40,14 @@ func TestOpenCreatesPrivateWALFile(t *testing.T) {
 	}
 }
 
-func TestOpenMigratesEmptyFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "empty.ledger")
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l := openAt(t, path)
+func TestOpenReopensKeepingData(t *testing.T) {
+	l, path := openTemp(t)
 	run := beginRun(t, l)
 	if run.ID != 1 || run.Status != ledger.RunRunning {
 		t.Errorf("first run = %+v", run)
 	}
-	// Reopening an up-to-date file runs nothing and keeps the data.
+	// Reopening an up-to-date file runs nothing and keeps the data. (An
+	// empty file is no longer migrated as new: TestOpenRefusesEmptyLedgerFile.)
 	l.Close()
 	l2 := openAt(t, path)
 	got, err := l2.Run(context.Background(), run.ID)
@@ -110,5 +107,30 @@ func TestClosedLedgerRefusesWrites(t *testing.T) {
 	l.Close()
 	if _, err := l.BeginRun(context.Background(), ledger.RunInfo{}); !errors.Is(err, ledger.ErrClosed) {
 		t.Errorf("BeginRun after Close = %v, want ErrClosed", err)
+	}
+}
+
+// A ledger file that exists but is empty (truncated, or its content lost in
+// a copy) is a lost ledger, not a new one: opening it as new would forget
+// every payment and pay the sheet again.
+func TestOpenRefusesEmptyLedgerFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "payrun.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ro := range []bool{false, true} {
+		l, err := ledger.Open(context.Background(), path, ledger.Options{ReadOnly: ro})
+		if !errors.Is(err, ledger.ErrEmptyLedger) {
+			if l != nil {
+				l.Close()
+			}
+			t.Fatalf("Open(ReadOnly %v) of a 0-byte file = %v, want ErrEmptyLedger", ro, err)
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("error %q does not name the file", err)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file was changed: %v, %v", fi, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -144,6 +145,9 @@ func New(cfg Config) (*Client, error) {
 	if u.User != nil {
 		return nil, fmt.Errorf("new client: base URL must not carry credentials: %w", ErrConfig)
 	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("new client: base URL %q is plain http to a host that is not this machine; the API key would cross the network in clear: use https://: %w", base, ErrConfig)
+	}
 	if cfg.APIKey == "" {
 		return nil, fmt.Errorf("new client: API key missing: %w", ErrConfig)
 	}
@@ -234,3 +238,15 @@ func newWith(base, key string, opts []Option) (*Client, error) {
 
 // BaseURL returns the API root the client talks to.
 func (c *Client) BaseURL() string { return c.baseURL }
+
+// isLoopback reports whether host names this machine: "localhost" or a
+// loopback IP address (127.0.0.0/8, ::1). Only there may the API key go
+// over plain http (the embedded sandbox, a local TLS-terminating proxy).
+// A name is not resolved: "localhost.example" is someone else's host.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

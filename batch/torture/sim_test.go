@@ -173,8 +173,9 @@ func simulate(t testing.TB, seed uint64) simOutcome {
 		}
 	})
 	defer restore()
-
-	client, err := masspay.New(masspay.Config{BaseURL: "http://sim.invalid/v1.0.0/payout", APIKey: apiKey,
+	// https: the client sends the key over plain http to loopback only;
+	// the transport answers in process, so the scheme is only a name.
+	client, err := masspay.New(masspay.Config{BaseURL: "https://sim.invalid/v1.0.0/payout", APIKey: apiKey,
 		HTTPClient: &http.Client{Transport: tr}, MaxRetries: []int{-1, 1, 2}[rng.IntN(3)],
 		MinRetryBackoff: time.Microsecond, MaxRetryBackoff: 10 * time.Microsecond})
 	if err != nil {

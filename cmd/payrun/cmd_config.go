@@ -77,6 +77,10 @@ func (c *ConfigCommand) Run(ctx context.Context, m *Main, args []string) error {
 			if from == "default" {
 				val = m.defaultLedgerName(c.api.sandbox)
 			}
+		case "api_key_file":
+			if val != "" {
+				val = keyFileShown(val)
+			}
 		case "log_file":
 			if val == "" {
 				val = "(stderr: console lines on a terminal, JSON lines otherwise)"
@@ -115,7 +119,7 @@ func (c *ConfigCommand) describeKey(env func(string) string, fileVals map[string
 	b, err := os.ReadFile(file)
 	switch {
 	case err != nil:
-		return "UNREADABLE: " + err.Error(), from
+		return "UNREADABLE: " + keyFileError(err).Error(), from
 	case strings.TrimSpace(string(b)) == "":
 		return "EMPTY file " + file, from
 	}

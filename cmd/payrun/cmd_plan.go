@@ -16,8 +16,9 @@ type PlanCommand struct {
 	out   string
 	// ledgerPath and as: where the plan is recorded for approval, and who
 	// prepared it.
-	ledgerPath string
-	as         string
+	ledgerPath  string
+	as          string
+	resultsMode fileModeFlag
 }
 
 const planUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -32,6 +33,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&c.out, "out", "", "plan workbook (default: <sheet>.plan.xlsx next to the sheet)")
 	fs.StringVar(&c.ledgerPath, "ledger", "", "record the plan for approval in this ledger (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
 	fs.StringVar(&c.as, "as", "", "who prepared the plan (default: the OS user)")
+	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun plan --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -45,7 +47,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	defer closeLog()
 
-	rep, err := m.checkSheet(sheetPath, c.sheet)
+	rep, err := m.checkSheet(ctx, sheetPath, c.sheet)
 	if err != nil {
 		return err
 	}
@@ -68,7 +70,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if out == "" {
 		out = batch.DefaultPlanPath(sheetPath)
 	}
-	if err := batch.WritePlan(out, plan); err != nil {
+	if err := batch.WritePlanMode(out, plan, c.resultsMode.mode); err != nil {
 		return fmt.Errorf("write plan workbook: %w", err)
 	}
 	fmt.Fprintf(m.Stdout, "Plan: %s\n", out)

@@ -13,13 +13,14 @@ import (
 // ReportCommand regenerates the results workbook of a run from the ledger:
 // after a crash, for a past month, or as CSV for another system.
 type ReportCommand struct {
-	ledgerPath string
-	runID      int64
-	out        string
-	format     string
+	ledgerPath  string
+	runID       int64
+	out         string
+	format      string
+	resultsMode fileModeFlag
 }
 
-const reportUsage = "[--ledger FILE] [--run ID] [--out FILE] [--format xlsx|csv]"
+const reportUsage = "[--ledger FILE] [--run ID] [--out FILE] [--format xlsx|csv] [--results-mode 0600]"
 
 // Run writes the report.
 func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
@@ -28,6 +29,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs.Int64Var(&c.runID, "run", 0, "the run to report (default: the latest run)")
 	fs.StringVar(&c.out, "out", "", "where to write the results (default: <sheet>.results.xlsx next to the run's sheet)")
 	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
+	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {
 		return err
 	}
@@ -59,7 +61,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read flips: %w", err)
 	}
-	sum, err := batch.WriteResults(ctx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips})
+	sum, err := batch.WriteResults(ctx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
 	if errors.Is(err, batch.ErrOverwriteSheet) {
 		return &UsageError{Err: err, Hint: "payrun report --out " + batch.DefaultResultsPath(run.SheetName, format)}
 	}

@@ -28,6 +28,7 @@ type RunCommand struct {
 	yes          bool
 	allowPartial bool
 	skipInvalid  bool
+	resultsMode  fileModeFlag
 	retry        bool
 	out          string
 	format       string
@@ -60,6 +61,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	fs.BoolVar(&c.retry, "retry", true, "retry rows that needed a person in an earlier run of this sheet (a lifted hold, added funds); --retry=false leaves them")
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
+	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -89,7 +91,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	log = log.Hook(runField)
 
 	// 1. The sheet, whole, before anything else: a bad sheet moves no money.
-	rep, err := m.checkSheet(sheetPath, c.sheet)
+	rep, err := m.checkSheet(ctx, sheetPath, c.sheet)
 	if err != nil {
 		return err
 	}
@@ -193,13 +195,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return Attention()
 	}
 	if plan.Rows > 0 && !c.yes {
-		ok, err := m.confirm(fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
+		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
 		if err != nil {
 			return err
 		}
 		if !ok {
 			fmt.Fprintln(m.Stderr, "Not confirmed; nothing was paid.")
-			_, _ = l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
+			_, _ = l.FinishRun(context.WithoutCancel(ctx), run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
 			return &ExitError{Code: ExitAborted, Err: errSilent}
 		}
 	}
@@ -234,8 +236,16 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if out == "" {
 		out = batch.DefaultResultsPath(sheetPath, format)
 	}
+	// A signal while the results are written stops them (systemd's
+	// SIGTERM must not wait on a wide sheet): payrun report writes them
+	// again from the ledger. After a run the first signal already
+	// stopped, the results still come, unless a second signal arrives.
+	resCtx := ctx
+	if ctx.Err() != nil {
+		resCtx = hard
+	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
-	res, werr := batch.WriteResults(context.WithoutCancel(ctx), l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips})
+	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
 	}
@@ -246,6 +256,9 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return &ExitError{Code: ExitAborted, Err: runErr}
 	case stats.Interrupted:
 		fmt.Fprintln(m.Stderr, "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
+		return &ExitError{Code: ExitAborted, Err: errSilent}
+	case werr != nil && errors.Is(werr, context.Canceled):
+		fmt.Fprintf(m.Stderr, "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d\n", run.ID)
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil:
 		return &ExitError{Code: ExitAttention, Err: fmt.Errorf("write results: %w", werr)}
@@ -305,14 +318,26 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 
 // confirm asks a yes/no question on a terminal; without one it refuses and
 // points at --yes, so cron never waits on a prompt.
-func (m *Main) confirm(q string) (bool, error) {
+func (m *Main) confirm(ctx context.Context, q string) (bool, error) {
 	if !m.isTerminal(m.Stdin) {
 		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: "payrun run --yes SHEET (for cron)"}
 	}
 	fmt.Fprint(m.Stderr, q)
-	line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
-	a := strings.ToLower(strings.TrimSpace(line))
-	return a == "y" || a == "yes", nil
+	// A signal while the question waits is a no: reading a terminal is
+	// not interrupted by the context, so the answer is awaited beside it.
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
+		answer <- line
+	}()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(m.Stderr)
+		return false, nil
+	case line := <-answer:
+		a := strings.ToLower(strings.TrimSpace(line))
+		return a == "y" || a == "yes", nil
+	}
 }
 
 func (m *Main) printPlan(p *batch.Plan) {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -130,7 +131,7 @@ func (m *Main) apiKey(f apiFlags) (string, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return "", &UsageError{Err: fmt.Errorf("read API key file: %w", err), Hint: "chmod 600 the key file and pass --api-key-file PATH"}
+			return "", &UsageError{Err: fmt.Errorf("read API key file: %w", keyFileError(err)), Hint: "chmod 600 the key file and pass --api-key-file PATH"}
 		}
 		if k := strings.TrimSpace(string(b)); k != "" {
 			return k, nil
@@ -142,6 +143,26 @@ func (m *Main) apiKey(f apiFlags) (string, error) {
 	}
 	return "", &UsageError{Err: errors.New("no MassPay API key"),
 		Hint: "MASSPAY_API_KEY_FILE=/etc/payrun/key payrun ..., or --sandbox to try payrun without one"}
+}
+
+// keyFileError is err from reading an API key file, without the path: a
+// key passed where its file's path belongs would otherwise be printed in
+// the error (open mp_live_...: no such file or directory).
+func keyFileError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%w (the path given is not shown: it may be the key itself)", pe.Err)
+	}
+	return err
+}
+
+// keyFileShown is how a key file's path is shown (payrun config): as
+// given when it names an existing file, else hidden, as it may be the key.
+func keyFileShown(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		return "(not shown: no such file, so it may be the key itself; give the path of a file holding the key)"
+	}
+	return path
 }
 
 // logFlags are the logging flags every command shares, and --config, which

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/payrun/payrun/ledger"
 )
 
 // Exit codes, as documented in the README and ../shared/design.md.
@@ -160,6 +162,9 @@ func ExitCode(err error) int {
 	}
 	if errors.Is(err, context.Canceled) {
 		return ExitAborted
+	}
+	if errors.Is(err, ledger.ErrEmptyLedger) {
+		return ExitAborted // a lost ledger, whichever command found it
 	}
 	return ExitAttention
 }

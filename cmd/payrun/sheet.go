@@ -50,7 +50,7 @@ func (f sheetFlags) options() (batch.IngestOptions, batch.ValidateOptions, error
 
 // checkSheet validates the whole sheet and prints every mistake. It returns
 // the report; the caller decides what a mistake means (plan and run refuse).
-func (m *Main) checkSheet(path string, f sheetFlags) (*batch.Report, error) {
+func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batch.Report, error) {
 	io, vo, err := f.options()
 	if err != nil {
 		return nil, err
@@ -58,9 +58,30 @@ func (m *Main) checkSheet(path string, f sheetFlags) (*batch.Report, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("open sheet: %w", err), Hint: "payrun plan samples/monthly-freelancers.xlsx"}
 	}
-	rep, err := batch.ValidateFile(path, io, vo)
-	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read sheet %s: %w", path, err)}
+	// Validation reads the whole sheet, twice for a big one, and takes no
+	// context; a signal meanwhile ends the command at once (nothing is
+	// locked or paid yet), the reading left to stop with the process.
+	type result struct {
+		rep *batch.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := batch.ValidateFile(path, io, vo)
+		done <- result{rep, err}
+	}()
+	var rep *batch.Report
+	select {
+	case <-ctx.Done():
+	case r := <-done:
+		if r.err != nil {
+			return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("read sheet %s: %w", path, r.err)}
+		}
+		rep = r.rep
+	}
+	// A signal during validation wins even if the check ended too.
+	if err := ctx.Err(); err != nil {
+		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("check sheet %s: %w", path, err)}
 	}
 	writeProblems(m.Stderr, rep)
 	return rep, nil

@@ -73,6 +73,9 @@ type Config struct {
 	Log zerolog.Logger
 	// Clock is the console's notion of now; nil means time.Now.
 	Clock func() time.Time
+	// RefusedRetention is how long a refused upload is kept before it is
+	// removed (default DefaultRefusedRetention).
+	RefusedRetention time.Duration
 }
 
 // Server is a running console. It is an http.Handler.
@@ -92,6 +95,8 @@ type Server struct {
 	stop, calls         context.Context
 	cancelStop, abandon context.CancelFunc
 	wg                  sync.WaitGroup
+
+	sweepMu sync.Mutex // between sweepRefused and an upload of the same bytes
 
 	mu     sync.Mutex
 	active *activeRun            // the run this process is paying, if any
@@ -118,6 +123,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	if cfg.RefusedRetention <= 0 {
+		cfg.RefusedRetention = DefaultRefusedRetention
+	}
 	for _, d := range []string{"", dirSheets, dirPlans, dirResults} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("new console: create data dir: %w", err)
@@ -138,6 +146,9 @@ func New(cfg Config) (*Server, error) {
 	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	s.calls, s.abandon = context.WithCancel(context.Background())
 	s.routes()
+	s.sweepRefused()
+	s.wg.Add(1)
+	go s.sweepEvery(time.Hour)
 	return s, nil
 }
 

@@ -76,6 +76,15 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusInternalServerError, "Upload failed", "The sheet could not be stored. Try again.", "/")
 		return
 	}
+	// Refused uploads are removed after a retention period; one that
+	// records a plan is kept with it.
+	planned := false
+	defer func() {
+		if !planned {
+			s.markRefused(sum)
+		}
+		s.sweepRefused()
+	}()
 	name = filepath.Base(path)
 	rep, err := batch.ValidateFile(path, batch.IngestOptions{}, batch.ValidateOptions{})
 	if err != nil {
@@ -112,6 +121,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusInternalServerError, "Plan not recorded", "The plan could not be recorded in the ledger: "+err.Error(), "/")
 		return
 	}
+	planned = true
 	s.mu.Lock()
 	s.priced[rec.ID] = plan
 	s.mu.Unlock()
