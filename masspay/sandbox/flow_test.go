@@ -296,7 +296,7 @@ func TestScheduledAndReversedLoads(t *testing.T) {
 	h.call(404, "DELETE", "/load/"+u.UserToken+"?load_token=ld_nope", nil, nil)
 	// A used client_load_id is a 409 DUPLICATE.
 	st, b := h.do("POST", "/load/"+u.UserToken, masspay.LoadTxn{ClientLoadID: "s-1", SourceToken: usd, Amount: dec("10")})
-	if e := errBody(t, b); st != 409 || e.Code != "DUPLICATE" {
+	if e := errBody(t, b); st != 409 || e.Code != 409 || e.Error == nil || e.Error.Reason != "duplicate" {
 		t.Fatalf("duplicate load: %d %s", st, b)
 	}
 }

@@ -110,7 +110,15 @@ test('the whole flow of the guides through the SDK', async (t) => {
     assert.equal(svc.payers[0].destination_token, route.destination_token);
     const alt = answer(await S.CatalogService.getDestinationTokenAlternatives(route.destination_token), 'CatalogService', 'getDestinationTokenAlternatives');
     assert.ok(alt.payers.every((p) => p.destination_token !== route.destination_token), 'alternatives leave out the route itself');
+    // Every route's attribute list, crypto ones included.
+    for (const co of all.companies) {
+      for (const p of co.services[0].payers) {
+        const cur = p.exchange_rate[0].currency_symbol;
+        answer(await S.AttributeService.getAttrs(user.user_token, p.destination_token, cur), 'AttributeService', 'getAttrs');
+      }
+    }
     await refusal(S.CatalogService.getCountryServices('US'), 400);
+    await refusal(S.request.request({ method: 'DELETE', url: '/payout/account/balance' }), 405);
   });
 
   await t.test('attributes get and store, all attributes', async () => {
@@ -242,7 +250,7 @@ test('the whole flow of the guides through the SDK', async (t) => {
   });
 
   await t.test('the sandbox saw only SDK-shaped paths', () => {
-    const paths = [...sb.log().matchAll(/path=(\S+)/g)].map((m) => m[1]);
+    const paths = [...sb.log().replace(/\x1b\[[0-9;]*m/g, '').matchAll(/path=(\S+)/g)].map((m) => m[1]);
     assert.ok(paths.length > 20, 'the sandbox logged the requests');
     const odd = paths.filter((p) => !p.startsWith('/v1.0.0/payout/') && !p.startsWith('/v1.0.0/subaccount'));
     assert.deepEqual(odd, []);
