@@ -97,7 +97,9 @@ type AvailableBalance struct {
 	CurrencyCode string          `json:"currency_code"`
 }
 
-// StatementRow is one entry of GET /account/statement.
+// StatementRow is one line of the account statement: MassPay sends the
+// statement as a PDF (Client.Statement); the sandbox keeps its ledger in
+// this form and prints it into that PDF.
 type StatementRow struct {
 	Token            string          `json:"token"`
 	Type             string          `json:"type"`
@@ -470,8 +472,8 @@ func (f FlexErrors) MarshalJSON() ([]byte, error) { return json.Marshal(f.String
 // String joins the errors with "; ".
 func (f FlexErrors) String() string { return strings.Join(f, "; ") }
 
-// PDFConfirmation is the answer of PATCH /{user_token}/{payout_token}:
-// the confirmation PDF, base64.
+// PDFConfirmation is the answer of PATCH /{user_token}/{payout_token} (the
+// payout's confirmation) and of GET /account/statement: a PDF, base64.
 type PDFConfirmation struct {
 	Content string `json:"content"`
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sort"
@@ -129,9 +130,14 @@ func intParam(rq *request, name string, def int) (int, *apiError) {
 	return n, nil
 }
 
-// getStatement lists the account's balance movements between start_date and
-// end_date (at most 31 days apart; default the last 31 days).
+// getStatement answers the account's balance movements between start_date
+// and ending_date (at most 31 days apart; default the last 31 days) as the
+// SDK's getAccountStatement does: {content}, a PDF in base64. end_date is
+// accepted for ending_date, the name of the history endpoints.
 func (s *Sandbox) getStatement(rq *request) (int, any, *apiError) {
+	if v := rq.q.Get("ending_date"); v != "" {
+		rq.q.Set("end_date", v)
+	}
 	from, to, e := dateRange(rq, 31)
 	if e != nil {
 		return 0, nil, e
@@ -145,14 +151,19 @@ func (s *Sandbox) getStatement(rq *request) (int, any, *apiError) {
 	if to.Sub(from) > 32*24*time.Hour {
 		return 0, nil, badField("start_date", "invalid_date", "start_date and end_date must be at most 31 days apart")
 	}
-	out := []masspay.StatementRow{}
+	lines := []string{
+		"MassPay certified account statement (sandbox)",
+		"Period: " + from.Format("2006-01-02") + " to " + to.AddDate(0, 0, -1).Format("2006-01-02"),
+		"Time | Type | Amount | Currency | Balance | Notes | Client ID | User",
+	}
 	for _, r := range s.statement {
 		t, _ := time.Parse(time.RFC3339, r.TimeOfTxn)
 		if !t.Before(from) && t.Before(to) {
-			out = append(out, r)
+			lines = append(lines, strings.Join([]string{r.TimeOfTxn, r.Type, r.Amount.String(), r.CurrencyCode,
+				r.Balance.String(), r.Notes, r.ClientTransferID, r.UserToken}, " | "))
 		}
 	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, masspay.PDFConfirmation{Content: base64.StdEncoding.EncodeToString(minimalPDF(lines))}, nil
 }
 
 // taxBalances answers, per user, the USD value of loads and payouts to the

@@ -202,6 +202,13 @@ test('the whole flow of the guides through the SDK', async (t) => {
     assert.ok(!left.some((r) => r.token === rule.token));
   });
 
+  await t.test('account statement', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const st = answer(await S.AccountService.getAccountStatement(today, today), 'AccountService', 'getAccountStatement');
+    const pdf = Buffer.from(st.content, 'base64').toString('latin1');
+    assert.ok(pdf.startsWith('%PDF') && pdf.includes(payout.payout_token), 'a PDF that lists the payout');
+  });
+
   await t.test('user history and all users history', async () => {
     const h = answer(await S.UserService.getUserHistory(user.user_token), 'UserService', 'getUserHistory');
     assert.ok(h.some((r) => r.token === payout.payout_token && r.type === 'payout'));
