@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -45,5 +46,8 @@ func TestDecodesSDKTypes(t *testing.T) {
 		[]byte(`{"title":"Compliance hold","message":"m","code":403,"error":{"reason":"kyc_hold","details":["https://kyc.example/up"]}}`), func(s string) string { return s })
 	if e.Code != "403" || !errors.Is(e, ErrKYCHold) || e.KYCUploadURL != "https://kyc.example/up" {
 		t.Fatalf("numeric code: %+v", e)
+	}
+	if msg := e.Error(); strings.Contains(msg, "[403]") || !strings.Contains(msg, "reason kyc_hold") {
+		t.Fatalf("error text repeats the status as a code or drops the reason: %s", msg)
 	}
 }
