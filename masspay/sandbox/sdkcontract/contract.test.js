@@ -263,3 +263,23 @@ test('the whole flow of the guides through the SDK', async (t) => {
     assert.deepEqual(odd, []);
   });
 });
+
+test('injected 500/502/504 faults answer in the SDK error shape', async () => {
+  const faulty = await sandbox.start(KEY, ['--error-rate', '1', '--seed', '7']);
+  try {
+    const S = new MasspayJsSdk({ BASE: faulty.base, AUTHORIZER_NAME_API_KEY: `Bearer ${KEY}` });
+    const seen = new Set();
+    for (let i = 0; i < 12; i++) {
+      let err;
+      try { await S.AccountService.getAccountBalance(); } catch (e) { err = e; }
+      assert.ok(err instanceof ApiError, `expected an ApiError, got ${err}`);
+      // The SDK has no Error502; a 502 is held to the 500 model.
+      const model = err.status === 504 ? 'Error504' : 'Error500';
+      holds(err.body, modelType(model), `${model} (status ${err.status})`);
+      seen.add(err.status);
+    }
+    assert.ok([...seen].every((s) => [500, 502, 504].includes(s)), `statuses ${[...seen]}`);
+  } finally {
+    await faulty.stop();
+  }
+});

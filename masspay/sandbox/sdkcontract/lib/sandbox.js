@@ -31,10 +31,14 @@ function start(apiKey, extraArgs = []) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill(); reject(new Error(`payrun sandbox did not start in 30 s:\n${out}${log}`)); }, 30000);
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`payrun sandbox exited with ${code}:\n${out}${log}`)); });
+    let started = false;
     child.stdout.on('data', (b) => {
       out += b;
       const m = /official SDK: base path (\S+)/.exec(out);
-      if (!m) return;
+      // Later output ("sandbox stopped") must not run this again: it would
+      // drop the exit listener stop() waits on.
+      if (!m || started) return;
+      started = true;
       clearTimeout(timer);
       child.removeAllListeners('exit');
       resolve({
