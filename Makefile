@@ -1,21 +1,34 @@
-# payrun: build, test, demo, bench, lint. Needs only Go.
+# payrun: build, test, demo, bench, lint. Needs Go; the SDK contract suite
+# also needs node and npm (make test skips it, saying so, without them).
 GO      ?= go
 BIN     ?= bin/payrun
 PKGS    ?= ./...
 BENCH   ?= .
 SEEDS   ?= 200
 
-.PHONY: all build test demo demo-reset bench lint fuzz torture clean
+.PHONY: all build test contract demo demo-reset bench lint fuzz torture clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/payrun
 
-# make test: what CI runs. Vet, then every test with the race detector.
+# make test: what CI runs. Vet, then every test with the race detector,
+# then the SDK contract suite when node and npm are on the PATH.
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@if ! command -v node >/dev/null 2>&1; then echo "SDK contract suite skipped: node not found"; \
+	elif ! command -v npm >/dev/null 2>&1; then echo "SDK contract suite skipped: npm not found"; \
+	else $(MAKE) --no-print-directory contract; fi
+
+# make contract: MassPay's official JavaScript SDK (masspay-js-sdk, the
+# version pinned in $(CONTRACT)/package-lock.json) drives a real
+# `payrun sandbox` through the guides' flow; every answer is checked against
+# the SDK's own model declarations.
+CONTRACT = masspay/sandbox/sdkcontract
+contract: build
+	cd $(CONTRACT) && npm ci --no-audit --no-fund --loglevel=error && PAYRUN_BIN="$(abspath $(BIN))" node --test
 
 # make demo: pay the sample sheet against the embedded MassPay sandbox.
 # No credentials needed. Re-running it resumes and never pays anyone twice.

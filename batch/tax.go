@@ -134,7 +134,7 @@ func WriteTaxReport(path string, rep *TaxReport) ([]string, error) {
 func taxCells(p TaxPayee) []outCell {
 	return []outCell{
 		textCell(p.InternalUserID), textCell(p.FirstName), textCell(p.LastName), textCell(p.Email), textCell(p.Country),
-		textCell(p.Address1), textCell(p.City), textCell(p.StateProvince), textCell(p.PostalCode), textCell(p.TaxID),
+		textCell(p.Address1), textCell(p.City), textCell(p.StateProvince), textCell(string(p.PostalCode)), textCell(p.TaxID),
 		amountCell(decimal.NewNullDecimal(p.Balance), "USD"), textCell(yesNo(p.AtThreshold)), textCell(p.UserToken),
 	}
 }

@@ -2,6 +2,7 @@ package masspay
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,17 +24,23 @@ func (c *Client) Balances(ctx context.Context) ([]AvailableBalance, error) {
 	return out, nil
 }
 
-// Statement returns the account statement between start and end, inclusive
-// (GET /account/statement). MassPay allows at most 31 days per call.
-func (c *Client) Statement(ctx context.Context, start, end time.Time) ([]StatementRow, error) {
+// Statement returns the certified account statement between start and end,
+// inclusive, as a PDF (GET /account/statement?start_date&ending_date, SDK
+// getAccountStatement: {content}, the PDF in base64). MassPay allows at most
+// 31 days per call.
+func (c *Client) Statement(ctx context.Context, start, end time.Time) ([]byte, error) {
 	q := url.Values{}
 	q.Set("start_date", start.Format(statementDate))
-	q.Set("end_date", end.Format(statementDate))
-	var out []StatementRow
+	q.Set("ending_date", end.Format(statementDate))
+	var out PDFConfirmation
 	if err := c.do(ctx, http.MethodGet, "/account/statement", q, "", nil, &out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	pdf, err := decodeBase64(out.Content)
+	if err != nil {
+		return nil, fmt.Errorf("masspay: account statement: decode content: %w", err)
+	}
+	return pdf, nil
 }
 
 // TaxBalances returns the users whose paid total in tax year year reaches

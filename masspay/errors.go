@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -95,10 +96,11 @@ type APIError struct {
 	StatusCode int
 	Title      string
 	Message    string
-	// Code is the body's "code" (KYC_HOLD, NSF, DUPLICATE, ...), as a string
-	// even when MassPay sent a number.
+	// Code is the body's "code", as a string even when MassPay sent a
+	// number: the SDK's Error models make it the HTTP status (403); older
+	// answers carry a name (KYC_HOLD, NSF, DUPLICATE, ...).
 	Code string
-	// Reason is error.reason of a 400 answer (e.g. kyc_hold, load_refused).
+	// Reason is error.reason (e.g. kyc_hold, load_refused, duplicate).
 	Reason  string
 	Details []string
 	// KYCUploadURL is the payee's document-upload link on a compliance hold.
@@ -116,7 +118,9 @@ type APIError struct {
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "masspay: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
-	if e.Code != "" {
+	// A code that only repeats the status (the SDK's numeric codes) says
+	// nothing new.
+	if e.Code != "" && e.Code != strconv.Itoa(e.StatusCode) {
 		b.WriteString(" [" + e.Code + "]")
 	}
 	var parts []string

@@ -33,8 +33,8 @@ func TestMethodsWire(t *testing.T) {
 	}{
 		{"Balances", `[]`, func(c *Client) error { _, err := c.Balances(ctx); return err },
 			"GET", "/account/balance", nil, "", ""},
-		{"Statement", `[]`, func(c *Client) error { _, err := c.Statement(ctx, day("2025-01-01"), day("2025-01-31")); return err },
-			"GET", "/account/statement", url.Values{"start_date": {"2025-01-01"}, "end_date": {"2025-01-31"}}, "", ""},
+		{"Statement", `{"content":"JVBERi0xLjQ="}`, func(c *Client) error { _, err := c.Statement(ctx, day("2025-01-01"), day("2025-01-31")); return err },
+			"GET", "/account/statement", url.Values{"start_date": {"2025-01-01"}, "ending_date": {"2025-01-31"}}, "", ""},
 		{"LookupUser", `{"user_token":"usr_1"}`, func(c *Client) error {
 			_, err := c.LookupUser(ctx, LookupUserParams{Email: "a+b@x.io", FirstName: "Ana"})
 			return err

@@ -8,6 +8,7 @@ package masspay
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"time"
 
@@ -96,7 +97,9 @@ type AvailableBalance struct {
 	CurrencyCode string          `json:"currency_code"`
 }
 
-// StatementRow is one entry of GET /account/statement.
+// StatementRow is one line of the account statement: MassPay sends the
+// statement as a PDF (Client.Statement); the sandbox keeps its ledger in
+// this form and prints it into that PDF.
 type StatementRow struct {
 	Token            string          `json:"token"`
 	Type             string          `json:"type"`
@@ -189,7 +192,7 @@ type StoredUser struct {
 	BusinessName   string         `json:"business_name,omitempty"`
 	DateOfBirth    string         `json:"date_of_birth,omitempty"`
 	Metadata       map[string]any `json:"metadata,omitempty"`
-	Timezone       string         `json:"timezone,omitempty"`
+	Timezone       string         `json:"timezone"`
 	ActivationURL  string         `json:"activation_url,omitempty"`
 }
 
@@ -206,20 +209,27 @@ type HistoryParams struct {
 // TxnHistory is one entry of GET /user/{user_token}/history and
 // GET /user/history.
 type TxnHistory struct {
-	Token                   string           `json:"token"`
-	Type                    string           `json:"type"`
-	TimeOfTxn               string           `json:"time_of_txn"`
-	SourceAmount            decimal.Decimal  `json:"source_amount"`
-	DestinationAmount       decimal.Decimal  `json:"destination_amount"`
-	SourceCurrencyCode      string           `json:"source_currency_code"`
-	DestinationCurrencyCode string           `json:"destination_currency_code"`
-	Fee                     decimal.Decimal  `json:"fee"`
-	Status                  string           `json:"status"`
-	ClientTransferID        string           `json:"client_transfer_id,omitempty"`
-	PickupCode              string           `json:"pickup_code,omitempty"`
-	StatusReason            string           `json:"status_reason,omitempty"`
-	UserToken               string           `json:"user_token,omitempty"`
-	ExchangeRate            *decimal.Decimal `json:"exchange_rate,omitempty"`
+	Token                   string          `json:"token"`
+	Type                    string          `json:"type"`
+	TimeOfTxn               string          `json:"time_of_txn"`
+	SourceAmount            decimal.Decimal `json:"source_amount"`
+	DestinationAmount       decimal.Decimal `json:"destination_amount"`
+	SourceCurrencyCode      string          `json:"source_currency_code"`
+	DestinationCurrencyCode string          `json:"destination_currency_code"`
+	Fee                     decimal.Decimal `json:"fee"`
+	Status                  string          `json:"status"`
+	// DestinationToken is where the money went: the route of a payout, the
+	// wallet of a load.
+	DestinationToken string           `json:"destination_token"`
+	SourceToken      string           `json:"source_token,omitempty"`
+	PayerName        string           `json:"payer_name,omitempty"`
+	DeliveryType     string           `json:"delivery_type,omitempty"`
+	Notes            string           `json:"notes,omitempty"`
+	ClientTransferID string           `json:"client_transfer_id,omitempty"`
+	PickupCode       string           `json:"pickup_code,omitempty"`
+	StatusReason     string           `json:"status_reason,omitempty"`
+	UserToken        string           `json:"user_token,omitempty"`
+	ExchangeRate     *decimal.Decimal `json:"exchange_rate,omitempty"`
 }
 
 // LoadTxn is the body of POST /load/{user_token}.
@@ -242,16 +252,18 @@ type LoadTxnResp struct {
 	WalletToken string `json:"wallet_token"`
 }
 
-// Load is one entry of GET /load/{user_token}.
+// Load is one entry of GET /load/{user_token} (the SDK's Loads).
 type Load struct {
 	LoadToken    string          `json:"load_token"`
 	ClientLoadID string          `json:"client_load_id"`
+	SourceToken  string          `json:"source_token"`
 	Amount       decimal.Decimal `json:"amount"`
 	Status       string          `json:"status"`
 	WalletToken  string          `json:"wallet_token"`
 	TimeOfLoad   string          `json:"time_of_load"`
-	Notes        string          `json:"notes,omitempty"`
-	CurrencyCode string          `json:"source_currency_code,omitempty"`
+	Notes        string          `json:"notes"`
+	CurrencyCode string          `json:"source_currency_code"`
+	Metadata     map[string]any  `json:"metadata,omitempty"`
 }
 
 // RouteParams are the query parameters of the country route endpoints.
@@ -274,9 +286,9 @@ type CountryServices struct {
 // Company is a payout provider within CountryServices.
 type Company struct {
 	CompanyName string           `json:"company_name"`
-	Rating      *decimal.Decimal `json:"rating,omitempty"`
-	Description string           `json:"description,omitempty"`
-	CompanyLogo string           `json:"company_logo,omitempty"`
+	Rating      *decimal.Decimal `json:"rating"`
+	Description string           `json:"description"`
+	CompanyLogo string           `json:"company_logo"`
 	Services    []Service        `json:"services"`
 }
 
@@ -391,25 +403,25 @@ type PayoutTxn struct {
 // when MassPay refuses inside a 200 answer.
 type PayoutTxnResp struct {
 	PayoutToken             string          `json:"payout_token"`
-	ClientTransferID        string          `json:"client_transfer_id,omitempty"`
-	SourceCurrencyCode      string          `json:"source_currency_code,omitempty"`
-	DestinationCurrencyCode string          `json:"destination_currency_code,omitempty"`
-	SourceToken             string          `json:"source_token,omitempty"`
-	DestinationToken        string          `json:"destination_token,omitempty"`
+	ClientTransferID        string          `json:"client_transfer_id"`
+	SourceCurrencyCode      string          `json:"source_currency_code"`
+	DestinationCurrencyCode string          `json:"destination_currency_code"`
+	SourceToken             string          `json:"source_token"`
+	DestinationToken        string          `json:"destination_token"`
 	SourceAmount            decimal.Decimal `json:"source_amount"`
 	DestinationAmount       decimal.Decimal `json:"destination_amount"`
-	AttrSetToken            string          `json:"attr_set_token,omitempty"`
+	AttrSetToken            string          `json:"attr_set_token"`
 	ExchangeRate            decimal.Decimal `json:"exchange_rate"`
 	Fee                     decimal.Decimal `json:"fee"`
-	Expiration              string          `json:"expiration,omitempty"`
-	PickupCode              string          `json:"pickup_code,omitempty"`
+	Expiration              string          `json:"expiration"`
+	PickupCode              string          `json:"pickup_code"`
 	Status                  string          `json:"status"`
 	PayerLogo               string          `json:"payer_logo,omitempty"`
-	PayerName               string          `json:"payer_name,omitempty"`
-	DeliveryType            string          `json:"delivery_type,omitempty"`
-	CountryCode             string          `json:"country_code,omitempty"`
+	PayerName               string          `json:"payer_name"`
+	DeliveryType            string          `json:"delivery_type"`
+	CountryCode             string          `json:"country_code"`
 	Metadata                map[string]any  `json:"metadata,omitempty"`
-	EstimatedAvailability   string          `json:"estimated_availability,omitempty"`
+	EstimatedAvailability   string          `json:"estimated_availability"`
 	StatusReason            string          `json:"status_reason,omitempty"`
 	Attrs                   map[string]any  `json:"attrs,omitempty"`
 }
@@ -453,11 +465,15 @@ func (f *FlexErrors) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MarshalJSON writes the errors as one string, the SDK's type
+// (PayoutTxnCommitResp.errors: string).
+func (f FlexErrors) MarshalJSON() ([]byte, error) { return json.Marshal(f.String()) }
+
 // String joins the errors with "; ".
 func (f FlexErrors) String() string { return strings.Join(f, "; ") }
 
-// PDFConfirmation is the answer of PATCH /{user_token}/{payout_token}:
-// the confirmation PDF, base64.
+// PDFConfirmation is the answer of PATCH /{user_token}/{payout_token} (the
+// payout's confirmation) and of GET /account/statement: a PDF, base64.
 type PDFConfirmation struct {
 	Content string `json:"content"`
 }
@@ -490,20 +506,70 @@ type AutopayRuleTxn struct {
 }
 
 // TaxYearUser is one entry of GET /tax.
+// The SDK (TaxYearUserResp) declares postal_code a number; PostalCode
+// takes either. InternalUserID is not in the SDK's model: payrun's tax report
+// shows it when MassPay sends it.
 type TaxYearUser struct {
 	UserToken      string          `json:"user_token"`
-	InternalUserID string          `json:"internal_user_id"`
+	InternalUserID string          `json:"internal_user_id,omitempty"`
 	FirstName      string          `json:"first_name"`
+	MiddleName     string          `json:"middle_name,omitempty"`
 	LastName       string          `json:"last_name"`
+	BusinessName   string          `json:"business_name,omitempty"`
 	Email          string          `json:"email"`
-	Country        string          `json:"country,omitempty"`
-	Address1       string          `json:"address1,omitempty"`
-	City           string          `json:"city,omitempty"`
+	MobileNumber   string          `json:"mobile_number,omitempty"`
+	DateOfBirth    string          `json:"date_of_birth"`
+	Country        string          `json:"country"`
+	Address1       string          `json:"address1"`
+	Address2       string          `json:"address2,omitempty"`
+	City           string          `json:"city"`
 	StateProvince  string          `json:"state_province,omitempty"`
-	PostalCode     string          `json:"postal_code,omitempty"`
+	PostalCode     NumberText      `json:"postal_code,omitempty"`
 	Balance        decimal.Decimal `json:"balance"`
 	TaxID          string          `json:"tax_id,omitempty"`
 }
+
+// NumberText is a field MassPay's SDK declares as a JSON number although
+// it holds text such as a postal code. It decodes from a number or a string
+// and keeps the text as sent; it encodes as a number when the text is one
+// (the SDK's type) and as a string otherwise.
+type NumberText string
+
+// UnmarshalJSON accepts a JSON number, a string or null.
+func (n *NumberText) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	switch {
+	case s == "null":
+		*n = ""
+	case strings.HasPrefix(s, `"`):
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*n = NumberText(v)
+	default:
+		var num json.Number
+		if err := json.Unmarshal(b, &num); err != nil {
+			return err
+		}
+		*n = NumberText(num.String())
+	}
+	return nil
+}
+
+// MarshalJSON writes the text as a JSON number when it is a valid one.
+func (n NumberText) MarshalJSON() ([]byte, error) {
+	if n.IsNumber() {
+		return []byte(n), nil
+	}
+	return json.Marshal(string(n))
+}
+
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// IsNumber reports whether the text is a valid JSON number (10001 is,
+// 01234 and SW1A 1AA are not).
+func (n NumberText) IsNumber() bool { return jsonNumber.MatchString(string(n)) }
 
 // ErrorBody is the JSON body of a non-2xx answer. MassPay uses several shapes:
 // {title, message, code, error:{reason, details}}, {Exception, Errors[]} and,

@@ -25,6 +25,11 @@ func (s *Sandbox) getAttributes(rq *request) (int, any, *apiError) {
 	if e != nil {
 		return 0, nil, e
 	}
+	return http.StatusOK, s.attrReqs(u, r), nil
+}
+
+// attrReqs lists r's attributes with the values u stored last for r.
+func (s *Sandbox) attrReqs(u *user, r *route) []masspay.AttrsRequirement {
 	set := s.lastAttrSet[u.UserToken+"|"+r.Token]
 	out := make([]masspay.AttrsRequirement, 0, len(r.Attrs))
 	for _, a := range r.Attrs {
@@ -38,7 +43,7 @@ func (s *Sandbox) getAttributes(rq *request) (int, any, *apiError) {
 		}
 		out = append(out, req)
 	}
-	return http.StatusOK, out, nil
+	return out
 }
 
 // storeAttributes validates each value against its attribute's regex and

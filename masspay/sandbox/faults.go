@@ -56,7 +56,8 @@ func (s *Sandbox) injectFaults(w http.ResponseWriter, r *http.Request) (int, boo
 		}
 	}
 	if fail {
-		writeJSON(w, code, errorBody{Title: http.StatusText(code), Message: "sandbox fault: nothing was done", Code: strconv.Itoa(code)})
+		writeJSON(w, code, errorBody{Title: http.StatusText(code), Message: "sandbox fault: nothing was done", Code: code,
+			Error: &errorDetail{Reason: "sandbox_fault", Details: []string{}}})
 		return code, false
 	}
 	return 0, true

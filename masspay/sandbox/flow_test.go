@@ -171,12 +171,14 @@ func TestGuideFlow(t *testing.T) {
 		t.Fatalf("loads: %+v", loads)
 	}
 
-	var stmt []masspay.StatementRow
-	h.call(200, "GET", "/account/statement?start_date=2025-03-01&end_date=2025-03-10", nil, &stmt)
-	if len(stmt) != 4 || !stmt[0].Amount.Equal(dec("-251.5")) {
-		t.Fatalf("statement: %+v", stmt)
+	// The statement is the SDK's {content}: a PDF, one line per movement.
+	var stmt masspay.PDFConfirmation
+	h.call(200, "GET", "/account/statement?start_date=2025-03-01&ending_date=2025-03-10", nil, &stmt)
+	doc, err := base64.StdEncoding.DecodeString(stmt.Content)
+	if err != nil || !bytes.HasPrefix(doc, []byte("%PDF-1.4")) || bytes.Count(doc, []byte(") Tj")) != 3+4 || !bytes.Contains(doc, []byte("| -251.5 | USD |")) {
+		t.Fatalf("statement: %v %q", err, doc)
 	}
-	h.call(400, "GET", "/account/statement?start_date=2025-01-01&end_date=2025-03-10", nil, nil)
+	h.call(400, "GET", "/account/statement?start_date=2025-01-01&ending_date=2025-03-10", nil, nil)
 
 	var pdf masspay.PDFConfirmation
 	h.call(200, "PATCH", "/"+u.UserToken+"/"+p.PayoutToken, nil, &pdf)
@@ -296,7 +298,7 @@ func TestScheduledAndReversedLoads(t *testing.T) {
 	h.call(404, "DELETE", "/load/"+u.UserToken+"?load_token=ld_nope", nil, nil)
 	// A used client_load_id is a 409 DUPLICATE.
 	st, b := h.do("POST", "/load/"+u.UserToken, masspay.LoadTxn{ClientLoadID: "s-1", SourceToken: usd, Amount: dec("10")})
-	if e := errBody(t, b); st != 409 || e.Code != "DUPLICATE" {
+	if e := errBody(t, b); st != 409 || e.Code != 409 || e.Error == nil || e.Error.Reason != "duplicate" {
 		t.Fatalf("duplicate load: %d %s", st, b)
 	}
 }

@@ -150,15 +150,18 @@ func (s *Sandbox) listLoads(rq *request) (int, any, *apiError) {
 	out := []masspay.Load{}
 	for _, l := range s.loadList {
 		if l.userToken == u.UserToken {
-			out = append(out, loadView(l))
+			out = append(out, s.loadView(l))
 		}
 	}
 	return http.StatusOK, out, nil
 }
 
-func loadView(l *load) masspay.Load {
-	return masspay.Load{LoadToken: l.token, ClientLoadID: l.clientID, Amount: l.amount, Status: l.status,
-		WalletToken: l.walletToken, TimeOfLoad: stamp(l.created), Notes: l.notes, CurrencyCode: l.currency}
+// loadView is l as the SDK's Loads. The source is the account balance of
+// the load's currency: the sandbox keeps one balance per currency.
+func (s *Sandbox) loadView(l *load) masspay.Load {
+	return masspay.Load{LoadToken: l.token, ClientLoadID: l.clientID, SourceToken: s.balances[l.currency].token,
+		Amount: l.amount, Status: l.status, WalletToken: l.walletToken, TimeOfLoad: stamp(l.created), Notes: l.notes,
+		CurrencyCode: l.currency}
 }
 
 // deleteLoad cancels a scheduled load or reverses a processed one; both give

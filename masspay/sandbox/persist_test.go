@@ -120,7 +120,7 @@ func TestStateFileRestart(t *testing.T) {
 	}
 	st, b := a.do("POST", "/load/"+tk.user, masspay.LoadTxn{ClientLoadID: "l-1", SourceToken: a.sourceToken("USD"), Amount: dec("300")},
 		"Idempotency-Key", "load-1-again")
-	if st != 409 || errBody(t, b).Code != "DUPLICATE" {
+	if e := errBody(t, b); st != 409 || e.Error == nil || e.Error.Reason != "duplicate" {
 		t.Errorf("reused client_load_id after restart: %d %s", st, b)
 	}
 	if q := a.initiate(tk.user, tk.dst, "ct-1", "100.00"); q.PayoutToken != masspay.PayoutTokenDuplicate {

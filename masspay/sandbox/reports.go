@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sort"
@@ -44,7 +45,8 @@ func (s *Sandbox) history(rq *request, userToken string) (int, any, *apiError) {
 				rows = append(rows, histRow{l.created, l.seq, masspay.TxnHistory{Token: l.token, Type: "load",
 					TimeOfTxn: stamp(l.created), SourceAmount: l.amount, DestinationAmount: l.amount,
 					SourceCurrencyCode: l.currency, DestinationCurrencyCode: l.currency, Fee: decimal.Zero,
-					Status: l.status, ClientTransferID: l.clientID, UserToken: l.userToken}})
+					Status: l.status, ClientTransferID: l.clientID, UserToken: l.userToken,
+					SourceToken: s.balances[l.currency].token, DestinationToken: l.walletToken, Notes: l.notes}})
 			}
 		}
 	}
@@ -56,7 +58,9 @@ func (s *Sandbox) history(rq *request, userToken string) (int, any, *apiError) {
 					TimeOfTxn: stamp(p.committedAt), SourceAmount: p.SourceAmount, DestinationAmount: p.DestinationAmount,
 					SourceCurrencyCode: p.SourceCurrencyCode, DestinationCurrencyCode: p.DestinationCurrencyCode, Fee: p.Fee,
 					Status: p.Status, ClientTransferID: p.ClientTransferID, PickupCode: p.PickupCode,
-					StatusReason: p.StatusReason, UserToken: p.userToken, ExchangeRate: &rate}})
+					StatusReason: p.StatusReason, UserToken: p.userToken, ExchangeRate: &rate,
+					SourceToken: p.SourceToken, DestinationToken: p.DestinationToken, PayerName: p.PayerName,
+					DeliveryType: p.DeliveryType}})
 			}
 		}
 	}
@@ -126,9 +130,14 @@ func intParam(rq *request, name string, def int) (int, *apiError) {
 	return n, nil
 }
 
-// getStatement lists the account's balance movements between start_date and
-// end_date (at most 31 days apart; default the last 31 days).
+// getStatement answers the account's balance movements between start_date
+// and ending_date (at most 31 days apart; default the last 31 days) as the
+// SDK's getAccountStatement does: {content}, a PDF in base64. end_date is
+// accepted for ending_date, the name of the history endpoints.
 func (s *Sandbox) getStatement(rq *request) (int, any, *apiError) {
+	if v := rq.q.Get("ending_date"); v != "" {
+		rq.q.Set("end_date", v)
+	}
 	from, to, e := dateRange(rq, 31)
 	if e != nil {
 		return 0, nil, e
@@ -142,14 +151,19 @@ func (s *Sandbox) getStatement(rq *request) (int, any, *apiError) {
 	if to.Sub(from) > 32*24*time.Hour {
 		return 0, nil, badField("start_date", "invalid_date", "start_date and end_date must be at most 31 days apart")
 	}
-	out := []masspay.StatementRow{}
+	lines := []string{
+		"MassPay certified account statement (sandbox)",
+		"Period: " + from.Format("2006-01-02") + " to " + to.AddDate(0, 0, -1).Format("2006-01-02"),
+		"Time | Type | Amount | Currency | Balance | Notes | Client ID | User",
+	}
 	for _, r := range s.statement {
 		t, _ := time.Parse(time.RFC3339, r.TimeOfTxn)
 		if !t.Before(from) && t.Before(to) {
-			out = append(out, r)
+			lines = append(lines, strings.Join([]string{r.TimeOfTxn, r.Type, r.Amount.String(), r.CurrencyCode,
+				r.Balance.String(), r.Notes, r.ClientTransferID, r.UserToken}, " | "))
 		}
 	}
-	return http.StatusOK, out, nil
+	return http.StatusOK, masspay.PDFConfirmation{Content: base64.StdEncoding.EncodeToString(minimalPDF(lines))}, nil
 }
 
 // taxBalances answers, per user, the USD value of loads and payouts to the
@@ -157,13 +171,9 @@ func (s *Sandbox) getStatement(rq *request) (int, any, *apiError) {
 // amount_threshold. tax_id is empty for users without an address, as it is
 // for payees who never filed a tax form.
 func (s *Sandbox) taxBalances(rq *request) (int, any, *apiError) {
-	year := s.Now().Year() - 1
-	if v := rq.q.Get("tax_year"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1970 || n > 9999 {
-			return 0, nil, badField("tax_year", "invalid_year", "tax_year must be a year such as 2024")
-		}
-		year = n
+	year, e := s.taxYear(rq)
+	if e != nil {
+		return 0, nil, e
 	}
 	threshold := decimal.Zero
 	if v := rq.q.Get("amount_threshold"); v != "" {
@@ -173,33 +183,34 @@ func (s *Sandbox) taxBalances(rq *request) (int, any, *apiError) {
 		}
 		threshold = d
 	}
-	sums := map[string]decimal.Decimal{}
-	for _, l := range s.loadList {
-		if l.status == masspay.LoadCompleted && l.created.Year() == year {
-			sums[l.userToken] = sums[l.userToken].Add(toUSD(l.amount, l.currency))
-		}
-	}
-	for _, p := range s.payoutList {
-		if p.committed && p.Status != masspay.StatusCancelled && p.committedAt.Year() == year && s.wallets[p.SourceToken] == nil {
-			sums[p.userToken] = sums[p.userToken].Add(toUSD(p.SourceAmount, p.SourceCurrencyCode))
-		}
-	}
+	sums := s.taxSums(year)
 	out := []masspay.TaxYearUser{}
 	for _, u := range s.userList {
 		bal, ok := sums[u.UserToken]
 		if !ok || !bal.IsPositive() || bal.LessThan(threshold) {
 			continue
 		}
-		t := masspay.TaxYearUser{UserToken: u.UserToken, InternalUserID: u.InternalUserID, FirstName: u.FirstName,
-			LastName: u.LastName, Email: u.Email, Country: u.Country, Address1: u.Address1, City: u.City,
-			StateProvince: u.StateProvince, PostalCode: u.PostalCode, Balance: bal.Round(2)}
-		if u.Address1 != "" {
-			h := sha256.Sum256([]byte(u.UserToken))
-			t.TaxID = fmt.Sprintf("XXX-XX-%04d", (int(h[0])<<8|int(h[1]))%10000)
-		}
-		out = append(out, t)
+		out = append(out, taxYearUser(u, bal.Round(2)))
 	}
 	return http.StatusOK, out, nil
+}
+
+// taxYearUser is u as the SDK's TaxYearUserResp with balance bal. The
+// model's postal_code is a number: a postal code that is not one (SW1A 1AA,
+// 01234) is left out rather than sent as text.
+func taxYearUser(u *user, bal decimal.Decimal) masspay.TaxYearUser {
+	t := masspay.TaxYearUser{UserToken: u.UserToken, InternalUserID: u.InternalUserID, FirstName: u.FirstName,
+		MiddleName: u.MiddleName, LastName: u.LastName, BusinessName: u.BusinessName, Email: u.Email,
+		MobileNumber: u.MobileNumber, DateOfBirth: u.DateOfBirth, Country: u.Country, Address1: u.Address1,
+		Address2: u.Address2, City: u.City, StateProvince: u.StateProvince, Balance: bal}
+	if pc := masspay.NumberText(u.PostalCode); pc.IsNumber() {
+		t.PostalCode = pc
+	}
+	if u.Address1 != "" {
+		h := sha256.Sum256([]byte(u.UserToken))
+		t.TaxID = fmt.Sprintf("XXX-XX-%04d", (int(h[0])<<8|int(h[1]))%10000)
+	}
+	return t
 }
 
 // sortedBalances lists balances by currency. Callers hold s.mu.

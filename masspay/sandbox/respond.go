@@ -19,6 +19,10 @@ type apiError struct {
 	Status  int
 	Title   string
 	Message string
+	// Code is the sandbox's machine name of the refusal (KYC_HOLD, NSF,
+	// DUPLICATE, ...). The SDK's Error models make the body's "code" the
+	// HTTP status as a number, so Code travels as error.reason (lower case)
+	// when Reason is empty.
 	Code    string
 	Reason  string
 	Details []string
@@ -28,11 +32,14 @@ type apiError struct {
 
 func (e *apiError) Error() string { return e.Message }
 
-// errorBody is the JSON of an apiError.
+// errorBody is the JSON of an apiError: the fields of the SDK's
+// Error400..Error504 models (code is a number), plus error.reason and
+// error.details, which Error400 declares and payrun's client reads on every
+// status to tell a KYC hold, a duplicate or a shortfall apart.
 type errorBody struct {
 	Title   string       `json:"title"`
 	Message string       `json:"message"`
-	Code    string       `json:"code"`
+	Code    int          `json:"code"`
 	Error   *errorDetail `json:"error,omitempty"`
 }
 
@@ -42,13 +49,17 @@ type errorDetail struct {
 }
 
 func (e *apiError) body() errorBody {
-	b := errorBody{Title: e.Title, Message: e.Message, Code: e.Code}
-	if e.Reason != "" || len(e.Details) > 0 {
+	b := errorBody{Title: e.Title, Message: e.Message, Code: e.Status}
+	reason := e.Reason
+	if reason == "" {
+		reason = strings.ToLower(e.Code)
+	}
+	if reason != "" || len(e.Details) > 0 {
 		d := e.Details
 		if d == nil {
 			d = []string{}
 		}
-		b.Error = &errorDetail{Reason: e.Reason, Details: d}
+		b.Error = &errorDetail{Reason: reason, Details: d}
 	}
 	return b
 }
@@ -64,7 +75,7 @@ func notFound(format string, args ...any) *apiError {
 }
 
 // internalError is the answer to a value that cannot be encoded.
-const internalError = `{"title":"Internal Server Error","message":"encode answer","code":"INTERNAL"}`
+const internalError = `{"title":"Internal Server Error","message":"encode answer","code":500,"error":{"reason":"internal","details":[]}}`
 
 // writeJSON writes v as JSON with status. Every JSON answer carries
 // Content-Type application/json: the official SDKs parse nothing else.

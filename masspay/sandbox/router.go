@@ -40,18 +40,29 @@ var (
 	pathAllHistory  = methods{"GET": (*Sandbox).allHistory}
 	pathUser        = methods{"GET": (*Sandbox).getUser, "PUT": (*Sandbox).updateUser}
 	pathUserHistory = methods{"GET": (*Sandbox).userHistory}
-	pathLoad        = methods{"POST": (*Sandbox).createLoad, "GET": (*Sandbox).listLoads, "DELETE": (*Sandbox).deleteLoad}
+	pathLoad        = methods{"POST": (*Sandbox).createLoad, "GET": (*Sandbox).listLoads, "DELETE": (*Sandbox).deleteLoad,
+		"PUT": (*Sandbox).resendLoadNotice}
 	pathCountries   = methods{"GET": (*Sandbox).listCountries}
 	pathCountry     = methods{"GET": routesHandler("")}
 	pathService     = methods{"GET": (*Sandbox).getService}
+	pathAlternative = methods{"GET": (*Sandbox).alternatives}
 	pathAttribute   = methods{"GET": (*Sandbox).getAttributes, "POST": (*Sandbox).storeAttributes}
+	pathAllAttrs    = methods{"GET": (*Sandbox).allAttributes}
+	pathUserTax     = methods{"GET": (*Sandbox).userTax}
 	pathPayouts     = methods{"POST": (*Sandbox).initiatePayout, "GET": (*Sandbox).listPayouts}
 	pathPayout      = methods{"PUT": (*Sandbox).commitPayout, "GET": (*Sandbox).getPayout, "PATCH": (*Sandbox).payoutPDF}
-	pathWallets     = methods{"GET": (*Sandbox).listWallets}
+	pathWallets     = methods{"GET": (*Sandbox).listWallets, "PUT": (*Sandbox).resendBalanceNotice}
 	pathAutopay     = methods{"GET": (*Sandbox).listRules, "POST": (*Sandbox).addRule, "DELETE": (*Sandbox).deleteRule}
 	pathTax         = methods{"GET": (*Sandbox).taxBalances}
 	pathBest        = methods{"GET": routesHandler("best")}
 	pathCheapest    = methods{"GET": routesHandler("cheapest")}
+
+	// SDK endpoints the sandbox does not model: a JSON 501 each.
+	pathSpendback  = notServed("SpendBackService (/payout/spendback/{user_token})", "GET", "POST")
+	pathAgreements = notServed("CatalogService.getUserAgreement (/payout/user-agreements)", "GET", "OPTIONS")
+	pathKYC        = notServed("KycService (/payout/user/{user_token}/kyc/...)", "GET", "POST")
+	pathCard       = notServed("CardService (/payout/wallet/{user_token}/{wallet_token}/card)", "GET", "PUT")
+	pathVelocity   = notServed("KycService.findAttributesVelocity (/payout/attribute/{user_token}/velocity)", "POST")
 )
 
 // isBestPath reports whether seg is /country/{cc}/best, the path
@@ -87,6 +98,8 @@ func match(seg []string) methods {
 			return pathUser
 		case n == 3 && seg[2] == "history":
 			return pathUserHistory
+		case n == 4 && seg[2] == "kyc":
+			return pathKYC
 		}
 	case "load":
 		if n == 2 {
@@ -108,8 +121,16 @@ func match(seg []string) methods {
 		if n == 2 {
 			return pathService
 		}
+		if n == 3 && seg[2] == "alternatives" {
+			return pathAlternative
+		}
 	case "attribute":
-		if n == 4 {
+		switch {
+		case n == 2:
+			return pathAllAttrs
+		case n == 3 && seg[2] == "velocity":
+			return pathVelocity
+		case n == 4:
 			return pathAttribute
 		}
 	case "wallet":
@@ -119,9 +140,20 @@ func match(seg []string) methods {
 		if n == 4 && seg[3] == "autopayout" {
 			return pathAutopay
 		}
+		if n == 4 && seg[3] == "card" {
+			return pathCard
+		}
 	case "tax":
 		if n == 1 {
 			return pathTax
+		}
+	case "spendback":
+		if n == 2 {
+			return pathSpendback
+		}
+	case "user-agreements":
+		if n == 1 {
+			return pathAgreements
 		}
 	default:
 		if reservedWord[seg[0]] {
@@ -132,10 +164,14 @@ func match(seg []string) methods {
 		// /{user_token} and /{user_token}/{payout_token}: MassPay's payout
 		// endpoints have no word of their own (masspay-js-sdk 2.0.0,
 		// PayoutService).
-		switch n {
-		case 1:
+		switch {
+		case n == 1:
 			return pathPayouts
-		case 2:
+		case n == 2 && seg[1] == "tax":
+			// GET /{user_token}/tax (SDK getTaxInterviewLink): the fixed
+			// word wins over a payout token, as in the first segment.
+			return pathUserTax
+		case n == 2:
 			return pathPayout
 		}
 	}
@@ -146,5 +182,5 @@ func match(seg []string) methods {
 // than a user token, beyond the ones match serves. "payout" is here so the
 // old /payout/payout/... paths answer 404, as MassPay does.
 var reservedWord = map[string]bool{
-	"payout": true, "spendback": true, "user-agreements": true, "subaccount": true,
+	"payout": true, "subaccount": true,
 }

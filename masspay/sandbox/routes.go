@@ -126,11 +126,17 @@ func routesHandler(kind string) handler {
 		for _, r := range list {
 			rating := decimal.RequireFromString("4.5")
 			out.Companies = append(out.Companies, masspay.Company{CompanyName: r.Company, Rating: &rating,
-				Description: r.Company + " payouts in " + r.Country,
-				Services:    []masspay.Service{{CountryCode: r.Country, DeliveryType: r.DeliveryType, Payers: []masspay.Payer{payer(r, src, display)}}}})
+				Description: r.Company + " payouts in " + r.Country, CompanyLogo: companyLogo(r.Company),
+				Services: []masspay.Service{{CountryCode: r.Country, DeliveryType: r.DeliveryType, Payers: []masspay.Payer{payer(r, src, display)}}}})
 		}
 		return http.StatusOK, out, nil
 	}
+}
+
+// companyLogo is a stable logo URL for a company: the SDK's Company
+// declares company_logo a required string.
+func companyLogo(company string) string {
+	return "https://sandbox.masspay.example/logos/" + strings.ToLower(strings.ReplaceAll(company, " ", "-")) + ".png"
 }
 
 func nameIn(name string, names []string) bool {

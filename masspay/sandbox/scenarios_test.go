@@ -115,7 +115,7 @@ func TestIdempotencyConcurrentSameKey(t *testing.T) {
 	resp, b, err := h.raw("POST", "/load/"+u, lb, "Idempotency-Key", "same")
 	h.srv.mu.Unlock()
 	wg.Wait()
-	if err != nil || resp.StatusCode != 409 || errBody(t, b).Code != "IDEMPOTENCY_KEY_IN_USE" {
+	if err != nil || resp.StatusCode != 409 || errBody(t, b).Error.Reason != "idempotency_key_in_use" {
 		t.Fatalf("second in-flight request: %v %s", err, b)
 	}
 	if first != 200 || len(h.audit().Loads) != 1 {
@@ -152,7 +152,7 @@ func TestDuplicateAndNSF(t *testing.T) {
 		t.Fatalf("want nsf on commit, got %+v", c)
 	}
 	st, body := h.do("POST", "/load/"+u, masspay.LoadTxn{ClientLoadID: "l", SourceToken: h.sourceToken("USD"), Amount: dec("500")})
-	if e := errBody(t, body); st != 400 || e.Code != "NSF" {
+	if e := errBody(t, body); st != 400 || e.Code != 400 || e.Error == nil || e.Error.Reason != "nsf" {
 		t.Fatalf("load NSF: %d %s", st, body)
 	}
 }
@@ -186,7 +186,7 @@ func TestKYCHold(t *testing.T) {
 	st, b := h.do("POST", "/load/"+u.UserToken, masspay.LoadTxn{ClientLoadID: "k-1", SourceToken: h.sourceToken("USD"), Amount: dec("10")})
 	var e masspay.ErrorBody
 	json.Unmarshal(b, &e)
-	if st != 403 || e.Title != "Compliance hold" || string(e.Code) != `"KYC_HOLD"` || e.Error == nil || e.Error.Reason != "kyc_hold" {
+	if st != 403 || e.Title != "Compliance hold" || string(e.Code) != "403" || e.Error == nil || e.Error.Reason != "kyc_hold" {
 		t.Fatalf("kyc load: %d %s", st, b)
 	}
 	link := e.Error.Details[0]

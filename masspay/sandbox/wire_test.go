@@ -90,7 +90,7 @@ func TestMethodNotAllowed(t *testing.T) {
 	h := start(t, nil)
 	for _, c := range []struct{ method, path string }{
 		{"POST", "/account/balance"}, {"DELETE", "/user"}, {"GET", "/user"}, {"DELETE", "/usr_x"},
-		{"POST", "/usr_x/payout_y"}, {"PUT", "/wallet/usr_x"}, {"PUT", "/country/USA/best"},
+		{"POST", "/usr_x/payout_y"}, {"POST", "/wallet/usr_x"}, {"PUT", "/country/USA/best"}, {"POST", "/usr_x/tax"},
 		{"POST", "/tax"}, {"GET", "/_sandbox/clock/advance"}, {"DELETE", "/_sandbox/audit"},
 	} {
 		resp, b, err := h.raw(c.method, c.path, nil)
@@ -124,7 +124,7 @@ func TestBadInputNamesTheField(t *testing.T) {
 	} {
 		st, b := h.do("POST", c.path, c.body)
 		e := errBody(t, b)
-		if st != 400 || e.Title == "" || e.Message == "" || e.Code == "" || e.Error == nil || len(e.Error.Details) == 0 || e.Error.Details[0] != c.field {
+		if st != 400 || e.Title == "" || e.Message == "" || e.Code != 400 || e.Error == nil || len(e.Error.Details) == 0 || e.Error.Details[0] != c.field {
 			t.Errorf("POST %s %s: %d %s (want field %s)", c.path, c.body, st, b, c.field)
 		}
 	}
