@@ -57,7 +57,7 @@ func (r *Runner) stepData(ctx context.Context, row ledger.Row, data Row, dataErr
 	case ledger.StateInitiated:
 		return r.stepCommitIntent(ctx, row)
 	case ledger.StateCommitting:
-		return r.sendCommit(ctx, row)
+		return r.sendCommit(ctx, row, data)
 	}
 	return row, fmt.Errorf("step row %s: no step from state %s", row.ID, row.State)
 }
@@ -72,6 +72,10 @@ func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data Row) (ledger
 		}
 	}
 	token, err := r.ensureUser(ctx, row.ID, data)
+	var na *needsActionError
+	if errors.As(err, &na) {
+		return r.needsAction(ctx, row, ledger.RowUpdate{}, na.reason, na.action)
+	}
 	if err != nil {
 		return r.settle(ctx, row, "", "create or find the payee", err)
 	}
@@ -112,14 +116,14 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger
 		TimeToProcess:      data.TimeToProcess,
 		Metadata:           metadataAny(data.Metadata),
 	}
+	if next, settled, err := r.askFirst(ctx, row, data, callLoad, key); settled {
+		return next, err
+	}
 	faultpoint.Hit("api.load.before")
 	resp, err := r.API.Load(ctx, key, row.UserToken, txn)
 	faultpoint.Hit("api.load.after")
-	if errors.Is(err, masspay.ErrDuplicate) {
-		return r.adoptLoad(ctx, row, data)
-	}
 	if err != nil {
-		return r.settle(ctx, row, key, "load the payee's wallet", err)
+		return r.settleMoney(ctx, row, data, callLoad, key, "load the payee's wallet", err)
 	}
 	to := ledger.StateLoaded
 	switch resp.Status {
@@ -239,29 +243,20 @@ func (r *Runner) settleAutopay(ctx context.Context, runID int64) error {
 	return nil
 }
 
-// adoptLoad settles a load MassPay says it already has (its client_load_id
-// was used): find it and record it; never load again.
-func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
-	loads, err := r.API.Loads(ctx, row.UserToken)
+// adoptLoad settles a load MassPay may already have (a DUPLICATE, or any
+// 409: "maybe loaded"): find it by client_load_id and record it if it is
+// this row's money; never load again. A failed look-up, or none found,
+// leaves the row in flight: the next attempt asks again before re-sending.
+func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data Row, key string) (ledger.Row, error) {
+	l, err := r.findLoad(ctx, row)
 	if err != nil {
-		return r.settle(ctx, row, "", "look up the payee's loads", err)
+		return r.lookupFailed(ctx, row, key, "look up the payee's loads", err)
 	}
-	for _, l := range loads {
-		if l.ClientLoadID != row.ID || l.Status == masspay.LoadCancelled {
-			continue
-		}
-		to := ledger.StateLoaded
-		if l.Status == masspay.LoadScheduled {
-			to = ledger.StateScheduled
-		}
-		fee := decimal.Zero
-		amt := l.Amount
-		return r.move(ctx, row, to, ledger.RowUpdate{
-			LoadToken: &l.LoadToken, WalletToken: &l.WalletToken, MasspayStatus: &l.Status,
-			SourceAmount: &amt, DestinationAmount: &amt, Fee: &fee,
-		}, ledger.Event{MasspayStatus: l.Status, Message: "adopted existing load " + l.LoadToken + " (client_load_id already used)"})
+	if l == nil {
+		return r.stayInFlight(ctx, row, key, "find the load MassPay says exists",
+			errors.New("MassPay refused the load as already done (409) but lists no load under this client_load_id"))
 	}
-	return r.fail(ctx, row, "", "MassPay reports this client_transfer_id as already loaded, but no such load was found for the payee; check the MassPay dashboard before paying by hand")
+	return r.adoptFoundLoad(ctx, row, data, key, *l, "client_load_id already used")
 }
 
 func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
@@ -307,9 +302,16 @@ func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Ro
 
 func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
 	key := ledger.PayoutKey(row.ID, row.QuoteSeq)
+	if next, settled, err := r.askFirst(ctx, row, data, callInitiate, key); settled {
+		return next, err
+	}
+	ctid, err := r.transferID(ctx, row)
+	if err != nil {
+		return row, fmt.Errorf("%w: %v", ErrAborted, err)
+	}
 	src, _ := r.sourceToken(data.SourceCurrency)
 	txn := masspay.PayoutTxn{
-		ClientTransferID:        row.ID,
+		ClientTransferID:        ctid,
 		SourceCurrencyCode:      data.SourceCurrency,
 		DestinationCurrencyCode: data.DestinationCurrency,
 		SourceToken:             src,
@@ -327,11 +329,8 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (le
 	faultpoint.Hit("api.initiate.before")
 	resp, err := r.API.InitiatePayout(ctx, key, row.UserToken, txn)
 	faultpoint.Hit("api.initiate.after")
-	switch {
-	case errors.Is(err, masspay.ErrDuplicate):
-		return r.adoptPayout(ctx, row)
-	case err != nil:
-		return r.settle(ctx, row, key, "start the payout", err)
+	if err != nil {
+		return r.settleMoney(ctx, row, data, callInitiate, key, "start the payout", err)
 	}
 	return r.move(ctx, row, ledger.StateInitiated, ledger.RowUpdate{
 		PayoutToken: &resp.PayoutToken, Fee: &resp.Fee, ExchangeRate: &resp.ExchangeRate,
@@ -344,45 +343,18 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (le
 
 // adoptPayout settles a payout MassPay already committed under this
 // client_transfer_id (it answered DUPLICATE): find it in the payee's history,
-// which lists committed transactions only, record it as paid, never pay again.
-func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row) (ledger.Row, error) {
-	var found *masspay.TxnHistory
-	for page := 1; page <= 100 && found == nil; page++ {
-		hist, err := r.API.UserHistory(ctx, row.UserToken, masspay.HistoryParams{Type: "payout", Page: page, NumberOfRecords: 100})
-		if err != nil {
-			return r.settle(ctx, row, "", "look up the payee's history", err)
-		}
-		for i := range hist {
-			if hist[i].ClientTransferID == row.ID {
-				found = &hist[i]
-				break
-			}
-		}
-		if len(hist) < 100 {
-			break
-		}
+// which lists committed transactions only, and record it as paid if it is
+// this row's money; never pay again. A failed look-up leaves the row in
+// flight; none found is duplicateNotFound's.
+func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row, data Row, key string) (ledger.Row, error) {
+	found, err := r.findPayout(ctx, row)
+	if err != nil {
+		return r.lookupFailed(ctx, row, key, "look up the payee's history", err)
 	}
 	if found == nil {
-		return r.fail(ctx, row, "", "MassPay reports this client_transfer_id as already paid (DUPLICATE), but the payee's history does not show it; check the MassPay dashboard, do not pay by hand")
+		return r.duplicateNotFound(ctx, row, key)
 	}
-	upd := ledger.RowUpdate{
-		PayoutToken: &found.Token, Fee: &found.Fee, SourceAmount: &found.SourceAmount,
-		DestinationAmount: &found.DestinationAmount, PickupCode: nonEmpty(found.PickupCode), MasspayStatus: &found.Status,
-	}
-	if found.ExchangeRate != nil {
-		upd.ExchangeRate = found.ExchangeRate
-	}
-	// The full payout answer carries the route details history leaves out.
-	if p, err := r.API.PayoutStatus(ctx, row.UserToken, found.Token, false); err == nil {
-		upd.ExchangeRate = &p.ExchangeRate
-		upd.PayerName, upd.DeliveryType = nonEmpty(p.PayerName), nonEmpty(p.DeliveryType)
-		upd.CountryCode, upd.EstimatedAvailability = nonEmpty(p.CountryCode), nonEmpty(p.EstimatedAvailability)
-		if upd.PickupCode == nil {
-			upd.PickupCode = nonEmpty(p.PickupCode)
-		}
-	}
-	return r.move(ctx, row, ledger.StatePaid, upd,
-		ledger.Event{MasspayStatus: found.Status, Message: "adopted existing payout " + found.Token + " (MassPay answered DUPLICATE)"})
+	return r.adoptFoundPayout(ctx, row, data, key, *found, "MassPay answered DUPLICATE")
 }
 
 func (r *Runner) stepCommitIntent(ctx context.Context, row ledger.Row) (ledger.Row, error) {
@@ -397,33 +369,35 @@ func (r *Runner) stepCommitIntent(ctx context.Context, row ledger.Row) (ledger.R
 		ledger.Event{IdempotencyKey: ledger.CommitKey(row.ID, row.QuoteSeq), Message: "commit intent"})
 }
 
-func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, error) {
+func (r *Runner) sendCommit(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
 	key := ledger.CommitKey(row.ID, row.QuoteSeq)
+	if next, settled, err := r.askFirst(ctx, row, data, callCommit, key); settled {
+		return next, err
+	}
 	faultpoint.Hit("api.commit.before")
 	resp, err := r.API.CommitPayout(ctx, key, row.UserToken, row.PayoutToken)
 	faultpoint.Hit("api.commit.after")
-	switch {
-	case err == nil:
+	switch classifyOutcome(callCommit, err, false) {
+	case verdictDone:
 		st := masspay.StatusPending
 		if row.MasspayStatus != "" {
 			st = row.MasspayStatus
 		}
 		return r.move(ctx, row, ledger.StatePaid, ledger.RowUpdate{PickupCode: nonEmpty(resp.PickupCode), MasspayStatus: &st},
 			ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "committed " + row.PayoutToken})
-	case errors.Is(err, masspay.ErrQuoteExpired):
+	case verdictRequote:
 		seq := row.QuoteSeq + 1
 		return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1},
 			ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, seq), MasspayStatus: masspay.CommitExRateExpired, Message: "quote expired at commit; fresh quote"})
-	case errors.Is(err, masspay.ErrAdditionalAttributes):
+	}
+	if errors.Is(err, masspay.ErrAdditionalAttributes) {
 		return r.needsAction(ctx, row, ledger.RowUpdate{},
 			"MassPay needs more details about the payee for this route (addtl_attr_req).",
 			"Ask the payee for the extra payout details MassPay lists for this route, add them in attr: columns, and re-run.")
-	case errors.Is(err, masspay.ErrCommitFailed):
-		// A definite refusal inside a 200 answer (status failure): nothing
-		// was paid, and re-sending the key would only replay it.
-		return r.fail(ctx, row, key, "MassPay refused to commit the payout: "+errText(err))
 	}
-	return r.settle(ctx, row, key, "commit the payout", err)
+	// A definite refusal (status failure) fails the row; an empty or
+	// unknown status leaves it in flight (classifyOutcome).
+	return r.settleMoney(ctx, row, data, callCommit, key, "commit the payout", err)
 }
 
 // settle turns a failed call into the row's next state: unknown outcomes stay
