@@ -412,6 +412,38 @@ func TestOutcomeCase6FourXXAfterUnknownIsNotARefusal(t *testing.T) {
 	}
 }
 
+// Case 6, bare 409: a 409 without MassPay's in-flight code (a proxy, a
+// gateway) on an initiate or commit says nothing about the money: the row
+// stays in flight, asks MassPay, and settles from what it shows.
+func TestOutcomeCase6Bare409IsUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		call    func(*http.Request) bool
+		forward bool // whether the answered request reached MassPay
+	}{{"initiate, not forwarded", isInitiate, false}, {"commit, forwarded", isCommit, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, p := newHostileRig(t, rigOptions{maxRetries: -1})
+			n := 0
+			p.setRule(func(r *http.Request, _ []byte, forward func() proxied) (proxied, bool) {
+				if !tc.call(r) {
+					return proxied{}, false
+				}
+				n++
+				if n > 1 {
+					return proxied{}, false
+				}
+				if tc.forward {
+					forward()
+				}
+				return proxied{409, `{"title":"Conflict"}`}, true
+			})
+			runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{bankLine("C6-409", 1, "85.00")}))
+			g.run(runID, 1)
+			paidRow(t, g, "C6-409", "85.00")
+		})
+	}
+}
+
 // Case 7: the email + first-name look-up finding a MassPay user filed under
 // another internal_user_id is not that payee: NEEDS_ACTION naming both ids,
 // and no money moves.
