@@ -563,3 +563,43 @@ func TestOutcomeCase8bLoad409AnyCode(t *testing.T) {
 		})
 	}
 }
+
+// TestClassifyOutcomeTable checks classifyOutcome against the table in its
+// doc comment, one line per row of it.
+func TestClassifyOutcomeTable(t *testing.T) {
+	api := func(status int, code string) error { return &masspay.APIError{StatusCode: status, Code: code} }
+	payout := func(kind error) error { return &masspay.PayoutError{Kind: kind} }
+	for _, tc := range []struct {
+		name       string
+		call       moneyCall
+		err        error
+		unresolved bool
+		want       verdict
+	}{
+		{"success", callCommit, nil, false, verdictDone},
+		{"401", callLoad, api(401, ""), false, verdictAbort},
+		{"reset after send", callLoad, &masspay.TransportError{Sent: true, Err: io.ErrUnexpectedEOF}, false, verdictUnknown},
+		{"5xx", callInitiate, api(502, ""), false, verdictUnknown},
+		{"429", callCommit, api(429, ""), false, verdictUnknown},
+		{"key in use", callCommit, api(409, "IDEMPOTENCY_KEY_IN_USE"), false, verdictUnknown},
+		{"empty or unknown commit status", callCommit, payout(masspay.ErrUnclearAnswer), false, verdictUnknown},
+		{"key reused", callLoad, api(422, "IDEMPOTENCY_KEY_REUSED"), false, verdictUnknown},
+		{"DUPLICATE load", callLoad, api(409, "DUPLICATE"), false, verdictMaybeDone},
+		{"DUPLICATE token", callInitiate, payout(masspay.ErrDuplicate), false, verdictMaybeDone},
+		{"other 409 on a load", callLoad, api(409, "LOAD_EXISTS"), false, verdictMaybeDone},
+		{"bare 409 on an initiate", callInitiate, api(409, ""), false, verdictUnknown},
+		{"bare 409 on a commit", callCommit, api(409, ""), false, verdictUnknown},
+		{"KYC hold", callLoad, api(403, "KYC_HOLD"), false, verdictPerson},
+		{"NSF", callInitiate, payout(masspay.ErrInsufficientFunds), false, verdictPerson},
+		{"addtl_attr_req", callCommit, payout(masspay.ErrAdditionalAttributes), false, verdictPerson},
+		{"ex_rate_expired", callCommit, payout(masspay.ErrQuoteExpired), false, verdictRequote},
+		{"failure", callCommit, payout(masspay.ErrCommitFailed), false, verdictRefused},
+		{"4xx", callLoad, api(400, "LOAD_REFUSED"), false, verdictRefused},
+		{"4xx after an unknown attempt", callLoad, api(400, "LOAD_REFUSED"), true, verdictUnknown},
+		{"unreadable answer", callCommit, io.ErrUnexpectedEOF, false, verdictUnknown},
+	} {
+		if got := classifyOutcome(tc.call, tc.err, tc.unresolved); got != tc.want {
+			t.Errorf("%s (%s): verdict %d, want %d", tc.name, tc.call, got, tc.want)
+		}
+	}
+}
