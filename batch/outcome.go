@@ -180,13 +180,19 @@ func (r *Runner) stayInFlight(ctx context.Context, row ledger.Row, key, what str
 }
 
 // askFirst is the start of every attempt of a money-moving call: when an
-// earlier attempt under key had an unknown outcome, MassPay is asked what
-// happened before anything is re-sent. settled is true when the row's next
-// state is decided (next, err); false means send (again, same key).
+// earlier attempt under key had an unknown outcome, or an earlier process
+// left the row in flight (it may have sent the call and died before the
+// answer), MassPay is asked what happened before anything is re-sent: a
+// re-send alone is only safe while MassPay still remembers the key.
+// settled is true when the row's next state is decided (next, err); false
+// means send (again, same key).
 func (r *Runner) askFirst(ctx context.Context, row ledger.Row, data Row, call moneyCall, key string) (next ledger.Row, settled bool, err error) {
 	open, err := r.unresolvedUnknown(ctx, row, key)
 	if err != nil {
 		return row, true, fmt.Errorf("%w: %v", ErrAborted, err)
+	}
+	if _, resumed := r.resumed.LoadAndDelete(row.ID); resumed {
+		open = true
 	}
 	if !open {
 		return row, false, nil

@@ -444,6 +444,38 @@ func TestOutcomeCase6Bare409IsUnknown(t *testing.T) {
 	}
 }
 
+// Case 6, after a crash: a row an earlier process left in committing may
+// have been committed (the process died before the answer). If MassPay no
+// longer replays the key and refuses the re-send with a 4xx, the row must
+// not be FAILED: its first attempt in the new process asks MassPay.
+func TestOutcomeCase6ResumedRowAsksFirst(t *testing.T) {
+	g, p := newHostileRig(t, rigOptions{maxRetries: -1})
+	runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{bankLine("C6-RES", 1, "95.00")}))
+	r := g.runner(1)
+	r.defaults()
+	if err := r.loadSources(g.ctx); err != nil {
+		t.Fatal(err)
+	}
+	row := must(g.led.Row(g.ctx, "C6-RES"))(t)
+	for row.State != ledger.StateCommitting {
+		row = must(r.step(g.ctx, row))(t)
+		if row.State.Final() {
+			t.Fatalf("row ended %s before commit: %s", row.State, row.LastError)
+		}
+	}
+	// The earlier process sent the commit and died before the answer.
+	must(g.api.CommitPayout(g.ctx, ledger.CommitKey(row.ID, row.QuoteSeq), row.UserToken, row.PayoutToken))(t)
+	// MassPay has forgotten the key: a re-send is refused.
+	p.setRule(func(r *http.Request, _ []byte, _ func() proxied) (proxied, bool) {
+		if isCommit(r) {
+			return proxied{400, `{"title":"Bad Request","message":"payout is not awaiting commit","code":"INVALID_STATE"}`}, true
+		}
+		return proxied{}, false
+	})
+	g.run(runID, 1)
+	paidRow(t, g, "C6-RES", "95.00")
+}
+
 // Case 7: the email + first-name look-up finding a MassPay user filed under
 // another internal_user_id is not that payee: NEEDS_ACTION naming both ids,
 // and no money moves.
