@@ -635,3 +635,26 @@ func TestClassifyOutcomeTable(t *testing.T) {
 		}
 	}
 }
+
+// TestDerivedTransferIDFitsMassPay checks the derived client_transfer_id:
+// the quote's key when it fits in MassPay's 50 characters, else cut with a
+// hash of the id, and different for each quote and each id.
+func TestDerivedTransferIDFitsMassPay(t *testing.T) {
+	if got := derivedTransferID("INV-7", 3); got != "INV-7#3" {
+		t.Errorf("short id: %q, want INV-7#3", got)
+	}
+	long := strings.Repeat("é", 49) + "x"
+	seen := map[string]bool{}
+	for _, id := range []string{long, strings.Repeat("é", 49) + "y"} {
+		for seq := 3; seq <= 12; seq++ {
+			d := derivedTransferID(id, seq)
+			if n := len([]rune(d)); n > maxTransferID {
+				t.Errorf("%q: %d characters", d, n)
+			}
+			if seen[d] {
+				t.Errorf("%q derived twice", d)
+			}
+			seen[d] = true
+		}
+	}
+}
