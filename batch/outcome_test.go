@@ -284,6 +284,43 @@ func TestOutcomeCase2UnclearCommitAnswerIsNotAFailure(t *testing.T) {
 	}
 }
 
+// Case 2 for loads: a load answered 200 with an empty body or a status the
+// client does not know says nothing about the money; whether the load
+// reached MassPay or not, the row ends LOADED exactly once, never LOADED
+// without a load.
+func TestOutcomeCase2UnclearLoadAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		forward    bool
+	}{
+		{"empty body, loaded", ``, true},
+		{"empty body, not loaded", ``, false},
+		{"unknown status, loaded", `{"load_token":"ld_x","status":"QUEUED","wallet_token":"w"}`, true},
+		{"no load_token, not loaded", `{"status":"COMPLETED"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, p := newHostileRig(t, rigOptions{})
+			n := 0
+			p.setRule(func(r *http.Request, _ []byte, forward func() proxied) (proxied, bool) {
+				if !isLoad(r) {
+					return proxied{}, false
+				}
+				n++
+				if n > 1 {
+					return proxied{}, false
+				}
+				if tc.forward {
+					forward()
+				}
+				return proxied{200, tc.body}, true
+			})
+			runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{loadLine("C2-LOAD", 1, "45.00")}))
+			g.run(runID, 1)
+			loadedRow(t, g, "C2-LOAD", "45.00")
+		})
+	}
+}
+
 // Case 3: a payout or load found after DUPLICATE is adopted only if it is
 // the row's money; one of another amount makes the row a CONFLICT showing
 // both sides, and nothing more is paid.

@@ -38,7 +38,8 @@ var (
 	ErrCommitFailed = errors.New("masspay: commit failed")
 	// ErrUnclearAnswer matches a 200 answer that does not say what happened:
 	// a commit with an empty body or a status this client does not know, an
-	// initiate without a payout_token. The outcome is unknown (the commit may
+	// initiate without a payout_token, a load without a load_token or with an
+	// unknown status. The outcome is unknown (the commit may
 	// have gone through): ask MassPay for the payout before doing anything
 	// else, never treat it as a refusal.
 	ErrUnclearAnswer = errors.New("masspay: answer does not say what happened")
@@ -282,9 +283,10 @@ func (e *RetryError) UnknownOutcome() bool { return e.unknown || IsUnknownOutcom
 
 // PayoutError is a refusal MassPay sends inside a 200 answer: the NSF or
 // DUPLICATE payout token of an initiate, or a commit status other than
-// success (or an answer that says nothing: Kind ErrUnclearAnswer). The method that returns it returns the decoded answer too.
+// success; or a 200 answer to an initiate, commit or load that says nothing
+// (Kind ErrUnclearAnswer). The method that returns it returns the decoded answer too.
 type PayoutError struct {
-	// Op is "initiate" or "commit".
+	// Op is "initiate", "commit" or "load".
 	Op string
 	// UserToken and PayoutToken identify the payout (PayoutToken is the
 	// literal NSF or DUPLICATE for an initiate refusal).
@@ -301,6 +303,10 @@ type PayoutError struct {
 
 // Error describes the refusal.
 func (e *PayoutError) Error() string {
+	if e.Kind == ErrUnclearAnswer {
+		return fmt.Sprintf("masspay: %s for user %s: the answer does not say what happened (token %q, status %q)",
+			e.Op, e.UserToken, e.PayoutToken, e.Status)
+	}
 	s := fmt.Sprintf("masspay: %s payout %s for user %s: %s", e.Op, e.PayoutToken, e.UserToken, e.Status)
 	if len(e.Errors) > 0 {
 		s += ": " + strings.Join(e.Errors, "; ")

@@ -4,13 +4,16 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Load moves money from the client account into a user's wallet
 // (POST /load/{user_token}). key is required: use the row's
 // client_transfer_id, which is also txn.ClientLoadID. A refusal comes back as
 // an *APIError: ErrKYCHold, ErrInsufficientFunds (code NSF), ErrDuplicate
-// (409, client_load_id already used).
+// (409, client_load_id already used). A 200 answer without a load_token or
+// with a status this client does not know returns the answer together with a
+// *PayoutError matching ErrUnclearAnswer: the load may or may not exist.
 func (c *Client) Load(ctx context.Context, key, userToken string, txn LoadTxn) (*LoadTxnResp, error) {
 	if err := requireKey("load", key); err != nil {
 		return nil, err
@@ -24,7 +27,14 @@ func (c *Client) Load(ctx context.Context, key, userToken string, txn LoadTxn) (
 	if err := c.do(ctx, http.MethodPost, p, nil, key, txn, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	switch strings.ToUpper(out.Status) {
+	case LoadCompleted, LoadScheduled, LoadCancelled:
+		if out.LoadToken != "" {
+			return &out, nil
+		}
+	}
+	return &out, &PayoutError{Op: "load", UserToken: userToken, ClientTransferID: txn.ClientLoadID,
+		PayoutToken: out.LoadToken, Status: out.Status, Kind: ErrUnclearAnswer}
 }
 
 // Loads returns a user's wallet loads (GET /load/{user_token}).

@@ -58,7 +58,7 @@ func TestMethodsWire(t *testing.T) {
 			_, err := c.AllUsersHistory(ctx, HistoryParams{StartDate: "2025-01-01", EndDate: "2025-01-31"})
 			return err
 		}, "GET", "/user/history", url.Values{"start_date": {"2025-01-01"}, "end_date": {"2025-01-31"}}, "", ""},
-		{"Load", `{}`, func(c *Client) error {
+		{"Load", `{"load_token":"ld_1","status":"COMPLETED","wallet_token":"usr_wlt_1"}`, func(c *Client) error {
 			_, err := c.Load(ctx, "row-1", "usr_1", LoadTxn{ClientLoadID: "row-1", SourceToken: "clnt_wlt_1", Amount: amt})
 			return err
 		}, "POST", "/load/usr_1", nil, "row-1", `{"client_load_id":"row-1","source_token":"clnt_wlt_1","amount":200}`},

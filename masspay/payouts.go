@@ -42,7 +42,7 @@ func (c *Client) InitiatePayout(ctx context.Context, key, userToken string, txn 
 	case "":
 		// Nothing says whether a quote exists: unknown, not a refusal.
 		return &out, &PayoutError{Op: "initiate", UserToken: userToken, ClientTransferID: txn.ClientTransferID,
-			Status: "answer without payout_token", Kind: ErrUnclearAnswer}
+			Status: out.Status, Kind: ErrUnclearAnswer}
 	default:
 		return &out, nil
 	}
