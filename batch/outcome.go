@@ -79,7 +79,9 @@ const (
 // of something the first attempt already did (a key that expired, another
 // reading of the contract); only a look-up tells, so it is unknown. After a
 // look-up found nothing (the unknown is resolved) the next answer counts
-// again.
+// again. Even a refused or person verdict on a load or commit ends the row
+// only after MassPay's lists show nothing moved (settleMoney): a gateway can
+// put a 4xx in front of work MassPay did.
 func classifyOutcome(call moneyCall, err error, unresolved bool) verdict {
 	var apiErr *masspay.APIError
 	switch {
@@ -157,7 +159,16 @@ func (r *Runner) settleMoney(ctx context.Context, row ledger.Row, data Row, call
 		}
 		unresolved = u
 	}
-	switch classifyOutcome(call, err, unresolved) {
+	v := classifyOutcome(call, err, unresolved)
+	if (v == verdictRefused || v == verdictPerson) && call != callInitiate {
+		// A refusal ends the row only once MassPay shows that nothing
+		// moved: a gateway or proxy can put a 4xx in front of a load or
+		// commit MassPay did. (An initiate moves no money.)
+		if next, settled, lerr := r.lookUp(ctx, row, data, call, key, false); settled {
+			return next, lerr
+		}
+	}
+	switch v {
 	case verdictMaybeDone:
 		if call == callLoad {
 			return r.adoptLoad(ctx, row, data, key)
@@ -197,33 +208,55 @@ func (r *Runner) askFirst(ctx context.Context, row ledger.Row, data Row, call mo
 	if !open {
 		return row, false, nil
 	}
-	switch call {
-	case callLoad:
-		l, lerr := r.findLoad(ctx, row)
-		if lerr != nil {
-			next, err = r.lookupFailed(ctx, row, key, "look up the payee's loads", lerr)
-			return next, true, err
-		}
-		if l != nil {
-			next, err = r.adoptFoundLoad(ctx, row, data, key, *l, "load found after an unknown outcome")
-			return next, true, err
-		}
-	default:
-		h, lerr := r.findPayout(ctx, row)
-		if lerr != nil {
-			next, err = r.lookupFailed(ctx, row, key, "look up the payee's payouts", lerr)
-			return next, true, err
-		}
-		if h != nil {
-			next, err = r.adoptFoundPayout(ctx, row, data, key, *h, "payout found after an unknown outcome")
-			return next, true, err
-		}
+	if next, settled, err := r.lookUp(ctx, row, data, call, key, true); settled {
+		return next, true, err
 	}
 	// MassPay shows nothing done: the unknown attempt did not move money,
 	// so the re-send's answer is definite again.
 	if _, aerr := r.Ledger.AppendEvent(ctx, ledger.Event{TransferID: row.ID, Kind: ledger.EventAPICall,
 		From: row.State, To: row.State, IdempotencyKey: key, Message: msgAskedNothing}); aerr != nil {
 		return row, true, fmt.Errorf("%w: record look-up of %s: %v", ErrAborted, row.ID, aerr)
+	}
+	return row, false, nil
+}
+
+// lookUp asks MassPay whether the row's load or payout exists (the payee's
+// loads by client_load_id; the payee's history by payout token or
+// client_transfer_id) and settles the row from what it shows: adopted if it
+// is the row's money, CONFLICT if it is other money under the id, in flight
+// if the look-up failed. settled is false when MassPay shows nothing, and,
+// unless strict, when the look-up got a definite 4xx (a refusal being
+// confirmed then stands: the payee's lists may be closed to us, e.g. on a
+// compliance hold).
+func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data Row, call moneyCall, key string, strict bool) (next ledger.Row, settled bool, err error) {
+	failed := func(what string, lerr error) (ledger.Row, bool, error) {
+		var apiErr *masspay.APIError
+		if !strict && !outcomeUnclear(lerr) && !errors.Is(lerr, masspay.ErrUnauthorized) &&
+			errors.As(lerr, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
+			return row, false, nil
+		}
+		next, err := r.lookupFailed(ctx, row, key, what, lerr)
+		return next, true, err
+	}
+	switch call {
+	case callLoad:
+		l, lerr := r.findLoad(ctx, row)
+		if lerr != nil {
+			return failed("look up the payee's loads", lerr)
+		}
+		if l != nil {
+			next, err = r.adoptFoundLoad(ctx, row, data, key, *l, "load found by asking MassPay")
+			return next, true, err
+		}
+	default:
+		h, lerr := r.findPayout(ctx, row)
+		if lerr != nil {
+			return failed("look up the payee's payouts", lerr)
+		}
+		if h != nil {
+			next, err = r.adoptFoundPayout(ctx, row, data, key, *h, "payout found by asking MassPay")
+			return next, true, err
+		}
 	}
 	return row, false, nil
 }

@@ -513,6 +513,52 @@ func TestOutcomeCase6ResumedRowAsksFirst(t *testing.T) {
 	paidRow(t, g, "C6-RES", "95.00")
 }
 
+// A 4xx (or a KYC- or NSF-shaped refusal) put in front of a load or commit
+// MassPay did, by a gateway or proxy, on the first attempt: the refusal ends
+// the row only once MassPay shows nothing moved, so the row is adopted.
+func TestOutcomeRefusalIsConfirmedWithMassPay(t *testing.T) {
+	kyc := `{"title":"Compliance hold","message":"User is on a compliance hold.","code":"KYC_HOLD","error":{"reason":"kyc_hold","details":["https://sandbox.masspay.example/kyc/upload/x"]}}`
+	for _, tc := range []struct {
+		name   string
+		call   func(*http.Request) bool
+		status int
+		body   string
+	}{
+		{"load 400", isLoad, 400, `{"title":"Bad Request","message":"refused","code":"LOAD_REFUSED"}`},
+		{"load KYC-shaped", isLoad, 403, kyc},
+		{"load NSF-shaped", isLoad, 400, `{"title":"Bad Request","message":"insufficient funds","code":"NSF"}`},
+		{"commit 400", isCommit, 400, `{"title":"Bad Request","message":"refused"}`},
+		{"commit KYC-shaped", isCommit, 403, kyc},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, p := newHostileRig(t, rigOptions{maxRetries: -1})
+			n := 0
+			p.setRule(func(r *http.Request, _ []byte, forward func() proxied) (proxied, bool) {
+				if !tc.call(r) {
+					return proxied{}, false
+				}
+				n++
+				if n > 1 {
+					return proxied{}, false
+				}
+				forward()
+				return proxied{tc.status, tc.body}, true
+			})
+			line := loadLine("REF-1", 1, "55.00")
+			if strings.HasPrefix(tc.name, "commit") {
+				line = bankLine("REF-1", 1, "55.00")
+			}
+			runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{line}))
+			g.run(runID, 1)
+			if line.method == "load" {
+				loadedRow(t, g, "REF-1", "55.00")
+			} else {
+				paidRow(t, g, "REF-1", "55.00")
+			}
+		})
+	}
+}
+
 // Case 7: the email + first-name look-up finding a MassPay user filed under
 // another internal_user_id is not that payee: NEEDS_ACTION naming both ids,
 // and no money moves.
