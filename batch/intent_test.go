@@ -49,8 +49,12 @@ func (d *answerDropper) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body = io.NopCloser(bytes.NewReader(b))
 	}
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	// A lookup (GET, no key) is dropped by the address it asks about.
-	lookup := r.Method == http.MethodGet && d.drop["lookup:"+r.URL.Query().Get("email")]
+	// A lookup (GET, no key) is dropped by the address it asks about; the
+	// payee's loads and history, which the runner asks before re-sending
+	// an unknown call, are dropped while dropping is on, so the row stays
+	// in flight until the re-run.
+	lookup := r.Method == http.MethodGet && (d.drop["lookup:"+r.URL.Query().Get("email")] ||
+		strings.Contains(r.URL.Path, "/load/") || strings.HasSuffix(r.URL.Path, "/history"))
 	if err != nil || !d.dropping.Load() || !(d.drop[key] || lookup) {
 		return resp, err
 	}
@@ -167,10 +171,14 @@ func TestLostAnswerThenCorrectedNotesResendsRecordedBytes(t *testing.T) {
 	if sent := tr.sent("i-new"); len(sent) != 1 || !bytes.Contains(sent[0], []byte("typo fixed")) {
 		t.Errorf("i-new, still new when the sheet was corrected, sent %q; want the corrected note", sent)
 	}
-	for _, key := range []string{"i-load", "i-pay"} {
+	// i-pay's quote moved no money and is simply re-sent; i-load's lost
+	// load is found in the payee's loads before any re-send (issue 17's
+	// outcome rule), so it may have gone out once only. Every send under a
+	// key carries the recorded bytes.
+	for key, min := range map[string]int{"i-load": 1, "i-pay": 2} {
 		sent := tr.sent(key)
-		if len(sent) < 2 {
-			t.Fatalf("%s sent %d times, want the lost one and its re-send", key, len(sent))
+		if len(sent) < min {
+			t.Fatalf("%s sent %d times, want at least %d", key, len(sent), min)
 		}
 		for i, b := range sent[1:] {
 			if !bytes.Equal(b, sent[0]) {

@@ -45,6 +45,10 @@ type Runner struct {
 	haltMu   sync.Mutex
 	halted   map[string]string // source currency -> why new rows stop (NSF)
 	progress progressCounter
+	// resumed holds the rows this process found in flight (load_sent,
+	// initiating, committing) when it took them up: an earlier process may
+	// have sent their call, so their first attempt asks MassPay first.
+	resumed sync.Map
 }
 
 // Progress is a snapshot of a run's progress.
@@ -177,6 +181,9 @@ func (r *Runner) haltedWhy(currency string) (string, bool) {
 // the next run. Only errors that make the whole run unsafe are returned.
 func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, error) {
 	unknown := 0
+	if row.State.Unknown() {
+		r.resumed.Store(row.ID, struct{}{})
+	}
 	data, dataErr := rowData(row)
 	for !row.State.Final() {
 		if ctx.Err() != nil {

@@ -58,7 +58,7 @@ func (r *Runner) stepData(ctx context.Context, row ledger.Row, data Row, dataErr
 	case ledger.StateInitiated:
 		return r.stepCommitIntent(ctx, row)
 	case ledger.StateCommitting:
-		return r.sendCommit(ctx, row)
+		return r.sendCommit(ctx, row, data)
 	}
 	return row, fmt.Errorf("step row %s: no step from state %s", row.ID, row.State)
 }
@@ -73,6 +73,10 @@ func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data Row) (ledger
 		}
 	}
 	token, err := r.ensureUser(ctx, row.ID, data)
+	var na *needsActionError
+	if errors.As(err, &na) {
+		return r.needsAction(ctx, row, ledger.RowUpdate{}, na.reason, na.action)
+	}
 	if err != nil {
 		return r.settle(ctx, row, "", "create or find the payee", err)
 	}
@@ -124,10 +128,10 @@ func (r *Runner) loadBody(row ledger.Row, data Row) ([]byte, error) {
 
 // payoutBody encodes the row's initiate as it is sent: once per row that
 // left new; fresh quotes reuse the previous quote's bytes (freshQuote).
-func (r *Runner) payoutBody(row ledger.Row, data Row) ([]byte, error) {
+func (r *Runner) payoutBody(row ledger.Row, data Row, clientTransferID string) ([]byte, error) {
 	src, _ := r.sourceToken(data.SourceCurrency)
 	txn := masspay.PayoutTxn{
-		ClientTransferID:        row.ID,
+		ClientTransferID:        clientTransferID,
 		SourceCurrencyCode:      data.SourceCurrency,
 		DestinationCurrencyCode: data.DestinationCurrency,
 		SourceToken:             src,
@@ -170,16 +174,21 @@ func (r *Runner) recorded(ctx context.Context, row ledger.Row, key string, kind 
 	return q, nil
 }
 
-// freshQuote is the request of quote seq's initiate: the previous quote's
-// recorded bytes (the quote is fresh, the payment the same; a sheet
-// re-ingested since must not change it), or, without a record, the row's
-// body built now.
-func (r *Runner) freshQuote(ctx context.Context, row ledger.Row, seq int) (*ledger.Request, error) {
+// freshQuote is the request of quote seq's initiate under client_transfer_id
+// ctid: the previous quote's recorded bytes (the quote is fresh, the payment
+// the same; a sheet re-ingested since must not change it), with only
+// client_transfer_id replaced when the row has moved to a derived id
+// (duplicateNotFound); without a record, the row's body built now.
+func (r *Runner) freshQuote(ctx context.Context, row ledger.Row, seq int, ctid string) (*ledger.Request, error) {
 	key := ledger.PayoutKey(row.ID, seq)
 	prev, err := r.Ledger.Request(ctx, row.ID, ledger.PayoutKey(row.ID, row.QuoteSeq))
 	switch {
 	case err == nil:
-		return &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: prev.Body}, nil
+		body, err := withTransferID(prev.Body, ctid)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the recorded request of quote %d: %v", ErrAborted, row.QuoteSeq, err)
+		}
+		return &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: body}, nil
 	case !errors.Is(err, ledger.ErrNotFound):
 		return nil, fmt.Errorf("%w: read the recorded request of quote %d: %v", ErrAborted, row.QuoteSeq, err)
 	}
@@ -187,11 +196,37 @@ func (r *Runner) freshQuote(ctx context.Context, row ledger.Row, seq int) (*ledg
 	if err != nil {
 		return nil, fmt.Errorf("read the row recorded in the ledger: %w", err)
 	}
-	body, err := r.payoutBody(row, data)
+	body, err := r.payoutBody(row, data, ctid)
 	if err != nil {
 		return nil, err
 	}
 	return &ledger.Request{Key: key, Kind: ledger.RequestInitiate, Body: body}, nil
+}
+
+// withTransferID returns the recorded payout body with its
+// client_transfer_id set to ctid: the same bytes when it already is, else
+// the body with that one field replaced. Every other field keeps its
+// recorded bytes (json.RawMessage), so no amount is re-encoded.
+func withTransferID(body []byte, ctid string) ([]byte, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	var cur string
+	if raw, ok := fields["client_transfer_id"]; ok {
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			return nil, fmt.Errorf("decode client_transfer_id: %w", err)
+		}
+	}
+	if cur == ctid {
+		return body, nil
+	}
+	raw, err := json.Marshal(ctid)
+	if err != nil {
+		return nil, err
+	}
+	fields["client_transfer_id"] = raw
+	return json.Marshal(fields)
 }
 
 // requestData is the JSON evidence a refused key's event carries: the key
@@ -226,17 +261,14 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger
 	if err != nil {
 		return row, err
 	}
+	if next, settled, err := r.askFirst(ctx, row, data, callLoad, key); settled {
+		return next, err
+	}
 	faultpoint.Hit("api.load.before")
 	resp, err := r.API.LoadBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.load.after")
-	if errors.Is(err, masspay.ErrIdempotencyKeyReused) {
-		return r.keyReused(ctx, row, key, req.Body, err)
-	}
-	if errors.Is(err, masspay.ErrDuplicate) {
-		return r.adoptLoad(ctx, row, data)
-	}
 	if err != nil {
-		return r.settle(ctx, row, key, "load the payee's wallet", err)
+		return r.settleMoney(ctx, row, data, callLoad, key, "load the payee's wallet", err)
 	}
 	to := ledger.StateLoaded
 	switch resp.Status {
@@ -356,29 +388,20 @@ func (r *Runner) settleAutopay(ctx context.Context, runID int64) error {
 	return nil
 }
 
-// adoptLoad settles a load MassPay says it already has (its client_load_id
-// was used): find it and record it; never load again.
-func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
-	loads, err := r.API.Loads(ctx, row.UserToken)
+// adoptLoad settles a load MassPay may already have (a DUPLICATE, or any
+// 409: "maybe loaded"): find it by client_load_id and record it if it is
+// this row's money; never load again. A failed look-up, or none found,
+// leaves the row in flight: the next attempt asks again before re-sending.
+func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data Row, key string) (ledger.Row, error) {
+	l, err := r.findLoad(ctx, row)
 	if err != nil {
-		return r.settle(ctx, row, "", "look up the payee's loads", err)
+		return r.lookupFailed(ctx, row, key, "look up the payee's loads", err)
 	}
-	for _, l := range loads {
-		if l.ClientLoadID != row.ID || l.Status == masspay.LoadCancelled {
-			continue
-		}
-		to := ledger.StateLoaded
-		if l.Status == masspay.LoadScheduled {
-			to = ledger.StateScheduled
-		}
-		fee := decimal.Zero
-		amt := l.Amount
-		return r.move(ctx, row, to, ledger.RowUpdate{
-			LoadToken: &l.LoadToken, WalletToken: &l.WalletToken, MasspayStatus: &l.Status,
-			SourceAmount: &amt, DestinationAmount: &amt, Fee: &fee,
-		}, ledger.Event{MasspayStatus: l.Status, Message: "adopted existing load " + l.LoadToken + " (client_load_id already used)"})
+	if l == nil {
+		return r.stayInFlight(ctx, row, key, "find the load MassPay says exists",
+			errors.New("MassPay refused the load as already done (409) but lists no load under this client_load_id"))
 	}
-	return r.fail(ctx, row, "", "MassPay reports this client_transfer_id as already loaded, but no such load was found for the payee; check the MassPay dashboard before paying by hand")
+	return r.adoptFoundLoad(ctx, row, data, key, *l, "client_load_id already used")
 }
 
 func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
@@ -419,7 +442,11 @@ func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Ro
 			fmt.Sprintf("Fund a %s balance in MassPay, or change source_currency, and re-run.", data.SourceCurrency))
 	}
 	key := ledger.PayoutKey(row.ID, row.QuoteSeq)
-	body, err := r.payoutBody(row, data)
+	ctid, err := r.transferID(ctx, row)
+	if err != nil {
+		return row, fmt.Errorf("%w: %v", ErrAborted, err)
+	}
+	body, err := r.payoutBody(row, data, ctid)
 	if err != nil {
 		return r.fail(ctx, row, "", fmt.Sprintf("the payout request cannot be encoded: %v", err))
 	}
@@ -431,21 +458,24 @@ func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Ro
 
 func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
 	key := ledger.PayoutKey(row.ID, row.QuoteSeq)
-	req, err := r.recorded(ctx, row, key, ledger.RequestInitiate, func() ([]byte, error) { return r.payoutBody(row, data) })
+	req, err := r.recorded(ctx, row, key, ledger.RequestInitiate, func() ([]byte, error) {
+		ctid, err := r.transferID(ctx, row)
+		if err != nil {
+			return nil, err
+		}
+		return r.payoutBody(row, data, ctid)
+	})
 	if err != nil {
 		return row, err
+	}
+	if next, settled, err := r.askFirst(ctx, row, data, callInitiate, key); settled {
+		return next, err
 	}
 	faultpoint.Hit("api.initiate.before")
 	resp, err := r.API.InitiatePayoutBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.initiate.after")
-	if errors.Is(err, masspay.ErrIdempotencyKeyReused) {
-		return r.keyReused(ctx, row, key, req.Body, err)
-	}
-	switch {
-	case errors.Is(err, masspay.ErrDuplicate):
-		return r.adoptPayout(ctx, row)
-	case err != nil:
-		return r.settle(ctx, row, key, "start the payout", err)
+	if err != nil {
+		return r.settleMoney(ctx, row, data, callInitiate, key, "start the payout", err)
 	}
 	return r.move(ctx, row, ledger.StateInitiated, ledger.RowUpdate{
 		PayoutToken: &resp.PayoutToken, Fee: &resp.Fee, ExchangeRate: &resp.ExchangeRate,
@@ -458,45 +488,18 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (le
 
 // adoptPayout settles a payout MassPay already committed under this
 // client_transfer_id (it answered DUPLICATE): find it in the payee's history,
-// which lists committed transactions only, record it as paid, never pay again.
-func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row) (ledger.Row, error) {
-	var found *masspay.TxnHistory
-	for page := 1; page <= 100 && found == nil; page++ {
-		hist, err := r.API.UserHistory(ctx, row.UserToken, masspay.HistoryParams{Type: "payout", Page: page, NumberOfRecords: 100})
-		if err != nil {
-			return r.settle(ctx, row, "", "look up the payee's history", err)
-		}
-		for i := range hist {
-			if hist[i].ClientTransferID == row.ID {
-				found = &hist[i]
-				break
-			}
-		}
-		if len(hist) < 100 {
-			break
-		}
+// which lists committed transactions only, and record it as paid if it is
+// this row's money; never pay again. A failed look-up leaves the row in
+// flight; none found is duplicateNotFound's.
+func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row, data Row, key string) (ledger.Row, error) {
+	found, err := r.findPayout(ctx, row)
+	if err != nil {
+		return r.lookupFailed(ctx, row, key, "look up the payee's history", err)
 	}
 	if found == nil {
-		return r.fail(ctx, row, "", "MassPay reports this client_transfer_id as already paid (DUPLICATE), but the payee's history does not show it; check the MassPay dashboard, do not pay by hand")
+		return r.duplicateNotFound(ctx, row, key)
 	}
-	upd := ledger.RowUpdate{
-		PayoutToken: &found.Token, Fee: &found.Fee, SourceAmount: &found.SourceAmount,
-		DestinationAmount: &found.DestinationAmount, PickupCode: nonEmpty(found.PickupCode), MasspayStatus: &found.Status,
-	}
-	if found.ExchangeRate != nil {
-		upd.ExchangeRate = found.ExchangeRate
-	}
-	// The full payout answer carries the route details history leaves out.
-	if p, err := r.API.PayoutStatus(ctx, row.UserToken, found.Token, false); err == nil {
-		upd.ExchangeRate = &p.ExchangeRate
-		upd.PayerName, upd.DeliveryType = nonEmpty(p.PayerName), nonEmpty(p.DeliveryType)
-		upd.CountryCode, upd.EstimatedAvailability = nonEmpty(p.CountryCode), nonEmpty(p.EstimatedAvailability)
-		if upd.PickupCode == nil {
-			upd.PickupCode = nonEmpty(p.PickupCode)
-		}
-	}
-	return r.move(ctx, row, ledger.StatePaid, upd,
-		ledger.Event{MasspayStatus: found.Status, Message: "adopted existing payout " + found.Token + " (MassPay answered DUPLICATE)"})
+	return r.adoptFoundPayout(ctx, row, data, key, *found, "MassPay answered DUPLICATE")
 }
 
 func (r *Runner) stepCommitIntent(ctx context.Context, row ledger.Row) (ledger.Row, error) {
@@ -519,7 +522,11 @@ func (r *Runner) stepCommitIntent(ctx context.Context, row ledger.Row) (ledger.R
 // request, in one transition to initiating.
 func (r *Runner) moveFreshQuote(ctx context.Context, row ledger.Row, status, msg string) (ledger.Row, error) {
 	seq := row.QuoteSeq + 1
-	req, err := r.freshQuote(ctx, row, seq)
+	ctid, err := r.transferID(ctx, row)
+	if err != nil {
+		return row, fmt.Errorf("%w: %v", ErrAborted, err)
+	}
+	req, err := r.freshQuote(ctx, row, seq, ctid)
 	if err != nil {
 		return row, err
 	}
@@ -528,36 +535,36 @@ func (r *Runner) moveFreshQuote(ctx context.Context, row ledger.Row, status, msg
 		ledger.Event{IdempotencyKey: req.Key, MasspayStatus: status, Message: msg})
 }
 
-func (r *Runner) sendCommit(ctx context.Context, row ledger.Row) (ledger.Row, error) {
+func (r *Runner) sendCommit(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
 	key := ledger.CommitKey(row.ID, row.QuoteSeq)
 	if _, err := r.recorded(ctx, row, key, ledger.RequestCommit, nil); err != nil {
 		return row, err
 	}
+	if next, settled, err := r.askFirst(ctx, row, data, callCommit, key); settled {
+		return next, err
+	}
 	faultpoint.Hit("api.commit.before")
 	resp, err := r.API.CommitPayout(ctx, key, row.UserToken, row.PayoutToken)
 	faultpoint.Hit("api.commit.after")
-	switch {
-	case errors.Is(err, masspay.ErrIdempotencyKeyReused):
-		return r.keyReused(ctx, row, key, nil, err)
-	case err == nil:
+	switch classifyOutcome(callCommit, err, false) {
+	case verdictDone:
 		st := masspay.StatusPending
 		if row.MasspayStatus != "" {
 			st = row.MasspayStatus
 		}
 		return r.move(ctx, row, ledger.StatePaid, ledger.RowUpdate{PickupCode: nonEmpty(resp.PickupCode), MasspayStatus: &st},
 			ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "committed " + row.PayoutToken})
-	case errors.Is(err, masspay.ErrQuoteExpired):
+	case verdictRequote:
 		return r.moveFreshQuote(ctx, row, masspay.CommitExRateExpired, "quote expired at commit; fresh quote")
-	case errors.Is(err, masspay.ErrAdditionalAttributes):
+	}
+	if errors.Is(err, masspay.ErrAdditionalAttributes) {
 		return r.needsAction(ctx, row, ledger.RowUpdate{},
 			"MassPay needs more details about the payee for this route (addtl_attr_req).",
 			"Ask the payee for the extra payout details MassPay lists for this route, add them in attr: columns, and re-run.")
-	case errors.Is(err, masspay.ErrCommitFailed):
-		// A definite refusal inside a 200 answer (status failure): nothing
-		// was paid, and re-sending the key would only replay it.
-		return r.fail(ctx, row, key, "MassPay refused to commit the payout: "+errText(err))
 	}
-	return r.settle(ctx, row, key, "commit the payout", err)
+	// A definite refusal (status failure) fails the row; an empty or
+	// unknown status leaves it in flight (classifyOutcome).
+	return r.settleMoney(ctx, row, data, callCommit, key, "commit the payout", err)
 }
 
 // settle turns a failed call into the row's next state: unknown outcomes stay

@@ -117,7 +117,7 @@ var resultMeaning = map[ResultKind]string{
 	ResultNeedsAction: "waiting on a person: see action_needed",
 	ResultFailed:      "refused by MassPay; not paid",
 	ResultInvalid:     "row failed the sheet checks; never sent",
-	ResultConflict:    "client_transfer_id already used for a different payment; never sent",
+	ResultConflict:    "client_transfer_id already used for a different payment (in the ledger or at MassPay); not paid under it",
 	ResultPending:     "outcome being confirmed; re-run to settle it (never paid twice)",
 }
 

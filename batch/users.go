@@ -31,6 +31,17 @@ func (r *Runner) ensureUser(ctx context.Context, rowID string, d Row) (string, e
 		if err != nil && !errors.Is(err, masspay.ErrNotFound) {
 			return "", err
 		}
+		// An email and first name are not an identity: a MassPay user
+		// filed under another internal_user_id is someone else (or the
+		// same person under two ids), and loading them could land the
+		// money in the wrong wallet. A person decides.
+		if err == nil && found != nil && found.UserToken != "" && found.InternalUserID != d.InternalUserID {
+			return "", &needsActionError{
+				reason: fmt.Sprintf("MassPay has a payee with this email and first name (%s) under internal_user_id %q, not this row's %q; not paid.",
+					found.UserToken, found.InternalUserID, d.InternalUserID),
+				action: "Check in MassPay whether it is the same person; correct internal_user_id in the sheet (or in MassPay) so the two agree, and re-run.",
+			}
+		}
 	}
 	if err == nil && found != nil && found.UserToken != "" {
 		return found.UserToken, r.cacheUser(ctx, d, found.UserToken)

@@ -36,11 +36,14 @@ var States = []State{
 var transitions = map[State][]State{
 	// new -> load_sent: a load row whose payee's token is already cached
 	// needs no call before the load, so its intent is the first write.
-	StateNew:         {StateUserReady, StateLoadSent, StateFailed, StateNeedsAction, StateInvalid, StateConflict},
-	StateUserReady:   {StateLoadSent, StateRouteReady, StateFailed, StateNeedsAction},
-	StateLoadSent:    {StateLoaded, StateScheduled, StateFailed, StateNeedsAction},
+	StateNew:       {StateUserReady, StateLoadSent, StateFailed, StateNeedsAction, StateInvalid, StateConflict},
+	StateUserReady: {StateLoadSent, StateRouteReady, StateFailed, StateNeedsAction},
+	// load_sent, initiating -> CONFLICT: MassPay already has a load or
+	// payout under the id that is not this row's money (other amount,
+	// currency, payee or destination); it is shown, never paid.
+	StateLoadSent:    {StateLoaded, StateScheduled, StateFailed, StateNeedsAction, StateConflict},
 	StateRouteReady:  {StateInitiating, StateFailed, StateNeedsAction},
-	StateInitiating:  {StateInitiated, StatePaid, StateFailed, StateNeedsAction, StateRouteReady},
+	StateInitiating:  {StateInitiated, StatePaid, StateFailed, StateNeedsAction, StateRouteReady, StateConflict},
 	StateInitiated:   {StateCommitting, StateInitiating},
 	StateCommitting:  {StatePaid, StateInitiating, StateFailed, StateNeedsAction},
 	StateNeedsAction: {StateNew}, // explicit retry once a person has acted

@@ -14,9 +14,9 @@ import (
 var allowed = map[ledger.State][]ledger.State{
 	"new":          {"user_ready", "load_sent", "FAILED", "NEEDS_ACTION", "INVALID", "CONFLICT"},
 	"user_ready":   {"load_sent", "route_ready", "FAILED", "NEEDS_ACTION"},
-	"load_sent":    {"LOADED", "SCHEDULED", "FAILED", "NEEDS_ACTION"},
+	"load_sent":    {"LOADED", "SCHEDULED", "FAILED", "NEEDS_ACTION", "CONFLICT"},
 	"route_ready":  {"initiating", "FAILED", "NEEDS_ACTION"},
-	"initiating":   {"initiated", "PAID", "FAILED", "NEEDS_ACTION", "route_ready"},
+	"initiating":   {"initiated", "PAID", "FAILED", "NEEDS_ACTION", "route_ready", "CONFLICT"},
 	"initiated":    {"committing", "initiating"},
 	"committing":   {"PAID", "initiating", "FAILED", "NEEDS_ACTION"},
 	"NEEDS_ACTION": {"new"},

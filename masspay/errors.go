@@ -34,9 +34,16 @@ var (
 	// ErrAdditionalAttributes matches the addtl_attr_req commit status: store
 	// the missing attributes, then start a new payout.
 	ErrAdditionalAttributes = errors.New("masspay: additional attributes required")
-	// ErrCommitFailed matches the failure commit status and any commit status
-	// this client does not know: a definite refusal, nothing was paid.
+	// ErrCommitFailed matches the failure commit status: a definite refusal,
+	// nothing was paid.
 	ErrCommitFailed = errors.New("masspay: commit failed")
+	// ErrUnclearAnswer matches a 200 answer that does not say what happened:
+	// a commit with an empty body or a status this client does not know, an
+	// initiate without a payout_token, a load without a load_token or with an
+	// unknown status. The outcome is unknown (the commit may
+	// have gone through): ask MassPay for the payout before doing anything
+	// else, never treat it as a refusal.
+	ErrUnclearAnswer = errors.New("masspay: answer does not say what happened")
 	// ErrIdempotencyKeyInUse matches a 409 saying a request with the same
 	// Idempotency-Key is still being processed. It is retryable (the same key
 	// is re-sent) and its outcome is unknown until then.
@@ -280,9 +287,10 @@ func (e *RetryError) UnknownOutcome() bool { return e.unknown || IsUnknownOutcom
 
 // PayoutError is a refusal MassPay sends inside a 200 answer: the NSF or
 // DUPLICATE payout token of an initiate, or a commit status other than
-// success. The method that returns it returns the decoded answer too.
+// success; or a 200 answer to an initiate, commit or load that says nothing
+// (Kind ErrUnclearAnswer). The method that returns it returns the decoded answer too.
 type PayoutError struct {
-	// Op is "initiate" or "commit".
+	// Op is "initiate", "commit" or "load".
 	Op string
 	// UserToken and PayoutToken identify the payout (PayoutToken is the
 	// literal NSF or DUPLICATE for an initiate refusal).
@@ -299,6 +307,10 @@ type PayoutError struct {
 
 // Error describes the refusal.
 func (e *PayoutError) Error() string {
+	if e.Kind == ErrUnclearAnswer {
+		return fmt.Sprintf("masspay: %s for user %s: the answer does not say what happened (token %q, status %q)",
+			e.Op, e.UserToken, e.PayoutToken, e.Status)
+	}
 	s := fmt.Sprintf("masspay: %s payout %s for user %s: %s", e.Op, e.PayoutToken, e.UserToken, e.Status)
 	if len(e.Errors) > 0 {
 		s += ": " + strings.Join(e.Errors, "; ")
@@ -313,5 +325,6 @@ func (e *PayoutError) Is(target error) bool { return target == e.Kind }
 // replays it.
 func (e *PayoutError) Temporary() bool { return false }
 
-// UnknownOutcome is false: MassPay said what happened.
-func (e *PayoutError) UnknownOutcome() bool { return false }
+// UnknownOutcome is false when MassPay said what happened, true for an
+// answer this client cannot read as an outcome (ErrUnclearAnswer).
+func (e *PayoutError) UnknownOutcome() bool { return e.Kind == ErrUnclearAnswer }

@@ -223,7 +223,7 @@ func TestCommitStatuses(t *testing.T) {
 		{"addtl_attr_req", `["BankCode required"]`, ErrAdditionalAttributes},
 		{"nsf", `""`, ErrInsufficientFunds},
 		{"failure", `["Payer refused"]`, ErrCommitFailed},
-		{"something_new", `null`, ErrCommitFailed},
+		{"something_new", `null`, ErrUnclearAnswer},
 	} {
 		api := newFakeAPI(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			jsonAnswer(w, 200, `{"payout_token":"payout_7","status":"`+tc.status+`","pickup_code":"PX1","errors":`+tc.errs+`}`)
@@ -242,7 +242,7 @@ func TestCommitStatuses(t *testing.T) {
 		if !errors.Is(err, tc.kind) {
 			t.Errorf("%s: err = %v, want %v", tc.status, err, tc.kind)
 		}
-		for _, other := range []error{ErrQuoteExpired, ErrAdditionalAttributes, ErrInsufficientFunds, ErrCommitFailed} {
+		for _, other := range []error{ErrQuoteExpired, ErrAdditionalAttributes, ErrInsufficientFunds, ErrCommitFailed, ErrUnclearAnswer} {
 			if other != tc.kind && errors.Is(err, other) {
 				t.Errorf("%s also matches %v", tc.status, other)
 			}

@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // Load moves money from the client account into a user's wallet
 // (POST /load/{user_token}). key is required: use the row's
 // client_transfer_id, which is also txn.ClientLoadID. A refusal comes back as
 // an *APIError: ErrKYCHold, ErrInsufficientFunds (code NSF), ErrDuplicate
-// (409, client_load_id already used).
+// (409, client_load_id already used). A 200 answer without a load_token or
+// with a status this client does not know returns the answer together with a
+// *PayoutError matching ErrUnclearAnswer: the load may or may not exist.
 func (c *Client) Load(ctx context.Context, key, userToken string, txn LoadTxn) (*LoadTxnResp, error) {
 	body, err := EncodeBody(txn)
 	if err != nil {
@@ -40,7 +43,18 @@ func (c *Client) LoadBody(ctx context.Context, key, userToken string, body json.
 	if err := c.do(ctx, http.MethodPost, p, nil, key, body, &out); err != nil {
 		return nil, err
 	}
-	return &out, nil
+	switch strings.ToUpper(out.Status) {
+	case LoadCompleted, LoadScheduled, LoadCancelled:
+		if out.LoadToken != "" {
+			return &out, nil
+		}
+	}
+	var sent struct {
+		ClientLoadID string `json:"client_load_id"`
+	}
+	_ = json.Unmarshal(body, &sent) // only names the load in the error
+	return &out, &PayoutError{Op: "load", UserToken: userToken, ClientTransferID: sent.ClientLoadID,
+		PayoutToken: out.LoadToken, Status: out.Status, Kind: ErrUnclearAnswer}
 }
 
 // EncodeBody encodes a request body (a LoadTxn, a PayoutTxn) as the client

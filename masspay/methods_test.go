@@ -58,13 +58,13 @@ func TestMethodsWire(t *testing.T) {
 			_, err := c.AllUsersHistory(ctx, HistoryParams{StartDate: "2025-01-01", EndDate: "2025-01-31"})
 			return err
 		}, "GET", "/user/history", url.Values{"start_date": {"2025-01-01"}, "end_date": {"2025-01-31"}}, "", ""},
-		{"Load", `{}`, func(c *Client) error {
+		{"Load", `{"load_token":"ld_1","status":"COMPLETED","wallet_token":"usr_wlt_1"}`, func(c *Client) error {
 			_, err := c.Load(ctx, "row-1", "usr_1", LoadTxn{ClientLoadID: "row-1", SourceToken: "clnt_wlt_1", Amount: amt})
 			return err
 		}, "POST", "/load/usr_1", nil, "row-1", `{"client_load_id":"row-1","source_token":"clnt_wlt_1","amount":200}`},
 		// Pre-encoded bodies go out byte for byte: spacing, key order and
 		// a "<" that json.Marshal would escape as \u003c all stay.
-		{"LoadBody", `{}`, func(c *Client) error {
+		{"LoadBody", `{"load_token":"load_1","status":"COMPLETED"}`, func(c *Client) error {
 			_, err := c.LoadBody(ctx, "row-1", "usr_1", []byte(`{"notes":"a<b", "client_load_id":"row-1","amount":200.10}`))
 			return err
 		}, "POST", "/load/usr_1", nil, "row-1", `{"notes":"a<b", "client_load_id":"row-1","amount":200.10}`},

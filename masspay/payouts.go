@@ -57,7 +57,9 @@ func (c *Client) InitiatePayoutBody(ctx context.Context, key, userToken string, 
 	case PayoutTokenDuplicate:
 		kind = ErrDuplicate
 	case "":
-		return &out, fmt.Errorf("masspay: initiate payout for user %s: answer without payout_token: %w", userToken, ErrCommitFailed)
+		// Nothing says whether a quote exists: unknown, not a refusal.
+		return &out, &PayoutError{Op: "initiate", UserToken: userToken, ClientTransferID: txn.ClientTransferID,
+			Status: out.Status, Kind: ErrUnclearAnswer}
 	default:
 		return &out, nil
 	}
@@ -70,7 +72,9 @@ func (c *Client) InitiatePayoutBody(ctx context.Context, key, userToken string, 
 //
 // A status other than success returns the decoded answer together with a
 // *PayoutError matching ErrQuoteExpired, ErrAdditionalAttributes,
-// ErrInsufficientFunds or ErrCommitFailed (failure and unknown statuses).
+// ErrInsufficientFunds, ErrCommitFailed (failure) or ErrUnclearAnswer (an
+// empty answer or a status this client does not know: the commit may have
+// gone through, so it is never reported as a refusal).
 func (c *Client) CommitPayout(ctx context.Context, key, userToken, payoutToken string) (*PayoutTxnCommitResp, error) {
 	if err := requireKey("commit payout", key); err != nil {
 		return nil, err
@@ -93,8 +97,10 @@ func (c *Client) CommitPayout(ctx context.Context, key, userToken, payoutToken s
 		kind = ErrAdditionalAttributes
 	case CommitNSF:
 		kind = ErrInsufficientFunds
-	default:
+	case CommitFailure:
 		kind = ErrCommitFailed
+	default:
+		kind = ErrUnclearAnswer
 	}
 	tok := out.PayoutToken
 	if tok == "" {

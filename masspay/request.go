@@ -115,6 +115,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 				// This attempt never connected, but an earlier one may have
 				// done the work: keep the outcome unknown.
 				return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, Ctx: ctx.Err(), unknown: true}
+			case unknown:
+				// A definite-looking answer (a 4xx) to a re-send whose first
+				// attempt may have done the work can be MassPay refusing the
+				// repeat of what it already did: still unknown.
+				return &RetryError{Attempts: attempt, Reason: reason, Err: res.err, unknown: true}
 			}
 			return res.err
 		}

@@ -1,0 +1,543 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+)
+
+// moneyCall names a call that moves money (or takes the quote that does).
+type moneyCall string
+
+const (
+	callLoad     moneyCall = "load"
+	callInitiate moneyCall = "initiate"
+	callCommit   moneyCall = "commit"
+)
+
+// verdict is what the answer to a money-moving call says about the money.
+type verdict int
+
+const (
+	// verdictDone: MassPay did it (loaded, quoted, committed).
+	verdictDone verdict = iota
+	// verdictRefused: a definite, documented refusal; nothing moved. FAILED.
+	verdictRefused
+	// verdictPerson: a definite refusal a person can lift (compliance
+	// hold, funds, missing details). NEEDS_ACTION; nothing moved.
+	verdictPerson
+	// verdictRequote: the commit was definitely refused because the quote
+	// lapsed (ex_rate_expired); nothing moved, take a fresh quote.
+	verdictRequote
+	// verdictMaybeDone: MassPay says the id was used already. Look the
+	// payout or load up now and settle from what MassPay shows.
+	verdictMaybeDone
+	// verdictUnknown: the call may or may not have taken effect. The row
+	// stays in flight; its next attempt asks MassPay before re-sending.
+	verdictUnknown
+	// verdictAbort: MassPay refused the API key; the run stops.
+	verdictAbort
+	// verdictInternal: MassPay says the key was sent before with another
+	// request (IDEMPOTENCY_KEY_REUSED): our own bug, and the first request
+	// may have moved money. The row stops for a person, with the evidence;
+	// never FAILED.
+	verdictInternal
+)
+
+// classifyOutcome is the one rule that turns the answer to a money-moving
+// call into what the ledger may say about it. The ledger must never say
+// FAILED (or NEEDS_ACTION) about money that moved, nor PAID or LOADED about
+// money that did not, so anything that is not a definite, documented answer
+// is unknown. unresolved reports that an earlier attempt of the same call
+// (same Idempotency-Key) had an unknown outcome that no look-up has settled
+// since.
+//
+//	answer                                           load        initiate    commit
+//	no error (commit status success)                 done        done        done
+//	401                                              abort       abort       abort
+//	timeout, reset, lost answer, 5xx, 429,           unknown     unknown     unknown
+//	  409 IDEMPOTENCY_KEY_IN_USE, run stopping,
+//	  an answer the client could not read
+//	200 with an empty body or unknown status,        -           unknown     unknown
+//	  initiate without payout_token
+//	IDEMPOTENCY_KEY_REUSED (our bug, evidence kept)  internal    internal    internal
+//	DUPLICATE (payout token, code DUPLICATE...)      maybe-done  maybe-done  unknown
+//	any other 409 (a proxy, another reading)         maybe-done  unknown     unknown
+//	compliance hold (KYC_HOLD), NSF                  person      person      person
+//	commit status addtl_attr_req                     -           -           person
+//	commit status ex_rate_expired                    -           -           requote
+//	commit status failure                            -           -           refused
+//	other 4xx, no unresolved unknown before it       refused     refused     refused
+//	other 4xx after an unresolved unknown attempt    unknown     unknown     unknown
+//	any other error                                  unknown     unknown     unknown
+//
+// A 4xx that follows an unknown attempt may be MassPay refusing the re-send
+// of something the first attempt already did (a key that expired, another
+// reading of the contract); only a look-up tells, so it is unknown. After a
+// look-up found nothing (the unknown is resolved) the next answer counts
+// again. Even a refused or person verdict on a load or commit ends the row
+// only after MassPay's lists show nothing moved (settleMoney): a gateway can
+// put a 4xx in front of work MassPay did.
+func classifyOutcome(call moneyCall, err error, unresolved bool) verdict {
+	var apiErr *masspay.APIError
+	switch {
+	case err == nil:
+		return verdictDone
+	case errors.Is(err, masspay.ErrUnauthorized):
+		return verdictAbort
+	case errors.Is(err, masspay.ErrIdempotencyKeyReused):
+		return verdictInternal
+	case outcomeUnclear(err):
+		return verdictUnknown
+	case errors.Is(err, masspay.ErrDuplicate):
+		if call == callCommit {
+			return verdictUnknown
+		}
+		return verdictMaybeDone
+	case call == callLoad && errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict:
+		return verdictMaybeDone
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusConflict:
+		return verdictUnknown
+	case errors.Is(err, masspay.ErrKYCHold), errors.Is(err, masspay.ErrInsufficientFunds),
+		errors.Is(err, masspay.ErrAdditionalAttributes):
+		return verdictPerson
+	case errors.Is(err, masspay.ErrQuoteExpired):
+		return verdictRequote
+	case errors.Is(err, masspay.ErrCommitFailed):
+		return verdictRefused
+	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
+		if unresolved {
+			return verdictUnknown
+		}
+		return verdictRefused
+	}
+	return verdictUnknown
+}
+
+// Messages of the events that carry the unknown-outcome trail; the ledger's
+// events of a row are what tells a later process (or attempt) that an
+// earlier attempt of a call was unknown.
+const (
+	msgUnknownPrefix = "outcome unknown"
+	msgAskedNothing  = "asked MassPay: nothing done under this key yet"
+	msgDerivedID     = "client_transfer_id derived"
+)
+
+// unresolvedUnknown reports whether an attempt of the call under key had an
+// unknown outcome that no look-up has settled since.
+func (r *Runner) unresolvedUnknown(ctx context.Context, row ledger.Row, key string) (bool, error) {
+	open := false
+	for ev, err := range r.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID}) {
+		if err != nil {
+			return false, fmt.Errorf("read events of %s: %w", row.ID, err)
+		}
+		if ev.IdempotencyKey != key {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(ev.Message, msgUnknownPrefix):
+			open = true
+		case ev.Message == msgAskedNothing:
+			open = false
+		}
+	}
+	return open, nil
+}
+
+// settleMoney settles a money-moving call that did not plainly succeed,
+// by classifyOutcome. Callers handle their own verdictDone and
+// verdictRequote (and addtl_attr_req) first.
+func (r *Runner) settleMoney(ctx context.Context, row ledger.Row, data Row, call moneyCall, key, what string, err error) (ledger.Row, error) {
+	unresolved := false
+	var apiErr *masspay.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
+		u, lerr := r.unresolvedUnknown(ctx, row, key)
+		if lerr != nil {
+			return row, fmt.Errorf("%w: %v", ErrAborted, lerr)
+		}
+		unresolved = u
+	}
+	v := classifyOutcome(call, err, unresolved)
+	if (v == verdictRefused || v == verdictPerson) && call != callInitiate {
+		// A refusal ends the row only once MassPay shows that nothing
+		// moved: a gateway or proxy can put a 4xx in front of a load or
+		// commit MassPay did. (An initiate moves no money.)
+		if next, settled, lerr := r.lookUp(ctx, row, data, call, key, false); settled {
+			return next, lerr
+		}
+	}
+	switch v {
+	case verdictMaybeDone:
+		if call == callLoad {
+			return r.adoptLoad(ctx, row, data, key)
+		}
+		return r.adoptPayout(ctx, row, data, key)
+	case verdictRefused:
+		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, errText(err)))
+	case verdictUnknown:
+		return r.stayInFlight(ctx, row, key, what, err)
+	case verdictInternal:
+		// MassPay may show what the first request under the key did.
+		if next, settled, lerr := r.lookUp(ctx, row, data, call, key, false); settled {
+			return next, lerr
+		}
+		var body []byte
+		if q, qerr := r.Ledger.Request(ctx, row.ID, key); qerr == nil {
+			body = q.Body
+		}
+		return r.keyReused(ctx, row, key, body, err)
+	}
+	// abort and person: settle knows them (401, compliance hold, funds).
+	return r.settle(ctx, row, key, what, err)
+}
+
+// stayInFlight records an unknown outcome under key and leaves the row
+// where it is; its next attempt asks MassPay first.
+func (r *Runner) stayInFlight(ctx context.Context, row ledger.Row, key, what string, err error) (ledger.Row, error) {
+	r.recordUnknown(ctx, row, key, what, err)
+	return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
+}
+
+// askFirst is the start of every attempt of a money-moving call: when an
+// earlier attempt under key had an unknown outcome, or an earlier process
+// left the row in flight (it may have sent the call and died before the
+// answer), MassPay is asked what happened before anything is re-sent: a
+// re-send alone is only safe while MassPay still remembers the key.
+// settled is true when the row's next state is decided (next, err); false
+// means send (again, same key).
+func (r *Runner) askFirst(ctx context.Context, row ledger.Row, data Row, call moneyCall, key string) (next ledger.Row, settled bool, err error) {
+	open, err := r.unresolvedUnknown(ctx, row, key)
+	if err != nil {
+		return row, true, fmt.Errorf("%w: %v", ErrAborted, err)
+	}
+	if _, resumed := r.resumed.LoadAndDelete(row.ID); resumed {
+		open = true
+	}
+	if !open {
+		return row, false, nil
+	}
+	if next, settled, err := r.lookUp(ctx, row, data, call, key, true); settled {
+		return next, true, err
+	}
+	// MassPay shows nothing done: the unknown attempt did not move money,
+	// so the re-send's answer is definite again.
+	if _, aerr := r.Ledger.AppendEvent(ctx, ledger.Event{TransferID: row.ID, Kind: ledger.EventAPICall,
+		From: row.State, To: row.State, IdempotencyKey: key, Message: msgAskedNothing}); aerr != nil {
+		return row, true, fmt.Errorf("%w: record look-up of %s: %v", ErrAborted, row.ID, aerr)
+	}
+	return row, false, nil
+}
+
+// lookUp asks MassPay whether the row's load or payout exists (the payee's
+// loads by client_load_id; the payee's history by payout token or
+// client_transfer_id) and settles the row from what it shows: adopted if it
+// is the row's money, CONFLICT if it is other money under the id, in flight
+// if the look-up failed. settled is false when MassPay shows nothing, and,
+// unless strict, when the look-up got a definite 4xx (a refusal being
+// confirmed then stands: the payee's lists may be closed to us, e.g. on a
+// compliance hold).
+func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data Row, call moneyCall, key string, strict bool) (next ledger.Row, settled bool, err error) {
+	failed := func(what string, lerr error) (ledger.Row, bool, error) {
+		var apiErr *masspay.APIError
+		if !strict && !outcomeUnclear(lerr) && !errors.Is(lerr, masspay.ErrUnauthorized) &&
+			errors.As(lerr, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
+			return row, false, nil
+		}
+		next, err := r.lookupFailed(ctx, row, key, what, lerr)
+		return next, true, err
+	}
+	switch call {
+	case callLoad:
+		l, lerr := r.findLoad(ctx, row)
+		if lerr != nil {
+			return failed("look up the payee's loads", lerr)
+		}
+		if l != nil {
+			next, err = r.adoptFoundLoad(ctx, row, data, key, *l, "load found by asking MassPay")
+			return next, true, err
+		}
+	default:
+		h, lerr := r.findPayout(ctx, row)
+		if lerr != nil {
+			return failed("look up the payee's payouts", lerr)
+		}
+		if h != nil {
+			next, err = r.adoptFoundPayout(ctx, row, data, key, *h, "payout found by asking MassPay")
+			return next, true, err
+		}
+	}
+	return row, false, nil
+}
+
+// lookupFailed keeps a row in flight when asking MassPay about it failed,
+// whatever the error looks like: a 4xx or a KYC- or NSF-shaped answer to a
+// read says nothing about the money. Only a refused API key stops the run.
+func (r *Runner) lookupFailed(ctx context.Context, row ledger.Row, key, what string, err error) (ledger.Row, error) {
+	if errors.Is(err, masspay.ErrUnauthorized) {
+		return row, fmt.Errorf("%w: MassPay refused the API key (%s)", ErrAborted, what)
+	}
+	return r.stayInFlight(ctx, row, key, what, err)
+}
+
+// findLoad returns the payee's load under the row's client_load_id that
+// MassPay did not cancel, or nil.
+func (r *Runner) findLoad(ctx context.Context, row ledger.Row) (*masspay.Load, error) {
+	loads, err := r.API.Loads(ctx, row.UserToken)
+	if err != nil {
+		return nil, err
+	}
+	for i := range loads {
+		if loads[i].ClientLoadID == row.ID && loads[i].Status != masspay.LoadCancelled {
+			return &loads[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// findPayout returns the payee's committed payout that is this row's: the
+// row's own quote (by payout token) or one under any client_transfer_id the
+// row has used. History lists committed payouts only.
+func (r *Runner) findPayout(ctx context.Context, row ledger.Row) (*masspay.TxnHistory, error) {
+	ids, err := r.transferIDs(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	for page := 1; page <= 100; page++ {
+		hist, err := r.API.UserHistory(ctx, row.UserToken, masspay.HistoryParams{Type: "payout", Page: page, NumberOfRecords: 100})
+		if err != nil {
+			return nil, err
+		}
+		for i := range hist {
+			h := hist[i]
+			if row.PayoutToken != "" && h.Token == row.PayoutToken {
+				return &h, nil
+			}
+			for _, id := range ids {
+				if h.ClientTransferID == id {
+					return &h, nil
+				}
+			}
+		}
+		if len(hist) < 100 {
+			break
+		}
+	}
+	return nil, nil
+}
+
+// adoptFoundLoad records a load MassPay has under the row's client_load_id,
+// if it is this row's money: same amount and currency (the list is the
+// payee's own). Otherwise the row is a CONFLICT showing both sides.
+func (r *Runner) adoptFoundLoad(ctx context.Context, row ledger.Row, data Row, key string, l masspay.Load, why string) (ledger.Row, error) {
+	cur := l.CurrencyCode
+	if cur == "" {
+		cur = "USD" // MassPay's default source_currency_code
+	}
+	if !l.Amount.Equal(data.Amount) || !strings.EqualFold(cur, data.SourceCurrency) {
+		return r.conflict(ctx, row, key, fmt.Sprintf("MassPay load %s: %s %s to payee %s", l.LoadToken, l.Amount, cur, row.UserToken),
+			fmt.Sprintf("this row: %s %s to payee %s", data.Amount, data.SourceCurrency, row.UserToken), "load")
+	}
+	to := ledger.StateLoaded
+	if l.Status == masspay.LoadScheduled {
+		to = ledger.StateScheduled
+	}
+	fee := decimal.Zero
+	amt := l.Amount
+	return r.move(ctx, row, to, ledger.RowUpdate{
+		LoadToken: &l.LoadToken, WalletToken: &l.WalletToken, MasspayStatus: &l.Status,
+		SourceAmount: &amt, DestinationAmount: &amt, Fee: &fee,
+	}, ledger.Event{IdempotencyKey: key, MasspayStatus: l.Status, Message: "adopted existing load " + l.LoadToken + " (" + why + ")"})
+}
+
+// adoptFoundPayout records a committed payout MassPay has for the row, if it
+// is this row's money: the row's own quote, or one whose amount, currencies,
+// payee and destination match. Otherwise the row is a CONFLICT showing both
+// sides. The payout's full answer is needed for the destination; failing to
+// read it leaves the row in flight.
+func (r *Runner) adoptFoundPayout(ctx context.Context, row ledger.Row, data Row, key string, h masspay.TxnHistory, why string) (ledger.Row, error) {
+	p, err := r.API.PayoutStatus(ctx, row.UserToken, h.Token, false)
+	if err != nil {
+		return r.lookupFailed(ctx, row, key, "read the payout found in the payee's history", err)
+	}
+	if h.Token != row.PayoutToken {
+		if theirs, ours, ok := payoutMatches(row, data, h, p); !ok {
+			return r.conflict(ctx, row, key, theirs, ours, "payout")
+		}
+	}
+	upd := ledger.RowUpdate{
+		PayoutToken: &h.Token, Fee: &h.Fee, SourceAmount: &h.SourceAmount,
+		DestinationAmount: &h.DestinationAmount, PickupCode: nonEmpty(h.PickupCode), MasspayStatus: &h.Status,
+		ExchangeRate: &p.ExchangeRate, PayerName: nonEmpty(p.PayerName), DeliveryType: nonEmpty(p.DeliveryType),
+		CountryCode: nonEmpty(p.CountryCode), EstimatedAvailability: nonEmpty(p.EstimatedAvailability),
+	}
+	if h.ExchangeRate != nil {
+		upd.ExchangeRate = h.ExchangeRate
+	}
+	if upd.PickupCode == nil {
+		upd.PickupCode = nonEmpty(p.PickupCode)
+	}
+	return r.move(ctx, row, ledger.StatePaid, upd,
+		ledger.Event{IdempotencyKey: key, MasspayStatus: h.Status, Message: "adopted existing payout " + h.Token + " (" + why + ")"})
+}
+
+// payoutMatches compares a payout found at MassPay with the row: the amount
+// on the side the row names, both currencies, the payee and the
+// destination. It returns both sides in words for a conflict.
+func payoutMatches(row ledger.Row, data Row, h masspay.TxnHistory, p *masspay.PayoutTxnResp) (theirs, ours string, ok bool) {
+	src, dst := h.SourceCurrencyCode, h.DestinationCurrencyCode
+	if src == "" {
+		src = p.SourceCurrencyCode
+	}
+	if dst == "" {
+		dst = p.DestinationCurrencyCode
+	}
+	payee := h.UserToken
+	if payee == "" {
+		payee = row.UserToken // the history asked for is the payee's own
+	}
+	theirs = fmt.Sprintf("MassPay payout %s: %s %s -> %s %s, payee %s, destination %s",
+		h.Token, h.SourceAmount, src, h.DestinationAmount, dst, payee, p.DestinationToken)
+	side := "source"
+	got := h.SourceAmount
+	if data.AmountIs == AmountIsDestination {
+		side, got = "destination", h.DestinationAmount
+	}
+	ours = fmt.Sprintf("this row: %s %s amount %s, %s -> %s, payee %s, destination %s",
+		side, data.Amount, "", data.SourceCurrency, data.DestinationCurrency, row.UserToken, row.DestinationToken)
+	ours = strings.Replace(ours, " amount , ", " amount, ", 1)
+	ok = got.Equal(data.Amount) &&
+		strings.EqualFold(src, data.SourceCurrency) &&
+		(data.DestinationCurrency == "" || strings.EqualFold(dst, data.DestinationCurrency)) &&
+		payee == row.UserToken &&
+		(row.DestinationToken == "" || p.DestinationToken == row.DestinationToken)
+	return theirs, ours, ok
+}
+
+// conflict ends a row whose id MassPay has already used for other money: it
+// is never paid under this id, and both sides are shown for a person.
+func (r *Runner) conflict(ctx context.Context, row ledger.Row, key, theirs, ours, what string) (ledger.Row, error) {
+	reason := fmt.Sprintf("MassPay already has a %s under this id that is not this row's: %s; %s", what, theirs, ours)
+	action := "Check both in the MassPay dashboard. This row was not paid under this id; pay it under a new client_transfer_id only once you are sure it is owed."
+	return r.move(ctx, row, ledger.StateConflict, ledger.RowUpdate{LastError: &reason, ActionNeeded: &action},
+		ledger.Event{IdempotencyKey: key, Message: reason})
+}
+
+// transferIDs returns every client_transfer_id the row has sent, oldest
+// first: its own id, then any derived after a DUPLICATE on a fresh quote.
+// The last one is what the next initiate sends.
+func (r *Runner) transferIDs(ctx context.Context, row ledger.Row) ([]string, error) {
+	ids := []string{row.ID}
+	if row.QuoteSeq <= 1 {
+		return ids, nil // derivation needs an earlier quote
+	}
+	for ev, err := range r.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID}) {
+		if err != nil {
+			return nil, fmt.Errorf("read events of %s: %w", row.ID, err)
+		}
+		if !strings.HasPrefix(ev.Message, msgDerivedID) || len(ev.Data) == 0 {
+			continue
+		}
+		var d struct {
+			ClientTransferID string `json:"client_transfer_id"`
+		}
+		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ClientTransferID == "" {
+			return nil, fmt.Errorf("read derived client_transfer_id of %s: event %d: %v", row.ID, ev.Seq, err)
+		}
+		ids = append(ids, d.ClientTransferID)
+	}
+	return ids, nil
+}
+
+// transferID is the client_transfer_id the row's next initiate sends.
+func (r *Runner) transferID(ctx context.Context, row ledger.Row) (string, error) {
+	ids, err := r.transferIDs(ctx, row)
+	if err != nil {
+		return "", err
+	}
+	return ids[len(ids)-1], nil
+}
+
+// maxTransferID is MassPay's limit on client_transfer_id.
+const maxTransferID = 50
+
+// derivedTransferID is the client_transfer_id of quote seq after MassPay
+// refused the row's own id: the quote's Idempotency-Key ("<id>#3"), cut to
+// MassPay's 50 characters with a hash of the id when too long.
+func derivedTransferID(id string, seq int) string {
+	d := ledger.PayoutKey(id, seq)
+	if len([]rune(d)) <= maxTransferID {
+		return d
+	}
+	suffix := "~" + ledger.Fingerprint(id)[:8] + "#" + strconv.Itoa(seq)
+	rs := []rune(id)
+	return string(rs[:maxTransferID-len(suffix)]) + suffix
+}
+
+// commitsAllRefused reports whether every commit the row ever sent was
+// definitely refused with ex_rate_expired: each entry into committing was
+// followed by a move back to initiating carrying that status. A quote that
+// lapsed before its commit was sent counts as never committed. Only then
+// did no earlier quote of the row move money.
+func (r *Runner) commitsAllRefused(ctx context.Context, row ledger.Row) (bool, error) {
+	entered, refused := 0, 0
+	for ev, err := range r.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID}) {
+		if err != nil {
+			return false, fmt.Errorf("read events of %s: %w", row.ID, err)
+		}
+		if ev.Kind != ledger.EventTransition || ev.From == ev.To {
+			continue
+		}
+		switch {
+		case ev.To == ledger.StateCommitting:
+			entered++
+		case ev.From == ledger.StateCommitting && ev.To == ledger.StateInitiating && ev.MasspayStatus == masspay.CommitExRateExpired:
+			refused++
+		case ev.From == ledger.StateCommitting:
+			return false, nil // any other way out of committing: not this rule
+		}
+	}
+	return entered == refused, nil
+}
+
+// duplicateNotFound handles DUPLICATE for an id MassPay's history shows no
+// committed payout for. Right after definite refusals of every earlier
+// commit (ex_rate_expired) on a fresh quote, this is a MassPay whose
+// DUPLICATE covers any earlier use of the id, and nothing of the row was
+// paid: the row takes a fresh quote under a derived client_transfer_id,
+// recorded in the ledger before it is sent. Otherwise nothing is known, and
+// the row stays in flight for the next attempt to ask again.
+func (r *Runner) duplicateNotFound(ctx context.Context, row ledger.Row, key string) (ledger.Row, error) {
+	if row.State == ledger.StateInitiating && row.QuoteSeq > 1 {
+		ok, err := r.commitsAllRefused(ctx, row)
+		if err != nil {
+			return row, fmt.Errorf("%w: %v", ErrAborted, err)
+		}
+		if ok {
+			seq := row.QuoteSeq + 1
+			id := derivedTransferID(row.ID, seq)
+			data, _ := json.Marshal(map[string]string{"client_transfer_id": id, "refused_key": key})
+			// The derived id and the request that carries it are
+			// recorded in one transition, before anything is sent.
+			req, err := r.freshQuote(ctx, row, seq, id)
+			if err != nil {
+				return row, err
+			}
+			now := r.Clock()
+			return r.move(ctx, row, ledger.StateInitiating, ledger.RowUpdate{QuoteSeq: &seq, AddAttempts: 1, QuoteStartedAt: &now, Request: req},
+				ledger.Event{IdempotencyKey: ledger.PayoutKey(row.ID, seq), Data: data,
+					Message: msgDerivedID + ": " + id + " (MassPay answered DUPLICATE under " + key +
+						" with no committed payout in the payee's history, after every earlier commit was refused ex_rate_expired)"})
+		}
+	}
+	return r.stayInFlight(ctx, row, key, "find the payout MassPay calls DUPLICATE",
+		errors.New("MassPay answered DUPLICATE but the payee's history shows no committed payout for this id"))
+}
