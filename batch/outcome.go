@@ -242,14 +242,18 @@ func (r *Runner) askFirst(ctx context.Context, row ledger.Row, data Row, call mo
 // client_transfer_id) and settles the row from what it shows: adopted if it
 // is the row's money, CONFLICT if it is other money under the id, in flight
 // if the look-up failed. settled is false when MassPay shows nothing, and,
-// unless strict, when the look-up got a definite 4xx (a refusal being
-// confirmed then stands: the payee's lists may be closed to us, e.g. on a
-// compliance hold).
+// unless strict, when the look-up was refused because the payee is on a
+// compliance hold or unknown to MassPay (404): a refusal being confirmed then
+// stands, as the payee's lists are closed to us or there is no payee to hold
+// money. Any other failed look-up (a 400 or 409 a proxy made up, a 5xx, a
+// reset) shows nothing about the money, so the row stays in flight: the
+// hostile torture family found a commit applied behind a made-up 400 whose
+// look-up also got a 400, and the row went FAILED.
 func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data Row, call moneyCall, key string, strict bool) (next ledger.Row, settled bool, err error) {
 	failed := func(what string, lerr error) (ledger.Row, bool, error) {
 		var apiErr *masspay.APIError
-		if !strict && !outcomeUnclear(lerr) && !errors.Is(lerr, masspay.ErrUnauthorized) &&
-			errors.As(lerr, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
+		if !strict && !outcomeUnclear(lerr) && errors.As(lerr, &apiErr) &&
+			(errors.Is(lerr, masspay.ErrKYCHold) || apiErr.StatusCode == http.StatusNotFound) {
 			return row, false, nil
 		}
 		next, err := r.lookupFailed(ctx, row, key, what, lerr)

@@ -559,6 +559,55 @@ func TestOutcomeRefusalIsConfirmedWithMassPay(t *testing.T) {
 	}
 }
 
+// A refusal's confirming look-up that is itself refused with a made-up 4xx
+// shows nothing about the money: the row stays in flight and settles from
+// MassPay later, never FAILED. Found by the hostile torture family (seed 30,
+// mode 400): a commit applied behind a 400, its history look-up also 400.
+func TestOutcomeRefusalWithRefusedLookUpStaysInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		call   func(*http.Request) bool
+		lookup func(*http.Request) bool
+		line   func(id string, n int, amount string) sheetLine
+		paid   bool
+	}{
+		{"commit", isCommit, isHistory, bankLine, true},
+		{"load", isLoad, isLoadList, loadLine, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g, p := newHostileRig(t, rigOptions{maxRetries: -1})
+			calls, lookups := 0, 0
+			p.setRule(func(r *http.Request, _ []byte, forward func() proxied) (proxied, bool) {
+				switch {
+				case tc.call(r):
+					if calls++; calls == 1 {
+						forward()
+						return proxied{400, `{"title":"Bad Request","message":"the request could not be processed"}`}, true
+					}
+				case tc.lookup(r):
+					if lookups++; lookups == 1 {
+						return proxied{400, `{"title":"Bad Request","message":"the request could not be processed"}`}, true
+					}
+				}
+				return proxied{}, false
+			})
+			line := tc.line("LU-400", 1, "61.00")
+			runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{line}))
+			g.runner(1).Run(g.ctx, g.ctx, runID) // may stop on the unknown; the row must not be final
+			if row := must(g.led.Row(g.ctx, line.id))(t); row.State == ledger.StateFailed || row.State == ledger.StateNeedsAction {
+				t.Fatalf("after a refused look-up: %s (%s), want in flight (MassPay moved the money)", row.State, row.LastError)
+			}
+			p.setRule(func(*http.Request, []byte, func() proxied) (proxied, bool) { return proxied{}, false })
+			g.run(runID, 1)
+			if tc.paid {
+				paidRow(t, g, line.id, "61.00")
+			} else {
+				loadedRow(t, g, line.id, "61.00")
+			}
+		})
+	}
+}
+
 // Case 7: the email + first-name look-up finding a MassPay user filed under
 // another internal_user_id is not that payee: NEEDS_ACTION naming both ids,
 // and no money moves.
