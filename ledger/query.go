@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -210,4 +212,15 @@ func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error)
 		return nil, fmt.Errorf("count rows: %w", err)
 	}
 	return counts, nil
+}
+
+// SettledRun returns the run whose work moved row id into PAID, LOADED or
+// SCHEDULED, or 0 when the row is not settled (or unknown).
+func (l *Ledger) SettledRun(ctx context.Context, id string) (int64, error) {
+	var run int64
+	err := l.rdb.QueryRowContext(ctx, `SELECT `+settledRunCol+` FROM rows r WHERE r.client_transfer_id = ?`, id).Scan(&run)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read settling run of %q: %w", id, err)
+	}
+	return run, nil
 }

@@ -151,6 +151,12 @@ type planData struct {
 	SelfPlan   bool // the viewer prepared it: approval is someone else's
 	CanRun     bool
 	Workbook   bool
+	// Left is how many rows a run would still work on; Earlier says what
+	// of the sheet the ledger already holds as paid, and NothingLeft that
+	// all of it is, so the page offers no Pay button.
+	Left        int
+	Earlier     string
+	NothingLeft bool
 }
 
 type currencyLine struct {
@@ -183,9 +189,17 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 		}
 		d.Quotes, d.NoRoute = plan.Quotes, plan.NoRoute
 	}
+	d.Left = rec.Rows
+	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
+		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, batch.SheetRows(path, batch.IngestOptions{})); err == nil {
+			d.Left, d.Earlier, d.NothingLeft = st.Left(), st.Text(), st.NothingLeft()
+		} else {
+			s.cfg.Log.Error().Err(err).Msg("read the sheet's standing in the ledger")
+		}
+	}
 	d.SelfPlan = strings.EqualFold(rec.PreparedBy, sess.user)
 	d.CanApprove = rec.Status == ledger.PlanPending && canApprove(sess.role) && !d.SelfPlan
-	d.CanRun = rec.Status == ledger.PlanApproved && canPrepare(sess.role)
+	d.CanRun = rec.Status == ledger.PlanApproved && canPrepare(sess.role) && !d.NothingLeft
 	if _, err := os.Stat(s.planWorkbookPath(rec.ID)); err == nil {
 		d.Workbook = true
 	}
