@@ -333,6 +333,9 @@ func (m *Main) printPlan(p *batch.Plan) {
 	for _, q := range p.NoRoute {
 		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
 	}
+	for _, q := range p.NeedDetails {
+		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
+	}
 }
 
 func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSummary, wrote bool) {

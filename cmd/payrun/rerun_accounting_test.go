@@ -103,3 +103,28 @@ func readSummary(t *testing.T, path string) string {
 	}
 	return b.String()
 }
+
+// TestPlanNamesSampleRowMissingSortCode: once MassPay knows a payee (an
+// earlier month), payrun plan of the sample sheet names row 2026-06-FL-0197
+// and its missing sort code, as the run would find it, and does not say the
+// sheet can be paid (issue 20, finding 4).
+func TestPlanNamesSampleRowMissingSortCode(t *testing.T) {
+	dir := t.TempDir()
+	led := filepath.Join(dir, "pay.db")
+	earlier := filepath.Join(dir, "may.csv")
+	writeSheet(t, earlier, "MAY", 1)
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", led, earlier); code != 0 {
+		t.Fatalf("earlier month: exit %d\n%s%s", code, out, errs)
+	}
+	sample, _ := filepath.Abs("../../samples/monthly-freelancers.csv")
+	code, out, errs := runIn(t, nil, "plan", "--sandbox", "--ledger", led, "--out", filepath.Join(dir, "plan.xlsx"), sample)
+	if code != ExitAttention {
+		t.Errorf("plan: exit %d, want 1 (a row will need details)", code)
+	}
+	if !strings.Contains(errs, "2026-06-FL-0197") || !strings.Contains(errs, "Sort code (column attr:BankCode)") {
+		t.Errorf("plan does not name row 0197's missing sort code:\n%s", errs)
+	}
+	if strings.Contains(out, "The sheet can be paid") {
+		t.Errorf("plan says the sheet can be paid:\n%s", out)
+	}
+}

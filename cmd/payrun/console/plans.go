@@ -97,7 +97,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusServiceUnavailable, "No MassPay connection", "The sheet is valid, but this console has no MassPay connection to price it.", "/")
 		return
 	}
-	plan, err := batch.MakePlan(r.Context(), s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}))
+	plan, err := batch.MakePlanWith(r.Context(), s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}),
+		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		s.cfg.Log.Error().Err(err).Msg("price sheet")
 		s.message(w, r, http.StatusBadGateway, "Pricing failed", "MassPay could not price the sheet: "+err.Error(), "/")
@@ -143,7 +144,11 @@ type planData struct {
 	Currencies []currencyLine
 	Quotes     []batch.Quote
 	NoRoute    []batch.Quote
-	Loads      int
+	// NeedDetails are the payout rows the run would leave NEEDS_ACTION for
+	// a missing payee detail; Unchecked the rows checked only at run time.
+	NeedDetails []batch.Quote
+	Unchecked   int
+	Loads       int
 	Payouts    int
 	OK         bool
 	// What the viewer may do.
@@ -188,6 +193,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 				Balance: plan.Balances[cur], Shortfall: sf, Short: short})
 		}
 		d.Quotes, d.NoRoute = plan.Quotes, plan.NoRoute
+		d.NeedDetails, d.Unchecked = plan.NeedDetails, plan.DetailsUnchecked
 	}
 	d.Left = rec.Rows
 	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
@@ -222,7 +228,8 @@ func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*batch.Plan, 
 	if s.cfg.API == nil {
 		return nil, errors.New("no MassPay connection to price the sheet")
 	}
-	p, err = batch.MakePlan(ctx, s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}))
+	p, err = batch.MakePlanWith(ctx, s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}),
+		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		return nil, fmt.Errorf("price the sheet: %w", err)
 	}
