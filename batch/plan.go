@@ -72,7 +72,9 @@ type PlanOptions struct {
 
 // OK reports whether the sheet can be paid in full: funds cover it, every
 // payout row has a route, and no row lacks a payout detail its route needs.
-func (p *Plan) OK() bool { return len(p.Shortfall) == 0 && len(p.NoRoute) == 0 && len(p.NeedDetails) == 0 }
+func (p *Plan) OK() bool {
+	return len(p.Shortfall) == 0 && len(p.NoRoute) == 0 && len(p.NeedDetails) == 0
+}
 
 // Currencies returns the plan's source currencies in order.
 func (p *Plan) Currencies() []string {

@@ -149,8 +149,8 @@ type planData struct {
 	NeedDetails []batch.Quote
 	Unchecked   int
 	Loads       int
-	Payouts    int
-	OK         bool
+	Payouts     int
+	OK          bool
 	// What the viewer may do.
 	CanApprove bool
 	SelfPlan   bool // the viewer prepared it: approval is someone else's
