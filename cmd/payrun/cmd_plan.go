@@ -77,6 +77,17 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return apiFailure("plan the sheet", err)
 	}
 	m.printPlan(plan)
+	// A sheet the ledger already paid, in part or whole, is said so: a
+	// run pays only the rest.
+	var standing batch.Standing
+	if popts.Ledger != nil {
+		if standing, err = batch.SheetStanding(ctx, popts.Ledger, batch.SheetRows(sheetPath, ingestOpts)); err != nil {
+			return &ExitError{Code: ExitAborted, Err: err}
+		}
+		if t := standing.Text(); t != "" {
+			fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%d rows).\n", t, standing.Left())
+		}
+	}
 	out := c.out
 	if out == "" {
 		out = batch.DefaultPlanPath(sheetPath)
@@ -96,6 +107,10 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 			fmt.Fprintf(m.Stderr, "%d payout rows lack details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", n)
 		}
 		return Attention()
+	}
+	if standing.NothingLeft() {
+		fmt.Fprintln(m.Stdout, "Nothing left to pay: every row of this sheet was settled before.")
+		return nil
 	}
 	if plan.DetailsUnchecked > 0 {
 		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %d rows are checked at run time (their payees are not at MassPay yet): payrun run %s\n",
