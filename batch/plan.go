@@ -252,14 +252,24 @@ type detailChecker struct {
 	// known is a payee MassPay knows, to read the requirements of a route
 	// for payees it does not know yet.
 	known string
+	// lookups counts the payee lookups made, against planLookupBudget.
+	lookups int
 }
+
+// planLookupBudget bounds the payee lookups one plan makes for payees the
+// ledger has not cached: a plan of a first month's 10,000 payees must not
+// take as long as paying them. Rows beyond it are checked at run time.
+const planLookupBudget = 500
+
+// payeeUnknown marks a payee the plan did not look up.
+const payeeUnknown = "?"
 
 // check returns the problem the run would report for row r on the route
 // destination ("" when the details are complete), or checked false when no
 // payee was at MassPay to ask through.
 func (d *detailChecker) check(ctx context.Context, r Row, destination string) (problem string, checked bool, err error) {
 	token, err := d.payee(ctx, r.InternalUserID)
-	if err != nil {
+	if err != nil || token == payeeUnknown {
 		return "", false, err
 	}
 	via, own := token, token != ""
@@ -307,7 +317,14 @@ func (d *detailChecker) payee(ctx context.Context, internalID string) (string, e
 			tok = t
 		}
 	}
+	if tok == "" && d.lookups >= planLookupBudget {
+		// Past the budget a payee MassPay may hold details for is left
+		// to the run rather than guessed at.
+		d.payees[internalID] = payeeUnknown
+		return payeeUnknown, nil
+	}
 	if tok == "" {
+		d.lookups++
 		found, err := d.api.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: internalID})
 		switch {
 		case errors.Is(err, masspay.ErrNotFound):
