@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"sort"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -46,11 +48,33 @@ type Plan struct {
 	Quotes    []Quote
 	// NoRoute lists the payout rows MassPay offers no route for.
 	NoRoute []Quote
+	// NeedDetails lists the payout rows whose route requires payee details
+	// (attr: columns) the row neither gives nor MassPay holds, or gives in a
+	// form MassPay refuses: the run would end them NEEDS_ACTION. Problem
+	// names each detail and its column.
+	NeedDetails []Quote
+	// DetailsUnchecked counts the payout rows whose details could not be
+	// checked: their payee is not at MassPay yet and no known payee was
+	// there to read the route's requirements through. The run checks them.
+	DetailsUnchecked int
 }
 
-// OK reports whether the sheet can be paid in full: funds cover it and every
-// payout row has a route.
-func (p *Plan) OK() bool { return len(p.Shortfall) == 0 && len(p.NoRoute) == 0 }
+// PlanOptions tune MakePlanWith.
+type PlanOptions struct {
+	// CheckDetails asks MassPay for the required attributes of every
+	// payout route and fills Plan.NeedDetails. It only reads: no payee is
+	// created and nothing is stored.
+	CheckDetails bool
+	// Ledger, when set, supplies payee tokens cached by earlier runs
+	// before MassPay is asked.
+	Ledger *ledger.Ledger
+}
+
+// OK reports whether the sheet can be paid in full: funds cover it, every
+// payout row has a route, and no row lacks a payout detail its route needs.
+func (p *Plan) OK() bool {
+	return len(p.Shortfall) == 0 && len(p.NoRoute) == 0 && len(p.NeedDetails) == 0
+}
 
 // Currencies returns the plan's source currencies in order.
 func (p *Plan) Currencies() []string {
@@ -74,6 +98,12 @@ type routeGroup struct {
 // distinct (country, delivery type, payer, currencies) so a thousand payouts
 // to Mexico cost one call.
 func MakePlan(ctx context.Context, api API, rows iter.Seq2[Row, error]) (*Plan, error) {
+	return MakePlanWith(ctx, api, rows, PlanOptions{})
+}
+
+// MakePlanWith is MakePlan with options: with CheckDetails it also predicts
+// which payout rows will need payee details, as the run would find.
+func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[Row, error], opts PlanOptions) (*Plan, error) {
 	bals, err := api.Balances(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fetch balances: %w", err)
@@ -86,6 +116,7 @@ func MakePlan(ctx context.Context, api API, rows iter.Seq2[Row, error]) (*Plan, 
 		p.Balances[b.CurrencyCode] = b.Balance
 	}
 	routes := map[routeGroup]*masspay.Route{}
+	det := &detailChecker{api: api, led: opts.Ledger, payees: map[string]string{}, reqs: map[string][]masspay.AttrsRequirement{}}
 	for r, err := range rows {
 		if err != nil {
 			return nil, err
@@ -127,6 +158,19 @@ func MakePlan(ctx context.Context, api API, rows iter.Seq2[Row, error]) (*Plan, 
 		}
 		p.Requested[r.SourceCurrency] = p.Requested[r.SourceCurrency].Add(q.SourceAmount)
 		p.Fees[r.SourceCurrency] = p.Fees[r.SourceCurrency].Add(q.Fee)
+		if opts.CheckDetails {
+			problem, checked, err := det.check(ctx, r, rt.DestinationToken)
+			if err != nil {
+				return nil, fmt.Errorf("check payout details of row %d: %w", r.Line, err)
+			}
+			switch {
+			case !checked:
+				p.DetailsUnchecked++
+			case problem != "":
+				q.Problem = "payout details incomplete: " + problem
+				p.NeedDetails = append(p.NeedDetails, q)
+			}
+		}
 		p.Quotes = append(p.Quotes, q)
 	}
 	for cur, req := range p.Requested {
@@ -189,4 +233,123 @@ func decimalsOf(code string) int32 {
 		return c.Decimals
 	}
 	return 2
+}
+
+// detailChecker predicts, read-only, what the runner's storeAttributes will
+// find for a payout row: the route's required attributes (GET /attribute/
+// {user}/{destination}/{currency}) matched against the row's attr: columns.
+// Answers are cached per payee and route, so a thousand payouts on one route
+// cost one call per payee at most, and one in all for payees not yet at
+// MassPay.
+type detailChecker struct {
+	api API
+	led *ledger.Ledger
+	// payees maps internal_user_id to its MassPay token ("" when MassPay
+	// does not know the payee); reqs caches requirements by
+	// "user|destination|currency", "" standing for "through another payee".
+	payees map[string]string
+	reqs   map[string][]masspay.AttrsRequirement
+	// known is a payee MassPay knows, to read the requirements of a route
+	// for payees it does not know yet.
+	known string
+	// lookups counts the payee lookups made, against planLookupBudget.
+	lookups int
+}
+
+// planLookupBudget bounds the payee lookups one plan makes for payees the
+// ledger has not cached: a plan of a first month's 10,000 payees must not
+// take as long as paying them. Rows beyond it are checked at run time.
+const planLookupBudget = 500
+
+// payeeUnknown marks a payee the plan did not look up.
+const payeeUnknown = "?"
+
+// check returns the problem the run would report for row r on the route
+// destination ("" when the details are complete), or checked false when no
+// payee was at MassPay to ask through.
+func (d *detailChecker) check(ctx context.Context, r Row, destination string) (problem string, checked bool, err error) {
+	token, err := d.payee(ctx, r.InternalUserID)
+	if err != nil || token == payeeUnknown {
+		return "", false, err
+	}
+	via, own := token, token != ""
+	if !own {
+		if via, err = d.knownPayee(ctx); err != nil || via == "" {
+			return "", false, err
+		}
+	}
+	key := token + "|" + destination + "|" + r.DestinationCurrency
+	reqs, ok := d.reqs[key]
+	if !ok {
+		reqs, err = d.api.Attributes(ctx, via, destination, r.DestinationCurrency)
+		if err != nil {
+			return "", false, err
+		}
+		if !own {
+			// Another payee's answer: keep the route's requirements,
+			// never their stored values (those are not this payee's).
+			clean := make([]masspay.AttrsRequirement, len(reqs))
+			for i, q := range reqs {
+				q.Value, q.AttrSetToken, q.LastAttrValueUsed = "", "", false
+				clean[i] = q
+			}
+			reqs = clean
+		}
+		d.reqs[key] = reqs
+	}
+	_, _, problem = matchAttributes(reqs, r.Attrs)
+	return problem, true, nil
+}
+
+// payee is the MassPay token of internal_user_id: the ledger's cache, else a
+// lookup (never a creation); "" when MassPay does not know the payee.
+func (d *detailChecker) payee(ctx context.Context, internalID string) (string, error) {
+	if tok, ok := d.payees[internalID]; ok {
+		return tok, nil
+	}
+	tok := ""
+	if d.led != nil {
+		t, ok, err := d.led.UserToken(ctx, internalID)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			tok = t
+		}
+	}
+	if tok == "" && d.lookups >= planLookupBudget {
+		// Past the budget a payee MassPay may hold details for is left
+		// to the run rather than guessed at.
+		d.payees[internalID] = payeeUnknown
+		return payeeUnknown, nil
+	}
+	if tok == "" {
+		d.lookups++
+		found, err := d.api.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: internalID})
+		switch {
+		case errors.Is(err, masspay.ErrNotFound):
+		case err != nil:
+			return "", err
+		case found != nil:
+			tok = found.UserToken
+		}
+	}
+	d.payees[internalID] = tok
+	if tok != "" && d.known == "" {
+		d.known = tok
+	}
+	return tok, nil
+}
+
+// knownPayee is a payee MassPay knows: one met in this plan, else the one
+// the ledger cached last; "" when there is none.
+func (d *detailChecker) knownPayee(ctx context.Context) (string, error) {
+	if d.known == "" && d.led != nil {
+		tok, _, err := d.led.AnyUserToken(ctx)
+		if err != nil {
+			return "", err
+		}
+		d.known = tok
+	}
+	return d.known, nil
 }

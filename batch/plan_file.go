@@ -40,6 +40,8 @@ func WritePlanMode(path string, p *Plan, mode os.FileMode) error {
 		{"Loads", p.ByMethod[MethodLoad]},
 		{"Payouts", p.ByMethod[MethodPayout]},
 		{"Payout rows without a route", len(p.NoRoute)},
+		{"Payout rows missing details", len(p.NeedDetails)},
+		{"Payout rows whose details are checked at run time", p.DetailsUnchecked},
 		{},
 		{"Currency", "Requested", "Estimated fees", "Balance", "Shortfall"},
 	}
@@ -56,8 +58,8 @@ func WritePlanMode(path string, p *Plan, mode os.FileMode) error {
 			return fmt.Errorf("write plan: %w", err)
 		}
 	}
-	_ = f.SetCellStyle(sum, "A6", "E6", bold)
-	_ = f.SetColWidth(sum, "A", "A", 30)
+	_ = f.SetCellStyle(sum, "A8", "E8", bold)
+	_ = f.SetColWidth(sum, "A", "A", 48)
 	_ = f.SetColWidth(sum, "B", "E", 16)
 
 	head := []any{"row", "client_transfer_id", "country", "delivery_type", "payer_name", "destination_token",

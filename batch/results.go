@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,6 +100,10 @@ type ResultRow struct {
 	LastError             string
 	Attempts              int
 	UpdatedAt             time.Time
+	// SettledRunID is the run that paid or loaded the row, when the
+	// source knows it (0: not settled, or unknown, which counts as this
+	// run): a re-run must not claim what an earlier run paid.
+	SettledRunID int64
 }
 
 // Result is the row's result kind.
@@ -259,6 +264,85 @@ type ResultsSummary struct {
 	Totals      []CurrencyTotal // by source currency, sorted by currency
 	NeedsAction int             // rows that wait on a person
 	Conflicts   int             // conflicts recorded for the run
+	// Moved counts the rows this run itself paid, loaded or scheduled;
+	// Earlier the rows of its sheet another run settled before it, and
+	// EarlierRuns those runs; Later and LaterRuns the same for runs after
+	// it (a cut-off run finished by the next).
+	Moved, Earlier, Later  int
+	EarlierRuns, LaterRuns []int64
+}
+
+// NothingToPay reports a run whose sheet was settled in full before it
+// started: it moved nothing, and nothing in it waits on a person.
+func (s ResultsSummary) NothingToPay() bool {
+	return s.Moved == 0 && s.Later == 0 && s.NeedsAction == 0 && s.Earlier > 0
+}
+
+// EarlierText is "already paid earlier: 200 rows, 206,039.63 USD, in run 1",
+// or "" when no row of the run was settled by an earlier run.
+func (s ResultsSummary) EarlierText() string {
+	return settledText("already paid earlier", s.Earlier, s.Totals, func(t CurrencyTotal) decimal.Decimal { return t.PaidEarlier }, s.EarlierRuns)
+}
+
+// LaterText is "paid by a later run: ..." for rows of this run that a later
+// run settled, or "".
+func (s ResultsSummary) LaterText() string {
+	return settledText("paid by a later run", s.Later, s.Totals, func(t CurrencyTotal) decimal.Decimal { return t.PaidLater }, s.LaterRuns)
+}
+
+func settledText(what string, rows int, totals []CurrencyTotal, amt func(CurrencyTotal) decimal.Decimal, runs []int64) string {
+	if rows == 0 {
+		return ""
+	}
+	parts := []string{what + ": " + plural(rows, "row")}
+	for _, t := range totals {
+		if a := amt(t); !a.IsZero() {
+			parts = append(parts, FormatMoney(a, t.Currency))
+		}
+	}
+	ids := make([]string, len(runs))
+	for i, id := range runs {
+		ids[i] = strconv.FormatInt(id, 10)
+	}
+	word := "run "
+	if len(runs) > 1 {
+		word = "runs "
+	}
+	return strings.Join(parts, ", ") + ", in " + word + strings.Join(ids, ", ")
+}
+
+// plural is "1 row", "2 rows".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// FormatMoney prints an amount with its currency's decimals and thousands
+// separators: 206,039.63 USD.
+func FormatMoney(d decimal.Decimal, cur string) string {
+	s := d.StringFixed(decimalsOf(cur))
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if frac != "" {
+		b.WriteString("." + frac)
+	}
+	if cur != "" {
+		b.WriteString(" " + cur)
+	}
+	return b.String()
 }
 
 // CurrencyTotal sums a run's rows of one source currency.
@@ -267,11 +351,16 @@ type CurrencyTotal struct {
 	Rows     int
 	// Requested is what the rows asked to send, in the source currency.
 	Requested decimal.Decimal
-	// Paid is what settled rows sent (the quoted source amount when MassPay
-	// gave one, otherwise the requested amount).
+	// Paid is what rows this run settled sent (the quoted source amount
+	// when MassPay gave one, otherwise the requested amount). Rows another
+	// run settled are in PaidEarlier or PaidLater instead, so adding up the
+	// Paid of every run counts each payment once.
 	Paid decimal.Decimal
-	// Fees are the fees of settled rows.
+	// Fees are the fees of the rows this run settled.
 	Fees decimal.Decimal
+	// PaidEarlier is what rows settled by an earlier run sent; PaidLater
+	// what rows settled by a later run sent.
+	PaidEarlier, PaidLater decimal.Decimal
 	// NotPaid is what rows that did not settle asked to send.
 	NotPaid decimal.Decimal
 	// Unquoted counts rows whose amount is a destination amount that never

@@ -54,7 +54,7 @@ func (s *csvSink) close() error {
 // conflicts) to SummaryCSVPath(path) and any flips to FlipsCSVPath(path).
 // The rows stream through; only the Summary's bounded figures are kept.
 func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, path string, opts ResultsOptions) (ResultsSummary, error) {
-	sb := newSummaryBuilder()
+	sb := newSummaryBuilder(run.ID)
 	err := writeAtomicMode(path, opts.Mode, func(w io.Writer) error {
 		out, err := newCSVSink(w)
 		if err != nil {

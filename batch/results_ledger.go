@@ -211,6 +211,7 @@ func fillResultRow(out *ResultRow, r *ledger.Row) {
 		LastError:             r.LastError,
 		Attempts:              r.Attempts,
 		UpdatedAt:             r.UpdatedAt,
+		SettledRunID:          r.SettledRunID,
 	}
 }
 
@@ -228,4 +229,16 @@ func balancesOf(b ledger.Balances) []CurrencyAmount {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Currency < out[j].Currency })
 	return out
+}
+
+// SummarizeRun computes run runID's Summary figures from the ledger without
+// writing a file: counts, and per currency what the run itself paid apart
+// from what other runs settled (status, the console's runs page).
+func SummarizeRun(ctx context.Context, l *ledger.Ledger, runID int64) (ResultsSummary, error) {
+	src := &ledgerResults{l: l, runID: runID}
+	b := newSummaryBuilder(runID)
+	if err := src.ResultRows(ctx, func(r *ResultRow) error { b.add(r); return nil }); err != nil {
+		return ResultsSummary{}, fmt.Errorf("summarize run %d: %w", runID, err)
+	}
+	return b.summary(runID), nil
 }

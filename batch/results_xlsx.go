@@ -79,7 +79,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		return ResultsSummary{}, err
 	}
 
-	sb := newSummaryBuilder()
+	sb := newSummaryBuilder(run.ID)
 	var (
 		headers []string
 		sample  []ResultRow

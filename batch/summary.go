@@ -23,15 +23,22 @@ type summaryAction struct {
 
 // summaryBuilder accumulates the Summary's figures while the rows stream by.
 type summaryBuilder struct {
+	runID       int64
 	rows        int
+	moved       int
+	earlier     int
+	later       int
+	earlierRuns map[int64]bool
+	laterRuns   map[int64]bool
 	counts      map[ResultKind]int
 	totals      map[string]*CurrencyTotal
 	needsAction int
 	actions     []summaryAction
 }
 
-func newSummaryBuilder() *summaryBuilder {
-	return &summaryBuilder{counts: make(map[ResultKind]int), totals: make(map[string]*CurrencyTotal)}
+func newSummaryBuilder(runID int64) *summaryBuilder {
+	return &summaryBuilder{runID: runID, counts: make(map[ResultKind]int), totals: make(map[string]*CurrencyTotal),
+		earlierRuns: map[int64]bool{}, laterRuns: map[int64]bool{}}
 }
 
 // add counts one row.
@@ -56,13 +63,32 @@ func (b *summaryBuilder) add(r *ResultRow) {
 		if r.SourceAmount.Valid {
 			paid = r.SourceAmount.Decimal
 		}
-		t.Paid = t.Paid.Add(paid)
+		switch by := r.SettledRunID; {
+		case by != 0 && by < b.runID:
+			t.PaidEarlier = t.PaidEarlier.Add(paid)
+		case by > b.runID:
+			t.PaidLater = t.PaidLater.Add(paid)
+		default:
+			t.Paid = t.Paid.Add(paid)
+		}
 	default:
 		t.Requested = t.Requested.Add(req)
 		t.NotPaid = t.NotPaid.Add(req)
 	}
-	if k.Settled() && r.Fee.Valid {
-		t.Fees = t.Fees.Add(r.Fee.Decimal)
+	if k.Settled() {
+		switch by := r.SettledRunID; {
+		case by != 0 && by < b.runID:
+			b.earlier++
+			b.earlierRuns[by] = true
+		case by > b.runID:
+			b.later++
+			b.laterRuns[by] = true
+		default:
+			b.moved++
+			if r.Fee.Valid {
+				t.Fees = t.Fees.Add(r.Fee.Decimal)
+			}
+		}
 	}
 	if k.NeedsPerson() {
 		b.needsAction++
@@ -86,6 +112,11 @@ func (b *summaryBuilder) summary(runID int64) ResultsSummary {
 		Rows:        b.rows,
 		Counts:      make(map[ResultKind]int, len(ResultKinds)),
 		NeedsAction: b.needsAction,
+		Moved:       b.moved,
+		Earlier:     b.earlier,
+		Later:       b.later,
+		EarlierRuns: sortedRuns(b.earlierRuns),
+		LaterRuns:   sortedRuns(b.laterRuns),
 	}
 	for _, k := range ResultKinds {
 		s.Counts[k] = b.counts[k]
@@ -95,6 +126,16 @@ func (b *summaryBuilder) summary(runID int64) ResultsSummary {
 	}
 	sort.Slice(s.Totals, func(i, j int) bool { return s.Totals[i].Currency < s.Totals[j].Currency })
 	return s
+}
+
+// sortedRuns lists a set of run ids in order.
+func sortedRuns(set map[int64]bool) []int64 {
+	out := make([]int64, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
 }
 
 // resPayee is "first last" from the sheet's name columns, or the email.

@@ -53,7 +53,16 @@ func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated ti
 	label("Operator", textCell(run.Operator))
 	label("Environment", textCell(run.Environment))
 	label("Generated", dateCell(generated))
+	s := b.summary(run.ID)
 	label("Rows", intCell(int64(b.rows)))
+	label("Paid or loaded by this run", intCell(int64(s.Moved)))
+	if t := s.EarlierText(); t != "" {
+		// A re-run of a settled sheet must not read as a second payment.
+		label("Settled before this run", textCell(t+"; not paid again"))
+	}
+	if t := s.LaterText(); t != "" {
+		label("Settled after this run", textCell(t))
+	}
 	label("Rows needing action", intCell(int64(b.needsAction)))
 	label("Conflicts", intCell(int64(conflicts)))
 	blank()
@@ -65,8 +74,8 @@ func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated ti
 	blank()
 
 	add(lineHeader, fillNone, textCell("Source currency"), textCell("Rows"), textCell("Requested"),
-		textCell("Paid"), textCell("Fees"), textCell("Paid + fees"), textCell("Not paid"), textCell("Rows without a quote"))
-	s := b.summary(run.ID)
+		textCell("Paid by this run"), textCell("Fees"), textCell("Paid + fees"), textCell("Not paid"), textCell("Rows without a quote"),
+		textCell("Paid by other runs"))
 	for _, t := range s.Totals {
 		add(lineNormal, fillNone,
 			textCell(t.Currency), intCell(int64(t.Rows)),
@@ -75,7 +84,8 @@ func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated ti
 			amountCell(decimal.NewNullDecimal(t.Fees), t.Currency),
 			amountCell(decimal.NewNullDecimal(t.Paid.Add(t.Fees)), t.Currency),
 			amountCell(decimal.NewNullDecimal(t.NotPaid), t.Currency),
-			intCell(int64(t.Unquoted)))
+			intCell(int64(t.Unquoted)),
+			amountCell(decimal.NewNullDecimal(t.PaidEarlier.Add(t.PaidLater)), t.Currency))
 	}
 	blank()
 

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"iter"
 	"strings"
@@ -65,7 +67,7 @@ func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
 		// the order, where a state index on rows would need a sort.
 		from, order = `run_rows m CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id`,
 			[]string{"m.sheet_line", "m.client_transfer_id"}
-		cols = runRowCols
+		cols = runRowCols + `, ` + settledRunCol
 		where = append(where, "m.run_id = ?")
 		args = append(args, f.RunID)
 	}
@@ -93,7 +95,7 @@ func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
 				q += ` WHERE ` + strings.Join(w, " AND ")
 			}
 			q += ` ORDER BY ` + strings.Join(order, ", ") + ` LIMIT ?`
-			page, err := l.rowPage(ctx, q, append(a[:len(a):len(a)], pageSize)...)
+			page, err := l.rowPage(ctx, q, f.RunID != 0, append(a[:len(a):len(a)], pageSize)...)
 			if err != nil {
 				yield(Row{}, fmt.Errorf("read rows: %w", err))
 				return
@@ -111,7 +113,29 @@ func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
 	}
 }
 
-func (l *Ledger) rowPage(ctx context.Context, q string, args ...any) ([]Row, error) {
+// settledRunCol selects, for a row r, the run of the event that moved it
+// into a settled state (0 if none). Final states are never left, so there is
+// at most one such move. A row only one run ever held was settled by that run
+// (a transition's event names the row's latest run), which spares the lookup
+// for a month's sheet paid in one go; otherwise the row's events are read
+// newest first, where the move usually is, behind only later status news.
+const settledRunCol = `CASE WHEN r.state NOT IN ('PAID', 'LOADED', 'SCHEDULED') THEN 0
+	WHEN r.first_run_id = r.last_run_id THEN r.first_run_id
+	ELSE coalesce((SELECT e.run_id FROM events e WHERE e.client_transfer_id = r.client_transfer_id
+		AND e.to_state IN ('PAID', 'LOADED', 'SCHEDULED') AND e.from_state NOT IN ('PAID', 'LOADED', 'SCHEDULED')
+		ORDER BY e.id DESC LIMIT 1), 0) END`
+
+// withSettledRun scans a row followed by the settledRunCol column.
+type withSettledRun struct {
+	s   scanner
+	run *int64
+}
+
+func (w withSettledRun) Scan(dest ...any) error { return w.s.Scan(append(dest, w.run)...) }
+
+// rowPage reads one page of rows; settled says the query ends with
+// settledRunCol.
+func (l *Ledger) rowPage(ctx context.Context, q string, settled bool, args ...any) ([]Row, error) {
 	rs, err := l.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -119,7 +143,17 @@ func (l *Ledger) rowPage(ctx context.Context, q string, args ...any) ([]Row, err
 	defer rs.Close()
 	page := make([]Row, 0, pageSize)
 	for rs.Next() {
-		r, err := scanRow(rs)
+		var (
+			r   Row
+			err error
+			run int64
+		)
+		if settled {
+			r, err = scanRow(withSettledRun{rs, &run})
+			r.SettledRunID = run
+		} else {
+			r, err = scanRow(rs)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -181,4 +215,15 @@ func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error)
 		return nil, fmt.Errorf("count rows: %w", err)
 	}
 	return counts, nil
+}
+
+// SettledRun returns the run whose work moved row id into PAID, LOADED or
+// SCHEDULED, or 0 when the row is not settled (or unknown).
+func (l *Ledger) SettledRun(ctx context.Context, id string) (int64, error) {
+	var run int64
+	err := l.rdb.QueryRowContext(ctx, `SELECT `+settledRunCol+` FROM rows r WHERE r.client_transfer_id = ?`, id).Scan(&run)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read settling run of %q: %w", id, err)
+	}
+	return run, nil
 }

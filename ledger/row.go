@@ -81,6 +81,12 @@ type Row struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// SettledRunID is the run whose work moved the row into PAID, LOADED or
+	// SCHEDULED (the run of that transition's event); 0 while the row is not
+	// settled. Only Rows with RowFilter.RunID fills it: it is what tells a
+	// run's own payments from rows an earlier run had already paid.
+	SettledRunID int64
 }
 
 // Status is MassPay's status of the row's payment as best known: the later

@@ -39,3 +39,17 @@ func (l *Ledger) PutUserToken(ctx context.Context, internalUserID, token, email 
 	}
 	return nil
 }
+
+// AnyUserToken returns the most recently cached MassPay user_token, of any
+// payee; ok is false when the cache is empty. The planner reads a route's
+// required attributes through it for payees MassPay does not know yet.
+func (l *Ledger) AnyUserToken(ctx context.Context) (token string, ok bool, err error) {
+	err = l.rdb.QueryRowContext(ctx, `SELECT user_token FROM users ORDER BY updated_at DESC LIMIT 1`).Scan(&token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("read a cached user token: %w", err)
+	}
+	return token, true, nil
+}

@@ -58,6 +58,7 @@ var inboxOnly = map[string]bool{"settle": true, "once": true, "interval": true}
 // Outcomes of one sheet.
 const (
 	sheetDone     = "done"
+	sheetNothing  = "nothing to pay"
 	sheetFailed   = "failed"
 	sheetWaiting  = "awaiting approval"
 	sheetDeferred = "left for the next tick"
@@ -207,8 +208,8 @@ func (w *inboxWorker) pass(ctx context.Context) (passResult, error) {
 			return res, err
 		}
 	}
-	fmt.Fprintf(w.m.Stdout, "Inbox %s: %d done, %d failed, %d awaiting approval, %d left for the next tick\n",
-		w.dir, res[sheetDone], res[sheetFailed], res[sheetWaiting], res[sheetDeferred])
+	fmt.Fprintf(w.m.Stdout, "Inbox %s: %d done, %d nothing to pay, %d failed, %d awaiting approval, %d left for the next tick\n",
+		w.dir, res[sheetDone], res[sheetNothing], res[sheetFailed], res[sheetWaiting], res[sheetDeferred])
 	return res, nil
 }
 
@@ -228,13 +229,18 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	log := w.log.With().Str("sheet", name).Logger()
 	log.Info().Msg("paying sheet")
 	fmt.Fprintf(w.m.Stderr, "== %s\n", name)
-	err := (&RunCommand{resultsMoved: true, mistakesOut: mistakes}).Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
+	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes}
+	err := rc.Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
 		fmt.Fprintln(w.m.Stderr, "payrun: "+err.Error())
 	}
 	outcome, sub := sheetFailed, "failed"
 	switch {
+	case code == ExitOK && rc.nothingToPay:
+		// A sheet dropped again after it was paid: filed apart, so a
+		// second copy in done/ never reads as a second payment.
+		outcome, sub = sheetNothing, "nothing-to-pay"
 	case code == ExitOK:
 		outcome, sub = sheetDone, "done"
 	case errors.Is(err, errNotApproved):

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
 )
 
 // PlanCommand is a dry run: validate the sheet, quote the routes and fees,
@@ -61,11 +63,33 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	plan, err := batch.MakePlan(ctx, conn.Client, batch.SheetRows(sheetPath, ingestOpts))
+	// The ledger's payee cache, when there is a ledger, spares lookups;
+	// planning never creates one.
+	popts := batch.PlanOptions{CheckDetails: true}
+	if _, err := os.Stat(ledgerPath); err == nil {
+		l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
+		if err != nil {
+			return &ExitError{Code: ExitAborted, Err: err}
+		}
+		defer l.Close()
+		popts.Ledger = l
+	}
+	plan, err := batch.MakePlanWith(ctx, conn.Client, batch.SheetRows(sheetPath, ingestOpts), popts)
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}
 	m.printPlan(plan)
+	// A sheet the ledger already paid, in part or whole, is said so: a
+	// run pays only the rest.
+	var standing batch.Standing
+	if popts.Ledger != nil {
+		if standing, err = batch.SheetStanding(ctx, popts.Ledger, batch.SheetRows(sheetPath, ingestOpts)); err != nil {
+			return &ExitError{Code: ExitAborted, Err: err}
+		}
+		if t := standing.Text(); t != "" {
+			fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%d rows).\n", t, standing.Left())
+		}
+	}
 	out := c.out
 	if out == "" {
 		out = batch.DefaultPlanPath(sheetPath)
@@ -81,7 +105,19 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		if len(plan.Shortfall) > 0 {
 			fmt.Fprintln(m.Stderr, "The MassPay balance does not cover this sheet.")
 		}
+		if n := len(plan.NeedDetails); n > 0 {
+			fmt.Fprintf(m.Stderr, "%d payout rows lack details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", n)
+		}
 		return Attention()
+	}
+	if standing.NothingLeft() {
+		fmt.Fprintln(m.Stdout, "Nothing left to pay: every row of this sheet was settled before.")
+		return nil
+	}
+	if plan.DetailsUnchecked > 0 {
+		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %d rows are checked at run time (their payees are not at MassPay yet): payrun run %s\n",
+			plan.DetailsUnchecked, sheetPath)
+		return nil
 	}
 	fmt.Fprintln(m.Stdout, "The sheet can be paid: payrun run "+sheetPath)
 	return nil

@@ -93,6 +93,13 @@ func describeResults(sum batch.ResultsSummary) string {
 		d := decimalsFor(t.Currency) // 0.00 USD, not 0, as payrun run prints it
 		fmt.Fprintf(&b, "\n%s: paid %s, fees %s, not paid %s", t.Currency, t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d))
 	}
+	// Paid is what this run moved; other runs' payments are named apart.
+	if t := sum.EarlierText(); t != "" {
+		fmt.Fprintf(&b, "\n%s; not paid again", t)
+	}
+	if t := sum.LaterText(); t != "" {
+		fmt.Fprintf(&b, "\n%s", t)
+	}
 	if sum.NeedsAction > 0 {
 		fmt.Fprintf(&b, "\n%d rows need action: see the \"Needs action\" sheet, or the action_needed column.", sum.NeedsAction)
 	}

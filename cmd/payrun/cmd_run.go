@@ -42,6 +42,10 @@ type RunCommand struct {
 	// mistakesOut, when set, receives the sheet's mistakes as text if it has
 	// any: the inbox files it beside a refused sheet for whoever finds it.
 	mistakesOut string
+	// nothingToPay is set once the run is over when every row of the sheet
+	// had been settled before it started: the inbox files such a sheet as
+	// "nothing to pay" rather than "done", which reads as paid today.
+	nothingToPay bool
 }
 
 const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -250,6 +254,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		log.Error().Err(werr).Msg("write results")
 	}
 	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
+	c.nothingToPay = werr == nil && runErr == nil && !stats.Interrupted && res.NothingToPay()
 
 	switch {
 	case runErr != nil:
@@ -353,6 +358,9 @@ func (m *Main) printPlan(p *batch.Plan) {
 	for _, q := range p.NoRoute {
 		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
 	}
+	for _, q := range p.NeedDetails {
+		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
+	}
 }
 
 func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSummary, wrote bool) {
@@ -361,6 +369,17 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 		d := decimalsFor(t.Currency)
 		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %d rows)\n", t.Currency,
 			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), t.Rows)
+	}
+	// Paid above is what this run moved; what other runs settled is named
+	// apart, so adding up runs never counts a payment twice.
+	if t := res.EarlierText(); t != "" {
+		fmt.Fprintf(m.Stdout, "  %s; not paid again\n", t)
+	}
+	if t := res.LaterText(); t != "" {
+		fmt.Fprintf(m.Stdout, "  %s\n", t)
+	}
+	if res.NothingToPay() {
+		fmt.Fprintln(m.Stdout, "  Nothing left to pay: every row of this sheet was settled before this run.")
 	}
 	if n := st.Counts[ledger.StateNeedsAction] + st.Counts[ledger.StateFailed]; n > 0 {
 		fmt.Fprintf(m.Stdout, "  %d rows need a person: see the \"Needs action\" sheet.\n", n)

@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/shopspring/decimal"
-
+	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -44,35 +43,32 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 		run.StartedAt.Local().Format("2006-01-02 15:04"), run.Operator, finished)
 	fmt.Fprintf(m.Stdout, "Rows: %s\n", stateCounts(counts))
 
-	type tot struct{ paid, fees decimal.Decimal }
-	totals := map[string]*tot{}
 	var action []ledger.Row
 	for r, err := range l.Rows(ctx, ledger.RowFilter{RunID: run.ID}) {
 		if err != nil {
 			return fmt.Errorf("read rows: %w", err)
 		}
 		switch r.State {
-		case ledger.StatePaid, ledger.StateLoaded, ledger.StateScheduled:
-			t := totals[r.SourceCurrency]
-			if t == nil {
-				t = &tot{}
-				totals[r.SourceCurrency] = t
-			}
-			amt := r.Amount
-			if r.SourceAmount.Valid {
-				amt = r.SourceAmount.Decimal
-			}
-			t.paid = t.paid.Add(amt)
-			if r.Fee.Valid {
-				t.fees = t.fees.Add(r.Fee.Decimal)
-			}
 		case ledger.StateNeedsAction, ledger.StateFailed:
 			action = append(action, r)
 		}
 	}
-	for cur, t := range totals {
-		d := decimalsFor(cur)
-		fmt.Fprintf(m.Stdout, "Paid %s: %s, fees %s\n", cur, t.paid.StringFixed(d), t.fees.StringFixed(d))
+	// A run's totals are what it moved itself; rows another run settled
+	// are named apart, so the status of a re-run never shows a second
+	// payment.
+	sum, err := batch.SummarizeRun(ctx, l, run.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range sum.Totals {
+		d := decimalsFor(t.Currency)
+		fmt.Fprintf(m.Stdout, "Paid %s by this run: %s, fees %s\n", t.Currency, t.Paid.StringFixed(d), t.Fees.StringFixed(d))
+	}
+	if t := sum.EarlierText(); t != "" {
+		fmt.Fprintf(m.Stdout, "%s; not paid again\n", t)
+	}
+	if t := sum.LaterText(); t != "" {
+		fmt.Fprintln(m.Stdout, t)
 	}
 	if len(action) > 0 {
 		fmt.Fprintln(m.Stdout, "\nRows that need a person:")

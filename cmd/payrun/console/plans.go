@@ -106,7 +106,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusServiceUnavailable, "No MassPay connection", "The sheet is valid, but this console has no MassPay connection to price it.", "/")
 		return
 	}
-	plan, err := batch.MakePlan(r.Context(), s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}))
+	plan, err := batch.MakePlanWith(r.Context(), s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}),
+		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		s.cfg.Log.Error().Err(err).Msg("price sheet")
 		s.message(w, r, http.StatusBadGateway, "Pricing failed", "MassPay could not price the sheet: "+err.Error(), "/")
@@ -153,14 +154,24 @@ type planData struct {
 	Currencies []currencyLine
 	Quotes     []batch.Quote
 	NoRoute    []batch.Quote
-	Loads      int
-	Payouts    int
-	OK         bool
+	// NeedDetails are the payout rows the run would leave NEEDS_ACTION for
+	// a missing payee detail; Unchecked the rows checked only at run time.
+	NeedDetails []batch.Quote
+	Unchecked   int
+	Loads       int
+	Payouts     int
+	OK          bool
 	// What the viewer may do.
 	CanApprove bool
 	SelfPlan   bool // the viewer prepared it: approval is someone else's
 	CanRun     bool
 	Workbook   bool
+	// Left is how many rows a run would still work on; Earlier says what
+	// of the sheet the ledger already holds as paid, and NothingLeft that
+	// all of it is, so the page offers no Pay button.
+	Left        int
+	Earlier     string
+	NothingLeft bool
 }
 
 type currencyLine struct {
@@ -192,10 +203,19 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 				Balance: plan.Balances[cur], Shortfall: sf, Short: short})
 		}
 		d.Quotes, d.NoRoute = plan.Quotes, plan.NoRoute
+		d.NeedDetails, d.Unchecked = plan.NeedDetails, plan.DetailsUnchecked
+	}
+	d.Left = rec.Rows
+	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
+		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, batch.SheetRows(path, batch.IngestOptions{})); err == nil {
+			d.Left, d.Earlier, d.NothingLeft = st.Left(), st.Text(), st.NothingLeft()
+		} else {
+			s.cfg.Log.Error().Err(err).Msg("read the sheet's standing in the ledger")
+		}
 	}
 	d.SelfPlan = strings.EqualFold(rec.PreparedBy, sess.user)
 	d.CanApprove = rec.Status == ledger.PlanPending && canApprove(sess.role) && !d.SelfPlan
-	d.CanRun = rec.Status == ledger.PlanApproved && canPrepare(sess.role)
+	d.CanRun = rec.Status == ledger.PlanApproved && canPrepare(sess.role) && !d.NothingLeft
 	if _, err := os.Stat(s.planWorkbookPath(rec.ID)); err == nil {
 		d.Workbook = true
 	}
@@ -218,7 +238,8 @@ func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*batch.Plan, 
 	if s.cfg.API == nil {
 		return nil, errors.New("no MassPay connection to price the sheet")
 	}
-	p, err = batch.MakePlan(ctx, s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}))
+	p, err = batch.MakePlanWith(ctx, s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}),
+		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		return nil, fmt.Errorf("price the sheet: %w", err)
 	}

@@ -106,6 +106,11 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	if err != nil || !rep.OK() {
 		return 0, &runRefusal{http.StatusUnprocessableEntity, "Sheet has mistakes", "The sheet no longer validates; nothing was paid.", ""}
 	}
+	// A sheet paid in full already: no run, which would only read as a
+	// second payment of it.
+	if st, err := batch.SheetStanding(ctx, s.cfg.Ledger, batch.SheetRows(path, batch.IngestOptions{})); err == nil && st.NothingLeft() {
+		return 0, &runRefusal{http.StatusConflict, "Nothing to pay", "Every row of this sheet was settled before (" + st.Text() + "); no run was started.", ""}
+	}
 
 	// 2. The ledger, locked: one runner per ledger, across processes.
 	name := filepath.Base(path)

@@ -3,8 +3,10 @@ package console
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -19,7 +21,11 @@ type runLine struct {
 	Settled     int
 	NeedsPerson int
 	Requested   string // per source currency
-	Paid        string
+	// Paid is what this run itself paid; Earlier names the rows of its
+	// sheet other runs had settled, so the page adds up without counting a
+	// payment twice.
+	Paid    string
+	Earlier string
 }
 
 // runsPage lists the ledger's runs, newest first, with totals.
@@ -48,6 +54,7 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 	for _, run := range runs {
 		ln := runLine{Run: run}
 		requested, paid := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+		earlier, earlierRows, earlierRuns := map[string]decimal.Decimal{}, 0, map[int64]bool{}
 		for row, err := range s.cfg.Ledger.Rows(ctx, ledger.RowFilter{RunID: run.ID}) {
 			if err != nil {
 				return nil, err
@@ -64,14 +71,35 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 			}
 			if kind.Settled() {
 				ln.Settled++
-				if known {
+				if by := row.SettledRunID; by != 0 && by != run.ID {
+					earlierRows++
+					earlierRuns[by] = true
+					if known {
+						earlier[cur] = earlier[cur].Add(amt)
+					}
+				} else if known {
 					paid[cur] = paid[cur].Add(amt)
+				}
+				if _, ok := paid[cur]; !ok {
+					paid[cur] = decimal.Zero // 0.00 USD, not an empty cell
 				}
 			} else {
 				ln.NeedsPerson++
 			}
 		}
 		ln.Requested, ln.Paid = totalsText(requested), totalsText(paid)
+		if earlierRows > 0 {
+			ids := slices.Sorted(maps.Keys(earlierRuns))
+			names := make([]string, len(ids))
+			for i, id := range ids {
+				names[i] = fmt.Sprint(id)
+			}
+			what := "already paid earlier"
+			if ids[0] > run.ID {
+				what = "paid by a later run"
+			}
+			ln.Earlier = fmt.Sprintf("%s: %d rows, %s, in run %s", what, earlierRows, totalsText(earlier), strings.Join(names, ", "))
+		}
 		out = append(out, ln)
 	}
 	return out, nil
