@@ -19,6 +19,7 @@ var (
 	ErrSheetNotFound  = errors.New("worksheet not found")
 	ErrEmptySheet     = errors.New("sheet is empty")
 	ErrLegacyXLS      = errors.New("legacy .xls workbooks are not supported; save the file as .xlsx or .csv")
+	ErrBadDecimalMark = errors.New("the decimal mark is , or .")
 	errHeaderScanSize = 30 // rows searched for the header
 )
 
@@ -36,10 +37,12 @@ type IngestOptions struct {
 	// SheetName picks an XLSX worksheet; empty takes the first visible
 	// worksheet that has any data.
 	SheetName string
-	// DecimalComma forces the decimal mark of a CSV file. Nil detects it
-	// from the amounts near the top, falling back to the delimiter: a
-	// semicolon file is taken to be European (1.234,56).
-	DecimalComma *bool
+	// DecimalMark is the decimal mark of text amounts, ',' or '.', as
+	// --decimal-mark (or decimal_mark in payrun.toml) gives it. 0 reads
+	// each value the only way it can be read and refuses one that the two
+	// marks read as different numbers ("1,500"); see readAmount. XLSX
+	// numeric cells are numbers and never ask.
+	DecimalMark rune
 	// Location is the time zone of times written without one
 	// (time_to_process "2026-07-01 09:00"). Nil means time.Local.
 	Location *time.Location
@@ -58,14 +61,13 @@ type source interface {
 // SheetReader streams the rows of one sheet. It holds one row at a time, so
 // a million-row file reads in constant memory.
 type SheetReader struct {
-	name         string
-	format       Format
-	cols         []Column
-	headerLine   int
-	problems     []Problem
-	decimalComma bool
-	src          source
-	b            rowBuilder
+	name       string
+	format     Format
+	cols       []Column
+	headerLine int
+	problems   []Problem
+	src        source
+	b          rowBuilder
 }
 
 // Open opens the sheet at path, finds its header row and returns a reader
@@ -83,6 +85,9 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 		name = filepath.Base(path)
 	}
 	r := &SheetReader{format: format, name: name}
+	if m := opts.DecimalMark; m != 0 && m != ',' && m != '.' {
+		return nil, fmt.Errorf("open sheet: decimal mark %q: %w", m, ErrBadDecimalMark)
+	}
 	var hdr []string
 	switch format {
 	case FormatXLSX:
@@ -99,12 +104,11 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 		}
 		xs.setHeader(hdr)
 	default:
-		cs, err := openCSV(path, opts.DecimalComma)
+		cs, err := openCSV(path)
 		if err != nil {
 			return nil, err
 		}
 		r.src = cs
-		r.decimalComma = cs.decimalComma
 		r.problems = append(r.problems, cs.warnings(name)...)
 		r.headerLine, hdr, err = findHeader(cs)
 		if err != nil {
@@ -117,7 +121,7 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	r.b = rowBuilder{cols: r.cols, decimalComma: r.decimalComma, loc: loc, sheet: r.name}
+	r.b = rowBuilder{cols: r.cols, mark: opts.DecimalMark, xlsxNumbers: format == FormatXLSX, loc: loc, sheet: r.name}
 	return r, nil
 }
 
@@ -259,8 +263,9 @@ func (r *SheetReader) Columns() []Column { return append([]Column(nil), r.cols..
 // HeaderLine is the row number of the header.
 func (r *SheetReader) HeaderLine() int { return r.headerLine }
 
-// DecimalComma reports whether amounts are read with a decimal comma.
-func (r *SheetReader) DecimalComma() bool { return r.decimalComma }
+// DecimalMark is the decimal mark text amounts are read with, ',' or '.',
+// or 0 when each value is read the only way it can be.
+func (r *SheetReader) DecimalMark() rune { return r.b.mark }
 
 // HeaderProblems are the mistakes found in the header (missing or doubled
 // columns) and in the file as a whole (its encoding).

@@ -15,13 +15,26 @@ import (
 // row's Problems. It checks nothing that needs other rows or options; that
 // is Validate's job.
 type rowBuilder struct {
-	cols         []Column
-	decimalComma bool
-	// strictDecimal refuses an amount that reads differently with a decimal
-	// comma than with a point ("1,234"), for input whose mark is unknown.
-	strictDecimal bool
-	loc           *time.Location
-	sheet         string
+	cols []Column
+	// mark is the decimal mark of text amounts, ',' or '.', when the sheet
+	// or --decimal-mark gave it; 0 reads each value by readAmount's rule.
+	mark rune
+	// xlsxNumbers says amount cells that look like a number as a workbook
+	// stores one (digits and one '.') are numbers, not text: they carry no
+	// decimal mark to ask about.
+	xlsxNumbers bool
+	// pointRow and commaRow are the first rows whose amount showed a
+	// decimal point or comma, so a file mixing the two is refused.
+	pointRow, commaRow markedRow
+	loc                *time.Location
+	sheet              string
+}
+
+// markedRow is a row whose amount showed its decimal mark, and that amount.
+type markedRow struct {
+	line    int
+	text    string
+	flagged bool // the row has been told about the mix already
 }
 
 func (b *rowBuilder) build(line int, cells []string) Row {
@@ -194,11 +207,15 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 
 // amount parses the amount cell and checks a symbol against the currency.
 func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule, msg string, sev Severity)) {
-	p, err := parseAmount(v, b.decimalComma)
-	if err == nil && b.strictDecimal {
-		if q, err2 := parseAmount(v, !b.decimalComma); err2 == nil && !q.value.Equal(p.value) {
-			err = fmt.Errorf("%w: %q reads as %s or %s depending on the decimal mark", ErrAmountSeparators, v, p.value, q.value)
-		}
+	var (
+		p     amountParse
+		shown rune
+		err   error
+	)
+	if b.xlsxNumbers && looksNumeric(v) {
+		p, err = parseAmount(v, false)
+	} else {
+		p, shown, err = readAmount(v, b.mark)
 	}
 	if err != nil {
 		msg := err.Error()
@@ -208,9 +225,14 @@ func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule
 		case errors.Is(err, ErrAmountNotNumber) && !strings.Contains(msg, "scientific"):
 			msg = fmt.Sprintf("%q is not a number", v)
 		default:
-			msg = strings.TrimPrefix(strings.TrimPrefix(msg, ErrAmountNotNumber.Error()+": "), ErrAmountSeparators.Error()+": ")
+			for _, e := range []error{ErrAmountNotNumber, ErrAmountSeparators, ErrAmountAmbiguous} {
+				msg = strings.TrimPrefix(msg, e.Error()+": ")
+			}
 		}
 		problem(col, v, "bad_amount", msg, SeverityError)
+		return
+	}
+	if shown != 0 && !b.mixedMarks(row, col, v, shown, problem) {
 		return
 	}
 	row.Amount = p.value
@@ -222,11 +244,44 @@ func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule
 	}
 }
 
+// mixedMarks records the decimal mark the amount v of row showed and
+// reports false, with a problem naming both rows, when an earlier row showed
+// the other one: one file is written with one mark, so one of the two rows
+// was typed by someone else or pasted from elsewhere, and a person must say
+// which. The earlier row gets a problem too (once), so neither is paid.
+func (b *rowBuilder) mixedMarks(row *Row, col, v string, shown rune, problem func(col, val, rule, msg string, sev Severity)) bool {
+	mine, other := &b.pointRow, &b.commaRow
+	if shown == ',' {
+		mine, other = other, mine
+	}
+	if mine.line == 0 {
+		*mine = markedRow{line: row.Line, text: v}
+	}
+	if other.line == 0 || other.line == row.Line {
+		return true
+	}
+	name := map[rune]string{'.': "a decimal point", ',': "a decimal comma"}
+	otherMark := rune(',')
+	if shown == ',' {
+		otherMark = '.'
+	}
+	problem(col, v, "bad_amount", fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark",
+		v, name[shown], other.line, other.text, name[otherMark]), SeverityError)
+	if !other.flagged {
+		other.flagged = true
+		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: other.line, Column: col, Value: other.text, Rule: "mixed_decimal_marks", Severity: SeverityError,
+			Message: fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark",
+				other.text, name[otherMark], row.Line, v, name[shown])})
+	}
+	return false
+}
+
 // RowFromInput rebuilds a Row from the cells a SheetReader returned in
 // Row.Input, as stored in the ledger. The decimal mark of the original file
 // is not known here, so an amount that reads differently with a comma than
-// with a point ("1,234") is refused rather than guessed; every other amount
-// reads as it did. Times without a zone are read in time.Local. The error
+// with a point ("1,234") is refused rather than guessed, by the same rule as
+// ingest without --decimal-mark (readAmount); every other amount reads as it
+// did. Times without a zone are read in time.Local. The error
 // joins the row's error-severity problems.
 func RowFromInput(input []InputField) (Row, error) {
 	hdr := make([]string, len(input))
@@ -235,7 +290,7 @@ func RowFromInput(input []InputField) (Row, error) {
 		hdr[i], cells[i] = f.Header, f.Value
 	}
 	cols, _ := matchColumns("", 0, hdr, nil)
-	b := rowBuilder{cols: cols, strictDecimal: true, loc: time.Local}
+	b := rowBuilder{cols: cols, loc: time.Local}
 	row := b.build(0, cells)
 	var errs []error
 	for _, p := range row.Problems {
