@@ -198,11 +198,27 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 		}
 	}
 
+	if isExampleID(row.ClientTransferID) {
+		problem(ColClientTransferID, row.ClientTransferID, "template_example",
+			fmt.Sprintf("%q: this is the template's example row; delete it (ids starting with %s are never paid)", row.ClientTransferID, ExampleIDPrefix), SeverityError)
+	}
 	row.amountText = amountText
 	if amountText != "" {
 		b.amount(&row, amountCol, amountText, problem)
 	}
 	return row
+}
+
+// ExampleIDPrefix starts the client_transfer_id of the template's example
+// row. The example looks like a real payment on purpose, so a row with this
+// id is always a mistake: finance who add their rows under it and forget to
+// delete it must not pay the example payee in production.
+const ExampleIDPrefix = "EXAMPLE-"
+
+// isExampleID reports whether id is reserved for the template's example,
+// whatever its case ("example-1" was typed by someone copying the example).
+func isExampleID(id string) bool {
+	return len(id) >= len(ExampleIDPrefix) && strings.EqualFold(id[:len(ExampleIDPrefix)], ExampleIDPrefix)
 }
 
 // amount parses the amount cell and checks a symbol against the currency.
