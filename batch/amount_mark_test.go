@@ -136,3 +136,24 @@ func TestAmountRowFromInputSameRule(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// A text cell "1.500" in a workbook is text, with a mark to ask about; the
+// number 1.5 is a number.
+func TestAmountXLSXTextThatLooksLikeANumber(t *testing.T) {
+	path := writeXLSX(t, "Sheet1", [][]any{
+		{"client_transfer_id", "internal_user_id", "first_name", "last_name", "email", "country", "amount"},
+		{"T1", "u1", "A", "B", "a@b.co", "USA", "1.500"},
+		{"T2", "u2", "A", "B", "b@b.co", "USA", num("1.5")},
+	})
+	probs, rows := amountProblems(t, path, IngestOptions{})
+	if m := strings.Join(probs[2], "; "); !strings.Contains(m, "1500") || !strings.Contains(m, "1.5") {
+		t.Errorf("text 1.500: %q (amount %s)", m, rows[0].Amount)
+	}
+	if len(probs[3]) != 0 || !rows[1].Amount.Equal(decimal.RequireFromString("1.5")) {
+		t.Errorf("number 1.5: %v %s", probs[3], rows[1].Amount)
+	}
+	_, rows = amountProblems(t, path, IngestOptions{DecimalMark: ','})
+	if !rows[0].Amount.Equal(decimal.RequireFromString("1500")) || rows[0].Input[6].Value != "1.500" {
+		t.Errorf("text 1.500 with mark ,: %s, echoed %q", rows[0].Amount, rows[0].Input[6].Value)
+	}
+}

@@ -121,7 +121,12 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	r.b = rowBuilder{cols: r.cols, mark: opts.DecimalMark, xlsxNumbers: format == FormatXLSX, loc: loc, sheet: r.name}
+	r.b = rowBuilder{cols: r.cols, mark: opts.DecimalMark, loc: loc, sheet: r.name}
+	if xs, ok := r.src.(*xlsxSource); ok {
+		// Read through excelize (a non-standard package) nothing says which
+		// cells are text, and every cell that looks like a number is one.
+		r.b.number = func(col int) bool { return !xs.textCell(col) }
+	}
 	return r, nil
 }
 

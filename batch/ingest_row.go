@@ -19,10 +19,10 @@ type rowBuilder struct {
 	// mark is the decimal mark of text amounts, ',' or '.', when the sheet
 	// or --decimal-mark gave it; 0 reads each value by readAmount's rule.
 	mark rune
-	// xlsxNumbers says amount cells that look like a number as a workbook
-	// stores one (digits and one '.') are numbers, not text: they carry no
-	// decimal mark to ask about.
-	xlsxNumbers bool
+	// number, for a workbook, reports whether cell col of the row being
+	// built is stored as a number: a number carries no decimal mark to ask
+	// about. Nil for CSV and for cells rebuilt from the ledger.
+	number func(col int) bool
 	// pointRow and commaRow are the first rows whose amount showed a
 	// decimal point or comma, so a file mixing the two is refused.
 	pointRow, commaRow markedRow
@@ -40,6 +40,7 @@ type markedRow struct {
 func (b *rowBuilder) build(line int, cells []string) Row {
 	row := Row{Line: line, Sheet: b.sheet, Input: make([]InputField, 0, len(b.cols))}
 	var amountCol, amountText, ccyFromHeader string
+	amountIdx := -1
 	problem := func(col, val, rule, msg string, sev Severity) {
 		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: line, Column: col, Value: val, Message: msg, Severity: sev, Rule: rule})
 	}
@@ -87,7 +88,7 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 				row.Country = ctry.Alpha3
 			}
 		case ColAmount:
-			amountCol, amountText, ccyFromHeader = c.Header, v, c.Currency
+			amountCol, amountText, ccyFromHeader, amountIdx = c.Header, v, c.Currency, i
 		case ColMethod:
 			row.Method = strings.ToLower(v)
 		case ColSourceCurrency:
@@ -204,7 +205,7 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 	}
 	row.amountText = amountText
 	if amountText != "" {
-		b.amount(&row, amountCol, amountText, problem)
+		b.amount(&row, amountCol, amountText, b.number != nil && b.number(amountIdx), problem)
 	}
 	return row
 }
@@ -222,13 +223,14 @@ func isExampleID(id string) bool {
 }
 
 // amount parses the amount cell and checks a symbol against the currency.
-func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule, msg string, sev Severity)) {
+// number says the workbook stores the cell as a number.
+func (b *rowBuilder) amount(row *Row, col, v string, number bool, problem func(col, val, rule, msg string, sev Severity)) {
 	var (
 		p     amountParse
 		shown rune
 		err   error
 	)
-	if b.xlsxNumbers && looksNumeric(v) {
+	if number && looksNumeric(v) {
 		p, err = parseAmount(v, false)
 	} else {
 		p, shown, err = readAmount(v, b.mark)

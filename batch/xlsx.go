@@ -23,6 +23,15 @@ type xlsxSource struct {
 	// ahead reads the rows after the header on another goroutine; nil
 	// until setHeader.
 	ahead *readAhead
+	// text has bit i set when cell i of the row next returned was stored
+	// as text in a money column (columns past 64 are taken as numbers).
+	text uint64
+}
+
+// textCells is a worksheet reader that knows which cells of its current row
+// the workbook stores as text rather than as numbers.
+type textCells interface {
+	textCell(col int) bool
 }
 
 // xlsxRows yields a worksheet's rows as raw cell text: scanRows, or
@@ -141,28 +150,46 @@ func (s *xlsxSource) setHeader(hdr []string) {
 	s.ahead = startReadAhead(s.readRow)
 }
 
-func (s *xlsxSource) next() (int, []string, error) {
+func (s *xlsxSource) next() (line int, cells []string, err error) {
 	if s.ahead != nil {
-		return s.ahead.next()
+		line, cells, s.text, err = s.ahead.next()
+	} else {
+		line, cells, s.text, err = s.readRow()
 	}
-	return s.readRow()
+	return line, cells, err
 }
 
-// readRow reads and converts the next row on the calling goroutine.
-func (s *xlsxSource) readRow() (int, []string, error) {
+// textCell reports whether cell col of the row next returned is a money
+// cell the workbook stores as text: "1.500" typed into a text cell is text
+// with a decimal mark to ask about, not the number 1.5.
+func (s *xlsxSource) textCell(col int) bool {
+	return col < 64 && s.text&(1<<col) != 0
+}
+
+// readRow reads and converts the next row on the calling goroutine. Money
+// cells stored as text are left as typed.
+func (s *xlsxSource) readRow() (int, []string, uint64, error) {
 	line, cells, err := s.rows.next()
 	if err == io.EOF {
-		return 0, nil, io.EOF
+		return 0, nil, 0, io.EOF
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
+		return 0, nil, 0, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
 	}
+	tc, _ := s.rows.(textCells)
+	var text uint64
 	for i := range cells {
 		if i < len(s.kinds) && s.kinds[i] != kindText && cells[i] != "" {
+			if s.kinds[i] == kindMoney && tc != nil && tc.textCell(i) {
+				if i < 64 {
+					text |= 1 << i
+				}
+				continue
+			}
 			cells[i] = s.numericText(cells[i], s.kinds[i])
 		}
 	}
-	return line, cells, nil
+	return line, cells, text, nil
 }
 
 // numericText turns a numeric cell's stored value into what Excel shows. A

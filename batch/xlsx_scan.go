@@ -29,7 +29,15 @@ type scanRows struct {
 	line  int
 	done  bool
 	cells []string
+	text  uint64 // bit i: cell i of the current row is a string (i < 64)
 	v, is []byte // the current cell's <v> and inline string text
+}
+
+// textCell reports whether cell col (0-based) of the current row is stored
+// as a string (shared, inline or a formula's string result), not a number.
+// Cells past the 64th are reported as numbers.
+func (s *scanRows) textCell(col int) bool {
+	return col < 64 && s.text&(1<<col) != 0
 }
 
 func newScanRows(rc io.ReadCloser, sst *sharedStrings) *scanRows {
@@ -78,6 +86,7 @@ func (s *scanRows) row() (int, []string, error) {
 	}
 	s.line = line
 	s.cells = s.cells[:0]
+	s.text = 0
 	if sc.selfClose {
 		return line, s.cells, nil
 	}
@@ -169,6 +178,9 @@ func (s *scanRows) cell(col int) (int, error) {
 			s.cells = append(s.cells, "")
 		}
 		s.cells = append(s.cells, val)
+		if (kind != 0 || string(typ) == "str") && col-1 < 64 {
+			s.text |= 1 << (col - 1)
+		}
 	}
 	return col, nil
 }
