@@ -199,6 +199,14 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 		}
 	}
 
+	if label, ok := totalLabel(row, cells); ok {
+		// One mistake that says what the row is, instead of an "is empty"
+		// for every payee column; its amount is nobody's.
+		row.amountText = amountText
+		row.Problems = []Problem{{Sheet: b.sheet, Line: line, Column: totalColumn(b.cols, cells, label), Value: label, Rule: RuleTotalRow, Severity: SeverityError,
+			Message: fmt.Sprintf("%q: this looks like a total row, not a payment; delete it (payrun adds up the sheet itself)", label)}}
+		return row
+	}
 	if isExampleID(row.ClientTransferID) {
 		problem(ColClientTransferID, row.ClientTransferID, "template_example",
 			fmt.Sprintf("%q: this is the template's example row; delete it (ids starting with %s are never paid)", row.ClientTransferID, ExampleIDPrefix), SeverityError)
@@ -208,6 +216,53 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 		b.amount(&row, amountCol, amountText, b.number != nil && b.number(amountIdx), problem)
 	}
 	return row
+}
+
+// RuleTotalRow is the rule of a row that is a sheet's total, not a payment.
+// Validate reports nothing else about such a row.
+const RuleTotalRow = "total_row"
+
+// totalWords are the labels people put on a total row, lower case.
+var totalWords = []string{"total", "totals", "grand total", "subtotal", "sub-total", "sub total", "sum", "summe", "gesamt", "total general", "totaal"}
+
+// totalLabel reports whether row, built from cells, is a total line: a cell
+// reads "Total" (or the like) and at most one of the payee's identifying
+// columns holds anything else. A payee whose first name is Total still has
+// an id, an email and a last name.
+func totalLabel(row Row, cells []string) (string, bool) {
+	label := ""
+	for _, c := range cells {
+		t := strings.ToLower(strings.TrimSpace(strings.TrimRight(strings.TrimSpace(c), ":")))
+		for _, w := range totalWords {
+			if t == w || (w == "total" && strings.HasPrefix(t, "total ")) {
+				label = strings.TrimSpace(c)
+				break
+			}
+		}
+		if label != "" {
+			break
+		}
+	}
+	if label == "" {
+		return "", false
+	}
+	filled := 0
+	for _, v := range []string{row.ClientTransferID, row.InternalUserID, row.FirstName, row.LastName, row.Email} {
+		if v != "" && v != label {
+			filled++
+		}
+	}
+	return label, filled <= 1
+}
+
+// totalColumn is the header of the cell holding a total row's label.
+func totalColumn(cols []Column, cells []string, label string) string {
+	for i, c := range cells {
+		if strings.TrimSpace(c) == label && i < len(cols) {
+			return cols[i].Header
+		}
+	}
+	return ""
 }
 
 // ExampleIDPrefix starts the client_transfer_id of the template's example
