@@ -124,8 +124,9 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 	r.b = rowBuilder{cols: r.cols, mark: opts.DecimalMark, loc: loc, sheet: r.name}
 	if xs, ok := r.src.(*xlsxSource); ok {
 		// Read through excelize (a non-standard package) nothing says which
-		// cells are text, and every cell that looks like a number is one.
-		r.b.number = func(col int) bool { return !xs.textCell(col) }
+		// cells are text or formulas: every cell that looks like a number is
+		// one, as before.
+		r.b.typed = xs
 	}
 	return r, nil
 }

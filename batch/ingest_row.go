@@ -19,10 +19,10 @@ type rowBuilder struct {
 	// mark is the decimal mark of text amounts, ',' or '.', when the sheet
 	// or --decimal-mark gave it; 0 reads each value by readAmount's rule.
 	mark rune
-	// number, for a workbook, reports whether cell col of the row being
-	// built is stored as a number: a number carries no decimal mark to ask
-	// about. Nil for CSV and for cells rebuilt from the ledger.
-	number func(col int) bool
+	// typed, for a workbook, tells which cells of the row being built are
+	// stored as text (a number carries no decimal mark to ask about) and
+	// which are formulas. Nil for CSV and for cells rebuilt from the ledger.
+	typed typedCells
 	// pointRow and commaRow are the first rows whose amount showed a
 	// decimal point or comma, so a file mixing the two is refused.
 	pointRow, commaRow markedRow
@@ -213,7 +213,12 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 	}
 	row.amountText = amountText
 	if amountText != "" {
-		b.amount(&row, amountCol, amountText, b.number != nil && b.number(amountIdx), problem)
+		b.amount(&row, amountCol, amountText, b.typed != nil && !b.typed.textCell(amountIdx), problem)
+		if b.typed != nil && b.typed.formulaCell(amountIdx) {
+			b.formulaDecimals(&row, amountCol, amountText, problem)
+		}
+	} else if amountIdx >= 0 && b.typed != nil && b.typed.formulaCell(amountIdx) {
+		problem(amountCol, "", "bad_amount", "the amount is a formula that was never calculated (the file was written by a program that does not calculate); open it in Excel or LibreOffice and save it, or type the number", SeverityError)
 	}
 	return row
 }
@@ -347,6 +352,20 @@ func (b *rowBuilder) mixedMarks(row *Row, col, v string, shown rune, problem fun
 				other.text, name[otherMark], row.Line, v, name[shown])})
 	}
 	return false
+}
+
+// formulaDecimals refuses a formula's result with more decimals than the
+// currency allows, saying to round it in the formula: =1000/3 is stored as
+// 333.333333333333, and "12 decimals" alone does not tell finance what to do.
+func (b *rowBuilder) formulaDecimals(row *Row, col, v string, problem func(col, val, rule, msg string, sev Severity)) {
+	cur, ok := LookupCurrency(row.AmountCurrency())
+	if !ok || row.Amount.IsZero() {
+		return
+	}
+	if n := decimalPlaces(row.Amount); n > cur.Decimals {
+		problem(col, v, "bad_amount", fmt.Sprintf("%q, the result of a formula, has %d decimals; %s allows %d: round it in the formula, =ROUND(..., %d)",
+			v, n, cur.Code, cur.Decimals, cur.Decimals), SeverityError)
+	}
 }
 
 // RowFromInput rebuilds a Row from the cells a SheetReader returned in
