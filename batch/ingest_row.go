@@ -237,9 +237,13 @@ var totalWords = []string{"total", "totals", "grand total", "subtotal", "sub-tot
 func totalLabel(row Row, cells []string) (string, bool) {
 	label := ""
 	for _, c := range cells {
-		t := strings.ToLower(strings.TrimSpace(strings.TrimRight(strings.TrimSpace(c), ":")))
+		t := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(c), ":"))
+		// Every row passes here: rule out most cells without allocating.
+		if len(t) < 3 || len(t) > 20 || !strings.ContainsRune("tTsSgG", rune(t[0])) {
+			continue
+		}
 		for _, w := range totalWords {
-			if t == w || (w == "total" && strings.HasPrefix(t, "total ")) {
+			if strings.EqualFold(t, w) || (w == "total" && len(t) > 6 && strings.EqualFold(t[:6], "total ")) {
 				label = strings.TrimSpace(c)
 				break
 			}
