@@ -347,12 +347,12 @@ func (b *rowBuilder) mixedMarks(row *Row, col, v string, shown rune, problem fun
 	if shown == ',' {
 		otherMark = '.'
 	}
-	problem(col, v, "bad_amount", fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark",
+	problem(col, v, "bad_amount", fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark (decimal_mark in payrun.toml)",
 		v, name[shown], other.line, other.text, name[otherMark]), SeverityError)
 	if !other.flagged {
 		other.flagged = true
 		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: other.line, Column: col, Value: other.text, Rule: "mixed_decimal_marks", Severity: SeverityError,
-			Message: fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark",
+			Message: fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark (decimal_mark in payrun.toml)",
 				other.text, name[otherMark], row.Line, v, name[shown])})
 	}
 	return false

@@ -152,7 +152,7 @@ func readAmount(s string, mark rune) (p amountParse, shown rune, err error) {
 	case errP == nil && errC == nil && pp.value.Equal(pc.value):
 		return pp, 0, nil
 	case errP == nil && errC == nil:
-		return pp, 0, fmt.Errorf("%w: %q reads as %s with a decimal point or %s with a decimal comma; say which with --decimal-mark . or --decimal-mark ,",
+		return pp, 0, fmt.Errorf("%w: %q reads as %s with a decimal point or %s with a decimal comma; say which with --decimal-mark . or --decimal-mark , (decimal_mark in payrun.toml)",
 			ErrAmountAmbiguous, s, pp.value, pc.value)
 	case errP == nil:
 		return pp, '.', nil

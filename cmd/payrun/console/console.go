@@ -73,6 +73,16 @@ type Config struct {
 	Log zerolog.Logger
 	// Clock is the console's notion of now; nil means time.Now.
 	Clock func() time.Time
+	// DecimalMark is the decimal mark of uploaded sheets' text amounts, ','
+	// or '.' (decimal_mark in payrun.toml); 0 refuses an amount the two
+	// marks read differently, as the CLI does without --decimal-mark.
+	DecimalMark rune
+}
+
+// ingestOptions are how every uploaded sheet is read: validated, planned
+// and recorded the same way.
+func (s *Server) ingestOptions() batch.IngestOptions {
+	return batch.IngestOptions{DecimalMark: s.cfg.DecimalMark}
 }
 
 // Server is a running console. It is an http.Handler.
