@@ -272,7 +272,7 @@ func openRawSheet(path string, opts IngestOptions, isHeader func([]string) bool,
 		}
 		rs.src, rs.name = xs, fmt.Sprintf("%s [%s]", name, xs.sheet)
 	} else {
-		cs, err := openCSV(path, opts.DecimalComma)
+		cs, err := openCSV(path)
 		if err != nil {
 			return nil, err
 		}

@@ -31,6 +31,9 @@ func ValidateAutopaySheet(s *AutopaySheet) Problems {
 		if r.InternalUserID == "" {
 			bad(ColInternalUserID, "", "required", "internal_user_id is empty; every rule belongs to a payee")
 		}
+		if isExampleID(r.InternalUserID) {
+			bad(ColInternalUserID, r.InternalUserID, "template_example", "%q: this is the template's example rule; delete it (ids starting with %s are never applied)", r.InternalUserID, ExampleIDPrefix)
+		}
 		if c, ok := LookupCurrency(r.WalletCurrency); !ok || c.Code != r.WalletCurrency {
 			bad(ColWalletCurrency, r.WalletCurrency, "bad_currency", "%q is not a currency code such as USD", r.WalletCurrency)
 		}

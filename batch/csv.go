@@ -24,20 +24,19 @@ import (
 // unknown columns kept), and the rows must stream with their positions so
 // problems can name the row. encoding/csv gives exactly that.
 type csvSource struct {
-	f            *os.File
-	r            *csv.Reader
-	delim        rune
-	decimalComma bool
-	charset      string // "" for UTF-8
-	row          int    // row number of the last record, as Excel counts
-	endLine      int    // physical line the last record ended on
+	f       *os.File
+	r       *csv.Reader
+	delim   rune
+	charset string // "" for UTF-8
+	row     int    // row number of the last record, as Excel counts
+	endLine int    // physical line the last record ended on
 }
 
-// sniffSize is how much of a CSV file is looked at to detect its encoding,
-// delimiter and decimal mark.
+// sniffSize is how much of a CSV file is looked at to detect its encoding
+// and delimiter. The decimal mark is not guessed from it: see readAmount.
 const sniffSize = 64 << 10
 
-func openCSV(path string, decimalComma *bool) (*csvSource, error) {
+func openCSV(path string) (*csvSource, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open sheet: %w", err)
@@ -61,11 +60,6 @@ func openCSV(path string, decimalComma *bool) (*csvSource, error) {
 	br := bufio.NewReaderSize(text, sniffSize)
 	sample, _ := br.Peek(sniffSize)
 	s.delim = sniffDelimiter(string(sample))
-	if decimalComma != nil {
-		s.decimalComma = *decimalComma
-	} else {
-		s.decimalComma = sniffDecimalComma(string(sample), s.delim)
-	}
 	s.r = csv.NewReader(br)
 	s.r.Comma = s.delim
 	s.r.FieldsPerRecord = -1
@@ -144,52 +138,6 @@ func sniffDelimiter(sample string) rune {
 		}
 	}
 	return best
-}
-
-// sniffDecimalComma looks at the amount column near the top of the file: a
-// value that can only be a decimal comma (12,50 or 1.234,56) or only a
-// decimal point (12.50, 1,234.56) decides. With no such value, a semicolon
-// file is taken to be European, as Excel writes semicolons exactly where
-// the decimal mark is a comma.
-func sniffDecimalComma(sample string, delim rune) bool {
-	if i := strings.LastIndexByte(sample, '\n'); i >= 0 && len(sample) == sniffSize {
-		sample = sample[:i+1] // drop the cut-off last line
-	}
-	r := csv.NewReader(strings.NewReader(sample))
-	r.Comma, r.FieldsPerRecord, r.LazyQuotes = delim, -1, true
-	amountIdx := -1
-	comma, point := 0, 0
-	for {
-		rec, err := r.Read()
-		if err != nil {
-			break
-		}
-		if amountIdx < 0 {
-			if knownHeaderCount(rec) >= 3 {
-				for i, h := range rec {
-					if k, _ := MatchHeader(h); k == ColAmount {
-						amountIdx = i
-					}
-				}
-			}
-			continue
-		}
-		if amountIdx < len(rec) {
-			switch decimalMarkOf(rec[amountIdx]) {
-			case ',':
-				comma++
-			case '.':
-				point++
-			}
-		}
-	}
-	switch {
-	case comma > 0 && point == 0:
-		return true
-	case point > 0:
-		return false
-	}
-	return delim == ';'
 }
 
 // decimalMarkOf returns the decimal mark a number must be using, or 0 when

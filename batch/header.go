@@ -61,7 +61,7 @@ type ColumnDoc struct {
 // KnownColumns is the table header matching is driven by, in template order.
 var KnownColumns = []ColumnDoc{
 	{ColClientTransferID, []string{"transfer id", "payment id", "payout id", "client reference", "reference", "transfer reference"}, true,
-		"Your unique id for this payment, at most 50 characters. It makes re-runs safe: a row is never paid twice under the same id."},
+		"Your unique id for this payment, at most 50 characters. It makes re-runs safe: a row is never paid twice under the same id. Ids starting with EXAMPLE- mark the template's example row and are never paid."},
 	{ColInternalUserID, []string{"user id", "payee id", "employee id", "contractor id", "freelancer id", "vendor id", "recipient id"}, true,
 		"Your id for the payee. The same person keeps the same id every month."},
 	{ColFirstName, []string{"given name", "forename", "first"}, true, "Payee's first name."},

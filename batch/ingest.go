@@ -25,7 +25,9 @@ var (
 	// ErrWorkbookTooLarge means a part of an XLSX (a zip) inflates past
 	// what a payout sheet needs: a zip bomb, or a workbook to split.
 	ErrWorkbookTooLarge = errors.New("workbook too large when unpacked")
-	errHeaderScanSize   = 30 // rows searched for the header
+	// ErrBadDecimalMark means a decimal mark other than , or . was given.
+	ErrBadDecimalMark = errors.New("the decimal mark is , or .")
+	errHeaderScanSize = 30 // rows searched for the header
 )
 
 // MaxInputColumns is the most columns a sheet may have: Excel's 16,384
@@ -46,10 +48,12 @@ type IngestOptions struct {
 	// SheetName picks an XLSX worksheet; empty takes the first visible
 	// worksheet that has any data.
 	SheetName string
-	// DecimalComma forces the decimal mark of a CSV file. Nil detects it
-	// from the amounts near the top, falling back to the delimiter: a
-	// semicolon file is taken to be European (1.234,56).
-	DecimalComma *bool
+	// DecimalMark is the decimal mark of text amounts, ',' or '.', as
+	// --decimal-mark (or decimal_mark in payrun.toml) gives it. 0 reads
+	// each value the only way it can be read and refuses one that the two
+	// marks read as different numbers ("1,500"); see readAmount. XLSX
+	// numeric cells are numbers and never ask.
+	DecimalMark rune
 	// Location is the time zone of times written without one
 	// (time_to_process "2026-07-01 09:00"). Nil means time.Local.
 	Location *time.Location
@@ -68,14 +72,13 @@ type source interface {
 // SheetReader streams the rows of one sheet. It holds one row at a time, so
 // a million-row file reads in constant memory.
 type SheetReader struct {
-	name         string
-	format       Format
-	cols         []Column
-	headerLine   int
-	problems     []Problem
-	decimalComma bool
-	src          source
-	b            rowBuilder
+	name       string
+	format     Format
+	cols       []Column
+	headerLine int
+	problems   []Problem
+	src        source
+	b          rowBuilder
 }
 
 // Open opens the sheet at path, finds its header row and returns a reader
@@ -93,6 +96,9 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 		name = filepath.Base(path)
 	}
 	r := &SheetReader{format: format, name: name}
+	if m := opts.DecimalMark; m != 0 && m != ',' && m != '.' {
+		return nil, fmt.Errorf("open sheet: decimal mark %q: %w", m, ErrBadDecimalMark)
+	}
 	var hdr []string
 	switch format {
 	case FormatXLSX:
@@ -112,12 +118,11 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 		}
 		xs.setHeader(hdr)
 	default:
-		cs, err := openCSV(path, opts.DecimalComma)
+		cs, err := openCSV(path)
 		if err != nil {
 			return nil, err
 		}
 		r.src = cs
-		r.decimalComma = cs.decimalComma
 		r.problems = append(r.problems, cs.warnings(name)...)
 		r.headerLine, hdr, err = findHeader(cs)
 		if err == nil {
@@ -133,7 +138,13 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 	if loc == nil {
 		loc = time.Local
 	}
-	r.b = rowBuilder{cols: r.cols, decimalComma: r.decimalComma, loc: loc, sheet: r.name}
+	r.b = rowBuilder{cols: r.cols, mark: opts.DecimalMark, loc: loc, sheet: r.name}
+	if xs, ok := r.src.(*xlsxSource); ok {
+		// Read through excelize (a non-standard package) nothing says which
+		// cells are text or formulas: every cell that looks like a number is
+		// one, as before.
+		r.b.typed = xs
+	}
 	return r, nil
 }
 
@@ -294,8 +305,9 @@ func (r *SheetReader) Columns() []Column { return append([]Column(nil), r.cols..
 // HeaderLine is the row number of the header.
 func (r *SheetReader) HeaderLine() int { return r.headerLine }
 
-// DecimalComma reports whether amounts are read with a decimal comma.
-func (r *SheetReader) DecimalComma() bool { return r.decimalComma }
+// DecimalMark is the decimal mark text amounts are read with, ',' or '.',
+// or 0 when each value is read the only way it can be.
+func (r *SheetReader) DecimalMark() rune { return r.b.mark }
 
 // HeaderProblems are the mistakes found in the header (missing or doubled
 // columns) and in the file as a whole (its encoding).

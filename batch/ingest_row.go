@@ -15,18 +15,32 @@ import (
 // row's Problems. It checks nothing that needs other rows or options; that
 // is Validate's job.
 type rowBuilder struct {
-	cols         []Column
-	decimalComma bool
-	// strictDecimal refuses an amount that reads differently with a decimal
-	// comma than with a point ("1,234"), for input whose mark is unknown.
-	strictDecimal bool
-	loc           *time.Location
-	sheet         string
+	cols []Column
+	// mark is the decimal mark of text amounts, ',' or '.', when the sheet
+	// or --decimal-mark gave it; 0 reads each value by readAmount's rule.
+	mark rune
+	// typed, for a workbook, tells which cells of the row being built are
+	// stored as text (a number carries no decimal mark to ask about) and
+	// which are formulas. Nil for CSV and for cells rebuilt from the ledger.
+	typed typedCells
+	// pointRow and commaRow are the first rows whose amount showed a
+	// decimal point or comma, so a file mixing the two is refused.
+	pointRow, commaRow markedRow
+	loc                *time.Location
+	sheet              string
+}
+
+// markedRow is a row whose amount showed its decimal mark, and that amount.
+type markedRow struct {
+	line    int
+	text    string
+	flagged bool // the row has been told about the mix already
 }
 
 func (b *rowBuilder) build(line int, cells []string) Row {
 	row := Row{Line: line, Sheet: b.sheet, Input: make([]InputField, 0, len(b.cols))}
 	var amountCol, amountText, ccyFromHeader string
+	amountIdx := -1
 	problem := func(col, val, rule, msg string, sev Severity) {
 		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: line, Column: col, Value: val, Message: msg, Severity: sev, Rule: rule})
 	}
@@ -74,7 +88,7 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 				row.Country = ctry.Alpha3
 			}
 		case ColAmount:
-			amountCol, amountText, ccyFromHeader = c.Header, v, c.Currency
+			amountCol, amountText, ccyFromHeader, amountIdx = c.Header, v, c.Currency, i
 		case ColMethod:
 			row.Method = strings.ToLower(v)
 		case ColSourceCurrency:
@@ -192,20 +206,105 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 		}
 	}
 
+	if label, ok := totalLabel(row, cells); ok {
+		// One mistake that says what the row is, instead of an "is empty"
+		// for every payee column; its amount is nobody's.
+		row.amountText = amountText
+		row.Problems = []Problem{{Sheet: b.sheet, Line: line, Column: totalColumn(b.cols, cells, label), Value: label, Rule: RuleTotalRow, Severity: SeverityError,
+			Message: fmt.Sprintf("%q: this looks like a total row, not a payment; delete it (payrun adds up the sheet itself)", label)}}
+		return row
+	}
+	if isExampleID(row.ClientTransferID) {
+		problem(ColClientTransferID, row.ClientTransferID, "template_example",
+			fmt.Sprintf("%q: this is the template's example row; delete it (ids starting with %s are never paid)", row.ClientTransferID, ExampleIDPrefix), SeverityError)
+	}
 	row.amountText = amountText
 	if amountText != "" {
-		b.amount(&row, amountCol, amountText, problem)
+		b.amount(&row, amountCol, amountText, b.typed != nil && !b.typed.textCell(amountIdx), problem)
+		if b.typed != nil && b.typed.formulaCell(amountIdx) {
+			b.formulaDecimals(&row, amountCol, amountText, problem)
+		}
+	} else if amountIdx >= 0 && b.typed != nil && b.typed.formulaCell(amountIdx) {
+		problem(amountCol, "", "bad_amount", "the amount is a formula that was never calculated (the file was written by a program that does not calculate); open it in Excel or LibreOffice and save it, or type the number", SeverityError)
 	}
 	return row
 }
 
-// amount parses the amount cell and checks a symbol against the currency.
-func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule, msg string, sev Severity)) {
-	p, err := parseAmount(v, b.decimalComma)
-	if err == nil && b.strictDecimal {
-		if q, err2 := parseAmount(v, !b.decimalComma); err2 == nil && !q.value.Equal(p.value) {
-			err = fmt.Errorf("%w: %q reads as %s or %s depending on the decimal mark", ErrAmountSeparators, v, p.value, q.value)
+// RuleTotalRow is the rule of a row that is a sheet's total, not a payment.
+// Validate reports nothing else about such a row.
+const RuleTotalRow = "total_row"
+
+// totalWords are the labels people put on a total row, lower case.
+var totalWords = []string{"total", "totals", "grand total", "subtotal", "sub-total", "sub total", "sum", "summe", "gesamt", "total general", "totaal"}
+
+// totalLabel reports whether row, built from cells, is a total line: a cell
+// reads "Total" (or the like) and at most one of the payee's identifying
+// columns holds anything else. A payee whose first name is Total still has
+// an id, an email and a last name.
+func totalLabel(row Row, cells []string) (string, bool) {
+	label := ""
+	for _, c := range cells {
+		t := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(c), ":"))
+		// Every row passes here: rule out most cells without allocating.
+		if len(t) < 3 || len(t) > 20 || !strings.ContainsRune("tTsSgG", rune(t[0])) {
+			continue
 		}
+		for _, w := range totalWords {
+			if strings.EqualFold(t, w) || (w == "total" && len(t) > 6 && strings.EqualFold(t[:6], "total ")) {
+				label = strings.TrimSpace(c)
+				break
+			}
+		}
+		if label != "" {
+			break
+		}
+	}
+	if label == "" {
+		return "", false
+	}
+	filled := 0
+	for _, v := range []string{row.ClientTransferID, row.InternalUserID, row.FirstName, row.LastName, row.Email} {
+		if v != "" && v != label {
+			filled++
+		}
+	}
+	return label, filled <= 1
+}
+
+// totalColumn is the header of the cell holding a total row's label.
+func totalColumn(cols []Column, cells []string, label string) string {
+	for i, c := range cells {
+		if strings.TrimSpace(c) == label && i < len(cols) {
+			return cols[i].Header
+		}
+	}
+	return ""
+}
+
+// ExampleIDPrefix starts the client_transfer_id of the template's example
+// row. The example looks like a real payment on purpose, so a row with this
+// id is always a mistake: finance who add their rows under it and forget to
+// delete it must not pay the example payee in production.
+const ExampleIDPrefix = "EXAMPLE-"
+
+// isExampleID reports whether id is reserved for the template's example,
+// whatever its case ("example-1" was typed by someone copying the example).
+func isExampleID(id string) bool {
+	return len(id) >= len(ExampleIDPrefix) && strings.EqualFold(id[:len(ExampleIDPrefix)], ExampleIDPrefix)
+}
+
+// amount parses the amount cell and checks a symbol against the currency.
+// number says the workbook stores the cell as a number.
+func (b *rowBuilder) amount(row *Row, col, v string, number bool, problem func(col, val, rule, msg string, sev Severity)) {
+	var (
+		p     amountParse
+		shown rune
+		err   error
+	)
+	if number && looksNumeric(v) {
+		p, err = parseAmount(v, false)
+	} else {
+		p, shown, err = readAmount(v, b.mark)
 	}
 	if err != nil {
 		msg := err.Error()
@@ -215,9 +314,14 @@ func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule
 		case errors.Is(err, ErrAmountNotNumber) && !strings.Contains(msg, "scientific"):
 			msg = fmt.Sprintf("%q is not a number", v)
 		default:
-			msg = strings.TrimPrefix(strings.TrimPrefix(msg, ErrAmountNotNumber.Error()+": "), ErrAmountSeparators.Error()+": ")
+			for _, e := range []error{ErrAmountNotNumber, ErrAmountSeparators, ErrAmountAmbiguous} {
+				msg = strings.TrimPrefix(msg, e.Error()+": ")
+			}
 		}
 		problem(col, v, "bad_amount", msg, SeverityError)
+		return
+	}
+	if shown != 0 && !b.mixedMarks(row, col, v, shown, problem) {
 		return
 	}
 	row.Amount = p.value
@@ -229,11 +333,58 @@ func (b *rowBuilder) amount(row *Row, col, v string, problem func(col, val, rule
 	}
 }
 
+// mixedMarks records the decimal mark the amount v of row showed and
+// reports false, with a problem naming both rows, when an earlier row showed
+// the other one: one file is written with one mark, so one of the two rows
+// was typed by someone else or pasted from elsewhere, and a person must say
+// which. The earlier row gets a problem too (once), so neither is paid.
+func (b *rowBuilder) mixedMarks(row *Row, col, v string, shown rune, problem func(col, val, rule, msg string, sev Severity)) bool {
+	mine, other := &b.pointRow, &b.commaRow
+	if shown == ',' {
+		mine, other = other, mine
+	}
+	if mine.line == 0 {
+		*mine = markedRow{line: row.Line, text: v}
+	}
+	if other.line == 0 || other.line == row.Line {
+		return true
+	}
+	name := map[rune]string{'.': "a decimal point", ',': "a decimal comma"}
+	otherMark := rune(',')
+	if shown == ',' {
+		otherMark = '.'
+	}
+	problem(col, v, "bad_amount", fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark (decimal_mark in payrun.toml)",
+		v, name[shown], other.line, other.text, name[otherMark]), SeverityError)
+	if !other.flagged {
+		other.flagged = true
+		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: other.line, Column: col, Value: other.text, Rule: "mixed_decimal_marks", Severity: SeverityError,
+			Message: fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark (decimal_mark in payrun.toml)",
+				other.text, name[otherMark], row.Line, v, name[shown])})
+	}
+	return false
+}
+
+// formulaDecimals refuses a formula's result with more decimals than the
+// currency allows, saying to round it in the formula: =1000/3 is stored as
+// 333.333333333333, and "12 decimals" alone does not tell finance what to do.
+func (b *rowBuilder) formulaDecimals(row *Row, col, v string, problem func(col, val, rule, msg string, sev Severity)) {
+	cur, ok := LookupCurrency(row.AmountCurrency())
+	if !ok || row.Amount.IsZero() {
+		return
+	}
+	if n := decimalPlaces(row.Amount); n > cur.Decimals {
+		problem(col, v, "bad_amount", fmt.Sprintf("%q, the result of a formula, has %d decimals; %s allows %d: round it in the formula, =ROUND(..., %d)",
+			v, n, cur.Code, cur.Decimals, cur.Decimals), SeverityError)
+	}
+}
+
 // RowFromInput rebuilds a Row from the cells a SheetReader returned in
 // Row.Input, as stored in the ledger. The decimal mark of the original file
 // is not known here, so an amount that reads differently with a comma than
-// with a point ("1,234") is refused rather than guessed; every other amount
-// reads as it did. Times without a zone are read in time.Local. The error
+// with a point ("1,234") is refused rather than guessed, by the same rule as
+// ingest without --decimal-mark (readAmount); every other amount reads as it
+// did. Times without a zone are read in time.Local. The error
 // joins the row's error-severity problems.
 func RowFromInput(input []InputField) (Row, error) {
 	hdr := make([]string, len(input))
@@ -242,7 +393,7 @@ func RowFromInput(input []InputField) (Row, error) {
 		hdr[i], cells[i] = f.Header, f.Value
 	}
 	cols, _ := matchColumns("", 0, hdr, nil)
-	b := rowBuilder{cols: cols, strictDecimal: true, loc: time.Local}
+	b := rowBuilder{cols: cols, loc: time.Local}
 	row := b.build(0, cells)
 	var errs []error
 	for _, p := range row.Problems {

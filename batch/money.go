@@ -15,6 +15,10 @@ var (
 	ErrAmountEmpty      = errors.New("amount is empty")
 	ErrAmountNotNumber  = errors.New("amount is not a number")
 	ErrAmountSeparators = errors.New("amount has misplaced separators")
+	// ErrAmountAmbiguous is a text amount that a decimal comma and a decimal
+	// point read as two different numbers ("1,500": 1500 or 1.5), in a file
+	// whose decimal mark nobody gave.
+	ErrAmountAmbiguous = errors.New("amount reads differently with a decimal comma than with a decimal point")
 )
 
 // currencySymbols are the money signs people paste into amount cells, longest
@@ -125,6 +129,43 @@ func parseAmount(s string, decimalComma bool) (amountParse, error) {
 		p.warnings = append(p.warnings, fmt.Sprintf("currency symbol %q removed from %q", p.symbol, s))
 	}
 	return p, nil
+}
+
+// readAmount is the one rule for reading a text amount, in sheet ingest and
+// wherever a row is rebuilt from its cells. With mark ',' or '.' (the sheet
+// or --decimal-mark said which) the text is read that way only. With mark 0
+// each value is read the only way it can be read: "12,50" and "1.234,56"
+// show a decimal comma, "12.50" and "1,234,567" a point, "1500" neither; a
+// value both marks can read, as two different numbers ("1,500", "1.500",
+// "1,234"), is refused with both readings rather than guessed, since no
+// other row of the file can prove which one its writer meant. shown is the
+// mark the value itself shows it uses (0 when none or when mark was given),
+// so the caller can refuse a file that mixes the two.
+func readAmount(s string, mark rune) (p amountParse, shown rune, err error) {
+	if mark == ',' || mark == '.' {
+		p, err = parseAmount(s, mark == ',')
+		return p, 0, err
+	}
+	pp, errP := parseAmount(s, false)
+	pc, errC := parseAmount(s, true)
+	switch {
+	case errP == nil && errC == nil && pp.value.Equal(pc.value):
+		return pp, 0, nil
+	case errP == nil && errC == nil:
+		return pp, 0, fmt.Errorf("%w: %q reads as %s with a decimal point or %s with a decimal comma; say which with --decimal-mark . or --decimal-mark , (decimal_mark in payrun.toml)",
+			ErrAmountAmbiguous, s, pp.value, pc.value)
+	case errP == nil:
+		return pp, '.', nil
+	case errC == nil:
+		return pc, ',', nil
+	case errors.Is(errP, ErrAmountEmpty):
+		return pp, 0, errP
+	}
+	// Neither reads: explain with the mark the text seems to use.
+	if decimalMarkOf(s) == ',' {
+		return pc, 0, errC
+	}
+	return pp, 0, errP
 }
 
 // cutSymbol removes one currency symbol or ISO code from the start or end of t.

@@ -98,6 +98,9 @@ func (v *Validator) Check(r Row) []Problem { return v.check(nil, r) }
 func (v *Validator) check(ps []Problem, r Row) []Problem {
 	v.rows++
 	ps = append(ps, r.Problems...)
+	if len(r.Problems) == 1 && r.Problems[0].Rule == RuleTotalRow {
+		return ps // a total line: one mistake, not one per empty column
+	}
 	sheet := r.Sheet
 	if sheet == "" {
 		sheet = v.sheet

@@ -42,7 +42,7 @@ type Problem struct {
 
 // String formats the problem the way the CLI prints it:
 //
-//	monthly.csv row 14, column "amount": "12.345" has 3 decimals; USD allows 2
+//	monthly.csv row 14, column "amount": "12.3456" has 4 decimals; USD allows 2
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Sheet)

@@ -23,6 +23,24 @@ type xlsxSource struct {
 	// ahead reads the rows after the header on another goroutine; nil
 	// until setHeader.
 	ahead *readAhead
+	// bits says which money cells of the row next returned were stored as
+	// text, and which were formulas.
+	bits cellBits
+}
+
+// cellBits has bit i set for cell i of a row (columns past 64 are taken as
+// plain numbers).
+type cellBits struct {
+	text    uint64 // stored as text, not as a number
+	formula uint64 // a formula; its text is the last calculated value
+}
+
+// typedCells is a worksheet reader that knows which cells of its current
+// row the workbook stores as text rather than numbers, and which are
+// formulas.
+type typedCells interface {
+	textCell(col int) bool
+	formulaCell(col int) bool
 }
 
 // xlsxRows yields a worksheet's rows as raw cell text: scanRows, or
@@ -141,28 +159,58 @@ func (s *xlsxSource) setHeader(hdr []string) {
 	s.ahead = startReadAhead(s.readRow)
 }
 
-func (s *xlsxSource) next() (int, []string, error) {
+func (s *xlsxSource) next() (line int, cells []string, err error) {
 	if s.ahead != nil {
-		return s.ahead.next()
+		line, cells, s.bits, err = s.ahead.next()
+	} else {
+		line, cells, s.bits, err = s.readRow()
 	}
-	return s.readRow()
+	return line, cells, err
 }
 
-// readRow reads and converts the next row on the calling goroutine.
-func (s *xlsxSource) readRow() (int, []string, error) {
+// textCell reports whether cell col of the row next returned is a money
+// cell the workbook stores as text: "1.500" typed into a text cell is text
+// with a decimal mark to ask about, not the number 1.5.
+func (s *xlsxSource) textCell(col int) bool {
+	return col < 64 && s.bits.text&(1<<col) != 0
+}
+
+// formulaCell reports whether money cell col of the row next returned is a
+// formula, so a mistake in its value can say so.
+func (s *xlsxSource) formulaCell(col int) bool {
+	return col < 64 && s.bits.formula&(1<<col) != 0
+}
+
+// readRow reads and converts the next row on the calling goroutine. Money
+// cells stored as text are left as typed.
+func (s *xlsxSource) readRow() (int, []string, cellBits, error) {
 	line, cells, err := s.rows.next()
 	if err == io.EOF {
-		return 0, nil, io.EOF
+		return 0, nil, cellBits{}, io.EOF
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
+		return 0, nil, cellBits{}, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
 	}
+	tc, _ := s.rows.(typedCells)
+	var bits cellBits
 	for i := range cells {
-		if i < len(s.kinds) && s.kinds[i] != kindText && cells[i] != "" {
-			cells[i] = s.numericText(cells[i], s.kinds[i])
+		if i >= len(s.kinds) || s.kinds[i] == kindText {
+			continue
 		}
+		typed := s.kinds[i] == kindMoney && tc != nil && i < 64
+		if typed && tc.formulaCell(i) {
+			bits.formula |= 1 << i
+		}
+		if cells[i] == "" {
+			continue
+		}
+		if typed && tc.textCell(i) {
+			bits.text |= 1 << i
+			continue
+		}
+		cells[i] = s.numericText(cells[i], s.kinds[i])
 	}
-	return line, cells, nil
+	return line, cells, bits, nil
 }
 
 // numericText turns a numeric cell's stored value into what Excel shows. A

@@ -25,6 +25,7 @@ type readAhead struct {
 type aheadRow struct {
 	line  int
 	cells []string
+	kinds cellBits // which cells were text or formulas, see xlsxSource
 	err   error
 }
 
@@ -35,7 +36,7 @@ const (
 
 // startReadAhead starts calling read until it returns an error; read must
 // return cells the caller may keep (they are copied before the next call).
-func startReadAhead(read func() (int, []string, error)) *readAhead {
+func startReadAhead(read func() (int, []string, cellBits, error)) *readAhead {
 	a := &readAhead{ch: make(chan []aheadRow, aheadBatches), done: make(chan struct{})}
 	a.wg.Add(1)
 	go func() {
@@ -43,8 +44,8 @@ func startReadAhead(read func() (int, []string, error)) *readAhead {
 		defer close(a.ch)
 		batch := make([]aheadRow, 0, aheadBatchRows)
 		for {
-			line, cells, err := read()
-			batch = append(batch, aheadRow{line: line, cells: append([]string(nil), cells...), err: err})
+			line, cells, bits, err := read()
+			batch = append(batch, aheadRow{line: line, cells: append([]string(nil), cells...), kinds: bits, err: err})
 			if len(batch) == aheadBatchRows || err != nil {
 				select {
 				case a.ch <- batch:
@@ -63,15 +64,15 @@ func startReadAhead(read func() (int, []string, error)) *readAhead {
 
 // next returns the next row, or the reader's final error (io.EOF at the
 // end) again and again once reached.
-func (a *readAhead) next() (int, []string, error) {
+func (a *readAhead) next() (int, []string, cellBits, error) {
 	if a.err != nil {
-		return 0, nil, a.err
+		return 0, nil, cellBits{}, a.err
 	}
 	for a.i == len(a.batch) {
 		b, ok := <-a.ch
 		if !ok {
 			// Only after stop; the reader always sends its final error.
-			return 0, nil, errReaderStopped
+			return 0, nil, cellBits{}, errReaderStopped
 		}
 		a.batch, a.i = b, 0
 	}
@@ -80,9 +81,9 @@ func (a *readAhead) next() (int, []string, error) {
 	a.i++
 	if r.err != nil {
 		a.err = r.err
-		return 0, nil, r.err
+		return 0, nil, cellBits{}, r.err
 	}
-	return r.line, r.cells, nil
+	return r.line, r.cells, r.kinds, nil
 }
 
 // stop ends the reader and waits for it, so the source can be closed under

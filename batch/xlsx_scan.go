@@ -32,7 +32,22 @@ type scanRows struct {
 	line  int
 	done  bool
 	cells []string
+	text  uint64 // bit i: cell i of the current row is a string (i < 64)
+	form  uint64 // bit i: cell i of the current row is a formula (i < 64)
 	v, is []byte // the current cell's <v> and inline string text
+}
+
+// formulaCell reports whether cell col (0-based) of the current row holds a
+// formula; its text is the value last calculated, "" when never calculated.
+func (s *scanRows) formulaCell(col int) bool {
+	return col < 64 && s.form&(1<<col) != 0
+}
+
+// textCell reports whether cell col (0-based) of the current row is stored
+// as a string (shared or inline), not a number.
+// Cells past the 64th are reported as numbers.
+func (s *scanRows) textCell(col int) bool {
+	return col < 64 && s.text&(1<<col) != 0
 }
 
 func newScanRows(rc io.ReadCloser, sst *sharedStrings) *scanRows {
@@ -81,6 +96,7 @@ func (s *scanRows) row() (int, []string, error) {
 	}
 	s.line = line
 	s.cells = s.cells[:0]
+	s.text, s.form = 0, 0
 	if sc.selfClose {
 		return line, s.cells, nil
 	}
@@ -177,6 +193,14 @@ func (s *scanRows) cell(col int) (int, error) {
 			s.cells = append(s.cells, "")
 		}
 		s.cells = append(s.cells, val)
+		// A formula's string result (t="str") is not counted as text:
+		// excelize marks every formula so, numbers included.
+		if kind != 0 && col-1 < 64 {
+			s.text |= 1 << (col - 1)
+		}
+		if formula && col-1 < 64 {
+			s.form |= 1 << (col - 1)
+		}
 	}
 	return col, nil
 }

@@ -48,8 +48,10 @@ func TestAutopayTemplatesParse(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
-		if ps := batch.ValidateAutopaySheet(s); len(ps) != 0 {
-			t.Errorf("%s: %v", format, ps)
+		// The example rule is refused for its payee id alone, so applying
+		// the untouched template sets up nothing.
+		if ps := batch.ValidateAutopaySheet(s); len(ps) != 1 || ps[0].Rule != "template_example" {
+			t.Errorf("%s: %v; want only template_example", format, ps)
 		}
 		if len(s.Rows) != 1 || s.Rows[0].Percentage.String() != "25" || s.Rows[0].Route.Country != "BRA" || len(s.Rows[0].Route.Attrs) != 2 {
 			t.Errorf("%s: rows %+v", format, s.Rows)

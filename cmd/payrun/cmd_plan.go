@@ -56,7 +56,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if !rep.OK() {
 		return &ExitError{Code: ExitUsage, Err: errSilent}
 	}
-	ingestOpts, _, _ := c.sheet.options()
+	ingestOpts, _, _ := c.sheet.options(m.Getenv)
 	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
 	conn, err := m.openAPI(ctx, c.api, log, ledgerPath)
 	if err != nil {

@@ -111,7 +111,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if err != nil {
 		return err
 	}
-	ingestOpts, _, _ := c.sheet.options()
+	ingestOpts, _, _ := c.sheet.options(m.Getenv)
 	sum, err := batch.FileSHA256(sheetPath)
 	if err != nil {
 		return err

@@ -105,10 +105,16 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if dataDir == "" {
 		dataDir = strings.TrimSuffix(l.Path(), filepath.Ext(l.Path())) + ".console"
 	}
+	// Uploaded sheets' amounts are read as payrun.toml or the environment
+	// say (decimal_mark), like plan and run without --decimal-mark.
+	iopts, _, err := sheetFlags{}.options(m.Getenv)
+	if err != nil {
+		return err
+	}
 	srv, err := console.New(console.Config{
 		Ledger: l, API: conn.Client, Environment: conn.Env, DataDir: dataDir,
 		SecureCookies: useTLS, MaxUpload: int64(c.maxUploadMB) << 20, Workers: c.workers,
-		SetupToken: setupToken, Log: log,
+		SetupToken: setupToken, Log: log, DecimalMark: iopts.DecimalMark,
 	})
 	if err != nil {
 		return err

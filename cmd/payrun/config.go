@@ -51,6 +51,7 @@ var settings = []setting{
 	{"allow_self_approval", "PAYRUN_ALLOW_SELF_APPROVAL", "", "bool", "false", "let a plan's preparer approve it"},
 	{"log_level", "PAYRUN_LOG_LEVEL", "log-level", "string", "info", "debug, info, warn, error"},
 	{"log_file", "PAYRUN_LOG_FILE", "log-file", "string", "", "append JSON log lines here (default stderr)"},
+	{"decimal_mark", "PAYRUN_DECIMAL_MARK", "decimal-mark", "string", "", "decimal mark of text amounts in sheets, , or . (default: amounts that read two ways are mistakes)"},
 	{"inbox_settle", "PAYRUN_INBOX_SETTLE", "settle", "duration", "5s", "payrun inbox: how long a new sheet's size and time must stay still"},
 }
 

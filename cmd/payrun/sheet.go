@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -16,9 +17,10 @@ import (
 
 // sheetFlags are the flags of commands that read a payout sheet.
 type sheetFlags struct {
-	sheetName string
-	maxAmount string
-	maxTotal  string
+	sheetName   string
+	maxAmount   string
+	maxTotal    string
+	decimalMark string
 }
 
 func (f *sheetFlags) register(fs interface {
@@ -27,10 +29,21 @@ func (f *sheetFlags) register(fs interface {
 	fs.StringVar(&f.sheetName, "sheet", "", "XLSX worksheet to read (default: the first one with data)")
 	fs.StringVar(&f.maxAmount, "max-amount", "", "refuse the sheet if any row's amount exceeds this (in its source currency)")
 	fs.StringVar(&f.maxTotal, "max-total", "", "refuse the sheet if one source currency's total exceeds this")
+	fs.StringVar(&f.decimalMark, "decimal-mark", "", "decimal mark of the sheet's text amounts, , or . (env PAYRUN_DECIMAL_MARK; default: an amount the two marks read differently, such as 1,500, is a mistake)")
 }
 
-func (f sheetFlags) options() (batch.IngestOptions, batch.ValidateOptions, error) {
+// options turns the flags into ingest and validation options; getenv
+// answers the environment and payrun.toml for what no flag gave.
+func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, batch.ValidateOptions, error) {
 	var vo batch.ValidateOptions
+	var mark rune
+	switch dm := strings.TrimSpace(firstNonEmpty(f.decimalMark, getenv("PAYRUN_DECIMAL_MARK"))); dm {
+	case "":
+	case ",", ".":
+		mark = rune(dm[0])
+	default:
+		return batch.IngestOptions{}, vo, &UsageError{Err: fmt.Errorf("--decimal-mark %q is not , or .", dm), Hint: "--decimal-mark , (1.234,56) or --decimal-mark . (1,234.56)"}
+	}
 	for _, x := range []struct {
 		flag string
 		val  string
@@ -45,13 +58,13 @@ func (f sheetFlags) options() (batch.IngestOptions, batch.ValidateOptions, error
 		}
 		*x.dst = &d
 	}
-	return batch.IngestOptions{SheetName: f.sheetName}, vo, nil
+	return batch.IngestOptions{SheetName: f.sheetName, DecimalMark: mark}, vo, nil
 }
 
 // checkSheet validates the whole sheet and prints every mistake. It returns
 // the report; the caller decides what a mistake means (plan and run refuse).
 func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batch.Report, error) {
-	io, vo, err := f.options()
+	io, vo, err := f.options(m.Getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -351,7 +351,7 @@ func mistakes() ([]string, []row) {
 		base("M-003", "u-003", "Carla", "Mendes", "", "BRA", "120.00"),
 		base("M-004", "u-004", "Dev", "Patel", "dev.patel@example", "IND", "90.00"),
 		base("M-005", "u-005", "Elif", "Kaya", "elif.kaya@example.com", "Atlantis", "75.00"),
-		base("M-006", "u-006", "Femi", "Adebayo", "femi.adebayo@example.com", "NGA", "12.345"),
+		base("M-006", "u-006", "Femi", "Adebayo", "femi.adebayo@example.com", "NGA", "12.3456"),
 		base("M-007", "u-007", "Gwen", "Lloyd", "gwen.lloyd@example.com", "GBR", "-40.00"),
 		base("M-008", "u-008", "Hana", "Sato", "hana.sato@example.com", "USA", "55.00"),
 		base("M-008", "u-009", "Ivan", "Petrov", "ivan.petrov@example.com", "USA", "65.00"),
@@ -363,7 +363,7 @@ func mistakes() ([]string, []row) {
 	rows[9]["method"] = "payout" // M-010: a payout with neither destination_token nor delivery_type
 	rows[12]["time_to_process"] = "2024-01-15 09:00"
 	notes := []string{"fine", "fine (country written as a name)", "missing email", "email without a dotted domain", "unknown country",
-		"3 decimals in a USD amount", "negative amount", "duplicate transfer id (1 of 2)", "duplicate transfer id (2 of 2)",
+		"4 decimals in a USD amount", "negative amount", "duplicate transfer id (1 of 2)", "duplicate transfer id (2 of 2)",
 		"payout without a route", "text in the amount", "transfer id over 50 characters", "time_to_process in the past"}
 	for i := range rows {
 		rows[i]["notes"] = notes[i]

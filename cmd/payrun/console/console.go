@@ -76,6 +76,16 @@ type Config struct {
 	// RefusedRetention is how long a refused upload is kept before it is
 	// removed (default DefaultRefusedRetention).
 	RefusedRetention time.Duration
+	// DecimalMark is the decimal mark of uploaded sheets' text amounts, ','
+	// or '.' (decimal_mark in payrun.toml); 0 refuses an amount the two
+	// marks read differently, as the CLI does without --decimal-mark.
+	DecimalMark rune
+}
+
+// ingestOptions are how every uploaded sheet is read: validated, planned
+// and recorded the same way.
+func (s *Server) ingestOptions() batch.IngestOptions {
+	return batch.IngestOptions{DecimalMark: s.cfg.DecimalMark}
 }
 
 // Server is a running console. It is an http.Handler.

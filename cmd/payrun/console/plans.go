@@ -86,7 +86,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.sweepRefused()
 	}()
 	name = filepath.Base(path)
-	rep, err := batch.ValidateFile(path, batch.IngestOptions{}, batch.ValidateOptions{})
+	rep, err := batch.ValidateFile(path, s.ingestOptions(), batch.ValidateOptions{})
 	if err != nil {
 		s.record(r, sess.user, "upload", 0, fmt.Sprintf("%s uploaded %s, which cannot be read as a sheet", sess.user, name), map[string]string{"sha256": sum})
 		s.message(w, r, http.StatusUnprocessableEntity, "Not a payout sheet", "The file could not be read as a payout sheet: "+err.Error(), "/")
@@ -106,7 +106,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusServiceUnavailable, "No MassPay connection", "The sheet is valid, but this console has no MassPay connection to price it.", "/")
 		return
 	}
-	plan, err := batch.MakePlanWith(r.Context(), s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}),
+	plan, err := batch.MakePlanWith(r.Context(), s.cfg.API, batch.SheetRows(path, s.ingestOptions()),
 		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		s.cfg.Log.Error().Err(err).Msg("price sheet")
@@ -238,7 +238,7 @@ func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*batch.Plan, 
 	if s.cfg.API == nil {
 		return nil, errors.New("no MassPay connection to price the sheet")
 	}
-	p, err = batch.MakePlanWith(ctx, s.cfg.API, batch.SheetRows(path, batch.IngestOptions{}),
+	p, err = batch.MakePlanWith(ctx, s.cfg.API, batch.SheetRows(path, s.ingestOptions()),
 		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		return nil, fmt.Errorf("price the sheet: %w", err)

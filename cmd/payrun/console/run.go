@@ -102,7 +102,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	if err != nil || sum != rec.SheetSHA256 {
 		return 0, &runRefusal{http.StatusConflict, "Not approved", "The stored sheet does not match an approved plan; it was not paid.", ""}
 	}
-	rep, err := batch.ValidateFile(path, batch.IngestOptions{}, batch.ValidateOptions{})
+	rep, err := batch.ValidateFile(path, s.ingestOptions(), batch.ValidateOptions{})
 	if err != nil || !rep.OK() {
 		return 0, &runRefusal{http.StatusUnprocessableEntity, "Sheet has mistakes", "The sheet no longer validates; nothing was paid.", ""}
 	}
@@ -148,7 +148,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 		abort("could not record the approval")
 		return 0, fmt.Errorf("record approval: %w", err)
 	}
-	if err := ingestSheet(ctx, s.cfg.Ledger, run.ID, path); err != nil {
+	if err := ingestSheet(ctx, s.cfg.Ledger, run.ID, path, s.ingestOptions()); err != nil {
 		abort("could not record the sheet's rows: " + err.Error())
 		return 0, err
 	}
@@ -236,7 +236,7 @@ func lockedText(le *ledger.LockedError) string {
 
 // ingestSheet records the sheet's rows in run runID, as payrun run does.
 // Conflicts are recorded by the ledger and shown in the results.
-func ingestSheet(ctx context.Context, l *ledger.Ledger, runID int64, path string) error {
-	_, err := batch.RecordSheet(ctx, l, runID, path, batch.IngestOptions{}, nil)
+func ingestSheet(ctx context.Context, l *ledger.Ledger, runID int64, path string, opts batch.IngestOptions) error {
+	_, err := batch.RecordSheet(ctx, l, runID, path, opts, nil)
 	return err
 }

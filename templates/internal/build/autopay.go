@@ -15,9 +15,11 @@ const AutopayFile = "autopay-rules-template"
 
 const autopaySheet = "Autopay rules"
 
-// autopayExample is the template's example row: a rule that validates clean.
+// autopayExample is the template's example row: a rule that would validate
+// clean but for its payee id, which carries batch.ExampleIDPrefix so applying
+// the untouched template routes nobody's money to the example account.
 var autopayExample = map[string]string{
-	batch.ColInternalUserID: "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
+	batch.ColInternalUserID: batch.ExampleIDPrefix + "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
 	batch.ColCountry: "BRA", batch.ColDeliveryType: "BANK_DEPOSIT", batch.ColDestinationCurrency: "BRL",
 	batch.ColAction:                        batch.AutopayActionAdd,
 	batch.AttrPrefix + "BankAccountNumber": "123456789", batch.AttrPrefix + "IdentificationNumber": "12345678901",

@@ -30,9 +30,11 @@ type column struct {
 	ref    string   // or a range on the Lists sheet
 }
 
-// example is the one example row, a load that validates clean.
+// example is the one example row: a load that would validate clean but for
+// its id, which carries batch.ExampleIDPrefix so ingest refuses to pay it
+// (and plan names it) if finance forget to delete it.
 var example = map[string]string{
-	batch.ColClientTransferID: "2026-07-0001", batch.ColInternalUserID: "freelancer-0001", batch.ColFirstName: "Ana",
+	batch.ColClientTransferID: batch.ExampleIDPrefix + "2026-07-0001", batch.ColInternalUserID: "freelancer-0001", batch.ColFirstName: "Ana",
 	batch.ColLastName: "Silva", batch.ColEmail: "ana.silva@example.com", batch.ColCountry: "BRA", batch.ColAmount: "1250.00",
 	batch.ColMethod: "load", batch.ColSourceCurrency: "USD", batch.ColAmountIs: "source", batch.ColNotes: "July 2026 invoice",
 	batch.ColNotifyUser: "yes",
@@ -204,6 +206,10 @@ func writeXLSX(path string, cols []column) error {
 		}
 	}
 	if err := f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	if err := f.AddComment(sheet, excelize.Comment{Cell: "A2", Author: "payrun", Width: noteWidth, Height: 80,
+		Text: "Example row: delete it and write your own rows. payrun never pays a row whose client_transfer_id starts with " + batch.ExampleIDPrefix + "."}); err != nil {
 		return err
 	}
 	f.SetActiveSheet(0)
