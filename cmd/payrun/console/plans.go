@@ -207,7 +207,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	d.Left = rec.Rows
 	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
-		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, batch.SheetRows(path, batch.IngestOptions{})); err == nil {
+		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, batch.SheetRows(path, s.ingestOptions())); err == nil {
 			d.Left, d.Earlier, d.NothingLeft = st.Left(), st.Text(), st.NothingLeft()
 		} else {
 			s.cfg.Log.Error().Err(err).Msg("read the sheet's standing in the ledger")

@@ -108,7 +108,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	}
 	// A sheet paid in full already: no run, which would only read as a
 	// second payment of it.
-	if st, err := batch.SheetStanding(ctx, s.cfg.Ledger, batch.SheetRows(path, batch.IngestOptions{})); err == nil && st.NothingLeft() {
+	if st, err := batch.SheetStanding(ctx, s.cfg.Ledger, batch.SheetRows(path, s.ingestOptions())); err == nil && st.NothingLeft() {
 		return 0, &runRefusal{http.StatusConflict, "Nothing to pay", "Every row of this sheet was settled before (" + st.Text() + "); no run was started.", ""}
 	}
 
