@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/batch/alert/alerttest"
 )
 
 const testPassword = "s3cret-smtp-pass"
@@ -27,7 +28,7 @@ func newNotifier(t *testing.T, c alert.Config, roots *x509.CertPool) (*alert.Not
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	n, err := alert.New(c, openLedger(t), zerolog.New(&logs))
+	n, err := alert.New(c, alerttest.OpenLedger(t), zerolog.New(&logs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestEmailDeliversOverTLSOnce(t *testing.T) {
 	for _, implicit := range []bool{false, true} {
 		scheme := map[bool]string{false: "smtp", true: "smtps"}[implicit]
 		t.Run(scheme, func(t *testing.T) {
-			addr, box, roots := startSMTP(t, implicit, "payrun", testPassword)
+			addr, box, roots := alerttest.StartSMTP(t, implicit, "payrun", testPassword)
 			c := alert.Config{SMTPURL: scheme + "://payrun@" + addr, PasswordFile: passwordFile(t), From: "payrun@example.com",
 				To: map[alert.Kind][]string{"": {"ops@example.com"}, alert.KindFlip: {"finance@example.com", "cfo@example.com"}}}
 			n, logs := newNotifier(t, c, roots)
@@ -70,7 +71,7 @@ func TestEmailDeliversOverTLSOnce(t *testing.T) {
 			if res := n.Send(ctx, testMessage("flip:1")); res.Sent != 0 || res.Skipped != 1 {
 				t.Fatalf("second Send = %+v; want skipped", res)
 			}
-			msgs := box.all()
+			msgs := box.All()
 			if len(msgs) != 1 {
 				t.Fatalf("server got %d messages; want 1", len(msgs))
 			}
@@ -94,12 +95,12 @@ func TestEmailDeliversOverTLSOnce(t *testing.T) {
 // The webhook channel posts Slack/Teams-compatible JSON: a text field plus
 // structured fields.
 func TestWebhookPostsJSON(t *testing.T) {
-	h := startHook(t)
-	n, _ := newNotifier(t, alert.Config{WebhookURL: h.srv.URL + "/hooks/T0KEN"}, nil)
+	h := alerttest.StartHook(t)
+	n, _ := newNotifier(t, alert.Config{WebhookURL: h.Srv.URL + "/hooks/T0KEN"}, nil)
 	if res := n.Send(context.Background(), testMessage("flip:2")); res.Sent != 1 {
 		t.Fatalf("Send = %+v", res)
 	}
-	got := h.got()
+	got := h.Got()
 	if len(got) != 1 {
 		t.Fatalf("receiver got %d posts", len(got))
 	}
@@ -122,19 +123,19 @@ func TestWebhookPostsJSON(t *testing.T) {
 // as failed without failing the caller, and is sent again next time; no
 // error shows the webhook's token or the password.
 func TestFailingChannelsRetriedAndRecorded(t *testing.T) {
-	h := startHook(t)
-	h.fail.Store(2)
-	addr, box, roots := startSMTP(t, false, "", "")
+	h := alerttest.StartHook(t)
+	h.Fail.Store(2)
+	addr, box, roots := alerttest.StartSMTP(t, false, "", "")
 	c := alert.Config{SMTPURL: "smtp://" + addr, From: "payrun@example.com", To: map[alert.Kind][]string{"": {"ops@example.com"}},
-		WebhookURL: h.srv.URL + "/hooks/T0KEN"}
+		WebhookURL: h.Srv.URL + "/hooks/T0KEN"}
 	n, logs := newNotifier(t, c, roots)
 	down, _ := alert.NewEmail(alert.Config{SMTPURL: "smtp://127.0.0.1:1", From: "payrun@example.com"})
 	good := n.Email
 	n.Email = down
 	ctx := context.Background()
 	res := n.Send(ctx, testMessage("flip:3"))
-	if res.Sent != 1 || res.Failed != 1 || h.tries.Load() != 3 {
-		t.Fatalf("Send = %+v, webhook tries %d; want webhook sent on the 3rd try, email failed", res, h.tries.Load())
+	if res.Sent != 1 || res.Failed != 1 || h.Tries.Load() != 3 {
+		t.Fatalf("Send = %+v, webhook tries %d; want webhook sent on the 3rd try, email failed", res, h.Tries.Load())
 	}
 	for _, e := range res.Errs {
 		if strings.Contains(e, "T0KEN") {
@@ -146,8 +147,8 @@ func TestFailingChannelsRetriedAndRecorded(t *testing.T) {
 	}
 	n.Email = good // the server is back
 	res = n.Send(ctx, testMessage("flip:3"))
-	if res.Sent != 1 || res.Skipped != 1 || len(box.all()) != 1 {
-		t.Fatalf("after recovery Send = %+v, mails %d; want the email sent once, the webhook skipped", res, len(box.all()))
+	if res.Sent != 1 || res.Skipped != 1 || len(box.All()) != 1 {
+		t.Fatalf("after recovery Send = %+v, mails %d; want the email sent once, the webhook skipped", res, len(box.All()))
 	}
 }
 

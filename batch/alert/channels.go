@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -62,7 +64,19 @@ func NewEmail(c Config) (*Email, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Email{target: t, from: c.From, passFile: c.PasswordFile}, nil
+	e := &Email{target: t, from: c.From, passFile: c.PasswordFile}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read SMTP CA file: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read SMTP CA file %s: no PEM certificate in it", c.CAFile)
+		}
+		e.TLSConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	return e, nil
 }
 
 // Send delivers msg to rcpts in one SMTP transaction.

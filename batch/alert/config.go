@@ -37,7 +37,11 @@ type Config struct {
 	// password: that is read from PasswordFile.
 	SMTPURL      string
 	PasswordFile string
-	From         string
+	// CAFile, when set, holds the PEM certificates that sign the SMTP
+	// server's certificate (an internal relay with its own CA); else the
+	// system's roots.
+	CAFile string
+	From   string
 	// To are the email recipients per kind; To[""] is the default.
 	To map[Kind][]string
 	// WebhookURL receives a JSON post per alert. Slack's and Teams' URLs
@@ -57,10 +61,10 @@ type Config struct {
 // Env names the variables FromEnv reads; payrun.toml's alert keys stand for
 // them.
 var Env = struct {
-	SMTPURL, PasswordFile, From, To, ToRun, ToFlip, ToBalance, WebhookURL,
+	SMTPURL, PasswordFile, CAFile, From, To, ToRun, ToFlip, ToBalance, WebhookURL,
 	KYCNotice, ComplianceTo, KYCTemplate, KYCTemplateHTML, CompanyName string
 }{
-	"PAYRUN_SMTP_URL", "PAYRUN_SMTP_PASSWORD_FILE", "PAYRUN_ALERT_FROM", "PAYRUN_ALERT_TO",
+	"PAYRUN_SMTP_URL", "PAYRUN_SMTP_PASSWORD_FILE", "PAYRUN_SMTP_CA_FILE", "PAYRUN_ALERT_FROM", "PAYRUN_ALERT_TO",
 	"PAYRUN_ALERT_TO_RUN", "PAYRUN_ALERT_TO_FLIP", "PAYRUN_ALERT_TO_BALANCE", "PAYRUN_ALERT_WEBHOOK_URL",
 	"PAYRUN_KYC_NOTICE", "PAYRUN_KYC_COMPLIANCE_TO", "PAYRUN_KYC_TEMPLATE", "PAYRUN_KYC_TEMPLATE_HTML", "PAYRUN_COMPANY_NAME",
 }
@@ -70,6 +74,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		SMTPURL:         strings.TrimSpace(getenv(Env.SMTPURL)),
 		PasswordFile:    strings.TrimSpace(getenv(Env.PasswordFile)),
+		CAFile:          strings.TrimSpace(getenv(Env.CAFile)),
 		From:            strings.TrimSpace(getenv(Env.From)),
 		WebhookURL:      strings.TrimSpace(getenv(Env.WebhookURL)),
 		KYCNotice:       strings.ToLower(strings.TrimSpace(getenv(Env.KYCNotice))),

@@ -228,4 +228,3 @@ func column(r ledger.Row, name string) string {
 func normHeader(h string) string {
 	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(strings.ToLower(strings.TrimSpace(h)))
 }
-

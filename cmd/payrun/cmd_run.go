@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -42,6 +43,13 @@ type RunCommand struct {
 	// mistakesOut, when set, receives the sheet's mistakes as text if it has
 	// any: the inbox files it beside a refused sheet for whoever finds it.
 	mistakesOut string
+	// kycNotice overrides kyc_notice for this run (--kyc-notice).
+	kycNotice string
+	// alertsByCaller: the caller (the inbox) sends the run's alerts itself,
+	// once the results file is where finance will find it; ran tells it
+	// what to send.
+	alertsByCaller bool
+	ran            alert.RunInfo
 }
 
 const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -62,6 +70,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
+	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE; default off)")
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -250,6 +259,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		log.Error().Err(werr).Msg("write results")
 	}
 	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
+	if runErr == nil && !stats.Interrupted && werr == nil {
+		c.ran = alert.RunInfo{RunID: run.ID, Sheet: sheetPath, Env: conn.Env, Results: absPath(res.Path), Totals: res.Totals}
+		if !c.alertsByCaller {
+			m.alertRun(ctx, m.notifier(l, log, c.kycNotice), c.ran)
+		}
+	}
 
 	switch {
 	case runErr != nil:
@@ -415,4 +430,12 @@ func envInt(m *Main, name string, def int) int {
 		}
 	}
 	return def
+}
+
+// absPath is p made absolute where it can be, for messages read elsewhere.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

@@ -1,4 +1,7 @@
-package alert_test
+// Package alerttest runs the receiving side of payrun's alert channels in a
+// test process: an SMTP server (go-smtp) that needs TLS and records what it
+// receives, and an HTTP webhook receiver that can fail on demand.
+package alerttest
 
 import (
 	"bytes"
@@ -9,12 +12,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -27,13 +32,15 @@ import (
 	"github.com/payrun/payrun/ledger"
 )
 
-// mailbox is what the test SMTP server received.
-type mailbox struct {
+// Mailbox is what the test SMTP server received.
+type Mailbox struct {
 	mu   sync.Mutex
-	msgs []received
+	msgs []Received
 }
 
-type received struct {
+// Received is one message as the server got it: envelope, raw data,
+// whether the connection was TLS, and the user who authenticated.
+type Received struct {
 	From string
 	To   []string
 	Data string
@@ -41,26 +48,27 @@ type received struct {
 	User string
 }
 
-func (b *mailbox) all() []received {
+// All returns the messages received so far.
+func (b *Mailbox) All() []Received {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]received(nil), b.msgs...)
+	return append([]Received(nil), b.msgs...)
 }
 
 type backend struct {
-	box        *mailbox
+	box        *Mailbox
 	user, pass string
 }
 
 func (be *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, tlsOn := c.TLSConnectionState()
-	return &session{be: be, cur: received{TLS: tlsOn}, conn: c}, nil
+	return &session{be: be, cur: Received{TLS: tlsOn}, conn: c}, nil
 }
 
 type session struct {
 	be   *backend
 	conn *smtp.Conn
-	cur  received
+	cur  Received
 }
 
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -101,11 +109,11 @@ func (s *session) Data(r io.Reader) error {
 	return nil
 }
 
-func (s *session) Reset()        { s.cur = received{TLS: s.cur.TLS, User: s.cur.User} }
+func (s *session) Reset()        { s.cur = Received{TLS: s.cur.TLS, User: s.cur.User} }
 func (s *session) Logout() error { return nil }
 
-// selfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+// SelfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
+func SelfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -125,12 +133,31 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
 }
 
-// startSMTP runs an SMTP server on 127.0.0.1 that needs TLS (STARTTLS, or
+// StartSMTP runs an SMTP server on 127.0.0.1 that needs TLS (STARTTLS, or
 // TLS from the start when implicit) and PLAIN auth as user/pass.
-func startSMTP(t *testing.T, implicit bool, user, pass string) (addr string, box *mailbox, roots *x509.CertPool) {
+func StartSMTP(t *testing.T, implicit bool, user, pass string) (addr string, box *Mailbox, roots *x509.CertPool) {
 	t.Helper()
-	cert, roots := selfSigned(t)
-	box = &mailbox{}
+	cert, roots := SelfSigned(t)
+	addr, box = serveSMTP(t, implicit, user, pass, cert)
+	return addr, box, roots
+}
+
+// StartSMTPWithCAFile is StartSMTP whose certificate's PEM is written to a
+// file, for payrun's smtp_ca_file.
+func StartSMTPWithCAFile(t *testing.T, implicit bool, user, pass string) (addr string, box *Mailbox, caFile string) {
+	t.Helper()
+	cert, _ := SelfSigned(t)
+	caFile = filepath.Join(t.TempDir(), "smtp-ca.pem")
+	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})
+	if err := os.WriteFile(caFile, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, box = serveSMTP(t, implicit, user, pass, cert)
+	return addr, box, caFile
+}
+
+func serveSMTP(t *testing.T, implicit bool, user, pass string, cert tls.Certificate) (addr string, box *Mailbox) {
+	box = &Mailbox{}
 	srv := smtp.NewServer(&backend{box: box, user: user, pass: pass})
 	srv.Domain = "mx.test"
 	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
@@ -147,25 +174,29 @@ func startSMTP(t *testing.T, implicit bool, user, pass string) (addr string, box
 	}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String(), box, roots
+	return ln.Addr().String(), box
 }
 
-// hook is an HTTP receiver for the webhook channel; the first fail posts
+// Hook is an HTTP receiver for the webhook channel; the first fail posts
 // are answered 500.
-type hook struct {
-	srv    *httptest.Server
-	fail   atomic.Int32
+type Hook struct {
+	// Srv is the receiver; post to Srv.URL plus any path.
+	Srv *httptest.Server
+	// Fail is how many posts from now are answered 500.
+	Fail atomic.Int32
+	// Tries counts every post.
+	Tries  atomic.Int32
 	mu     sync.Mutex
 	bodies [][]byte
-	tries  atomic.Int32
 }
 
-func startHook(t *testing.T) *hook {
-	h := &hook{}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.tries.Add(1)
+// StartHook runs a webhook receiver until the test ends.
+func StartHook(t *testing.T) *Hook {
+	h := &Hook{}
+	h.Srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.Tries.Add(1)
 		b, _ := io.ReadAll(r.Body)
-		if h.fail.Add(-1) >= 0 {
+		if h.Fail.Add(-1) >= 0 {
 			http.Error(w, "boom", http.StatusInternalServerError)
 			return
 		}
@@ -177,17 +208,19 @@ func startHook(t *testing.T) *hook {
 		h.bodies = append(h.bodies, bytes.Clone(b))
 		h.mu.Unlock()
 	}))
-	t.Cleanup(h.srv.Close)
+	t.Cleanup(h.Srv.Close)
 	return h
 }
 
-func (h *hook) got() [][]byte {
+// Got returns the bodies of the posts it accepted.
+func (h *Hook) Got() [][]byte {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([][]byte(nil), h.bodies...)
 }
 
-func openLedger(t *testing.T) *ledger.Ledger {
+// OpenLedger opens a fresh ledger in the test's temp dir.
+func OpenLedger(t *testing.T) *ledger.Ledger {
 	t.Helper()
 	l, err := ledger.Open(context.Background(), filepath.Join(t.TempDir(), "payrun.db"), ledger.Options{})
 	if err != nil {
