@@ -125,7 +125,7 @@ func (n *Notifier) KYCNotices(ctx context.Context, runID int64) Result {
 			continue
 		}
 		d := KYCData{CompanyName: company, FirstName: column(r, "firstname"), LastName: column(r, "lastname"), Email: column(r, "email"),
-			Amount: r.Amount.String(), Currency: r.SourceCurrency, ClientTransferID: r.ID, Link: r.KYCUploadLink, Reason: reason(r)}
+			Amount: money(r.Amount, r.SourceCurrency), Currency: r.SourceCurrency, ClientTransferID: r.ID, Link: r.KYCUploadLink, Reason: reason(r)}
 		subj, text, html, err := tpl.Render(d)
 		if err != nil {
 			n.Log.Error().Err(err).Msg("KYC notice not sent")

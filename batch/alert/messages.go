@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/ledger"
 )
@@ -77,7 +79,7 @@ func RunDigest(ctx context.Context, l *ledger.Ledger, info RunInfo) (Message, bo
 	fmt.Fprintf(&b, "Rows: %s\n", stateLine(counts))
 	for _, t := range info.Totals {
 		fmt.Fprintf(&b, "%s: paid %s, fees %s, not paid %s (of %s requested over %d rows)\n", t.Currency,
-			t.Paid.String(), t.Fees.String(), t.NotPaid.String(), t.Requested.String(), t.Rows)
+			money(t.Paid, t.Currency), money(t.Fees, t.Currency), money(t.NotPaid, t.Currency), money(t.Requested, t.Currency), t.Rows)
 	}
 	if info.Results != "" {
 		fmt.Fprintf(&b, "Results: %s (sheet \"Needs action\")\n", info.Results)
@@ -90,12 +92,12 @@ func RunDigest(ctx context.Context, l *ledger.Ledger, info RunInfo) (Message, bo
 	for _, r := range rows {
 		if len(rows) <= digestFull {
 			fmt.Fprintf(&b, "- line %d, %s (%s %s), %s %s: %s\n  %s\n", r.Line, r.ID, column(r, "firstname"), column(r, "lastname"),
-				r.Amount.String(), r.SourceCurrency, r.State, reason(r))
+				money(r.Amount, r.SourceCurrency), r.SourceCurrency, r.State, reason(r))
 			if r.KYCUploadLink != "" {
 				fmt.Fprintf(&b, "  upload link: %s\n", r.KYCUploadLink)
 			}
 		} else {
-			fmt.Fprintf(&b, "- %d %s %s %s %s: %s\n", r.Line, r.ID, r.Amount.String(), r.SourceCurrency, r.State, reason(r))
+			fmt.Fprintf(&b, "- %d %s %s %s %s: %s\n", r.Line, r.ID, money(r.Amount, r.SourceCurrency), r.SourceCurrency, r.State, reason(r))
 		}
 	}
 	fields := []Field{{"run", fmt.Sprint(info.RunID)}, {"sheet", info.Sheet}, {"rows_needing_a_person", fmt.Sprint(len(rows))},
@@ -171,6 +173,14 @@ func BalanceMessage(b batch.BalanceCheck) Message {
 		Fields: []Field{{"currency", b.Currency}, {"expected", b.Expected.String()}, {"actual", b.Actual.String()},
 			{"difference", b.Difference.String()}},
 	}
+}
+
+// money shows d with cur's minor units (USD 2, JPY 0), as the results do.
+func money(d decimal.Decimal, cur string) string {
+	if c, ok := batch.LookupCurrency(cur); ok {
+		return d.StringFixed(c.Decimals)
+	}
+	return d.String()
 }
 
 // reason is why a row needs a person, as the results show it.

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrun/payrun/batch/alert/alerttest"
+)
+
+// TestInboxAlertsDemoSheetOnce is the done-when: the demo sheet run
+// by payrun inbox --once under --sandbox, with email and webhook channels
+// configured, delivers one digest of the rows needing a person (by email
+// and webhook), the KYC links to the two held payees, and nothing more on a
+// second tick; the run's exit code is what it is without alerts.
+func TestInboxAlertsDemoSheetOnce(t *testing.T) {
+	addr, box, caFile := alerttest.StartSMTPWithCAFile(t, false, "", "")
+	hook := alerttest.StartHook(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "incoming")
+	if err := os.MkdirAll(in, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(in, "march.xlsx"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"PAYRUN_SMTP_URL": "smtp://" + addr, "PAYRUN_SMTP_CA_FILE": caFile, "PAYRUN_ALERT_FROM": "payrun@acme.example",
+		"PAYRUN_ALERT_TO": "finance@acme.example", "PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN",
+		"PAYRUN_KYC_NOTICE": "payee", "PAYRUN_COMPANY_NAME": "Acme Ltd",
+	}
+	code, out, errs := runIn(t, env, "inbox", dir, "--sandbox", "--once", "--settle", "50ms")
+	if code != ExitAttention {
+		t.Fatalf("inbox: exit %d, want 1 (rows need a person)\n%s%s", code, out, errs)
+	}
+	msgs := box.All()
+	var digests, kyc []alerttest.Received
+	for _, m := range msgs {
+		if !m.TLS || m.From != "payrun@acme.example" {
+			t.Errorf("message from %q over TLS %v", m.From, m.TLS)
+		}
+		switch {
+		case strings.Contains(m.Data, "X-Payrun-Alert: run"):
+			digests = append(digests, m)
+		case strings.Contains(m.Data, "X-Payrun-Alert: kyc"):
+			kyc = append(kyc, m)
+		default:
+			t.Errorf("unexpected message:\n%s", m.Data)
+		}
+	}
+	if len(digests) != 1 || len(kyc) != 2 {
+		t.Fatalf("got %d digests and %d KYC notices, want 1 and 2\n%s", len(digests), len(kyc), errs)
+	}
+	d := digests[0]
+	if strings.Join(d.To, ",") != "finance@acme.example" {
+		t.Errorf("digest to %v", d.To)
+	}
+	for _, want := range []string{"4 rows need a person", "Rows needing a person:", "Top reasons:", "failed/", "march.results.xlsx", "740.00 USD", "fees 102.40", "USD: paid"} {
+		if !strings.Contains(unfold(d.Data), want) {
+			t.Errorf("digest lacks %q:\n%s", want, d.Data)
+		}
+	}
+	var payees []string
+	for _, k := range kyc {
+		payees = append(payees, k.To...)
+		body := unfold(k.Data)
+		if !strings.Contains(body, "Acme Ltd") || !strings.Contains(body, "text/html") || !strings.Contains(body, "http") {
+			t.Errorf("KYC notice lacks company, HTML part or link:\n%s", k.Data)
+		}
+	}
+	sort.Strings(payees)
+	if len(payees) != 2 || payees[0] == payees[1] || strings.Contains(payees[0], "acme.example") {
+		t.Errorf("KYC notices went to %v; want the two held payees", payees)
+	}
+	posts := hook.Got()
+	if len(posts) != 1 {
+		t.Fatalf("webhook got %d posts, want the digest only", len(posts))
+	}
+	var body struct{ Text, Kind string }
+	if err := json.Unmarshal(posts[0], &body); err != nil || body.Kind != "run" || !strings.Contains(body.Text, "4 rows need a person") {
+		t.Errorf("webhook post %s (%v)", posts[0], err)
+	}
+	if strings.Contains(out+errs, "T0KEN") {
+		t.Errorf("the webhook token was printed:\n%s%s", out, errs)
+	}
+
+	// A second tick: nothing new to pay, nothing new to say.
+	if code, out, errs := runIn(t, env, "inbox", dir, "--sandbox", "--once", "--settle", "50ms"); code != 0 {
+		t.Fatalf("second tick: exit %d\n%s%s", code, out, errs)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n, p := len(box.All()), len(hook.Got()); n != 3 || p != 1 {
+		t.Errorf("after the second tick: %d emails, %d posts; want 3 and 1", n, p)
+	}
+}
+
+// unfold undoes quoted-printable soft line breaks so a test can search the
+// text.
+func unfold(s string) string {
+	return strings.NewReplacer("=\r\n", "", "=\n", "", "=3D", "=").Replace(s)
+}
