@@ -107,3 +107,51 @@ func TestInboxAlertsDemoSheetOnce(t *testing.T) {
 func unfold(s string) string {
 	return strings.NewReplacer("=\r\n", "", "=\n", "", "=3D", "=").Replace(s)
 }
+
+// TestRunAlertsFailingChannelsKeepExitCode: with the SMTP server down and
+// the webhook answering 500, payrun run still exits 1 for its rows needing
+// a person (not for the alerts), says the alerts were not delivered, and
+// the next run of the sheet delivers them once the channels are back.
+func TestRunAlertsFailingChannelsKeepExitCode(t *testing.T) {
+	alertBackoff = []time.Duration{10 * time.Millisecond, 10 * time.Millisecond}
+	t.Cleanup(func() { alertBackoff = nil })
+	hook := alerttest.StartHook(t)
+	hook.Fail.Store(1000)
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "march.xlsx")
+	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sheet, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"PAYRUN_SMTP_URL": "smtp://127.0.0.1:1", "PAYRUN_ALERT_FROM": "payrun@acme.example", "PAYRUN_ALERT_TO": "finance@acme.example",
+		"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db"),
+	}
+	code, out, errs := runIn(t, env, "run", "--sandbox", "--yes", sheet)
+	if code != ExitAttention {
+		t.Fatalf("run: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "Alerts: 2 not delivered") || hook.Tries.Load() != 3 {
+		t.Errorf("want both channels failed after 3 tries each; webhook tries %d\n%s", hook.Tries.Load(), errs)
+	}
+	if strings.Contains(out+errs, "T0KEN") {
+		t.Errorf("the webhook token was printed:\n%s%s", out, errs)
+	}
+
+	// The channels are back: the re-run (same rows, same outcome) sends the
+	// digest it could not send before, once.
+	addr, box, caFile := alerttest.StartSMTPWithCAFile(t, false, "", "")
+	hook.Fail.Store(0)
+	env["PAYRUN_SMTP_URL"], env["PAYRUN_SMTP_CA_FILE"] = "smtp://"+addr, caFile
+	for i := 0; i < 2; i++ {
+		if code, out, errs := runIn(t, env, "run", "--sandbox", "--yes", sheet); code != ExitAttention {
+			t.Fatalf("re-run: exit %d\n%s%s", code, out, errs)
+		}
+	}
+	if n, p := len(box.All()), len(hook.Got()); n != 1 || p != 1 {
+		t.Errorf("after two re-runs: %d emails, %d posts; want the digest once on each", n, p)
+	}
+}

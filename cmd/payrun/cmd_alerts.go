@@ -19,6 +19,10 @@ import (
 // in time is sent by the next run.
 const alertBudget = 2 * time.Minute
 
+// alertBackoff, when set, replaces the channels' waits between tries
+// (tests).
+var alertBackoff []time.Duration
+
 // notifier builds the alert sender from the configuration (payrun.toml,
 // environment; kycNotice, when set, overrides kyc_notice). It is nil when no
 // channel is configured. A configuration mistake is reported and alerts are
@@ -37,6 +41,9 @@ func (m *Main) notifier(l *ledger.Ledger, log zerolog.Logger, kycNotice string) 
 	var n *alert.Notifier
 	if err == nil {
 		n, err = alert.New(c, l, log)
+	}
+	if n != nil && alertBackoff != nil {
+		n.Backoff = alertBackoff
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("alerts off")
