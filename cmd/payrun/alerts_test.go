@@ -155,3 +155,42 @@ func TestRunAlertsFailingChannelsKeepExitCode(t *testing.T) {
 		t.Errorf("after two re-runs: %d emails, %d posts; want the digest once on each", n, p)
 	}
 }
+
+// TestConfigHidesAlertSecrets: payrun config shows the alert settings but
+// neither the SMTP user nor the webhook's token-bearing path.
+func TestConfigHidesAlertSecrets(t *testing.T) {
+	env := map[string]string{"PAYRUN_SMTP_URL": "smtp://mailer@mail.example.com:587",
+		"PAYRUN_ALERT_WEBHOOK_URL": "https://hooks.slack.com/services/T00/B00/XXSECRETXX", "PAYRUN_ALERT_TO": "ops@example.com"}
+	code, out, errs := runIn(t, env, "config")
+	if code != 0 {
+		t.Fatalf("config: exit %d\n%s%s", code, out, errs)
+	}
+	for _, secret := range []string{"XXSECRETXX", "mailer@"} {
+		if strings.Contains(out+errs, secret) {
+			t.Errorf("payrun config shows %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"smtp://mail.example.com:587", "https://hooks.slack.com/", "ops@example.com", "kyc_notice"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("payrun config lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestAlertsTestSendsOneOfEach: payrun alerts test sends a run, flip and
+// balance alert to both channels and a KYC sample to compliance.
+func TestAlertsTestSendsOneOfEach(t *testing.T) {
+	addr, box, caFile := alerttest.StartSMTPWithCAFile(t, true, "", "")
+	hook := alerttest.StartHook(t)
+	dir := t.TempDir()
+	env := map[string]string{"PAYRUN_SMTP_URL": "smtps://" + addr, "PAYRUN_SMTP_CA_FILE": caFile, "PAYRUN_ALERT_FROM": "payrun@acme.example",
+		"PAYRUN_ALERT_TO": "ops@acme.example", "PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/x", "PAYRUN_KYC_NOTICE": "compliance",
+		"PAYRUN_KYC_COMPLIANCE_TO": "kyc@acme.example", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db")}
+	code, out, errs := runIn(t, env, "alerts", "test")
+	if code != 0 {
+		t.Fatalf("alerts test: exit %d\n%s%s", code, out, errs)
+	}
+	if n, p := len(box.All()), len(hook.Got()); n != 4 || p != 3 {
+		t.Errorf("%d emails, %d posts; want 4 (run, flip, balance, kyc) and 3\n%s", n, p, out)
+	}
+}
