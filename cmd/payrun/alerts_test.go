@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch/alert/alerttest"
 )
@@ -90,6 +93,24 @@ func TestInboxAlertsDemoSheetOnce(t *testing.T) {
 	}
 	if strings.Contains(out+errs, "T0KEN") {
 		t.Errorf("the webhook token was printed:\n%s%s", out, errs)
+	}
+
+	// The Needs action sheet says which links were emailed.
+	files, _ := filepath.Glob(filepath.Join(dir, "failed", "*", "march.results.xlsx"))
+	if len(files) != 1 {
+		t.Fatalf("results workbook: %v", files)
+	}
+	wb, err := excelize.OpenFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := wb.GetRows("Needs action")
+	wb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(fmt.Sprint(rows), "link emailed to payee at "); n != 2 {
+		t.Errorf("Needs action sheet names %d emailed links, want 2:\n%v\n%s", n, rows, errs)
 	}
 
 	// A second tick: nothing new to pay, nothing new to say.

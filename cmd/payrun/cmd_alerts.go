@@ -53,22 +53,37 @@ func (m *Main) notifier(l *ledger.Ledger, log zerolog.Logger, kycNotice string) 
 	return n
 }
 
-// alertRun sends a finished run's digest and KYC notices, within
-// alertBudget, and never returns an error: the run's exit code is about
-// money, not mail.
+// alertRun sends a finished run's digest within alertBudget, and never
+// returns an error: the run's exit code is about money, not mail.
 func (m *Main) alertRun(ctx context.Context, n *alert.Notifier, info alert.RunInfo) {
 	if n == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
 	defer cancel()
-	res := n.RunEnded(ctx, info)
-	kyc := n.KYCNotices(ctx, info.RunID)
-	if res.Failed+kyc.Failed > 0 {
-		fmt.Fprintf(m.Stderr, "Alerts: %d not delivered (recorded; the next run tries again).\n", res.Failed+kyc.Failed)
+	m.alertSays(n.RunEnded(ctx, info), "")
+}
+
+// alertKYC emails the held payees of run runID their upload links (as
+// kyc_notice says), within alertBudget.
+func (m *Main) alertKYC(ctx context.Context, n *alert.Notifier, runID int64) {
+	if n == nil {
+		return
 	}
-	if res.Sent+kyc.Sent > 0 {
-		fmt.Fprintf(m.Stderr, "Alerts: %d sent (%d KYC notices).\n", res.Sent+kyc.Sent, kyc.Sent)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
+	defer cancel()
+	m.alertSays(n.KYCNotices(ctx, runID), "KYC notices")
+}
+
+func (m *Main) alertSays(res alert.Result, what string) {
+	if what == "" {
+		what = "Alerts"
+	}
+	if res.Failed > 0 {
+		fmt.Fprintf(m.Stderr, "%s: %d not delivered (recorded; the next run tries again).\n", what, res.Failed)
+	}
+	if res.Sent > 0 {
+		fmt.Fprintf(m.Stderr, "%s: %d sent.\n", what, res.Sent)
 	}
 }
 

@@ -253,6 +253,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if ctx.Err() != nil {
 		resCtx = hard
 	}
+	// KYC notices leave before the results are written, so the Needs
+	// action sheet says which links were emailed.
+	var notify *alert.Notifier
+	if runErr == nil && !stats.Interrupted {
+		notify = m.notifier(l, log, c.kycNotice)
+		m.alertKYC(ctx, notify, run.ID)
+	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
 	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
 	if werr != nil {
@@ -262,7 +269,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if runErr == nil && !stats.Interrupted && werr == nil {
 		c.ran = alert.RunInfo{RunID: run.ID, Sheet: sheetPath, Env: conn.Env, Results: absPath(res.Path), Totals: res.Totals}
 		if !c.alertsByCaller {
-			m.alertRun(ctx, m.notifier(l, log, c.kycNotice), c.ran)
+			m.alertRun(ctx, notify, c.ran)
 		}
 	}
 
