@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/alert/alerttest"
+	"github.com/payrun/payrun/ledger"
 )
 
 const testPassword = "s3cret-smtp-pass"
@@ -190,5 +192,39 @@ func TestKYCTemplateRenders(t *testing.T) {
 	if subj != "Acme <Ltd>: please upload a document so we can pay you" || !strings.Contains(text, "https://kyc.example.com/u/abc") ||
 		!strings.Contains(html, "Acme &lt;Ltd&gt;") || !strings.Contains(html, `href="https://kyc.example.com/u/abc"`) {
 		t.Errorf("rendered:\n%s\n%s\n%s", subj, text, html)
+	}
+}
+
+// A crash between sending an alert and recording it (simulated: the claim
+// is written, the outcome never) re-sends it once when the claim is stale,
+// and never again.
+func TestCrashResendsAtMostOnce(t *testing.T) {
+	ctx := context.Background()
+	var now atomic.Int64 // the ledger's clock, read by its writer goroutine
+	now.Store(time.Date(2026, 3, 31, 12, 0, 0, 0, time.UTC).UnixNano())
+	l, err := ledger.Open(ctx, filepath.Join(t.TempDir(), "payrun.db"), ledger.Options{Clock: func() time.Time { return time.Unix(0, now.Load()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	h := alerttest.StartHook(t)
+	n, err := alert.New(alert.Config{WebhookURL: h.Srv.URL}, l, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crashed process: claimed (and, we must assume, sent), never recorded.
+	if ok, err := l.ClaimAlert(ctx, ledger.AlertClaim{Key: "flip:c", Channel: "webhook", Kind: "flip", StaleAfter: time.Minute}); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	if res := n.Send(ctx, testMessage("flip:c")); res.Sent != 0 {
+		t.Fatalf("a fresh claim was re-sent at once: %+v", res)
+	}
+	now.Add(int64(11 * time.Minute))
+	if res := n.Send(ctx, testMessage("flip:c")); res.Sent != 1 {
+		t.Fatalf("the stale claim was not re-sent: %+v", res)
+	}
+	now.Add(int64(time.Hour))
+	if res := n.Send(ctx, testMessage("flip:c")); res.Sent != 0 || len(h.Got()) != 1 {
+		t.Fatalf("re-sent again: %+v, posts %d", res, len(h.Got()))
 	}
 }
