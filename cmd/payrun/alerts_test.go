@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,6 +15,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch/alert/alerttest"
+	"github.com/payrun/payrun/masspay/sandbox"
 )
 
 // TestInboxAlertsDemoSheetOnce is the issue's done-when: the demo sheet run
@@ -213,5 +216,65 @@ func TestAlertsTestSendsOneOfEach(t *testing.T) {
 	}
 	if n, p := len(box.All()), len(hook.Got()); n != 4 || p != 3 {
 		t.Errorf("%d emails, %d posts; want 4 (run, flip, balance, kyc) and 3\n%s", n, p, out)
+	}
+}
+
+// TestWebhookReceiverAlertsFlipOnce: the sandbox's .16 payout flips
+// COMPLETED -> CANCELLED; payrun webhook, receiving MassPay's callbacks,
+// sends exactly one flip alert, and a reconcile afterwards sends none.
+func TestWebhookReceiverAlertsFlipOnce(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := ln.Addr().String()
+	ln.Close()
+	secretFile := filepath.Join(dir, "hook.secret")
+	os.WriteFile(secretFile, []byte("whsec-test"), 0o600)
+	clock := sandbox.NewManualClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	sb, err := sandbox.Start(sandbox.Config{APIKey: "sandbox-key", Clock: clock, Seed: 7, WebhookURL: "http://" + listen + "/", WebhookSecret: "whsec-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	sheet := filepath.Join(dir, "march.csv")
+	os.WriteFile(sheet, []byte(`client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method,destination_currency,delivery_type,attr:BankAccountNumber,attr:BankRoutingNumber
+r-flip,u-3,Cy,Diaz,cy@example.com,USA,300.16,payout,USD,BANK_DEPOSIT,323456789,021000021
+`), 0o600)
+	hook := alerttest.StartHook(t)
+	env := map[string]string{"MASSPAY_BASE_URL": sb.URL(), "MASSPAY_API_KEY": "sandbox-key", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db"),
+		"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN"}
+	if code, out, errs := runIn(t, env, "run", "--yes", sheet); code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, errb syncBuffer
+	go func() {
+		m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+		done <- m.Run(ctx, []string{"webhook", "--listen", listen, "--secret-file", secretFile})
+	}()
+	for _, step := range []time.Duration{6 * time.Minute, 30 * time.Minute} {
+		time.Sleep(300 * time.Millisecond)
+		sb.Advance(step)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(hook.Got()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("webhook: %v\n%s", err, errb.String())
+	}
+	if got := hook.Got(); len(got) != 1 || !strings.Contains(string(got[0]), `"kind":"flip"`) {
+		t.Fatalf("after the flip: %d posts %q; want one flip alert\n%s", len(got), got, errb.String())
+	}
+	// Reconcile learns nothing new: no second alert for the same flip.
+	runIn(t, env, "reconcile", "--run", "1")
+	if n := len(hook.Got()); n != 1 {
+		t.Errorf("after reconcile: %d posts, want still 1", n)
 	}
 }
