@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/alert/alerttest"
 	"github.com/payrun/payrun/ledger"
@@ -226,5 +228,27 @@ func TestCrashResendsAtMostOnce(t *testing.T) {
 	now.Add(int64(time.Hour))
 	if res := n.Send(ctx, testMessage("flip:c")); res.Sent != 0 || len(h.Got()) != 1 {
 		t.Fatalf("re-sent again: %+v, posts %d", res, len(h.Got()))
+	}
+}
+
+// A balance difference is alerted once; the same difference found by the
+// next reconcile is not sent again, a new one is.
+func TestBalanceDifferenceAlertedOnce(t *testing.T) {
+	h := alerttest.StartHook(t)
+	n, _ := newNotifier(t, alert.Config{WebhookURL: h.Srv.URL}, nil)
+	ctx := context.Background()
+	rep := batch.ReconcileReport{Balances: []batch.BalanceCheck{
+		{Currency: "USD", Expected: decimal.RequireFromString("100.00"), Actual: decimal.RequireFromString("90.00"), Difference: decimal.RequireFromString("-10.00")},
+		{Currency: "EUR", Expected: decimal.RequireFromString("5.00"), Actual: decimal.RequireFromString("5.00")},
+	}}
+	n.Reconciled(ctx, rep)
+	n.Reconciled(ctx, rep)
+	if got := h.Got(); len(got) != 1 || !strings.Contains(string(got[0]), `"kind":"balance"`) || !strings.Contains(string(got[0]), "-10.00") {
+		t.Fatalf("posts %q; want one USD balance alert", got)
+	}
+	rep.Balances[0].Actual, rep.Balances[0].Difference = decimal.RequireFromString("80.00"), decimal.RequireFromString("-20.00")
+	n.Reconciled(ctx, rep)
+	if len(h.Got()) != 2 {
+		t.Fatalf("a new difference was not alerted")
 	}
 }

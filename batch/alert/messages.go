@@ -124,7 +124,7 @@ func (n *Notifier) Flip(ctx context.Context, f batch.Flip) Result {
 func FlipMessage(f batch.Flip) Message {
 	amt := ""
 	if f.SourceAmount.Valid {
-		amt = f.SourceAmount.Decimal.String() + " " + f.SourceCurrency
+		amt = money(f.SourceAmount.Decimal, f.SourceCurrency) + " " + f.SourceCurrency
 	}
 	text := fmt.Sprintf("MassPay changed a settled payment: %s (%s, %s) went %s -> %s at %s.\n%s\n",
 		f.ClientTransferID, f.Token, amt, f.Was, f.Now, f.DetectedAt.UTC().Format("2006-01-02 15:04:05 UTC"), f.ActionNeeded)
@@ -160,18 +160,19 @@ func (n *Notifier) Reconciled(ctx context.Context, rep batch.ReconcileReport) Re
 // BalanceMessage is the alert of a balance difference; the same difference
 // found by the next reconcile is not sent again.
 func BalanceMessage(b batch.BalanceCheck) Message {
+	c := b.Currency
 	text := fmt.Sprintf("MassPay's %s balance is %s; the ledger expects %s (opening %s at run %d, debited %s, refunded %s): difference %s.\n",
-		b.Currency, b.Actual, b.Expected, b.Opening, b.OpeningRunID, b.Debited, b.Refunded, b.Difference)
+		c, money(b.Actual, c), money(b.Expected, c), money(b.Opening, c), b.OpeningRunID, money(b.Debited, c), money(b.Refunded, c), money(b.Difference, c))
 	for _, s := range b.Explain {
-		text += fmt.Sprintf("  could explain it: %+v\n", s)
+		text += fmt.Sprintf("  could explain it: %s (%s, MassPay %s) %s: %s\n", s.ClientTransferID, s.State, s.MasspayStatus, money(s.Effect, c), s.Why)
 	}
 	return Message{
-		Key:     fmt.Sprintf("balance:%s:%s:%s", b.Currency, b.Expected, b.Actual),
+		Key:     fmt.Sprintf("balance:%s:%s:%s", c, money(b.Expected, c), money(b.Actual, c)),
 		Kind:    KindBalance,
-		Subject: fmt.Sprintf("payrun: %s balance differs from the ledger by %s", b.Currency, b.Difference),
+		Subject: fmt.Sprintf("payrun: %s balance differs from the ledger by %s", c, money(b.Difference, c)),
 		Text:    text,
-		Fields: []Field{{"currency", b.Currency}, {"expected", b.Expected.String()}, {"actual", b.Actual.String()},
-			{"difference", b.Difference.String()}},
+		Fields: []Field{{"currency", c}, {"expected", money(b.Expected, c)}, {"actual", money(b.Actual, c)},
+			{"difference", money(b.Difference, c)}},
 	}
 }
 
