@@ -98,8 +98,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 // Check refuses a configuration that could not send what it promises.
 func (c Config) Check() error {
 	if c.SMTPURL != "" {
-		if _, err := parseSMTPURL(c.SMTPURL); err != nil {
+		t, err := parseSMTPURL(c.SMTPURL)
+		if err != nil {
 			return err
+		}
+		if t.user != "" && c.PasswordFile == "" {
+			return fmt.Errorf("check alert config: %s names a user: set %s to the file holding its password", Env.SMTPURL, Env.PasswordFile)
 		}
 		if _, err := mail.ParseAddress(c.From); err != nil {
 			return fmt.Errorf("check alert config: %s must be an email address when smtp_url is set", Env.From)
