@@ -81,6 +81,9 @@ type ResultRow struct {
 	State         string // the ledger state; Result derives from it
 	ActionNeeded  string // set by the runner when it knows the next step
 	KYCUploadLink string
+	// KYCNotice says where and when the upload link was emailed ("link
+	// emailed to payee at ..."), "" when it was not.
+	KYCNotice     string
 	MassPayStatus string
 	// StatusChangedAt is when MassPay's status last changed, as reconcile or
 	// a webhook learned it; zero until then.

@@ -156,7 +156,7 @@ func resultCells(dst []outCell, r *ResultRow) []outCell {
 	src, dstCur := r.sourceCurrency(), strings.ToUpper(r.DestinationCurrency)
 	return append(dst,
 		textCell(string(r.Result())),
-		textCell(r.Action()),
+		textCell(joinNonEmpty(r.Action(), r.KYCNotice)),
 		linkCell(r.KYCUploadLink),
 		textCell(r.MassPayStatus),
 		dateCell(r.StatusChangedAt),
@@ -280,7 +280,7 @@ func needsActionCells(dst []outCell, r *ResultRow) []outCell {
 		textCell(resInput(r, "email")),
 		amt,
 		textCell(string(r.Result())),
-		textCell(r.Action()),
+		textCell(joinNonEmpty(r.Action(), r.KYCNotice)),
 		linkCell(r.KYCUploadLink),
 		textCell(r.LastError),
 	)
@@ -302,4 +302,15 @@ func flipCells(dst []outCell, f *Flip) []outCell {
 		dateCell(f.DetectedAt),
 		textCell(f.ActionNeeded),
 	)
+}
+
+// joinNonEmpty joins the non-empty parts with "; ".
+func joinNonEmpty(parts ...string) string {
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, "; ")
 }

@@ -83,6 +83,11 @@ func (s *ledgerResults) ResultRows(ctx context.Context, fn func(*ResultRow) erro
 			return err
 		}
 		fillResultRow(&out, &row)
+		if row.State == ledger.StateNeedsAction && row.KYCUploadLink != "" {
+			if out.KYCNotice, err = kycNotice(ctx, s.l, row.ID); err != nil {
+				return err
+			}
+		}
 		if err := fn(&out); err != nil {
 			return err
 		}
@@ -241,4 +246,25 @@ func SummarizeRun(ctx context.Context, l *ledger.Ledger, runID int64) (ResultsSu
 		return ResultsSummary{}, fmt.Errorf("summarize run %d: %w", runID, err)
 	}
 	return b.summary(runID), nil
+}
+
+// kycNotice describes the KYC notices sent about row id, for the Needs
+// action sheet: "link emailed to payee at 2026-03-31 12:00 UTC".
+func kycNotice(ctx context.Context, l *ledger.Ledger, id string) (string, error) {
+	recs, err := l.AlertsAbout(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, a := range recs {
+		if a.Kind != "kyc" || a.State != ledger.AlertSent {
+			continue
+		}
+		who := "payee"
+		if strings.HasPrefix(a.Key, "kyc:compliance:") {
+			who = "compliance (" + a.Recipients + ")"
+		}
+		parts = append(parts, fmt.Sprintf("link emailed to %s at %s", who, a.SentAt.UTC().Format("2006-01-02 15:04 UTC")))
+	}
+	return strings.Join(parts, "; "), nil
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/payrun/payrun/batch/alert"
 )
 
 // ConfigCommand prints the effective configuration: every setting, its value
@@ -78,6 +80,18 @@ func (c *ConfigCommand) Run(ctx context.Context, m *Main, args []string) error {
 				val = m.defaultLedgerName(c.api.sandbox)
 			}
 		case "api_key_file":
+			if val != "" {
+				val = keyFileShown(val)
+			}
+		case "smtp_url":
+			if val != "" {
+				val = alert.ShowSMTPURL(val)
+			}
+		case "alert_webhook_url":
+			if val != "" {
+				val = alert.ShowWebhookURL(val)
+			}
+		case "smtp_password_file":
 			if val != "" {
 				val = keyFileShown(val)
 			}

@@ -48,6 +48,7 @@ type InboxCommand struct {
 	settle          string
 	once            bool
 	interval        time.Duration
+	kycNotice       string // passed on to payrun run
 }
 
 const inboxUsage = "[flags] DIR   (flags may also follow DIR)"
@@ -78,6 +79,7 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&c.settle, "settle", "", "how long a new sheet's size and time must stay unchanged before it is taken (env PAYRUN_INBOX_SETTLE; default 5s)")
 	fs.BoolVar(&c.once, "once", false, "work the sheets present now, then exit (cron, systemd timer)")
 	fs.DurationVar(&c.interval, "interval", time.Minute, "without --once: how often to look for new sheets")
+	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE)")
 	// Go's flag package stops at the first argument; the inbox also takes
 	// flags after DIR, as in "payrun inbox DIR --once".
 	var pos []string
@@ -229,7 +231,7 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	log := w.log.With().Str("sheet", name).Logger()
 	log.Info().Msg("paying sheet")
 	fmt.Fprintf(w.m.Stderr, "== %s\n", name)
-	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes}
+	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes, alertsByCaller: true}
 	err := rc.Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
@@ -256,6 +258,10 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 		return outcome, &ExitError{Code: ExitAborted, Err: err}
 	}
 	log.Info().Int("exit", code).Str("outcome", outcome).Str("moved_to", dest).Str("results", results).Msg("sheet filed")
+	if rc.ran.RunID != 0 {
+		rc.ran.Results = absPath(results)
+		w.alertRun(ctx, rc)
+	}
 	fmt.Fprintf(w.m.Stdout, "%s: %s, filed as %s\n", name, outcome, dest)
 	if strings.HasSuffix(results, ".mistakes.txt") {
 		fmt.Fprintf(w.m.Stdout, "Mistakes: %s\n", results)
@@ -263,6 +269,18 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 		fmt.Fprintf(w.m.Stdout, "Results: %s\n", results)
 	}
 	return outcome, nil
+}
+
+// alertRun sends a filed sheet's run alerts, naming the results where they
+// were filed.
+func (w *inboxWorker) alertRun(ctx context.Context, rc *RunCommand) {
+	l, err := ledger.Open(context.WithoutCancel(ctx), w.ledgerPath, ledger.Options{})
+	if err != nil {
+		w.log.Error().Err(err).Msg("alerts not sent: open ledger")
+		return
+	}
+	defer l.Close()
+	w.m.alertRun(ctx, w.m.notifier(l, w.log, rc.kycNotice), rc.ran)
 }
 
 // fileSheet moves the sheet into folder, and beside it its results as

@@ -74,6 +74,12 @@ func (c *ReconcileCommand) Run(ctx context.Context, m *Main, args []string) erro
 	if werr := batch.WriteReconcileSummary(m.Stdout, rep); werr != nil && err == nil {
 		err = werr
 	}
+	if n := m.notifier(l, log, ""); n != nil {
+		// Flips and differences found before an error are alerted too.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
+		n.Reconciled(actx, rep)
+		cancel()
+	}
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -46,6 +47,13 @@ type RunCommand struct {
 	// had been settled before it started: the inbox files such a sheet as
 	// "nothing to pay" rather than "done", which reads as paid today.
 	nothingToPay bool
+	// kycNotice overrides kyc_notice for this run (--kyc-notice).
+	kycNotice string
+	// alertsByCaller: the caller (the inbox) sends the run's alerts itself,
+	// once the results file is where finance will find it; ran tells it
+	// what to send.
+	alertsByCaller bool
+	ran            alert.RunInfo
 }
 
 const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -66,6 +74,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
+	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE; default off)")
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -248,6 +257,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if ctx.Err() != nil {
 		resCtx = hard
 	}
+	// KYC notices leave before the results are written, so the Needs
+	// action sheet says which links were emailed.
+	var notify *alert.Notifier
+	if runErr == nil && !stats.Interrupted {
+		notify = m.notifier(l, log, c.kycNotice)
+		m.alertKYC(ctx, notify, run.ID)
+	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
 	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
 	if werr != nil {
@@ -255,6 +271,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
 	c.nothingToPay = werr == nil && runErr == nil && !stats.Interrupted && res.NothingToPay()
+	if runErr == nil && !stats.Interrupted && werr == nil {
+		c.ran = alert.RunInfo{RunID: run.ID, Sheet: sheetPath, Env: conn.Env, Results: absPath(res.Path), Totals: res.Totals}
+		if !c.alertsByCaller {
+			m.alertRun(ctx, notify, c.ran)
+		}
+	}
 
 	switch {
 	case runErr != nil:
@@ -434,4 +456,12 @@ func envInt(m *Main, name string, def int) int {
 		}
 	}
 	return def
+}
+
+// absPath is p made absolute where it can be, for messages read elsewhere.
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }

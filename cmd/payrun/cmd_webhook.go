@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/payrun/payrun/batch"
@@ -64,6 +65,11 @@ func (c *WebhookCommand) Run(ctx context.Context, m *Main, args []string) error 
 	defer l.Close()
 
 	app := batch.NewStatusApplier(l)
+	// Flip alerts leave beside the answer to MassPay, which must not wait
+	// on a mail server; shutdown waits for them (within alertBudget).
+	notify := m.notifier(l, log, "")
+	var alerts sync.WaitGroup
+	defer alerts.Wait()
 	h := &webhook.Handler{Secret: secret, Tolerance: c.tolerance, MaxBodyBytes: c.maxBody, Log: &log,
 		OnEvent: func(ctx context.Context, ev masspay.WebhookEvent, received time.Time) error {
 			out, err := app.Webhook(ctx, ev, received)
@@ -73,6 +79,14 @@ func (c *WebhookCommand) Run(ctx context.Context, m *Main, args []string) error 
 			if out.Flip != nil {
 				log.Warn().Str("client_transfer_id", out.Flip.ClientTransferID).Str("was", out.Flip.Was).
 					Str("now", out.Flip.Now).Msg("FLIP: MassPay changed a settled payment")
+				if notify != nil {
+					flip := *out.Flip
+					alerts.Go(func() {
+						actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
+						defer cancel()
+						notify.Flip(actx, flip)
+					})
+				}
 			} else if out.Changed {
 				log.Info().Str("client_transfer_id", ev.ClientTransferID+ev.ClientLoadID).Str("was", out.Was).
 					Str("now", out.Now).Msg("status changed")

@@ -53,6 +53,20 @@ var settings = []setting{
 	{"log_file", "PAYRUN_LOG_FILE", "log-file", "string", "", "append JSON log lines here (default stderr)"},
 	{"decimal_mark", "PAYRUN_DECIMAL_MARK", "decimal-mark", "string", "", "decimal mark of text amounts in sheets, , or . (default: amounts that read two ways are mistakes)"},
 	{"inbox_settle", "PAYRUN_INBOX_SETTLE", "settle", "duration", "5s", "payrun inbox: how long a new sheet's size and time must stay still"},
+	{"smtp_url", "PAYRUN_SMTP_URL", "", "string", "", "alerts by email: smtp://[user@]host[:587] (STARTTLS) or smtps://[user@]host[:465]"},
+	{"smtp_password_file", "PAYRUN_SMTP_PASSWORD_FILE", "", "string", "", "file holding the SMTP password"},
+	{"smtp_ca_file", "PAYRUN_SMTP_CA_FILE", "", "string", "", "PEM certificates signing the SMTP server's (default: the system's roots)"},
+	{"alert_from", "PAYRUN_ALERT_FROM", "", "string", "", "the alerts' From address"},
+	{"alert_to", "PAYRUN_ALERT_TO", "", "string", "", "who gets alert emails (comma-separated), unless a kind has its own list"},
+	{"alert_to_run", "PAYRUN_ALERT_TO_RUN", "", "string", "", "who gets the digest of a run's rows needing a person"},
+	{"alert_to_flip", "PAYRUN_ALERT_TO_FLIP", "", "string", "", "who gets flip alerts"},
+	{"alert_to_balance", "PAYRUN_ALERT_TO_BALANCE", "", "string", "", "who gets balance-difference alerts"},
+	{"alert_webhook_url", "PAYRUN_ALERT_WEBHOOK_URL", "", "string", "", "alerts as JSON to this URL (Slack, Teams incoming webhook)"},
+	{"kyc_notice", "PAYRUN_KYC_NOTICE", "kyc-notice", "string", "off", "email a held payee's upload link to: off, payee, compliance, both"},
+	{"kyc_compliance_to", "PAYRUN_KYC_COMPLIANCE_TO", "", "string", "", "the compliance mailbox for KYC notices"},
+	{"kyc_template", "PAYRUN_KYC_TEMPLATE", "", "string", "", "KYC notice text template (first line Subject: ...)"},
+	{"kyc_template_html", "PAYRUN_KYC_TEMPLATE_HTML", "", "string", "", "KYC notice HTML template"},
+	{"company_name", "PAYRUN_COMPANY_NAME", "", "string", "", "the company named in KYC notices"},
 }
 
 // ErrKeyInConfig means a configuration file holds the API key itself.

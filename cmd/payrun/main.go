@@ -85,6 +85,7 @@ var commands = []struct {
 	{"config", "print the effective configuration (API key redacted)", func() command { return &ConfigCommand{} }},
 	{"approve", "approve a recorded plan (maker-checker)", func() command { return &ApproveCommand{} }},
 	{"reject", "reject a recorded plan, with a reason", func() command { return RejectCommand{} }},
+	{"alerts", "send a test alert of each kind to the configured channels (payrun alerts test)", func() command { return &AlertsCommand{} }},
 	{"inbox", "pay every new sheet dropped into an inbox folder (for cron)", func() command { return &InboxCommand{} }},
 	{"serve", "serve the finance web console: upload, approve, run, watch, results", func() command { return &ServeCommand{} }},
 	{"user", "add, list, re-password, disable, enable or remove the people who may sign in to the web console", func() command { return &UserCommand{} }},
