@@ -1,9 +1,12 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -99,6 +102,47 @@ func TestJournalReplaysToTheSameState(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkEach is an http.RoundTripper that runs check after every answered
+// request that may change state.
+type checkEach struct {
+	base  http.RoundTripper
+	check func(req *http.Request)
+}
+
+func (c checkEach) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.base.RoundTrip(req)
+	if err == nil && req.Method != http.MethodGet {
+		body, rerr := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if rerr != nil {
+			return nil, rerr
+		}
+		c.check(req)
+	}
+	return resp, err
+}
+
+// TestJournalDurableAtEachAnswer opens the files after every answer of the
+// script: each answer's change must already be on disk, not carried by a
+// later line (which a kill could lose).
+func TestJournalDurableAtEachAnswer(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	h := start(t, func(c *Config) { c.StateFile = path })
+	n := 0
+	h.hc.Transport = checkEach{base: http.DefaultTransport, check: func(req *http.Request) {
+		n++
+		live := stateOf(t, h.srv.Sandbox)
+		if got := stateOf(t, reopen(t, path)); got != live {
+			t.Fatalf("after %s %s the files hold another state:\n%s", req.Method, req.URL.Path, firstDiff(got, live))
+		}
+	}}
+	journalScript(h)
+	if n < 20 {
+		t.Errorf("only %d answers checked", n)
 	}
 }
 
