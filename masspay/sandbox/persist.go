@@ -28,10 +28,11 @@ const stateVersion = 2
 // Compaction: the journal is folded into a new snapshot once it is larger
 // than compactFactor times the snapshot plus compactMin bytes, so that the
 // bytes written per change stay constant however big the state grows.
-// compactMin is a variable for the tests that compact at every chance.
-const compactFactor = 2
-
-var compactMin int64 = 1 << 20
+// They are variables for the tests that compact at every chance.
+var (
+	compactFactor int64 = 2
+	compactMin    int64 = 1 << 20
+)
 
 // stateNotSaved is the answer given instead of the real one when the state
 // file could not be written: the client must not take for done what a crash
