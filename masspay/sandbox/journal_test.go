@@ -265,3 +265,26 @@ func firstDiff(got, want string) string {
 	}
 	return "lengths differ"
 }
+
+// TestJournalWithoutSnapshotIsNotReplayed: deleting the state file starts a
+// new sandbox; the journal left beside it belongs to the deleted state and
+// is emptied, not replayed onto the new one.
+func TestJournalWithoutSnapshotIsNotReplayed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	h := start(t, func(c *Config) { c.StateFile = path })
+	journalScript(h)
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	s := reopen(t, path)
+	if a := s.Audit(); len(a.Payouts) != 0 || len(a.Loads) != 0 {
+		t.Errorf("a new sandbox holds %d payouts and %d loads of the deleted state", len(a.Payouts), len(a.Loads))
+	}
+	if fi, err := os.Stat(journalPath(path)); err != nil || fi.Size() != 0 {
+		t.Errorf("the old journal was not emptied: %v", err)
+	}
+	want := stateOf(t, s)
+	if got := stateOf(t, reopen(t, path)); got != want {
+		t.Errorf("the new sandbox does not reload:\n%s", firstDiff(got, want))
+	}
+}
