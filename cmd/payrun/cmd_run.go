@@ -226,7 +226,11 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	stopSecond := abortOnSecondSignal(ctx, abort, m)
 	defer stopSecond()
 	view := newProgressView(m.Stderr, m.isTerminal(m.Stderr), log)
-	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: view.Update}
+	onProgress := view.Update
+	if m.progressHook != nil {
+		onProgress = func(p batch.Progress) { view.Update(p); m.progressHook(p) }
+	}
+	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: onProgress}
 	stats, runErr := r.Run(ctx, hard, run.ID)
 	view.Finish()
 

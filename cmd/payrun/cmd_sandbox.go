@@ -60,7 +60,7 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 	manual := fs.Bool("manual-clock", false, "time moves only via POST /_sandbox/clock/advance?by=3m")
 	verbose := fs.Bool("verbose", false, "log every request to stderr")
 	noBest := fs.Bool("no-best-route", false, "answer GET /country/{cc}/best with 404, like a MassPay without it (SDK 2.0.0 has only /country/{cc} and /cheapest)")
-	state := fs.String("state", "", "keep the sandbox's state in this JSON file across restarts and crashes (created when missing; --balance then only applies to a new file)")
+	state := fs.String("state", "", "keep the sandbox's state in this JSON file and its append-only journal FILE.journal across restarts and crashes (created when missing; --balance then only applies to a new file)")
 	balances := balanceFlags{}
 	fs.Var(balances, "balance", "starting balance CURRENCY=AMOUNT (repeatable; default USD=1000000 EUR=250000 BTC=10 ETH=200 USDT=500000)")
 	if err := m.parseFlags(fs, args, hint); err != nil {

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -50,6 +51,9 @@ type Main struct {
 	Stderr io.Writer
 	// Getenv reads the environment; tests replace it.
 	Getenv func(string) string
+	// progressHook, when set, sees every progress snapshot of a run besides
+	// the progress view: the sandbox benchmark times rows with it.
+	progressHook func(batch.Progress)
 }
 
 // NewMain returns a Main wired to the process's streams and environment.

@@ -96,6 +96,7 @@ func (s *Sandbox) storeAttributes(rq *request) (int, any, *apiError) {
 		set.values[k] = v
 	}
 	s.lastAttrSet[key] = set
+	s.touchAttrSet(set, key)
 	return http.StatusOK, masspay.AttrTxnResp{AttrSetToken: set.token}, nil
 }
 

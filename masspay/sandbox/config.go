@@ -74,8 +74,10 @@ type Config struct {
 	// StateFile, when set, makes the sandbox's state survive a restart or
 	// a crash: New loads it from this file when it exists (Balances is then
 	// ignored) and creates it otherwise, and every request that changed
-	// something is saved to it (atomically: temp file, fsync, rename) before
-	// its answer is written, together with its idempotency record. A
+	// something is saved before its answer is written, together with its
+	// idempotency record: as a line of the append-only journal
+	// StateFile+".journal", fsync'd per group commit, which is folded into
+	// a new StateFile (temp file, fsync, rename) when it grows. A
 	// manual clock behind the saved sandbox time is moved up to it. Pending
 	// webhook deliveries are not saved. Empty means memory only.
 	StateFile string

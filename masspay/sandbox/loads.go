@@ -71,6 +71,7 @@ func (s *Sandbox) createLoad(rq *request) (int, any, *apiError) {
 	s.loads[l.token] = l
 	s.loadList = append(s.loadList, l)
 	s.loadsByClient[l.clientID] = l
+	s.touchLoad(l)
 	if in.TimeToProcess != nil && in.TimeToProcess.After(now) {
 		l.status, l.processAt = masspay.LoadScheduled, in.TimeToProcess.UTC()
 		s.loadEvent(l, now)
@@ -91,8 +92,10 @@ func (s *Sandbox) processLoad(l *load, at time.Time) {
 	if !l.processAt.IsZero() {
 		l.created = at
 	}
+	s.touchLoad(l)
 	w := s.wallets[l.walletToken]
 	w.Balance = w.Balance.Add(l.amount)
+	s.touchWallet(w)
 	s.loadEvent(l, at)
 	s.autopay(l, w, at)
 }
@@ -114,6 +117,7 @@ func (s *Sandbox) autopay(l *load, w *wallet, at time.Time) {
 			continue
 		}
 		w.Balance = w.Balance.Sub(share)
+		s.touchWallet(w)
 		s.seq++
 		p := &payout{userToken: u.UserToken, route: r, created: at, expires: at.Add(QuoteValidity), cents: cents(sa), seq: s.seq,
 			PayoutTxnResp: masspay.PayoutTxnResp{PayoutToken: "payout_" + s.uuid(), SourceCurrencyCode: w.CurrencyCode,
@@ -124,6 +128,7 @@ func (s *Sandbox) autopay(l *load, w *wallet, at time.Time) {
 		p.Expiration = stamp(p.expires)
 		s.payouts[p.PayoutToken] = p
 		s.payoutList = append(s.payoutList, p)
+		s.touchPayout(p)
 		s.markCommitted(p, at)
 	}
 }
@@ -139,6 +144,7 @@ func (s *Sandbox) walletFor(u *user, cur string) *wallet {
 		CurrencyCode: cur, Type: masspay.WalletUserFunds, Active: true}}
 	s.wallets[w.Token] = w
 	s.userWallets[u.UserToken] = append(s.userWallets[u.UserToken], w)
+	s.touchWallet(w)
 	return w
 }
 
@@ -190,6 +196,7 @@ func (s *Sandbox) deleteLoad(rq *request) (int, any, *apiError) {
 				Reason:  "insufficient_wallet_funds", Details: []string{"load_token"}}
 		}
 		w.Balance = w.Balance.Sub(l.amount)
+		s.touchWallet(w)
 	default:
 		return http.StatusOK, masspay.LoadTxnResp{LoadToken: l.token, Status: l.status, WalletToken: l.walletToken}, nil
 	}
@@ -197,6 +204,7 @@ func (s *Sandbox) deleteLoad(rq *request) (int, any, *apiError) {
 	b.amount = b.amount.Add(l.amount)
 	s.record(b, "load_reversal", l.amount, "reversed load "+l.token, l.clientID, l.userToken)
 	l.status = masspay.LoadCancelled
+	s.touchLoad(l)
 	s.loadEvent(l, now)
 	return http.StatusOK, masspay.LoadTxnResp{LoadToken: l.token, Status: l.status, WalletToken: l.walletToken}, nil
 }

@@ -126,6 +126,7 @@ func (s *Sandbox) initiatePayout(rq *request) (int, any, *apiError) {
 	p.Expiration = stamp(p.expires)
 	s.payouts[p.PayoutToken] = p
 	s.payoutList = append(s.payoutList, p)
+	s.touchPayout(p)
 	if autoCommit {
 		s.commit(p, now)
 	}
@@ -171,6 +172,7 @@ func (s *Sandbox) commit(p *payout, now time.Time) masspay.PayoutTxnCommitResp {
 	}
 	refuse := func(status, reason string) masspay.PayoutTxnCommitResp {
 		p.commitStatus, p.Status, p.StatusReason = status, masspay.StatusCancelled, reason
+		s.touchPayout(p)
 		resp.Status, resp.Errors = status, masspay.FlexErrors{reason}
 		return resp
 	}
@@ -202,6 +204,7 @@ func (s *Sandbox) commit(p *payout, now time.Time) masspay.PayoutTxnCommitResp {
 // progression. Callers hold s.mu and have moved the money.
 func (s *Sandbox) markCommitted(p *payout, now time.Time) {
 	p.committed, p.committedAt = true, now
+	s.touchPayout(p)
 	p.Status, p.StatusReason = masspay.StatusPending, ""
 	if p.route.DeliveryType == masspay.DeliveryCashPickup {
 		p.PickupCode = fmt.Sprintf("%08d", s.rng.IntN(100000000))
@@ -225,9 +228,11 @@ func (s *Sandbox) setStatus(p *payout, status, reason string, at time.Time) {
 		return
 	}
 	p.Status, p.StatusReason = status, reason
+	s.touchPayout(p)
 	if status == masspay.StatusCancelled {
 		if w := s.wallets[p.SourceToken]; w != nil {
 			w.Balance = w.Balance.Add(p.SourceAmount.Add(p.Fee))
+			s.touchWallet(w)
 		} else if b := s.balanceTokens[p.SourceToken]; b != nil {
 			refund := p.SourceAmount.Add(p.Fee)
 			b.amount = b.amount.Add(refund)

@@ -27,8 +27,26 @@ func TestStateFileSurvivesSIGKILL(t *testing.T) {
 		killChild(path)
 		return
 	}
+	killAndLoad(t, "^TestStateFileSurvivesSIGKILL$", 60)
+}
+
+// TestStateFileSurvivesSIGKILLWhileCompacting is the same with the child
+// compacting its journal at every other write, and killed later, so that
+// the kill lands among compactions as well as journal appends.
+func TestStateFileSurvivesSIGKILLWhileCompacting(t *testing.T) {
+	if path := os.Getenv(killChildEnv); path != "" {
+		compactFactor, compactMin = 0, 0 // every other write is a compaction
+		killChild(path)
+		return
+	}
+	killAndLoad(t, "^TestStateFileSurvivesSIGKILLWhileCompacting$", 400)
+}
+
+// killAndLoad runs the test named by run as the child, SIGKILLs it once
+// kill loads were answered, and checks the files it left.
+func killAndLoad(t *testing.T, run string, kill int) {
 	path := filepath.Join(t.TempDir(), "state.json")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestStateFileSurvivesSIGKILL$")
+	cmd := exec.Command(os.Args[0], "-test.run="+run)
 	cmd.Env = append(os.Environ(), killChildEnv+"="+path)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -47,7 +65,7 @@ func TestStateFileSurvivesSIGKILL(t *testing.T) {
 			continue
 		}
 		answered[id] = true
-		if len(answered) == 60 && !killed {
+		if len(answered) == kill && !killed {
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +74,7 @@ func TestStateFileSurvivesSIGKILL(t *testing.T) {
 	}
 	cmd.Wait()
 	if !killed {
-		t.Fatalf("the child ended before 60 loads were answered (%d)", len(answered))
+		t.Fatalf("the child ended before %d loads were answered (%d)", kill, len(answered))
 	}
 
 	s, err := New(Config{APIKey: testKey, StateFile: path})

@@ -44,6 +44,7 @@ type Sandbox struct {
 	idem  *idemStore
 	hooks *webhookQueue
 	store *stateStore // nil without Config.StateFile
+	dirty *dirtySet   // what changed since the last write; nil without Config.StateFile; under mu
 
 	// ver counts the changes of state a client may have seen; a state
 	// file holding version ver is durable for every answer given so far.
@@ -120,6 +121,8 @@ func New(cfg Config) (*Sandbox, error) {
 		if restored, err = s.loadState(); err != nil {
 			return nil, fmt.Errorf("new sandbox: %w", err)
 		}
+		s.dirty = &dirtySet{}
+		s.dirty.reset(len(s.statement))
 	}
 	if !restored {
 		bals := cfg.Balances
@@ -141,7 +144,7 @@ func New(cfg Config) (*Sandbox, error) {
 	if s.store != nil && !restored {
 		// Save the fresh state at once: its balance tokens are what every
 		// later request refers to, and a bad path fails here, not mid-run.
-		if err := s.save(); err != nil {
+		if err := s.save(true); err != nil {
 			return nil, fmt.Errorf("new sandbox: %w", err)
 		}
 	}
@@ -196,7 +199,7 @@ func (s *Sandbox) Close() error {
 	s.mu.Lock()
 	s.catchUp(s.Now())
 	s.mu.Unlock()
-	if err := s.save(); err != nil {
+	if err := s.save(false); err != nil {
 		return fmt.Errorf("close sandbox: %w", err)
 	}
 	return nil
@@ -289,6 +292,7 @@ func (s *Sandbox) ReleaseUser(userToken string) error {
 		return fmt.Errorf("release user: %w", ErrNotFound)
 	}
 	u.Status = masspay.UserActive
+	s.touchUser(u)
 	s.ver.Add(1)
 	return nil
 }
@@ -298,6 +302,7 @@ func (s *Sandbox) hold(u *user) {
 		u.kycLink = "https://sandbox.masspay.example/kyc/upload/" + s.uuid()
 	}
 	u.Status = masspay.UserLocked
+	s.touchUser(u)
 }
 
 // kycError is the 403 of a payout or load to a user on hold.
@@ -382,7 +387,10 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) int {
 		if replay != nil {
 			a = *replay
 		} else {
-			a = s.call(h, rq, func(a answer) { s.idem.finish(key, e, a, now) })
+			a = s.call(h, rq, func(a answer) {
+				s.idem.finish(key, e, a, now)
+				s.touchIdem(key) // under s.mu with a state file, as call runs it
+			})
 		}
 	} else {
 		a = s.call(h, rq, nil)

@@ -97,7 +97,9 @@ func (t *timers) Pop() any {
 // after schedules the timer kind for token at time at. Callers hold s.mu.
 func (s *Sandbox) after(at time.Time, kind, token string) {
 	s.seq++
-	heap.Push(&s.timers, &timer{at: at, seq: s.seq, kind: kind, token: token})
+	t := &timer{at: at, seq: s.seq, kind: kind, token: token}
+	heap.Push(&s.timers, t)
+	s.timerAdded(t)
 }
 
 // fire runs one due timer. Callers hold s.mu.
@@ -134,7 +136,9 @@ func (s *Sandbox) fire(t *timer) {
 // s.mu.
 func (s *Sandbox) catchUp(now time.Time) {
 	for len(s.timers) > 0 && !s.timers[0].at.After(now) {
-		s.fire(heap.Pop(&s.timers).(*timer))
+		t := heap.Pop(&s.timers).(*timer)
+		s.timerDone(t)
+		s.fire(t)
 	}
 }
 

@@ -101,6 +101,7 @@ func (s *Sandbox) createUser(rq *request) (int, any, *apiError) {
 	}
 	s.users[u.UserToken] = u
 	s.userList = append(s.userList, u)
+	s.touchUser(u)
 	s.usersByEmail[strings.ToLower(u.Email)] = u
 	s.usersByID[u.InternalUserID] = u
 	return http.StatusOK, u.StoredUser, nil
@@ -136,6 +137,7 @@ func (s *Sandbox) updateUser(rq *request) (int, any, *apiError) {
 	if e := s.checkUserFields(in.Country, in.Email, in.InternalUserID); e != nil {
 		return 0, nil, e
 	}
+	s.touchUser(u)
 	if in.Email != "" && !strings.EqualFold(in.Email, u.Email) {
 		if s.usersByEmail[strings.ToLower(in.Email)] != nil {
 			return 0, nil, &apiError{Status: http.StatusConflict, Title: "Conflict", Message: "a user with this email already exists",

@@ -85,6 +85,7 @@ func (s *Sandbox) addRule(rq *request) (int, any, *apiError) {
 	}
 	rule := &masspay.AutopayRule{Token: "apr_" + s.uuid(), DestinationToken: r.Token, Percentage: in.Percentage, AttrSetToken: in.AttrSetToken}
 	w.rules = append(w.rules, rule)
+	s.touchWallet(w)
 	return http.StatusOK, *rule, nil
 }
 
@@ -101,6 +102,7 @@ func (s *Sandbox) deleteRule(rq *request) (int, any, *apiError) {
 	for i, r := range w.rules {
 		if r.Token == tok {
 			w.rules = append(w.rules[:i:i], w.rules[i+1:]...)
+			s.touchWallet(w)
 			return http.StatusOK, rulesOf(w), nil
 		}
 	}
