@@ -26,7 +26,7 @@ var (
 	// what a payout sheet needs: a zip bomb, or a workbook to split.
 	ErrWorkbookTooLarge = errors.New("workbook too large when unpacked")
 	// ErrBadDecimalMark means a decimal mark other than , or . was given.
-	ErrBadDecimalMark = errors.New("the decimal mark is , or .")
+	ErrBadDecimalMark = errors.New(`the decimal mark is "," or "."`)
 	errHeaderScanSize = 30 // rows searched for the header
 )
 

@@ -42,7 +42,7 @@ func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, ba
 	case ",", ".":
 		mark = rune(dm[0])
 	default:
-		return batch.IngestOptions{}, vo, &UsageError{Err: fmt.Errorf("--decimal-mark %q is not , or .", dm), Hint: "--decimal-mark , (1.234,56) or --decimal-mark . (1,234.56)"}
+		return batch.IngestOptions{}, vo, &UsageError{Err: fmt.Errorf(`--decimal-mark %q is not "," or "."`, dm), Hint: "--decimal-mark , (1.234,56) or --decimal-mark . (1,234.56)"}
 	}
 	for _, x := range []struct {
 		flag string
