@@ -78,17 +78,20 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}
-	m.printPlan(plan)
 	// A sheet the ledger already paid, in part or whole, is said so: a
-	// run pays only the rest.
+	// run pays only the rest, and the figures above are the whole sheet's,
+	// not "to pay".
 	var standing batch.Standing
 	if popts.Ledger != nil {
 		if standing, err = batch.SheetStanding(ctx, popts.Ledger, batch.SheetRows(sheetPath, ingestOpts)); err != nil {
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
-		if t := standing.Text(); t != "" {
-			fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%d rows).\n", t, standing.Left())
-		}
+	}
+	if t := standing.Text(); t != "" {
+		m.printPlanAs(plan, "In the sheet")
+		fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%d rows).\n", t, standing.Left())
+	} else {
+		m.printPlan(plan)
 	}
 	out := c.out
 	if out == "" {

@@ -371,8 +371,13 @@ func (m *Main) confirm(ctx context.Context, q string) (bool, error) {
 	}
 }
 
-func (m *Main) printPlan(p *batch.Plan) {
-	fmt.Fprintf(m.Stderr, "To pay: %d rows (%d loads, %d payouts)\n", p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
+func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
+
+// printPlanAs prints the plan under label: "To pay" for the rows a run is
+// about to pay, "In the sheet" when some were settled by earlier runs and
+// the figures are the whole sheet's.
+func (m *Main) printPlanAs(p *batch.Plan, label string) {
+	fmt.Fprintf(m.Stderr, "%s: %d rows (%d loads, %d payouts)\n", label, p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
 	for _, cur := range p.Currencies() {
 		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
 			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].StringFixed(decimalsFor(cur)))

@@ -128,3 +128,20 @@ func TestPlanNamesSampleRowMissingSortCode(t *testing.T) {
 		t.Errorf("plan says the sheet can be paid:\n%s", out)
 	}
 }
+
+// TestPlanOfPaidSheetDoesNotSayToPay: the plan of a sheet an earlier run
+// paid shows its figures as the whole sheet's ("In the sheet: "), not
+// as "To pay: ..." beside "a run pays only the rest (0 rows)".
+func TestPlanOfPaidSheetDoesNotSayToPay(t *testing.T) {
+	dir := t.TempDir()
+	led := filepath.Join(dir, "pay.db")
+	sheet := filepath.Join(dir, "may.csv")
+	writeSheet(t, sheet, "MAY", 3)
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", led, sheet); code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	_, out, errs := runIn(t, nil, "plan", "--sandbox", "--ledger", led, "--out", filepath.Join(dir, "plan.xlsx"), sheet)
+	if strings.Contains(errs, "To pay:") || !strings.Contains(errs, "In the sheet: ") || !strings.Contains(out, "already paid earlier") {
+		t.Errorf("plan of a paid sheet:\n%s%s", errs, out)
+	}
+}
