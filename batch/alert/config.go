@@ -19,6 +19,7 @@ const (
 	KindFlip    Kind = "flip"    // MassPay changed a settled payment's status
 	KindBalance Kind = "balance" // reconcile found a balance difference
 	KindKYC     Kind = "kyc"     // a payee's document-upload link
+	KindAborted Kind = "aborted" // a run under cron or the inbox stopped before its end (exit 3)
 )
 
 // KYC notice recipients (kyc_notice).

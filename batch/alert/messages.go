@@ -111,6 +111,52 @@ func RunDigest(ctx context.Context, l *ledger.Ledger, info RunInfo) (Message, bo
 	}, true, nil
 }
 
+// AbortInfo is what a run that stopped before its end tells its alert.
+type AbortInfo struct {
+	RunID  int64
+	Sheet  string
+	Env    string
+	Reason string // the error that stopped it, as a person reads it (never a secret)
+}
+
+// RunAborted sends one alert for a run that stopped before its end (exit 3)
+// with nobody watching (cron, the inbox): what stopped it, where its rows
+// stand, and that running it again pays nobody twice. Its key is the run,
+// so a second process reading the same ledger does not send it again.
+func (n *Notifier) RunAborted(ctx context.Context, info AbortInfo) Result {
+	if n == nil {
+		return Result{}
+	}
+	counts, err := n.Ledger.Counts(ctx, info.RunID)
+	if err != nil {
+		n.Log.Error().Err(err).Msg("build aborted-run alert")
+		counts = nil
+	}
+	return n.Send(ctx, AbortMessage(info, counts))
+}
+
+// AbortMessage is the alert of a run that stopped before its end.
+func AbortMessage(info AbortInfo, counts map[ledger.State]int) Message {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %d of %s", info.RunID, info.Sheet)
+	if info.Env != "" {
+		fmt.Fprintf(&b, " (%s)", info.Env)
+	}
+	fmt.Fprintf(&b, " stopped before its end: %s\n\n", info.Reason)
+	if len(counts) > 0 {
+		fmt.Fprintf(&b, "Rows so far: %s\n", stateLine(counts))
+	}
+	b.WriteString("Rows paid or loaded stay paid; rows in flight are settled with MassPay on the next run.\n" +
+		"Fix the cause, then run the same command again: nobody is paid twice.\n")
+	return Message{
+		Key:     fmt.Sprintf("aborted:run:%d", info.RunID),
+		Kind:    KindAborted,
+		Subject: fmt.Sprintf("payrun: run %d stopped before its end", info.RunID),
+		Text:    b.String(),
+		Fields:  []Field{{"run", fmt.Sprint(info.RunID)}, {"sheet", info.Sheet}, {"reason", info.Reason}, {"counts", stateLine(counts)}},
+	}
+}
+
 // Flip sends one alert for a flip the webhook receiver or reconcile found.
 func (n *Notifier) Flip(ctx context.Context, f batch.Flip) Result {
 	if n == nil {

@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,8 +206,9 @@ func TestConfigHidesAlertSecrets(t *testing.T) {
 	}
 }
 
-// TestAlertsTestSendsOneOfEach: payrun alerts test sends a run, flip and
-// balance alert to both channels and a KYC sample to compliance.
+// TestAlertsTestSendsOneOfEach: payrun alerts test sends a run, flip,
+// balance and stopped-run alert to both channels and a KYC sample to
+// compliance.
 func TestAlertsTestSendsOneOfEach(t *testing.T) {
 	addr, box, caFile := alerttest.StartSMTPWithCAFile(t, true, "", "")
 	hook := alerttest.StartHook(t)
@@ -214,8 +220,8 @@ func TestAlertsTestSendsOneOfEach(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("alerts test: exit %d\n%s%s", code, out, errs)
 	}
-	if n, p := len(box.All()), len(hook.Got()); n != 4 || p != 3 {
-		t.Errorf("%d emails, %d posts; want 4 (run, flip, balance, kyc) and 3\n%s", n, p, out)
+	if n, p := len(box.All()), len(hook.Got()); n != 5 || p != 4 {
+		t.Errorf("%d emails, %d posts; want 5 (run, flip, balance, aborted, kyc) and 4\n%s", n, p, out)
 	}
 }
 
@@ -276,5 +282,67 @@ r-flip,u-3,Cy,Diaz,cy@example.com,USA,300.16,payout,USD,BANK_DEPOSIT,323456789,0
 	runIn(t, env, "reconcile", "--run", "1")
 	if n := len(hook.Got()); n != 1 {
 		t.Errorf("after reconcile: %d posts, want still 1", n)
+	}
+}
+
+// TestRunAbortedUnderCronAlertsOnce: a run under cron (--yes) that stops on
+// its own before its end (here MassPay starts refusing the API key part way
+// through, as after a key rotation) exits 3 and alerts once, naming the run
+// and what stopped it; running it again with the key still refused sends
+// the new run's alert, never a second one for the first run.
+func TestRunAbortedUnderCronAlertsOnce(t *testing.T) {
+	sb, err := sandbox.Start(sandbox.Config{APIKey: "sandbox-key", Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	target, _ := url.Parse("http://" + sb.Addr())
+	var requests atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The plan and the first rows' calls pass; then the key is
+		// refused, as MassPay does after the key was rotated.
+		if r.Method == http.MethodPost {
+			requests.Add(1)
+		}
+		if requests.Load() > 10 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"title":"Unauthorized","message":"invalid API key","code":401}`)
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	defer front.Close()
+	hook := alerttest.StartHook(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("sandbox-key"), 0o600)
+	sheet := filepath.Join(dir, "march.xlsx")
+	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(sheet, b, 0o600)
+	env := map[string]string{"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db")}
+	args := []string{"run", "--yes", "--env", "staging", "--base-url", front.URL + "/v1.0.0/payout", "--api-key-file", keyFile, sheet}
+	code, out, errs := runIn(t, env, args...)
+	if code != ExitAborted {
+		t.Fatalf("run: exit %d, want 3 (the key was refused part way)\n%s%s", code, out, errs)
+	}
+	got := hook.Got()
+	if len(got) != 1 || !strings.Contains(string(got[0]), "Run 1 of") || !strings.Contains(string(got[0]), "stopped before its end") {
+		t.Fatalf("want one stopped-run alert for run 1, got %d: %+v\n%s", len(got), got, errs)
+	}
+	if strings.Contains(string(got[0]), "sandbox-key") || strings.Contains(out+errs, "T0KEN") {
+		t.Errorf("a secret reached the alert or the output")
+	}
+	code, _, _ = runIn(t, env, args...)
+	if code != ExitAborted {
+		t.Fatalf("second run: exit %d, want 3", code)
+	}
+	for _, g := range hook.Got()[1:] {
+		if strings.Contains(string(g), "Run 1 of") {
+			t.Errorf("run 1's stop was alerted twice:\n%s", g)
+		}
 	}
 }

@@ -64,6 +64,17 @@ func (m *Main) alertRun(ctx context.Context, n *alert.Notifier, info alert.RunIn
 	m.alertSays(n.RunEnded(ctx, info), "")
 }
 
+// alertAborted tells finance that a run nobody watches (cron, the inbox)
+// stopped before its end, within alertBudget.
+func (m *Main) alertAborted(ctx context.Context, n *alert.Notifier, info alert.AbortInfo) {
+	if n == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
+	defer cancel()
+	m.alertSays(n.RunAborted(ctx, info), "")
+}
+
 // alertKYC emails the held payees of run runID their upload links (as
 // kyc_notice says), within alertBudget.
 func (m *Main) alertKYC(ctx context.Context, n *alert.Notifier, runID int64) {
@@ -137,6 +148,7 @@ func (c *AlertsCommand) Run(ctx context.Context, m *Main, args []string) error {
 		alert.FlipMessage(batch.Flip{ClientTransferID: "test-flip", Token: "pay_test", Was: "COMPLETED", Now: "CANCELLED",
 			SourceAmount: decimal.NullDecimal{Decimal: one, Valid: true}, SourceCurrency: "USD", DetectedAt: time.Now(), ActionNeeded: "This is a test flip."}),
 		alert.BalanceMessage(batch.BalanceCheck{Currency: "USD", Expected: one, Actual: one.Add(decimal.NewFromInt(1)), Difference: decimal.NewFromInt(1)}),
+		alert.AbortMessage(alert.AbortInfo{RunID: 0, Sheet: "test.xlsx", Reason: "this is a test of the stopped-run alert"}, nil),
 	}
 	if payee, compliance := cfg.KYCTo(); payee || compliance {
 		tpl, err := alert.LoadKYCTemplate(cfg)

@@ -282,6 +282,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		}
 	}
 
+	if runErr != nil && ctx.Err() == nil && (c.yes || c.alertsByCaller) {
+		// Stopped on its own (MassPay refused the key, the ledger
+		// failed, ...) with nobody watching: say so. A run stopped by a
+		// signal was stopped by someone.
+		m.alertAborted(ctx, m.notifier(l, log, c.kycNotice),
+			alert.AbortInfo{RunID: run.ID, Sheet: sheetPath, Env: conn.Env, Reason: runErr.Error()})
+	}
 	switch {
 	case runErr != nil:
 		return &ExitError{Code: ExitAborted, Err: runErr}
