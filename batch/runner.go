@@ -170,6 +170,19 @@ func (r *Runner) halt(currency, why string) {
 	}
 }
 
+// Halted returns the source currencies in which MassPay reported
+// insufficient funds during the last Run, with why: new rows in them did not
+// start (they ended NEEDS_ACTION "add funds").
+func (r *Runner) Halted() map[string]string {
+	r.haltMu.Lock()
+	defer r.haltMu.Unlock()
+	out := make(map[string]string, len(r.halted))
+	for c, why := range r.halted {
+		out[c] = why
+	}
+	return out
+}
+
 func (r *Runner) haltedWhy(currency string) (string, bool) {
 	r.haltMu.Lock()
 	defer r.haltMu.Unlock()

@@ -20,6 +20,7 @@ const (
 	KindBalance Kind = "balance" // reconcile found a balance difference
 	KindKYC     Kind = "kyc"     // a payee's document-upload link
 	KindAborted Kind = "aborted" // a run under cron or the inbox stopped before its end (exit 3)
+	KindFunds   Kind = "funds"   // MassPay answered insufficient funds: a currency stopped
 )
 
 // KYC notice recipients (kyc_notice).

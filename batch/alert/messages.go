@@ -157,6 +157,42 @@ func AbortMessage(info AbortInfo, counts map[ledger.State]int) Message {
 	}
 }
 
+// FundsInfo is a source currency a run stopped because MassPay answered
+// insufficient funds.
+type FundsInfo struct {
+	RunID    int64
+	Sheet    string
+	Currency string
+	Balance  string // the balance after the run, "" when unknown
+}
+
+// FundsShort sends one alert per run and currency that MassPay stopped for
+// want of funds.
+func (n *Notifier) FundsShort(ctx context.Context, info FundsInfo) Result {
+	if n == nil {
+		return Result{}
+	}
+	return n.Send(ctx, FundsMessage(info))
+}
+
+// FundsMessage is the alert of a currency a run stopped for want of funds.
+func FundsMessage(info FundsInfo) Message {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Run %d of %s: MassPay answered insufficient funds in %s.\n", info.RunID, info.Sheet, info.Currency)
+	if info.Balance != "" {
+		fmt.Fprintf(&b, "%s balance after the run: %s.\n", info.Currency, info.Balance)
+	}
+	fmt.Fprintf(&b, "Rows in %s that had not started were left NEEDS_ACTION (\"add funds\"); nothing was half paid.\n"+
+		"Fund the %s balance, then run the same sheet again: only those rows are paid.\n", info.Currency, info.Currency)
+	return Message{
+		Key:     fmt.Sprintf("funds:run:%d:%s", info.RunID, info.Currency),
+		Kind:    KindFunds,
+		Subject: fmt.Sprintf("payrun: run %d stopped paying in %s: insufficient funds", info.RunID, info.Currency),
+		Text:    b.String(),
+		Fields:  []Field{{"run", fmt.Sprint(info.RunID)}, {"sheet", info.Sheet}, {"currency", info.Currency}, {"balance", info.Balance}},
+	}
+}
+
 // Flip sends one alert for a flip the webhook receiver or reconcile found.
 func (n *Notifier) Flip(ctx context.Context, f batch.Flip) Result {
 	if n == nil {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch/alert/alerttest"
@@ -220,8 +221,8 @@ func TestAlertsTestSendsOneOfEach(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("alerts test: exit %d\n%s%s", code, out, errs)
 	}
-	if n, p := len(box.All()), len(hook.Got()); n != 5 || p != 4 {
-		t.Errorf("%d emails, %d posts; want 5 (run, flip, balance, aborted, kyc) and 4\n%s", n, p, out)
+	if n, p := len(box.All()), len(hook.Got()); n != 6 || p != 5 {
+		t.Errorf("%d emails, %d posts; want 6 (run, flip, balance, aborted, funds, kyc) and 5\n%s", n, p, out)
 	}
 }
 
@@ -344,5 +345,41 @@ func TestRunAbortedUnderCronAlertsOnce(t *testing.T) {
 		if strings.Contains(string(g), "Run 1 of") {
 			t.Errorf("run 1's stop was alerted twice:\n%s", g)
 		}
+	}
+}
+
+// TestFundsShortAlertedOncePerRunAndCurrency: MassPay answering
+// insufficient funds stops new rows in that currency; one alert says so,
+// naming the currency, and the run's digest does not replace it.
+func TestFundsShortAlertedOncePerRunAndCurrency(t *testing.T) {
+	sb, err := sandbox.Start(sandbox.Config{APIKey: "sandbox-key", Seed: 7,
+		Balances: map[string]decimal.Decimal{"USD": decimal.RequireFromString("5000"), "EUR": decimal.RequireFromString("250000")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	hook := alerttest.StartHook(t)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "key")
+	os.WriteFile(keyFile, []byte("sandbox-key"), 0o600)
+	sheet := filepath.Join(dir, "march.xlsx")
+	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(sheet, b, 0o600)
+	env := map[string]string{"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db")}
+	code, out, errs := runIn(t, env, "run", "--yes", "--allow-partial", "--env", "staging", "--base-url", sb.URL(), "--api-key-file", keyFile, sheet)
+	if code != ExitAttention {
+		t.Fatalf("run: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	var funds []string
+	for _, g := range hook.Got() {
+		if strings.Contains(string(g), "insufficient funds in") {
+			funds = append(funds, string(g))
+		}
+	}
+	if len(funds) != 1 || !strings.Contains(funds[0], "insufficient funds in USD") || !strings.Contains(funds[0], "Run 1 of") {
+		t.Fatalf("want one funds alert for USD in run 1, got %d:\n%s\n%s", len(funds), strings.Join(funds, "\n"), errs)
 	}
 }

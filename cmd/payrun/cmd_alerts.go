@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -73,6 +74,28 @@ func (m *Main) alertAborted(ctx context.Context, n *alert.Notifier, info alert.A
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
 	defer cancel()
 	m.alertSays(n.RunAborted(ctx, info), "")
+}
+
+// alertFunds tells finance which currencies MassPay stopped for want of
+// funds in run runID, within alertBudget.
+func (m *Main) alertFunds(ctx context.Context, n *alert.Notifier, runID int64, sheet string, halted map[string]string, after ledger.Balances) {
+	if n == nil || len(halted) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
+	defer cancel()
+	curs := make([]string, 0, len(halted))
+	for c := range halted {
+		curs = append(curs, c)
+	}
+	sort.Strings(curs)
+	for _, c := range curs {
+		bal := ""
+		if b, ok := after[c]; ok {
+			bal = b.StringFixed(decimalsFor(c)) + " " + c
+		}
+		m.alertSays(n.FundsShort(ctx, alert.FundsInfo{RunID: runID, Sheet: sheet, Currency: c, Balance: bal}), "")
+	}
 }
 
 // alertKYC emails the held payees of run runID their upload links (as
@@ -149,6 +172,7 @@ func (c *AlertsCommand) Run(ctx context.Context, m *Main, args []string) error {
 			SourceAmount: decimal.NullDecimal{Decimal: one, Valid: true}, SourceCurrency: "USD", DetectedAt: time.Now(), ActionNeeded: "This is a test flip."}),
 		alert.BalanceMessage(batch.BalanceCheck{Currency: "USD", Expected: one, Actual: one.Add(decimal.NewFromInt(1)), Difference: decimal.NewFromInt(1)}),
 		alert.AbortMessage(alert.AbortInfo{RunID: 0, Sheet: "test.xlsx", Reason: "this is a test of the stopped-run alert"}, nil),
+		alert.FundsMessage(alert.FundsInfo{RunID: 0, Sheet: "test.xlsx", Currency: "USD", Balance: "12.34 USD"}),
 	}
 	if payee, compliance := cfg.KYCTo(); payee || compliance {
 		tpl, err := alert.LoadKYCTemplate(cfg)

@@ -275,6 +275,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
 	c.nothingToPay = werr == nil && runErr == nil && !stats.Interrupted && res.NothingToPay()
+	if halted := r.Halted(); len(halted) > 0 {
+		if notify == nil {
+			notify = m.notifier(l, log, c.kycNotice)
+		}
+		m.alertFunds(ctx, notify, run.ID, sheetPath, halted, after)
+	}
 	if runErr == nil && !stats.Interrupted && werr == nil {
 		c.ran = alert.RunInfo{RunID: run.ID, Sheet: sheetPath, Env: conn.Env, Results: absPath(res.Path), Totals: res.Totals}
 		if !c.alertsByCaller {
