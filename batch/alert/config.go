@@ -15,12 +15,13 @@ type Kind string
 
 // The kinds of alert.
 const (
-	KindRun     Kind = "run"     // a run ended with rows needing a person or failed
-	KindFlip    Kind = "flip"    // MassPay changed a settled payment's status
-	KindBalance Kind = "balance" // reconcile found a balance difference
-	KindKYC     Kind = "kyc"     // a payee's document-upload link
-	KindAborted Kind = "aborted" // a run under cron or the inbox stopped before its end (exit 3)
-	KindFunds   Kind = "funds"   // MassPay answered insufficient funds: a currency stopped
+	KindRun      Kind = "run"      // a run ended with rows needing a person or failed
+	KindFlip     Kind = "flip"     // MassPay changed a settled payment's status
+	KindBalance  Kind = "balance"  // reconcile found a balance difference
+	KindKYC      Kind = "kyc"      // a payee's document-upload link
+	KindAborted  Kind = "aborted"  // a run under cron or the inbox stopped before its end (exit 3)
+	KindFunds    Kind = "funds"    // MassPay answered insufficient funds: a currency stopped
+	KindApproval Kind = "approval" // a recorded plan waits for an approver (require_approval)
 )
 
 // KYC notice recipients (kyc_notice).

@@ -193,6 +193,47 @@ func FundsMessage(info FundsInfo) Message {
 	}
 }
 
+// ApprovalInfo is a recorded plan that waits for an approver.
+type ApprovalInfo struct {
+	PlanID     int64
+	Sheet      string
+	PreparedBy string
+	Rows       int
+	Totals     string // "208143.34 USD, 31633.14 EUR"
+	Command    string // what an approver runs
+}
+
+// ApprovalWaiting sends one alert per recorded plan under require_approval,
+// so the approvers learn a sheet waits for them.
+func (n *Notifier) ApprovalWaiting(ctx context.Context, info ApprovalInfo) Result {
+	if n == nil {
+		return Result{}
+	}
+	return n.Send(ctx, ApprovalMessage(info))
+}
+
+// ApprovalMessage is the alert of a plan that waits for an approver.
+func ApprovalMessage(info ApprovalInfo) Message {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Plan %d of %s, prepared by %s, waits for approval: %d rows", info.PlanID, info.Sheet, info.PreparedBy, info.Rows)
+	if info.Totals != "" {
+		fmt.Fprintf(&b, ", %s", info.Totals)
+	}
+	b.WriteString(".\nNothing is paid until someone other than the preparer approves it")
+	if info.Command != "" {
+		fmt.Fprintf(&b, ": %s (or in the console)", info.Command)
+	}
+	b.WriteString(".\n")
+	return Message{
+		Key:     fmt.Sprintf("approval:plan:%d", info.PlanID),
+		Kind:    KindApproval,
+		Subject: fmt.Sprintf("payrun: plan %d of %s waits for approval", info.PlanID, info.Sheet),
+		Text:    b.String(),
+		Fields: []Field{{"plan", fmt.Sprint(info.PlanID)}, {"sheet", info.Sheet}, {"prepared_by", info.PreparedBy},
+			{"rows", fmt.Sprint(info.Rows)}, {"totals", info.Totals}},
+	}
+}
+
 // Flip sends one alert for a flip the webhook receiver or reconcile found.
 func (n *Notifier) Flip(ctx context.Context, f batch.Flip) Result {
 	if n == nil {

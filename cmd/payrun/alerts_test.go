@@ -221,8 +221,8 @@ func TestAlertsTestSendsOneOfEach(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("alerts test: exit %d\n%s%s", code, out, errs)
 	}
-	if n, p := len(box.All()), len(hook.Got()); n != 6 || p != 5 {
-		t.Errorf("%d emails, %d posts; want 6 (run, flip, balance, aborted, funds, kyc) and 5\n%s", n, p, out)
+	if n, p := len(box.All()), len(hook.Got()); n != 7 || p != 6 {
+		t.Errorf("%d emails, %d posts; want 7 (run, flip, balance, aborted, funds, approval, kyc) and 6\n%s", n, p, out)
 	}
 }
 
@@ -381,5 +381,32 @@ func TestFundsShortAlertedOncePerRunAndCurrency(t *testing.T) {
 	}
 	if len(funds) != 1 || !strings.Contains(funds[0], "insufficient funds in USD") || !strings.Contains(funds[0], "Run 1 of") {
 		t.Fatalf("want one funds alert for USD in run 1, got %d:\n%s\n%s", len(funds), strings.Join(funds, "\n"), errs)
+	}
+}
+
+// TestPlanWaitingForApprovalAlerted: under require_approval, a recorded
+// plan is a sheet waiting for an approver; one alert names the plan, who
+// prepared it and the command an approver runs. Without require_approval
+// nothing is sent.
+func TestPlanWaitingForApprovalAlerted(t *testing.T) {
+	hook := alerttest.StartHook(t)
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "march.csv")
+	writeSheet(t, sheet, "MAR", 2)
+	env := map[string]string{"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db")}
+	if code, out, errs := runIn(t, env, "plan", "--sandbox", "--as", "bob", sheet); code != 0 {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errs)
+	}
+	if n := len(hook.Got()); n != 0 {
+		t.Fatalf("without require_approval: %d alerts, want none", n)
+	}
+	env["PAYRUN_REQUIRE_APPROVAL"] = "true"
+	if code, out, errs := runIn(t, env, "plan", "--sandbox", "--as", "bob", sheet); code != 0 {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errs)
+	}
+	got := hook.Got()
+	if len(got) != 1 || !strings.Contains(string(got[0]), "Plan 2 of march.csv, prepared by bob, waits for approval") ||
+		!strings.Contains(string(got[0]), "payrun approve --ledger") {
+		t.Fatalf("want one approval alert for plan 2, got %d:\n%s", len(got), got)
 	}
 }

@@ -173,6 +173,7 @@ func (c *AlertsCommand) Run(ctx context.Context, m *Main, args []string) error {
 		alert.BalanceMessage(batch.BalanceCheck{Currency: "USD", Expected: one, Actual: one.Add(decimal.NewFromInt(1)), Difference: decimal.NewFromInt(1)}),
 		alert.AbortMessage(alert.AbortInfo{RunID: 0, Sheet: "test.xlsx", Reason: "this is a test of the stopped-run alert"}, nil),
 		alert.FundsMessage(alert.FundsInfo{RunID: 0, Sheet: "test.xlsx", Currency: "USD", Balance: "12.34 USD"}),
+		alert.ApprovalMessage(alert.ApprovalInfo{PlanID: 0, Sheet: "test.xlsx", PreparedBy: "test", Rows: 2, Totals: "30.00 USD"}),
 	}
 	if payee, compliance := cfg.KYCTo(); payee || compliance {
 		tpl, err := alert.LoadKYCTemplate(cfg)

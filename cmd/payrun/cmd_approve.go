@@ -11,7 +11,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/rs/zerolog"
+
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -210,5 +213,19 @@ func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env st
 	}
 	fmt.Fprintf(m.Stdout, "Recorded as plan %d (prepared by %s). To approve it, someone else runs: payrun approve --ledger %s %d\n",
 		p.ID, p.PreparedBy, ledgerPath, p.ID)
+	// Under require_approval a plan is a sheet waiting for an approver:
+	// tell them, once per plan.
+	if on, err := m.envBool("PAYRUN_REQUIRE_APPROVAL"); err == nil && on {
+		if n := m.notifier(l, zerolog.Nop(), ""); n != nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
+			defer cancel()
+			var totals []string
+			for _, cur := range plan.Currencies() {
+				totals = append(totals, plan.Requested[cur].StringFixed(decimalsFor(cur))+" "+cur)
+			}
+			m.alertSays(n.ApprovalWaiting(ctx, alert.ApprovalInfo{PlanID: p.ID, Sheet: filepath.Base(sheetPath), PreparedBy: p.PreparedBy,
+				Rows: plan.Rows, Totals: strings.Join(totals, ", "), Command: fmt.Sprintf("payrun approve --ledger %s %d", ledgerPath, p.ID)}), "")
+		}
+	}
 	return nil
 }
