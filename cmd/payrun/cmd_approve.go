@@ -190,6 +190,15 @@ func approvalRefusal(ctx context.Context, l *ledger.Ledger, sheetPath, sum, env 
 	return "no plan of this sheet was recorded; plan it, then have someone else approve it: " + planCmd
 }
 
+// planTotals is a plan's requested totals, "208143.34 USD, 31633.14 EUR".
+func planTotals(plan *batch.Plan) string {
+	var totals []string
+	for _, cur := range plan.Currencies() {
+		totals = append(totals, plan.Requested[cur].StringFixed(decimalsFor(cur))+" "+cur)
+	}
+	return strings.Join(totals, ", ")
+}
+
 // recordPlan records a checked sheet's plan in the ledger for approval
 // (maker-checker) and prints its id. It needs no ledger lock: recording a
 // plan pays nothing and may happen while a run works the same ledger.
@@ -219,12 +228,8 @@ func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env st
 		if n := m.notifier(l, zerolog.Nop(), ""); n != nil {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
 			defer cancel()
-			var totals []string
-			for _, cur := range plan.Currencies() {
-				totals = append(totals, plan.Requested[cur].StringFixed(decimalsFor(cur))+" "+cur)
-			}
 			m.alertSays(n.ApprovalWaiting(ctx, alert.ApprovalInfo{PlanID: p.ID, Sheet: filepath.Base(sheetPath), PreparedBy: p.PreparedBy,
-				Rows: plan.Rows, Totals: strings.Join(totals, ", "), Command: fmt.Sprintf("payrun approve --ledger %s %d", ledgerPath, p.ID)}), "")
+				Rows: plan.Rows, Totals: planTotals(plan), Command: fmt.Sprintf("payrun approve --ledger %s %d", ledgerPath, p.ID)}), "")
 		}
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/cmd/payrun/console"
 	"github.com/payrun/payrun/ledger"
 )
@@ -111,11 +113,34 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := console.New(console.Config{
+	// The console's plans and runs alert as payrun plan and run do: the
+	// approvers learn a plan waits for them, finance a run's digest.
+	notify := m.notifier(l, log, "")
+	onPlan := func(ctx context.Context, rec ledger.Plan, plan *batch.Plan) {
+		ctx, cancel := context.WithTimeout(ctx, alertBudget)
+		defer cancel()
+		notify.ApprovalWaiting(ctx, alert.ApprovalInfo{PlanID: rec.ID, Sheet: rec.SheetName, PreparedBy: rec.PreparedBy,
+			Rows: plan.Rows, Totals: planTotals(plan), Command: fmt.Sprintf("payrun approve --ledger %s %d", l.Path(), rec.ID)})
+	}
+	onRun := func(ctx context.Context, e console.RunEnded) {
+		m.alertFunds(ctx, notify, e.RunID, e.Sheet, e.Halted, e.After)
+		if e.Err != nil {
+			m.alertAborted(ctx, notify, alert.AbortInfo{RunID: e.RunID, Sheet: e.Sheet, Env: conn.Env, Reason: e.Err.Error()})
+			return
+		}
+		if e.Results != "" {
+			m.alertRun(ctx, notify, alert.RunInfo{RunID: e.RunID, Sheet: e.Sheet, Env: conn.Env, Results: e.Results, Totals: e.Summary.Totals})
+		}
+	}
+	cfg := console.Config{
 		Ledger: l, API: conn.Client, Environment: conn.Env, DataDir: dataDir,
 		SecureCookies: useTLS, MaxUpload: int64(c.maxUploadMB) << 20, Workers: c.workers,
 		SetupToken: setupToken, Log: log, DecimalMark: iopts.DecimalMark,
-	})
+	}
+	if notify != nil {
+		cfg.OnPlanRecorded, cfg.OnRunEnded = onPlan, onRun
+	}
+	srv, err := console.New(cfg)
 	if err != nil {
 		return err
 	}

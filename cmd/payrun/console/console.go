@@ -80,6 +80,26 @@ type Config struct {
 	// or '.' (decimal_mark in payrun.toml); 0 refuses an amount the two
 	// marks read differently, as the CLI does without --decimal-mark.
 	DecimalMark rune
+	// OnPlanRecorded, when set, is told of each plan an upload recorded
+	// (payrun serve alerts the approvers). It runs on its own goroutine.
+	OnPlanRecorded func(ctx context.Context, rec ledger.Plan, plan *batch.Plan)
+	// OnRunEnded, when set, is told when a run the console started ended:
+	// what stopped it (nil when it finished, or a signal stopped it), the
+	// source currencies MassPay stopped for want of funds, the balances
+	// after it and its results (payrun serve sends the run's alerts, as
+	// payrun run does). It runs on the run's goroutine, after the results.
+	OnRunEnded func(ctx context.Context, ended RunEnded)
+}
+
+// RunEnded is what Config.OnRunEnded is told about a run that ended.
+type RunEnded struct {
+	RunID   int64
+	Sheet   string
+	Err     error             // what stopped it on its own; nil otherwise
+	Halted  map[string]string // currencies stopped for want of funds
+	After   ledger.Balances
+	Results string // the results workbook's path, "" when not written
+	Summary batch.ResultsSummary
 }
 
 // ingestOptions are how every uploaded sheet is read: validated, planned

@@ -8,11 +8,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -620,4 +622,49 @@ func mustDec(t *testing.T, s string) decimal.Decimal {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestPlanAndRunTellTheirHooks: an upload's recorded plan and a finished
+// run are told to Config.OnPlanRecorded and Config.OnRunEnded, which
+// payrun serve turns into the approvers' and the run's alerts.
+func TestPlanAndRunTellTheirHooks(t *testing.T) {
+	var mu sync.Mutex
+	var plans []ledger.Plan
+	var ended []RunEnded
+	e := newEnv(t, func(c *Config) {
+		c.OnPlanRecorded = func(_ context.Context, rec ledger.Plan, plan *batch.Plan) {
+			mu.Lock()
+			defer mu.Unlock()
+			plans = append(plans, rec)
+		}
+		c.OnRunEnded = func(_ context.Context, r RunEnded) {
+			mu.Lock()
+			defer mu.Unlock()
+			ended = append(ended, r)
+		}
+	})
+	alice, plan := approvedPlan(e, smallSheet("hook"))
+	resp, body := alice.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run = %d\n%s", resp.StatusCode, body)
+	}
+	waitRun(t, alice, resp.Header.Get("Location"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n, m := len(plans), len(ended)
+		mu.Unlock()
+		if (n == 1 && m == 1) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(plans) != 1 || plans[0].ID != 1 || plans[0].PreparedBy != "alice" {
+		t.Errorf("plans told: %+v, want plan 1 prepared by alice", plans)
+	}
+	if len(ended) != 1 || ended[0].RunID != 1 || ended[0].Err != nil || ended[0].Results == "" || ended[0].Sheet != "june.csv" {
+		t.Errorf("runs told: %+v, want run 1 of june.csv, finished, with results", ended)
+	}
 }

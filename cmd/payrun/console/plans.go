@@ -126,6 +126,9 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.mu.Lock()
 	s.priced[rec.ID] = plan
 	s.mu.Unlock()
+	if s.cfg.OnPlanRecorded != nil {
+		go s.cfg.OnPlanRecorded(context.WithoutCancel(r.Context()), rec, plan)
+	}
 	if err := batch.WritePlan(s.planWorkbookPath(rec.ID), plan); err != nil {
 		s.cfg.Log.Error().Err(err).Msg("write plan workbook")
 	}

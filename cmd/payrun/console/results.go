@@ -314,9 +314,14 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, sess *session)
 
 // writeResults writes run runID's results workbook into the data directory.
 func (s *Server) writeResults(ctx context.Context, runID int64) (batch.ResultsSummary, error) {
-	path := filepath.Join(s.cfg.DataDir, dirResults, fmt.Sprintf("run-%d.results.xlsx", runID))
+	path := s.resultsPath(runID)
 	flips, _ := batch.LedgerFlips(ctx, s.cfg.Ledger, runID)
 	return batch.WriteResults(ctx, s.cfg.Ledger, runID, path, batch.ResultsOptions{Format: batch.FormatXLSX, Flips: flips})
+}
+
+// resultsPath is where run runID's results workbook is kept.
+func (s *Server) resultsPath(runID int64) string {
+	return filepath.Join(s.cfg.DataDir, dirResults, fmt.Sprintf("run-%d.results.xlsx", runID))
 }
 
 // upFront are the results columns the page shows right after

@@ -202,8 +202,22 @@ func (s *Server) pay(runID int64, lock *ledger.Lock, before ledger.Balances) {
 	if _, err := s.cfg.Ledger.FinishRun(ctx, runID, ledger.RunFinish{Status: status, BalancesAfter: after}); err != nil {
 		log.Error().Err(err).Msg("record end of run")
 	}
-	if _, err := s.writeResults(ctx, runID); err != nil {
-		log.Error().Err(err).Msg("write results")
+	sum, werr := s.writeResults(ctx, runID)
+	if werr != nil {
+		log.Error().Err(werr).Msg("write results")
+	}
+	if s.cfg.OnRunEnded != nil {
+		ended := RunEnded{RunID: runID, Halted: rn.Halted(), After: after, Summary: sum}
+		if runErr != nil && s.stop.Err() == nil {
+			ended.Err = runErr
+		}
+		if werr == nil {
+			ended.Results = s.resultsPath(runID)
+		}
+		if info, err := s.cfg.Ledger.Run(ctx, runID); err == nil {
+			ended.Sheet = info.SheetName
+		}
+		s.cfg.OnRunEnded(ctx, ended)
 	}
 }
 
