@@ -37,13 +37,7 @@ func TestInboxAlertsDemoSheetOnce(t *testing.T) {
 	if err := os.MkdirAll(in, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(in, "march.xlsx"), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	copySample(t, filepath.Join(in, "march.xlsx"))
 	env := map[string]string{
 		"PAYRUN_SMTP_URL": "smtp://" + addr, "PAYRUN_SMTP_CA_FILE": caFile, "PAYRUN_ALERT_FROM": "payrun@acme.example",
 		"PAYRUN_ALERT_TO": "finance@acme.example", "PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN",
@@ -148,14 +142,7 @@ func TestRunAlertsFailingChannelsKeepExitCode(t *testing.T) {
 	hook := alerttest.StartHook(t)
 	hook.Fail.Store(1000)
 	dir := t.TempDir()
-	sheet := filepath.Join(dir, "march.xlsx")
-	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(sheet, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	sheet := copySample(t, filepath.Join(dir, "march.xlsx"))
 	env := map[string]string{
 		"PAYRUN_SMTP_URL": "smtp://127.0.0.1:1", "PAYRUN_ALERT_FROM": "payrun@acme.example", "PAYRUN_ALERT_TO": "finance@acme.example",
 		"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db"),
@@ -318,12 +305,7 @@ func TestRunAbortedUnderCronAlertsOnce(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "key")
 	os.WriteFile(keyFile, []byte("sandbox-key"), 0o600)
-	sheet := filepath.Join(dir, "march.xlsx")
-	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(sheet, b, 0o600)
+	sheet := copySample(t, filepath.Join(dir, "march.xlsx"))
 	env := map[string]string{"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db")}
 	args := []string{"run", "--yes", "--env", "staging", "--base-url", front.URL + "/v1.0.0/payout", "--api-key-file", keyFile, sheet}
 	code, out, errs := runIn(t, env, args...)
@@ -362,12 +344,7 @@ func TestFundsShortAlertedOncePerRunAndCurrency(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "key")
 	os.WriteFile(keyFile, []byte("sandbox-key"), 0o600)
-	sheet := filepath.Join(dir, "march.xlsx")
-	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(sheet, b, 0o600)
+	sheet := copySample(t, filepath.Join(dir, "march.xlsx"))
 	env := map[string]string{"PAYRUN_ALERT_WEBHOOK_URL": hook.Srv.URL + "/hooks/T0KEN", "PAYRUN_LEDGER": filepath.Join(dir, "payrun.db")}
 	code, out, errs := runIn(t, env, "run", "--yes", "--allow-partial", "--env", "staging", "--base-url", sb.URL(), "--api-key-file", keyFile, sheet)
 	if code != ExitAttention {
@@ -409,4 +386,18 @@ func TestPlanWaitingForApprovalAlerted(t *testing.T) {
 		!strings.Contains(string(got[0]), "payrun approve --ledger") {
 		t.Fatalf("want one approval alert for plan 2, got %d:\n%s", len(got), got)
 	}
+}
+
+// copySample writes the demo sheet (samples/monthly-freelancers.xlsx) to
+// path, 0600, and returns path.
+func copySample(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../samples/monthly-freelancers.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -263,9 +263,10 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	// KYC notices leave before the results are written, so the Needs
 	// action sheet says which links were emailed.
-	var notify *alert.Notifier
+	// One alert sender for everything this run tells people (nil when no
+	// channel is configured).
+	notify := m.notifier(l, log, c.kycNotice)
 	if runErr == nil && !stats.Interrupted {
-		notify = m.notifier(l, log, c.kycNotice)
 		m.alertKYC(ctx, notify, run.ID)
 	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
@@ -276,9 +277,6 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
 	c.nothingToPay = werr == nil && runErr == nil && !stats.Interrupted && res.NothingToPay()
 	if halted := r.Halted(); len(halted) > 0 {
-		if notify == nil {
-			notify = m.notifier(l, log, c.kycNotice)
-		}
 		m.alertFunds(ctx, notify, run.ID, sheetPath, halted, after)
 	}
 	if runErr == nil && !stats.Interrupted && werr == nil {
@@ -292,7 +290,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		// Stopped on its own (MassPay refused the key, the ledger
 		// failed, ...) with nobody watching: say so. A run stopped by a
 		// signal was stopped by someone.
-		m.alertAborted(ctx, m.notifier(l, log, c.kycNotice),
+		m.alertAborted(ctx, notify,
 			alert.AbortInfo{RunID: run.ID, Sheet: sheetPath, Env: conn.Env, Reason: runErr.Error()})
 	}
 	switch {

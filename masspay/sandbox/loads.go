@@ -170,20 +170,29 @@ func (s *Sandbox) loadView(l *load) masspay.Load {
 		CurrencyCode: l.currency}
 }
 
-// deleteLoad cancels a scheduled load or reverses a processed one; both give
-// the amount back to the account balance.
-func (s *Sandbox) deleteLoad(rq *request) (int, any, *apiError) {
+// load404 finds the load of path /load/{user}?load_token=.
+func (s *Sandbox) load404(rq *request) (*load, *apiError) {
 	u, e := s.user404(rq.seg[1])
 	if e != nil {
-		return 0, nil, e
+		return nil, e
 	}
 	tok := rq.q.Get("load_token")
 	if tok == "" {
-		return 0, nil, badField("load_token", "required", "load_token is required")
+		return nil, badField("load_token", "required", "load_token is required")
 	}
 	l := s.loads[tok]
 	if l == nil || l.userToken != u.UserToken {
-		return 0, nil, notFound("load %s not found", tok)
+		return nil, notFound("load %s not found", tok)
+	}
+	return l, nil
+}
+
+// deleteLoad cancels a scheduled load or reverses a processed one; both give
+// the amount back to the account balance.
+func (s *Sandbox) deleteLoad(rq *request) (int, any, *apiError) {
+	l, e := s.load404(rq)
+	if e != nil {
+		return 0, nil, e
 	}
 	now := s.Now()
 	switch l.status {

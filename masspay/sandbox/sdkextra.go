@@ -149,17 +149,9 @@ type resent struct {
 // resendLoadNotice serves PUT /load/{user_token}?load_token= (SDK
 // resendLoadNotification): the load's status callback is sent again.
 func (s *Sandbox) resendLoadNotice(rq *request) (int, any, *apiError) {
-	u, e := s.user404(rq.seg[1])
+	l, e := s.load404(rq)
 	if e != nil {
 		return 0, nil, e
-	}
-	tok := rq.q.Get("load_token")
-	if tok == "" {
-		return 0, nil, badField("load_token", "required", "load_token is required")
-	}
-	l := s.loads[tok]
-	if l == nil || l.userToken != u.UserToken {
-		return 0, nil, notFound("load %s not found", tok)
 	}
 	s.loadEvent(l, s.Now())
 	return http.StatusOK, resent{Success: true}, nil
