@@ -4,18 +4,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
 // amountProblems returns, per sheet line, the error messages about the
 // amount column of the rows read from path.
-func amountProblems(t *testing.T, path string, opts IngestOptions) (map[int][]string, []Row) {
+func amountProblems(t *testing.T, path string, opts IngestOptions) (map[int][]string, []sheet.Row) {
 	t.Helper()
 	s := mustReadAll(t, path, opts)
 	out := map[int][]string{}
 	for _, r := range s.Rows {
 		for _, p := range r.Problems {
-			if p.Severity == SeverityError && p.Column == "amount" {
+			if p.Severity == sheet.SeverityError && p.Column == "amount" {
 				out[p.Line] = append(out[p.Line], p.Message)
 			}
 		}
@@ -131,7 +132,7 @@ func TestAmountXLSXNumbersAndText(t *testing.T) {
 
 // The ledger's re-read of a row follows the same rule.
 func TestAmountRowFromInputSameRule(t *testing.T) {
-	_, err := RowFromInput([]InputField{{"client_transfer_id", "T"}, {"amount", "1,500"}})
+	_, err := RowFromInput([]sheet.InputField{{Header: "client_transfer_id", Value: "T"}, {Header: "amount", Value: "1,500"}})
 	if err == nil || !strings.Contains(err.Error(), "1500") || !strings.Contains(err.Error(), "1.5") {
 		t.Errorf("err = %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -26,7 +27,7 @@ import (
 // ErrAutopayPercentage, ErrAutopayTotal, ErrAutopayRuleDiffers,
 // ErrAutopayNoRoute, ErrAutopayDetails and ErrAutopayNoWallet need a person
 // (their text says what to do); others are API or ledger failures.
-func EnsureAutopayRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, userToken string, row Row, walletToken string) error {
+func EnsureAutopayRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, userToken string, row sheet.Row, walletToken string) error {
 	if row.AutopayPercentage == nil {
 		return nil
 	}

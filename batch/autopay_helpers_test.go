@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -179,7 +180,7 @@ func (w *apWorld) route(country, delivery, payer string) string {
 	return ""
 }
 
-func problemRules(ps Problems) map[string]int {
+func problemRules(ps sheet.Problems) map[string]int {
 	m := map[string]int{}
 	for _, p := range ps {
 		m[p.Rule]++

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -77,7 +78,7 @@ func ListAutopayRules(ctx context.Context, api AutopayAPI, payees []Payee) ([]Au
 // AutopayListColumns are the columns of the autopay rules export. The first
 // ones are the rules sheet's, so an export can be edited and applied back.
 var AutopayListColumns = []string{
-	ColInternalUserID, ColWalletCurrency, ColPercentage, ColDestinationToken, ColCountry, ColDeliveryType, ColPayerName,
+	sheet.ColInternalUserID, ColWalletCurrency, ColPercentage, sheet.ColDestinationToken, sheet.ColCountry, sheet.ColDeliveryType, sheet.ColPayerName,
 	ColAction, "user_token", "wallet_token", "rule_token", "attr_set_token", "note",
 }
 

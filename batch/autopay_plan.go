@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -84,7 +85,7 @@ type AutopayPlan struct {
 	Sheet   string
 	Changes []AutopayChange
 	// Problems refuse the plan when any is an error: nothing is applied.
-	Problems Problems
+	Problems sheet.Problems
 }
 
 // Pending counts the changes that call MassPay when applied.
@@ -136,7 +137,7 @@ func PlanAutopay(ctx context.Context, api AutopayAPI, l *ledger.Ledger, s *Autop
 		return plan, nil
 	}
 	problem := func(r AutopayRuleRow, col, val, rule, msg string) {
-		plan.Problems = append(plan.Problems, Problem{Sheet: r.Sheet, Line: r.Line, Column: col, Value: val, Rule: rule, Message: msg})
+		plan.Problems = append(plan.Problems, sheet.Problem{Sheet: r.Sheet, Line: r.Line, Column: col, Value: val, Rule: rule, Message: msg})
 	}
 	// Rows grouped by wallet, in sheet order of their first row.
 	type walletRows struct {
@@ -167,7 +168,7 @@ func PlanAutopay(ctx context.Context, api AutopayAPI, l *ledger.Ledger, s *Autop
 		}
 		if tok == "" {
 			for _, r := range g.rows {
-				problem(r, ColInternalUserID, r.InternalUserID, "unknown_payee", fmt.Sprintf(
+				problem(r, sheet.ColInternalUserID, r.InternalUserID, "unknown_payee", fmt.Sprintf(
 					"payee %s is not known to MassPay; pay them once with payrun run (which creates them), then apply their autopay rules", r.InternalUserID))
 			}
 			continue
@@ -206,7 +207,7 @@ func planWallet(ctx context.Context, api AutopayAPI, plan *AutopayPlan, user, to
 		r := rows[i]
 		rt, err := resolveAutopayRoute(ctx, api, tok, w.CurrencyCode, r.Route)
 		if errors.Is(err, ErrAutopayNoRoute) {
-			problem(r, ColDestinationToken, r.Route.String(), "no_route", strings.TrimPrefix(err.Error(), ErrAutopayNoRoute.Error()+": "))
+			problem(r, sheet.ColDestinationToken, r.Route.String(), "no_route", strings.TrimPrefix(err.Error(), ErrAutopayNoRoute.Error()+": "))
 			continue
 		}
 		if err != nil {
@@ -252,7 +253,7 @@ func planWallet(ctx context.Context, api AutopayAPI, plan *AutopayPlan, user, to
 		if c.Kind != AutopayUnchanged {
 			values, stored, err := autopayDetails(ctx, api, tok, rt, r.Route.Attrs)
 			if errors.Is(err, ErrAutopayDetails) {
-				problem(r, AttrPrefix+"...", "", "missing_details", "the route "+rt.describe()+" needs "+strings.TrimPrefix(err.Error(), ErrAutopayDetails.Error()+": "))
+				problem(r, sheet.AttrPrefix+"...", "", "missing_details", "the route "+rt.describe()+" needs "+strings.TrimPrefix(err.Error(), ErrAutopayDetails.Error()+": "))
 				continue
 			}
 			if err != nil {

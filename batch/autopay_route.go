@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -121,7 +122,7 @@ func routeCurrency(r masspay.Route, asked, country string) string {
 	if len(r.ExchangeRate) > 0 {
 		return strings.ToUpper(r.ExchangeRate[0].CurrencySymbol)
 	}
-	if c, ok := LookupCountry(country); ok {
+	if c, ok := sheet.LookupCountry(country); ok {
 		return c.Currency
 	}
 	return ""

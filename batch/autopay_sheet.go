@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -26,30 +27,30 @@ const (
 )
 
 // AutopayColumns documents the autopay rules sheet, in template order.
-var AutopayColumns = []ColumnDoc{
-	{ColInternalUserID, nil, true, "Your id for the payee, as in the payout sheets. The payee must already exist in MassPay (paid once)."},
-	{ColWalletCurrency, []string{"wallet currency", "wallet ccy", "source_currency", "currency"}, false,
-		"Currency of the payee's wallet the rule watches. Default USD."},
-	{ColPercentage, []string{"percent", "pct", "%", "share", "autopay_percentage", "autopay %", "autopay percent"}, true,
-		"Share of every load into the wallet that is sent on automatically, greater than 0 and at most 100 (e.g. 25 or 25%). The rules of one wallet may add up to at most 100."},
-	{ColDestinationToken, []string{"dest token", "destination", "route token"}, false,
-		"A MassPay destination token (dst_...). Leave empty to give the route by country + delivery_type."},
-	{ColCountry, []string{"country code", "country iso", "iso country", "recipient country"}, false,
-		"Country the money goes to: ISO alpha-3 (MEX), alpha-2 (MX) or the English name."},
-	{ColDeliveryType, []string{"delivery", "delivery method"}, false, "BANK_DEPOSIT, CASH_PICKUP, MOBILE_WALLET, CRYPTOCURRENCY, ..."},
-	{ColPayerName, []string{"payer", "provider"}, false, "The payer to use, e.g. Bank Deposit, GCash, Interac. Empty: the generic one."},
-	{ColDestinationCurrency, []string{"dest currency", "to currency", "payout currency", "receive currency", "destination ccy"}, false,
-		"Currency the payee receives. Default: the route's currency."},
-	{ColAction, []string{"operation", "op"}, false,
-		"add (the default: make sure the rule exists with this percentage) or remove (delete the payee's rule to this route)."},
+var AutopayColumns = []sheet.ColumnDoc{
+	{Name: sheet.ColInternalUserID, Aliases: nil, Required: true, Doc: "Your id for the payee, as in the payout sheets. The payee must already exist in MassPay (paid once)."},
+	{Name: ColWalletCurrency, Aliases: []string{"wallet currency", "wallet ccy", "source_currency", "currency"}, Required: false,
+		Doc: "Currency of the payee's wallet the rule watches. Default USD."},
+	{Name: ColPercentage, Aliases: []string{"percent", "pct", "%", "share", "autopay_percentage", "autopay %", "autopay percent"}, Required: true,
+		Doc: "Share of every load into the wallet that is sent on automatically, greater than 0 and at most 100 (e.g. 25 or 25%). The rules of one wallet may add up to at most 100."},
+	{Name: sheet.ColDestinationToken, Aliases: []string{"dest token", "destination", "route token"}, Required: false,
+		Doc: "A MassPay destination token (dst_...). Leave empty to give the route by country + delivery_type."},
+	{Name: sheet.ColCountry, Aliases: []string{"country code", "country iso", "iso country", "recipient country"}, Required: false,
+		Doc: "Country the money goes to: ISO alpha-3 (MEX), alpha-2 (MX) or the English name."},
+	{Name: sheet.ColDeliveryType, Aliases: []string{"delivery", "delivery method"}, Required: false, Doc: "BANK_DEPOSIT, CASH_PICKUP, MOBILE_WALLET, CRYPTOCURRENCY, ..."},
+	{Name: sheet.ColPayerName, Aliases: []string{"payer", "provider"}, Required: false, Doc: "The payer to use, e.g. Bank Deposit, GCash, Interac. Empty: the generic one."},
+	{Name: sheet.ColDestinationCurrency, Aliases: []string{"dest currency", "to currency", "payout currency", "receive currency", "destination ccy"}, Required: false,
+		Doc: "Currency the payee receives. Default: the route's currency."},
+	{Name: ColAction, Aliases: []string{"operation", "op"}, Required: false,
+		Doc: "add (the default: make sure the rule exists with this percentage) or remove (delete the payee's rule to this route)."},
 }
 
 var autopayAliases = func() map[string]string {
 	m := map[string]string{}
 	for _, c := range AutopayColumns {
-		m[foldHeader(c.Name)] = c.Name
+		m[sheet.FoldHeader(c.Name)] = c.Name
 		for _, a := range c.Aliases {
-			m[foldHeader(a)] = c.Name
+			m[sheet.FoldHeader(a)] = c.Name
 		}
 	}
 	return m
@@ -58,12 +59,12 @@ var autopayAliases = func() map[string]string {
 // matchAutopayHeader is MatchHeader for the autopay rules sheet: its own
 // columns first, then the payout sheet's route columns and attr: columns.
 func matchAutopayHeader(h string) string {
-	if k, ok := autopayAliases[foldHeader(strings.TrimSpace(h))]; ok {
+	if k, ok := autopayAliases[sheet.FoldHeader(strings.TrimSpace(h))]; ok {
 		return k
 	}
-	k, _ := MatchHeader(h)
+	k, _ := sheet.MatchHeader(h)
 	switch {
-	case strings.HasPrefix(k, AttrPrefix), k == ColInternalUserID:
+	case strings.HasPrefix(k, sheet.AttrPrefix), k == sheet.ColInternalUserID:
 		return k
 	}
 	return ""
@@ -115,7 +116,7 @@ type AutopayRuleRow struct {
 	Route      AutopayRoute
 
 	// Problems are what reading the row's cells found wrong.
-	Problems []Problem
+	Problems []sheet.Problem
 }
 
 // AutopaySheet is an autopay rules sheet read into memory; such sheets hold
@@ -124,7 +125,7 @@ type AutopaySheet struct {
 	Name string
 	Rows []AutopayRuleRow
 	// Problems are the header's (missing columns).
-	Problems Problems
+	Problems sheet.Problems
 }
 
 // ReadAutopaySheet reads an autopay rules sheet (CSV or XLSX). Mistakes in
@@ -136,9 +137,9 @@ func ReadAutopaySheet(path string, opts IngestOptions) (*AutopaySheet, error) {
 		var user, rule bool
 		for _, c := range cells {
 			switch matchAutopayHeader(c) {
-			case ColInternalUserID:
+			case sheet.ColInternalUserID:
 				user = true
-			case ColPercentage, ColDestinationToken, ColCountry:
+			case ColPercentage, sheet.ColDestinationToken, sheet.ColCountry:
 				rule = true
 			}
 		}
@@ -155,22 +156,22 @@ func ReadAutopaySheet(path string, opts IngestOptions) (*AutopaySheet, error) {
 	for i, h := range rs.header {
 		k := matchAutopayHeader(h)
 		if j, dup := seen[k]; dup && k != "" {
-			s.Problems = append(s.Problems, Problem{Sheet: s.Name, Line: rs.headerLine, Column: h, Rule: "duplicate_column",
+			s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.headerLine, Column: h, Rule: "duplicate_column",
 				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", k, colLetter(j), colLetter(i))})
 			continue
 		}
 		seen[k], keys[i] = i, k
 	}
-	for _, req := range []string{ColInternalUserID, ColPercentage} {
+	for _, req := range []string{sheet.ColInternalUserID, ColPercentage} {
 		if _, ok := seen[req]; !ok {
-			s.Problems = append(s.Problems, Problem{Sheet: s.Name, Line: rs.headerLine, Column: req, Rule: "missing_column",
+			s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.headerLine, Column: req, Rule: "missing_column",
 				Message: fmt.Sprintf("required column %s is missing from the header", req)})
 		}
 	}
-	_, tok := seen[ColDestinationToken]
-	_, ctry := seen[ColCountry]
+	_, tok := seen[sheet.ColDestinationToken]
+	_, ctry := seen[sheet.ColCountry]
 	if !tok && !ctry {
-		s.Problems = append(s.Problems, Problem{Sheet: s.Name, Line: rs.headerLine, Column: ColDestinationToken, Rule: "missing_column",
+		s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.headerLine, Column: sheet.ColDestinationToken, Rule: "missing_column",
 			Message: "the sheet needs a destination_token column, or country and delivery_type columns, to say where each rule sends money"})
 	}
 	for {
@@ -192,8 +193,8 @@ func ReadAutopaySheet(path string, opts IngestOptions) (*AutopaySheet, error) {
 // buildAutopayRow reads one row's cells. A percentage is read by
 // parsePercent's own rule (a lone comma is a decimal comma), so the file's
 // decimal mark does not matter.
-func buildAutopayRow(sheet string, line int, header, keys, cells []string) AutopayRuleRow {
-	r := AutopayRuleRow{Line: line, Sheet: sheet, WalletCurrency: "USD", Action: AutopayActionAdd}
+func buildAutopayRow(sheetName string, line int, header, keys, cells []string) AutopayRuleRow {
+	r := AutopayRuleRow{Line: line, Sheet: sheetName, WalletCurrency: "USD", Action: AutopayActionAdd}
 	for i, k := range keys {
 		if k == "" || i >= len(cells) {
 			continue
@@ -204,15 +205,15 @@ func buildAutopayRow(sheet string, line int, header, keys, cells []string) Autop
 			continue
 		}
 		switch {
-		case strings.HasPrefix(k, AttrPrefix):
+		case strings.HasPrefix(k, sheet.AttrPrefix):
 			if r.Route.Attrs == nil {
 				r.Route.Attrs = map[string]string{}
 			}
-			r.Route.Attrs[k[len(AttrPrefix):]] = v
+			r.Route.Attrs[k[len(sheet.AttrPrefix):]] = v
 			continue
 		}
 		switch k {
-		case ColInternalUserID:
+		case sheet.ColInternalUserID:
 			r.InternalUserID = v
 		case ColWalletCurrency:
 			r.WalletCurrency = strings.ToUpper(v)
@@ -221,23 +222,23 @@ func buildAutopayRow(sheet string, line int, header, keys, cells []string) Autop
 		case ColPercentage:
 			d, err := parsePercent(v)
 			if err != nil {
-				r.Problems = append(r.Problems, Problem{Sheet: sheet, Line: line, Column: header[i], Value: raw, Rule: "bad_percentage",
+				r.Problems = append(r.Problems, sheet.Problem{Sheet: sheetName, Line: line, Column: header[i], Value: raw, Rule: "bad_percentage",
 					Message: fmt.Sprintf("%q is not a percentage; write it like 25 or 25%%", v)})
 			} else {
 				r.Percentage = d
 			}
-		case ColDestinationToken:
+		case sheet.ColDestinationToken:
 			r.Route.DestinationToken = v
-		case ColCountry:
+		case sheet.ColCountry:
 			r.Route.Country = v
-			if c, ok := LookupCountry(v); ok {
+			if c, ok := sheet.LookupCountry(v); ok {
 				r.Route.Country = c.Alpha3
 			}
-		case ColDeliveryType:
+		case sheet.ColDeliveryType:
 			r.Route.DeliveryType = strings.ToUpper(strings.NewReplacer(" ", "_", "-", "_").Replace(v))
-		case ColPayerName:
+		case sheet.ColPayerName:
 			r.Route.PayerName = v
-		case ColDestinationCurrency:
+		case sheet.ColDestinationCurrency:
 			r.Route.DestinationCurrency = strings.ToUpper(v)
 		}
 	}

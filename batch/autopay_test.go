@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -28,14 +29,14 @@ func TestAutopayApplyTwiceThenLoadFires(t *testing.T) {
 		masspay.AutopayRuleTxn{DestinationToken: tether, Percentage: dec("10")}); err != nil {
 		t.Fatal(err)
 	}
-	sheet := writeFile(t, "rules.csv", []byte(strings.Join([]string{
+	sheetName := writeFile(t, "rules.csv", []byte(strings.Join([]string{
 		"Payee ID,Country,Delivery Type,Payer,Percentage,attr:BankAccountNumber,attr:BankRoutingNumber,Action",
 		"ap-1,Mexico,bank deposit,,30,012345678901234567,,",
 		"ap-1,MX,CASH_PICKUP,Elektra,20%,,,add",
 		"ap-2,USA,BANK_DEPOSIT,,50,123456789,021000021,",
 	}, "\n")))
 
-	p1 := w.plan(sheet)
+	p1 := w.plan(sheetName)
 	if p1.Problems.HasErrors() {
 		t.Fatalf("plan problems: %v", p1.Problems)
 	}
@@ -65,7 +66,7 @@ func TestAutopayApplyTwiceThenLoadFires(t *testing.T) {
 	// Second time: the same plan is all unchanged and applying sends nothing
 	// that writes.
 	w.calls.reset()
-	p2 := w.plan(sheet)
+	p2 := w.plan(sheetName)
 	if p2.Problems.HasErrors() || p2.Pending() != 0 || p2.Count(AutopayUnchanged) != 3 {
 		t.Fatalf("second plan:\n%s\n%v", planText(t, p2), p2.Problems)
 	}
@@ -140,7 +141,7 @@ func TestAutopayApplyTwiceThenLoadFires(t *testing.T) {
 func TestAutopayOver100RefusedBeforeAnyCall(t *testing.T) {
 	w := newAPWorld(t)
 	w.calls.reset()
-	sheet := writeFile(t, "over.csv", []byte(strings.Join([]string{
+	sheetName := writeFile(t, "over.csv", []byte(strings.Join([]string{
 		"internal_user_id,country,delivery_type,percentage",
 		"a,MEX,BANK_DEPOSIT,150",
 		"b,MEX,BANK_DEPOSIT,60",
@@ -148,7 +149,7 @@ func TestAutopayOver100RefusedBeforeAnyCall(t *testing.T) {
 		"c,MEX,BANK_DEPOSIT,0",
 		"c,MEX,CASH_PICKUP,-5",
 	}, "\n")))
-	p := w.plan(sheet)
+	p := w.plan(sheetName)
 	rules := problemRules(p.Problems)
 	if rules["bad_percentage"] != 3 || rules["total_over_100"] != 1 {
 		t.Fatalf("problems %v", p.Problems)
@@ -175,10 +176,10 @@ func TestAutopayTotalCountsKeptRules(t *testing.T) {
 		masspay.AutopayRuleTxn{DestinationToken: w.route("MEX", "CASH_PICKUP", "Elektra"), Percentage: dec("60")}); err != nil {
 		t.Fatal(err)
 	}
-	sheet := writeFile(t, "keep.csv", []byte("internal_user_id,country,delivery_type,percentage,attr:BankAccountNumber\n"+
+	sheetName := writeFile(t, "keep.csv", []byte("internal_user_id,country,delivery_type,percentage,attr:BankAccountNumber\n"+
 		"keep-1,MEX,BANK_DEPOSIT,50,012345678901234567\nnobody,MEX,BANK_DEPOSIT,10,012345678901234567\n"))
 	w.calls.reset()
-	p := w.plan(sheet)
+	p := w.plan(sheetName)
 	rules := problemRules(p.Problems)
 	if rules["total_over_100"] != 1 || rules["unknown_payee"] != 1 {
 		t.Fatalf("problems %v", p.Problems)
@@ -202,8 +203,8 @@ func TestAutopayReplaceAndMissingDetails(t *testing.T) {
 		masspay.AutopayRuleTxn{DestinationToken: gcash, Percentage: dec("10")}); err != nil {
 		t.Fatal(err)
 	}
-	sheet := writeFile(t, "rep.csv", []byte("internal_user_id,destination_token,percentage,attr:PhoneNumber\nrep-1,"+gcash+",25,+639171234567\n"))
-	p := w.plan(sheet)
+	sheetName := writeFile(t, "rep.csv", []byte("internal_user_id,destination_token,percentage,attr:PhoneNumber\nrep-1,"+gcash+",25,+639171234567\n"))
+	p := w.plan(sheetName)
 	if p.Problems.HasErrors() || p.Count(AutopayReplace) != 1 {
 		t.Fatalf("plan:\n%s\n%v", planText(t, p), p.Problems)
 	}
@@ -229,8 +230,8 @@ func TestEnsureAutopayRuleIdempotent(t *testing.T) {
 	u := w.payee("ens-1", "MEX", "", "")
 	resp := w.load(u, "2026-07-ens-1", "100.00")
 	pct := dec("25")
-	row := Row{Line: 2, ClientTransferID: "2026-07-ens-1", InternalUserID: "ens-1", Country: "MEX", SourceCurrency: "USD",
-		Method: MethodLoad, Amount: dec("100.00"), AutopayPercentage: &pct, Attrs: map[string]string{"BankAccountNumber": "012345678901234567"}}
+	row := sheet.Row{Line: 2, ClientTransferID: "2026-07-ens-1", InternalUserID: "ens-1", Country: "MEX", SourceCurrency: "USD",
+		Method: sheet.MethodLoad, Amount: dec("100.00"), AutopayPercentage: &pct, Attrs: map[string]string{"BankAccountNumber": "012345678901234567"}}
 	if err := EnsureAutopayRule(w.ctx, w.api, w.ledger, u, row, resp.WalletToken); err != nil {
 		t.Fatal(err)
 	}

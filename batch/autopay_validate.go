@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -17,8 +18,8 @@ const maxPercentPlaces = 4
 // every cell, routes named twice, and the total per wallet of the sheet's own
 // rules. It returns every problem, sorted by row; the header's come first.
 // Totals that count rules already in MassPay are PlanAutopay's check.
-func ValidateAutopaySheet(s *AutopaySheet) Problems {
-	ps := append(Problems(nil), s.Problems...)
+func ValidateAutopaySheet(s *AutopaySheet) sheet.Problems {
+	ps := append(sheet.Problems(nil), s.Problems...)
 	type walletKey struct{ user, cur string }
 	totals := map[walletKey]decimal.Decimal{}
 	lines := map[walletKey][]int{}
@@ -26,15 +27,15 @@ func ValidateAutopaySheet(s *AutopaySheet) Problems {
 	for _, r := range s.Rows {
 		ps = append(ps, r.Problems...)
 		bad := func(col, val, rule, format string, args ...any) {
-			ps = append(ps, Problem{Sheet: r.Sheet, Line: r.Line, Column: col, Value: val, Rule: rule, Message: fmt.Sprintf(format, args...)})
+			ps = append(ps, sheet.Problem{Sheet: r.Sheet, Line: r.Line, Column: col, Value: val, Rule: rule, Message: fmt.Sprintf(format, args...)})
 		}
 		if r.InternalUserID == "" {
-			bad(ColInternalUserID, "", "required", "internal_user_id is empty; every rule belongs to a payee")
+			bad(sheet.ColInternalUserID, "", "required", "internal_user_id is empty; every rule belongs to a payee")
 		}
 		if isExampleID(r.InternalUserID) {
-			bad(ColInternalUserID, r.InternalUserID, "template_example", "%q: this is the template's example rule; delete it (ids starting with %s are never applied)", r.InternalUserID, ExampleIDPrefix)
+			bad(sheet.ColInternalUserID, r.InternalUserID, "template_example", "%q: this is the template's example rule; delete it (ids starting with %s are never applied)", r.InternalUserID, ExampleIDPrefix)
 		}
-		if c, ok := LookupCurrency(r.WalletCurrency); !ok || c.Code != r.WalletCurrency {
+		if c, ok := sheet.LookupCurrency(r.WalletCurrency); !ok || c.Code != r.WalletCurrency {
 			bad(ColWalletCurrency, r.WalletCurrency, "bad_currency", "%q is not a currency code such as USD", r.WalletCurrency)
 		}
 		switch r.Action {
@@ -51,7 +52,7 @@ func ValidateAutopaySheet(s *AutopaySheet) Problems {
 		}
 		k := strings.Join([]string{r.InternalUserID, r.WalletCurrency, r.Route.key()}, "\x1f")
 		if first, dup := routes[k]; dup {
-			bad(ColDestinationToken, r.Route.String(), "duplicate_rule",
+			bad(sheet.ColDestinationToken, r.Route.String(), "duplicate_rule",
 				"payee %s's %s wallet already has a rule to %s on row %d; give each route one row", r.InternalUserID, r.WalletCurrency, r.Route, first)
 		} else {
 			routes[k] = r.Line
@@ -66,7 +67,7 @@ func ValidateAutopaySheet(s *AutopaySheet) Problems {
 	for wk, total := range totals {
 		if total.GreaterThan(hundred) {
 			ls := lines[wk]
-			ps = append(ps, Problem{Sheet: s.Name, Line: ls[len(ls)-1], Column: ColPercentage, Value: total.String(), Rule: "total_over_100",
+			ps = append(ps, sheet.Problem{Sheet: s.Name, Line: ls[len(ls)-1], Column: ColPercentage, Value: total.String(), Rule: "total_over_100",
 				Message: fmt.Sprintf("the rules of payee %s's %s wallet add up to %s%% (rows %s); together they may send at most 100%% of a load",
 					wk.user, wk.cur, total, joinInts(ls))})
 		}
@@ -95,36 +96,36 @@ func percentProblem(p decimal.Decimal, remove bool) string {
 
 // routeProblems checks the route columns of a rule (or of a payout row's
 // autopay) without calling MassPay.
-func routeProblems(rt AutopayRoute) []Problem {
-	var ps []Problem
+func routeProblems(rt AutopayRoute) []sheet.Problem {
+	var ps []sheet.Problem
 	add := func(col, val, rule, msg string) {
-		ps = append(ps, Problem{Column: col, Value: val, Rule: rule, Message: msg})
+		ps = append(ps, sheet.Problem{Column: col, Value: val, Rule: rule, Message: msg})
 	}
 	if rt.DestinationToken == "" {
 		switch {
 		case rt.Country == "":
-			add(ColDestinationToken, "", "required", "give a destination_token, or a country and delivery_type, to say where the rule sends money")
+			add(sheet.ColDestinationToken, "", "required", "give a destination_token, or a country and delivery_type, to say where the rule sends money")
 		default:
-			if _, ok := LookupCountry(rt.Country); !ok {
-				add(ColCountry, rt.Country, "bad_country", fmt.Sprintf("%q is not a country; write its ISO code (MEX) or English name", rt.Country))
+			if _, ok := sheet.LookupCountry(rt.Country); !ok {
+				add(sheet.ColCountry, rt.Country, "bad_country", fmt.Sprintf("%q is not a country; write its ISO code (MEX) or English name", rt.Country))
 			}
 			if rt.DeliveryType == "" {
-				add(ColDeliveryType, "", "required", "delivery_type is empty; with a country it says how the money is delivered (BANK_DEPOSIT, ...)")
+				add(sheet.ColDeliveryType, "", "required", "delivery_type is empty; with a country it says how the money is delivered (BANK_DEPOSIT, ...)")
 			}
 		}
 	}
 	if rt.DeliveryType != "" && !slices.Contains(DeliveryTypes, rt.DeliveryType) {
-		add(ColDeliveryType, rt.DeliveryType, "bad_delivery_type", fmt.Sprintf("%q is not a delivery type; write one of %s", rt.DeliveryType, strings.Join(DeliveryTypes, ", ")))
+		add(sheet.ColDeliveryType, rt.DeliveryType, "bad_delivery_type", fmt.Sprintf("%q is not a delivery type; write one of %s", rt.DeliveryType, strings.Join(DeliveryTypes, ", ")))
 	}
 	if c := rt.DestinationCurrency; c != "" {
-		if _, ok := LookupCurrency(c); !ok {
-			add(ColDestinationCurrency, c, "bad_currency", fmt.Sprintf("%q is not a currency code", c))
+		if _, ok := sheet.LookupCurrency(c); !ok {
+			add(sheet.ColDestinationCurrency, c, "bad_currency", fmt.Sprintf("%q is not a currency code", c))
 		}
 	}
 	return ps
 }
 
-func hasRule(ps []Problem, rule string) bool {
+func hasRule(ps []sheet.Problem, rule string) bool {
 	for _, p := range ps {
 		if p.Rule == rule {
 			return true

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
@@ -81,11 +82,11 @@ func validUTF8Prefix(b []byte) bool {
 	return len(b) == 0
 }
 
-func (s *csvSource) warnings(name string) []Problem {
+func (s *csvSource) warnings(name string) []sheet.Problem {
 	if s.charset != "Windows-1252" {
 		return nil
 	}
-	return []Problem{{Sheet: name, Severity: SeverityWarning, Rule: "encoding",
+	return []sheet.Problem{{Sheet: name, Severity: sheet.SeverityWarning, Rule: "encoding",
 		Message: "the file is not UTF-8; it was read as Windows-1252 (Excel's ANSI CSV); save it as \"CSV UTF-8\" to be sure of accented names"}}
 }
 
@@ -128,7 +129,7 @@ func sniffDelimiter(sample string) rune {
 			for i := range parts {
 				parts[i] = strings.Trim(parts[i], `" `)
 			}
-			score = max(score, knownHeaderCount(parts)*1000)
+			score = max(score, sheet.KnownHeaderCount(parts)*1000)
 		}
 		if len(lines) > 0 {
 			score += strings.Count(lines[0], string(d))
@@ -138,33 +139,4 @@ func sniffDelimiter(sample string) rune {
 		}
 	}
 	return best
-}
-
-// decimalMarkOf returns the decimal mark a number must be using, or 0 when
-// it could be either (1,234 or 1.234) or none.
-func decimalMarkOf(s string) rune {
-	lastDot, lastComma := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ',')
-	switch {
-	case lastDot >= 0 && lastComma >= 0:
-		if lastDot > lastComma {
-			return '.'
-		}
-		return ','
-	case lastDot >= 0 && strings.Count(s, ".") == 1 && digitsAfter(s[lastDot+1:]) != 3:
-		return '.'
-	case lastComma >= 0 && strings.Count(s, ",") == 1 && digitsAfter(s[lastComma+1:]) != 3:
-		return ','
-	}
-	return 0
-}
-
-func digitsAfter(s string) int {
-	n := 0
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			break
-		}
-		n++
-	}
-	return n
 }

@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"fmt"
+	"github.com/payrun/payrun/batch/sheet"
 	"hash/maphash"
 	"strings"
 )
@@ -74,19 +75,19 @@ func newDupState() dupState {
 }
 
 // payeeKey is what makes two rows the same payment to the same person.
-func payeeKey(r Row) string {
+func payeeKey(r sheet.Row) string {
 	return strings.ToLower(r.InternalUserID) + "\x1f" + strings.ToLower(r.Email) + "\x1f" + r.Amount.String() + "\x1f" + r.AmountCurrency()
 }
 
 // payeeChecked reports whether a row takes part in the double-entry check:
 // a positive amount in a known source currency.
-func payeeChecked(r Row) bool {
-	_, ok := LookupCurrency(r.SourceCurrency)
+func payeeChecked(r sheet.Row) bool {
+	_, ok := sheet.LookupCurrency(r.SourceCurrency)
 	return ok && r.Amount.Sign() > 0
 }
 
 // checkID appends the duplicate_id problems a row's id causes.
-func (v *Validator) checkID(ps []Problem, r Row, sheet, id string) []Problem {
+func (v *Validator) checkID(ps []sheet.Problem, r sheet.Row, sheetName, id string) []sheet.Problem {
 	d := &v.dupes
 	const msg = dupIDMessage
 	k := hash128(id)
@@ -94,7 +95,7 @@ func (v *Validator) checkID(ps []Problem, r Row, sheet, id string) []Problem {
 		if d.idFilter.testAndAdd(k.a) {
 			d.pending = append(d.pending, pendingDup{index: len(ps), key: id, line: r.Line, format: strings.Replace(msg, "%q", fmt.Sprintf("%q", id), 1)})
 			d.idCands[id] = struct{}{}
-			ps = append(ps, Problem{Sheet: sheet, Line: r.Line, Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id"})
+			ps = append(ps, sheet.Problem{Sheet: sheetName, Line: r.Line, Column: v.col(sheet.ColClientTransferID), Value: id, Rule: "duplicate_id"})
 		}
 		return ps
 	}
@@ -103,10 +104,10 @@ func (v *Validator) checkID(ps []Problem, r Row, sheet, id string) []Problem {
 		if line < 0 {
 			line = -line
 		}
-		ps = append(ps, Problem{Sheet: sheet, Line: r.Line, Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id", Message: fmt.Sprintf(msg, id, line)})
+		ps = append(ps, sheet.Problem{Sheet: sheetName, Line: r.Line, Column: v.col(sheet.ColClientTransferID), Value: id, Rule: "duplicate_id", Message: fmt.Sprintf(msg, id, line)})
 		if first > 0 {
 			d.ids[k] = -first
-			ps = append(ps, Problem{Sheet: sheet, Line: int(first), Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id",
+			ps = append(ps, sheet.Problem{Sheet: sheetName, Line: int(first), Column: v.col(sheet.ColClientTransferID), Value: id, Rule: "duplicate_id",
 				Message: fmt.Sprintf(msg, id, r.Line)})
 		}
 		return ps
@@ -118,14 +119,14 @@ func (v *Validator) checkID(ps []Problem, r Row, sheet, id string) []Problem {
 
 // checkPayee appends the possible_double_entry warning of a row paying a
 // payee an amount an earlier row already pays them.
-func (v *Validator) checkPayee(ps []Problem, r Row, sheet string) []Problem {
+func (v *Validator) checkPayee(ps []sheet.Problem, r sheet.Row, sheetName string) []sheet.Problem {
 	d := &v.dupes
 	key := payeeKey(r)
 	h := maphash.String(seedA, key)
 	format := func() string {
 		return fmt.Sprintf("%s is paid %s %s on row %%d too; check it is not entered twice", payeeText(r), r.Amount, r.AmountCurrency())
 	}
-	warn := Problem{Sheet: sheet, Line: r.Line, Column: v.col(ColAmount), Value: amountShown(r), Rule: "possible_double_entry", Severity: SeverityWarning}
+	warn := sheet.Problem{Sheet: sheetName, Line: r.Line, Column: v.col(sheet.ColAmount), Value: amountShown(r), Rule: "possible_double_entry", Severity: sheet.SeverityWarning}
 	if d.payeeFilter != nil {
 		if d.payeeFilter.testAndAdd(h) {
 			d.pending = append(d.pending, pendingDup{index: len(ps), payee: true, key: key, line: r.Line, format: format()})
@@ -175,14 +176,14 @@ type dupOccurrences struct {
 // saw them. It returns ps with each confirmed placeholder's message written
 // and each unconfirmed one removed, and a duplicate_id problem appended for
 // the first row of each id first repeated after the switch to filters.
-func (v *Validator) resolveDupes(ps []Problem, reread func(visit func(Row)) error) ([]Problem, error) {
+func (v *Validator) resolveDupes(ps []sheet.Problem, reread func(visit func(sheet.Row)) error) ([]sheet.Problem, error) {
 	d := &v.dupes
 	if len(d.pending) == 0 {
 		return ps, nil
 	}
 	ids := make(map[string]*dupOccurrences, len(d.idCands))
 	payees := make(map[string]*dupOccurrences, len(d.payeeCands))
-	note := func(m map[string]*dupOccurrences, key string, r Row, ord int) {
+	note := func(m map[string]*dupOccurrences, key string, r sheet.Row, ord int) {
 		o := m[key]
 		if o == nil {
 			o = &dupOccurrences{first: r.Line, sheet: r.Sheet}
@@ -193,7 +194,7 @@ func (v *Validator) resolveDupes(ps []Problem, reread func(visit func(Row)) erro
 		o.n++
 	}
 	ord := 0
-	err := reread(func(r Row) {
+	err := reread(func(r sheet.Row) {
 		ord++
 		if _, ok := d.idCands[r.ClientTransferID]; ok && r.ClientTransferID != "" {
 			note(ids, r.ClientTransferID, r, ord)
@@ -237,11 +238,11 @@ func (v *Validator) resolveDupes(ps []Problem, reread func(visit func(Row)) erro
 		// A second row checked before the switch already reported the
 		// first row, exactly.
 		if o.n >= 2 && o.secondOrd >= d.spillAt {
-			sheet := o.sheet
-			if sheet == "" {
-				sheet = v.sheet
+			sheetName := o.sheet
+			if sheetName == "" {
+				sheetName = v.sheet
 			}
-			ps = append(ps, Problem{Sheet: sheet, Line: o.first, Column: v.col(ColClientTransferID), Value: id, Rule: "duplicate_id",
+			ps = append(ps, sheet.Problem{Sheet: sheetName, Line: o.first, Column: v.col(sheet.ColClientTransferID), Value: id, Rule: "duplicate_id",
 				Message: fmt.Sprintf(dupIDMessage, id, o.second)})
 		}
 	}

@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"fmt"
+	"github.com/payrun/payrun/batch/sheet"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -84,12 +85,12 @@ func TestResolveDupesFileChanged(t *testing.T) {
 	exactDupKeys = 1
 	v := NewValidator("s", nil, ValidateOptions{Now: testNow})
 	v.dupes.bounded = true
-	var ps []Problem
-	rows := []Row{{Line: 2, ClientTransferID: "A"}, {Line: 3, ClientTransferID: "A"}}
+	var ps []sheet.Problem
+	rows := []sheet.Row{{Line: 2, ClientTransferID: "A"}, {Line: 3, ClientTransferID: "A"}}
 	for _, r := range rows {
 		ps = v.check(ps, r)
 	}
-	_, err := v.resolveDupes(ps, func(visit func(Row)) error {
+	_, err := v.resolveDupes(ps, func(visit func(sheet.Row)) error {
 		visit(rows[0])
 		return nil
 	})

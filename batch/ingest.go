@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/payrun/payrun/batch/sheet"
 	"io"
 	"iter"
 	"os"
@@ -74,9 +75,9 @@ type source interface {
 type SheetReader struct {
 	name       string
 	format     Format
-	cols       []Column
+	cols       []sheet.Column
 	headerLine int
-	problems   []Problem
+	problems   []sheet.Problem
 	src        source
 	b          rowBuilder
 }
@@ -190,7 +191,7 @@ func findHeader(src source) (int, []string, error) {
 			continue
 		}
 		seen++
-		if knownHeaderCount(cells) >= 3 {
+		if sheet.KnownHeaderCount(cells) >= 3 {
 			return line, append([]string(nil), cells...), nil
 		}
 	}
@@ -218,26 +219,26 @@ func checkWidth(hdr []string) ([]string, error) {
 
 // matchColumns maps each header cell to its canonical key and reports
 // missing required columns and columns given twice.
-func matchColumns(sheet string, line int, hdr []string, problems []Problem) ([]Column, []Problem) {
-	cols := make([]Column, len(hdr))
+func matchColumns(sheetName string, line int, hdr []string, problems []sheet.Problem) ([]sheet.Column, []sheet.Problem) {
+	cols := make([]sheet.Column, len(hdr))
 	first := map[string]int{}
 	for i, h := range hdr {
-		key, cur := MatchHeader(h)
-		cols[i] = Column{Index: i, Header: strings.TrimSpace(h), Key: key, Currency: cur}
+		key, cur := sheet.MatchHeader(h)
+		cols[i] = sheet.Column{Index: i, Header: strings.TrimSpace(h), Key: key, Currency: cur}
 		if key == "" {
 			continue
 		}
 		if j, dup := first[key]; dup {
-			problems = append(problems, Problem{Sheet: sheet, Line: line, Column: cols[i].Header, Value: h, Rule: "duplicate_column",
+			problems = append(problems, sheet.Problem{Sheet: sheetName, Line: line, Column: cols[i].Header, Value: h, Rule: "duplicate_column",
 				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", key, colLetter(j), colLetter(i))})
 			cols[i].Key = "" // the first one wins; the second is echoed only
 			continue
 		}
 		first[key] = i
 	}
-	for _, req := range RequiredColumns {
+	for _, req := range sheet.RequiredColumns {
 		if _, ok := first[req]; !ok {
-			problems = append(problems, Problem{Sheet: sheet, Line: line, Column: req, Rule: "missing_column",
+			problems = append(problems, sheet.Problem{Sheet: sheetName, Line: line, Column: req, Rule: "missing_column",
 				Message: fmt.Sprintf("required column %s is missing from the header", req)})
 		}
 	}
@@ -264,11 +265,11 @@ func blank(cells []string) bool {
 
 // Next returns the next non-blank row, or io.EOF after the last one. A
 // returned error other than io.EOF means the file could not be read further.
-func (r *SheetReader) Next() (Row, error) {
+func (r *SheetReader) Next() (sheet.Row, error) {
 	for {
 		line, cells, err := r.src.next()
 		if err != nil {
-			return Row{}, err
+			return sheet.Row{}, err
 		}
 		if blank(cells) {
 			continue
@@ -278,8 +279,8 @@ func (r *SheetReader) Next() (Row, error) {
 }
 
 // All iterates over the remaining rows; it stops after yielding an error.
-func (r *SheetReader) All() iter.Seq2[Row, error] {
-	return func(yield func(Row, error) bool) {
+func (r *SheetReader) All() iter.Seq2[sheet.Row, error] {
+	return func(yield func(sheet.Row, error) bool) {
 		for {
 			row, err := r.Next()
 			if err == io.EOF {
@@ -300,7 +301,7 @@ func (r *SheetReader) Name() string { return r.name }
 func (r *SheetReader) Format() Format { return r.format }
 
 // Columns are the header's columns in sheet order.
-func (r *SheetReader) Columns() []Column { return append([]Column(nil), r.cols...) }
+func (r *SheetReader) Columns() []sheet.Column { return append([]sheet.Column(nil), r.cols...) }
 
 // HeaderLine is the row number of the header.
 func (r *SheetReader) HeaderLine() int { return r.headerLine }
@@ -311,7 +312,9 @@ func (r *SheetReader) DecimalMark() rune { return r.b.mark }
 
 // HeaderProblems are the mistakes found in the header (missing or doubled
 // columns) and in the file as a whole (its encoding).
-func (r *SheetReader) HeaderProblems() []Problem { return append([]Problem(nil), r.problems...) }
+func (r *SheetReader) HeaderProblems() []sheet.Problem {
+	return append([]sheet.Problem(nil), r.problems...)
+}
 
 // Close releases the file.
 func (r *SheetReader) Close() error { return r.src.close() }
@@ -321,9 +324,9 @@ func (r *SheetReader) Close() error { return r.src.close() }
 type Sheet struct {
 	Name     string
 	Format   Format
-	Columns  []Column
-	Rows     []Row
-	Problems []Problem // header problems only; see Validate
+	Columns  []sheet.Column
+	Rows     []sheet.Row
+	Problems []sheet.Problem // header problems only; see Validate
 }
 
 // ReadAll reads every row of the sheet at path.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -15,7 +16,7 @@ import (
 // row's Problems. It checks nothing that needs other rows or options; that
 // is Validate's job.
 type rowBuilder struct {
-	cols []Column
+	cols []sheet.Column
 	// mark is the decimal mark of text amounts, ',' or '.', when the sheet
 	// or --decimal-mark gave it; 0 reads each value by readAmount's rule.
 	mark rune
@@ -37,124 +38,124 @@ type markedRow struct {
 	flagged bool // the row has been told about the mix already
 }
 
-func (b *rowBuilder) build(line int, cells []string) Row {
-	row := Row{Line: line, Sheet: b.sheet, Input: make([]InputField, 0, len(b.cols))}
+func (b *rowBuilder) build(line int, cells []string) sheet.Row {
+	row := sheet.Row{Line: line, Sheet: b.sheet, Input: make([]sheet.InputField, 0, len(b.cols))}
 	var amountCol, amountText, ccyFromHeader string
 	amountIdx := -1
-	problem := func(col, val, rule, msg string, sev Severity) {
-		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: line, Column: col, Value: val, Message: msg, Severity: sev, Rule: rule})
+	problem := func(col, val, rule, msg string, sev sheet.Severity) {
+		row.Problems = append(row.Problems, sheet.Problem{Sheet: b.sheet, Line: line, Column: col, Value: val, Message: msg, Severity: sev, Rule: rule})
 	}
 	for i, c := range b.cols {
 		raw := ""
 		if i < len(cells) {
 			raw = cells[i]
 		}
-		row.Input = append(row.Input, InputField{Header: c.Header, Value: raw})
+		row.Input = append(row.Input, sheet.InputField{Header: c.Header, Value: raw})
 		v := strings.TrimSpace(raw)
 		switch {
 		case c.Key == "":
 			continue
-		case strings.HasPrefix(c.Key, AttrPrefix):
+		case strings.HasPrefix(c.Key, sheet.AttrPrefix):
 			if v != "" {
 				if row.Attrs == nil {
 					row.Attrs = map[string]string{}
 				}
-				row.Attrs[c.Key[len(AttrPrefix):]] = v
+				row.Attrs[c.Key[len(sheet.AttrPrefix):]] = v
 			}
 			continue
-		case strings.HasPrefix(c.Key, MetadataPrefix):
+		case strings.HasPrefix(c.Key, sheet.MetadataPrefix):
 			if v != "" {
 				if row.Metadata == nil {
 					row.Metadata = map[string]string{}
 				}
-				row.Metadata[c.Key[len(MetadataPrefix):]] = v
+				row.Metadata[c.Key[len(sheet.MetadataPrefix):]] = v
 			}
 			continue
 		}
 		switch c.Key {
-		case ColClientTransferID:
+		case sheet.ColClientTransferID:
 			row.ClientTransferID = v
-		case ColInternalUserID:
+		case sheet.ColInternalUserID:
 			row.InternalUserID = v
-		case ColFirstName:
+		case sheet.ColFirstName:
 			row.FirstName = v
-		case ColLastName:
+		case sheet.ColLastName:
 			row.LastName = v
-		case ColEmail:
+		case sheet.ColEmail:
 			row.Email = v
-		case ColCountry:
+		case sheet.ColCountry:
 			row.Country = v
-			if ctry, ok := LookupCountry(v); ok {
+			if ctry, ok := sheet.LookupCountry(v); ok {
 				row.Country = ctry.Alpha3
 			}
-		case ColAmount:
+		case sheet.ColAmount:
 			amountCol, amountText, ccyFromHeader, amountIdx = c.Header, v, c.Currency, i
-		case ColMethod:
+		case sheet.ColMethod:
 			row.Method = strings.ToLower(v)
-		case ColSourceCurrency:
+		case sheet.ColSourceCurrency:
 			row.SourceCurrency = strings.ToUpper(v)
-		case ColDestinationCurrency:
+		case sheet.ColDestinationCurrency:
 			row.DestinationCurrency = strings.ToUpper(v)
-		case ColAmountIs:
+		case sheet.ColAmountIs:
 			row.AmountIs = strings.ToLower(v)
-		case ColDeliveryType:
+		case sheet.ColDeliveryType:
 			row.DeliveryType = strings.ToUpper(strings.NewReplacer(" ", "_", "-", "_").Replace(v))
-		case ColPayerName:
+		case sheet.ColPayerName:
 			row.PayerName = v
-		case ColDestinationToken:
+		case sheet.ColDestinationToken:
 			row.DestinationToken = v
-		case ColNotes:
+		case sheet.ColNotes:
 			row.Notes = v
-		case ColNotifyUser:
+		case sheet.ColNotifyUser:
 			if v != "" {
 				bv, ok := parseBool(v)
 				if !ok {
-					problem(c.Header, raw, "bad_bool", fmt.Sprintf("%q is not yes or no", v), SeverityError)
+					problem(c.Header, raw, "bad_bool", fmt.Sprintf("%q is not yes or no", v), sheet.SeverityError)
 				} else {
 					row.NotifyUser = &bv
 				}
 			}
-		case ColTimeToProcess:
+		case sheet.ColTimeToProcess:
 			if v != "" {
 				t, err := parseTime(v, b.loc)
 				if err != nil {
-					problem(c.Header, raw, "bad_time", fmt.Sprintf("%q is not a date and time; write it like 2026-07-01 09:00 or 2026-07-01T09:00:00Z", v), SeverityError)
+					problem(c.Header, raw, "bad_time", fmt.Sprintf("%q is not a date and time; write it like 2026-07-01 09:00 or 2026-07-01T09:00:00Z", v), sheet.SeverityError)
 				} else {
 					row.TimeToProcess = &t
 				}
 			}
-		case ColAutopayPercentage:
+		case sheet.ColAutopayPercentage:
 			if v != "" {
 				d, err := parsePercent(v)
 				if err != nil {
-					problem(c.Header, raw, "bad_percentage", fmt.Sprintf("%q is not a percentage", v), SeverityError)
+					problem(c.Header, raw, "bad_percentage", fmt.Sprintf("%q is not a percentage", v), sheet.SeverityError)
 				} else {
 					row.AutopayPercentage = &d
 				}
 			}
-		case ColAddress1:
+		case sheet.ColAddress1:
 			row.Address1 = v
-		case ColAddress2:
+		case sheet.ColAddress2:
 			row.Address2 = v
-		case ColCity:
+		case sheet.ColCity:
 			row.City = v
-		case ColStateProvince:
+		case sheet.ColStateProvince:
 			row.StateProvince = v
-		case ColPostalCode:
+		case sheet.ColPostalCode:
 			row.PostalCode = v
-		case ColMiddleName:
+		case sheet.ColMiddleName:
 			row.MiddleName = v
-		case ColLanguage:
+		case sheet.ColLanguage:
 			row.Language = v
-		case ColMobileNumber:
+		case sheet.ColMobileNumber:
 			row.MobileNumber = v
-		case ColBusinessName:
+		case sheet.ColBusinessName:
 			row.BusinessName = v
-		case ColDateOfBirth:
+		case sheet.ColDateOfBirth:
 			row.DateOfBirth = v
 			if v != "" {
 				if d, err := parseDate(v); err != nil {
-					problem(c.Header, raw, "bad_date", fmt.Sprintf("%q is not a date; write it like 1990-04-23", v), SeverityError)
+					problem(c.Header, raw, "bad_date", fmt.Sprintf("%q is not a date; write it like 1990-04-23", v), sheet.SeverityError)
 				} else {
 					row.DateOfBirth = d
 				}
@@ -169,15 +170,15 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 		}
 		if len(row.Input) >= MaxInputColumns {
 			problem(colLetter(i), clipValue(cells[i]), "too_many_columns",
-				fmt.Sprintf("the row has %d cells; a sheet may have at most %d columns, and the cells from column %s on are past it", len(cells), MaxInputColumns, colLetter(i)), SeverityError)
+				fmt.Sprintf("the row has %d cells; a sheet may have at most %d columns, and the cells from column %s on are past it", len(cells), MaxInputColumns, colLetter(i)), sheet.SeverityError)
 			break
 		}
-		row.Input = append(row.Input, InputField{Header: "", Value: cells[i]})
+		row.Input = append(row.Input, sheet.InputField{Header: "", Value: cells[i]})
 	}
 
 	// Defaults, in the order the design lists them.
 	if row.Method == "" {
-		row.Method = MethodLoad
+		row.Method = sheet.MethodLoad
 		if row.DeliveryType != "" || row.DestinationToken != "" || row.PayerName != "" {
 			row.Method = "" // a route without a method: Validate asks which was meant
 		}
@@ -189,19 +190,19 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 		}
 	}
 	if row.AmountIs == "" {
-		row.AmountIs = AmountIsSource
+		row.AmountIs = sheet.AmountIsSource
 	}
-	if row.Method == MethodPayout && row.DestinationToken == "" {
-		if row.DeliveryType == "" && IsCrypto(row.DestinationCurrency) {
-			row.DeliveryType = DeliveryCryptocurrency
+	if row.Method == sheet.MethodPayout && row.DestinationToken == "" {
+		if row.DeliveryType == "" && sheet.IsCrypto(row.DestinationCurrency) {
+			row.DeliveryType = sheet.DeliveryCryptocurrency
 			problem("delivery_type", "", "default_delivery_type",
-				fmt.Sprintf("delivery_type is empty; using CRYPTOCURRENCY for a %s payout", row.DestinationCurrency), SeverityWarning)
+				fmt.Sprintf("delivery_type is empty; using CRYPTOCURRENCY for a %s payout", row.DestinationCurrency), sheet.SeverityWarning)
 		}
-		if row.DestinationCurrency == "" && row.DeliveryType != DeliveryCryptocurrency {
-			if ctry, ok := LookupCountry(row.Country); ok && ctry.Currency != "" && ctry.Currency != "XXX" {
+		if row.DestinationCurrency == "" && row.DeliveryType != sheet.DeliveryCryptocurrency {
+			if ctry, ok := sheet.LookupCountry(row.Country); ok && ctry.Currency != "" && ctry.Currency != "XXX" {
 				row.DestinationCurrency = ctry.Currency
 				problem("destination_currency", "", "default_destination_currency",
-					fmt.Sprintf("destination_currency is empty; using %s, the currency of %s", ctry.Currency, ctry.Alpha3), SeverityWarning)
+					fmt.Sprintf("destination_currency is empty; using %s, the currency of %s", ctry.Currency, ctry.Alpha3), sheet.SeverityWarning)
 			}
 		}
 	}
@@ -209,23 +210,23 @@ func (b *rowBuilder) build(line int, cells []string) Row {
 	if label, ok := totalLabel(row, cells); ok {
 		// One mistake that says what the row is, instead of an "is empty"
 		// for every payee column; its amount is nobody's.
-		row.amountText = amountText
-		row.Problems = []Problem{{Sheet: b.sheet, Line: line, Column: totalColumn(b.cols, cells, label), Value: label, Rule: RuleTotalRow, Severity: SeverityError,
+		row.AmountText = amountText
+		row.Problems = []sheet.Problem{{Sheet: b.sheet, Line: line, Column: totalColumn(b.cols, cells, label), Value: label, Rule: RuleTotalRow, Severity: sheet.SeverityError,
 			Message: fmt.Sprintf("%q: this looks like a total row, not a payment; delete it (payrun adds up the sheet itself)", label)}}
 		return row
 	}
 	if isExampleID(row.ClientTransferID) {
-		problem(ColClientTransferID, row.ClientTransferID, "template_example",
-			fmt.Sprintf("%q: this is the template's example row; delete it (ids starting with %s are never paid)", row.ClientTransferID, ExampleIDPrefix), SeverityError)
+		problem(sheet.ColClientTransferID, row.ClientTransferID, "template_example",
+			fmt.Sprintf("%q: this is the template's example row; delete it (ids starting with %s are never paid)", row.ClientTransferID, ExampleIDPrefix), sheet.SeverityError)
 	}
-	row.amountText = amountText
+	row.AmountText = amountText
 	if amountText != "" {
 		b.amount(&row, amountCol, amountText, b.typed != nil && !b.typed.textCell(amountIdx), problem)
 		if b.typed != nil && b.typed.formulaCell(amountIdx) {
 			b.formulaDecimals(&row, amountCol, amountText, problem)
 		}
 	} else if amountIdx >= 0 && b.typed != nil && b.typed.formulaCell(amountIdx) {
-		problem(amountCol, "", "bad_amount", "the amount is a formula that was never calculated (the file was written by a program that does not calculate); open it in Excel or LibreOffice and save it, or type the number", SeverityError)
+		problem(amountCol, "", "bad_amount", "the amount is a formula that was never calculated (the file was written by a program that does not calculate); open it in Excel or LibreOffice and save it, or type the number", sheet.SeverityError)
 	}
 	return row
 }
@@ -241,7 +242,7 @@ var totalWords = []string{"total", "totals", "grand total", "subtotal", "sub-tot
 // reads "Total" (or the like) and at most one of the payee's identifying
 // columns holds anything else. A payee whose first name is Total still has
 // an id, an email and a last name.
-func totalLabel(row Row, cells []string) (string, bool) {
+func totalLabel(row sheet.Row, cells []string) (string, bool) {
 	label := ""
 	for _, c := range cells {
 		t := strings.TrimSpace(strings.TrimRight(strings.TrimSpace(c), ":"))
@@ -272,7 +273,7 @@ func totalLabel(row Row, cells []string) (string, bool) {
 }
 
 // totalColumn is the header of the cell holding a total row's label.
-func totalColumn(cols []Column, cells []string, label string) string {
+func totalColumn(cols []sheet.Column, cells []string, label string) string {
 	for i, c := range cells {
 		if strings.TrimSpace(c) == label && i < len(cols) {
 			return cols[i].Header
@@ -295,41 +296,41 @@ func isExampleID(id string) bool {
 
 // amount parses the amount cell and checks a symbol against the currency.
 // number says the workbook stores the cell as a number.
-func (b *rowBuilder) amount(row *Row, col, v string, number bool, problem func(col, val, rule, msg string, sev Severity)) {
+func (b *rowBuilder) amount(row *sheet.Row, col, v string, number bool, problem func(col, val, rule, msg string, sev sheet.Severity)) {
 	var (
-		p     amountParse
+		p     sheet.AmountParse
 		shown rune
 		err   error
 	)
 	if number && looksNumeric(v) {
-		p, err = parseAmount(v, false)
+		p, err = sheet.ParseAmountFull(v, false)
 	} else {
-		p, shown, err = readAmount(v, b.mark)
+		p, shown, err = sheet.ReadAmount(v, b.mark)
 	}
 	if err != nil {
 		msg := err.Error()
 		switch {
-		case errors.Is(err, ErrAmountEmpty):
+		case errors.Is(err, sheet.ErrAmountEmpty):
 			return
-		case errors.Is(err, ErrAmountNotNumber) && !strings.Contains(msg, "scientific"):
+		case errors.Is(err, sheet.ErrAmountNotNumber) && !strings.Contains(msg, "scientific"):
 			msg = fmt.Sprintf("%q is not a number", v)
 		default:
-			for _, e := range []error{ErrAmountNotNumber, ErrAmountSeparators, ErrAmountAmbiguous} {
+			for _, e := range []error{sheet.ErrAmountNotNumber, sheet.ErrAmountSeparators, sheet.ErrAmountAmbiguous} {
 				msg = strings.TrimPrefix(msg, e.Error()+": ")
 			}
 		}
-		problem(col, v, "bad_amount", msg, SeverityError)
+		problem(col, v, "bad_amount", msg, sheet.SeverityError)
 		return
 	}
 	if shown != 0 && !b.mixedMarks(row, col, v, shown, problem) {
 		return
 	}
-	row.Amount = p.value
-	for _, w := range p.warnings {
-		problem(col, v, "currency_symbol", w, SeverityWarning)
+	row.Amount = p.Value
+	for _, w := range p.Warnings {
+		problem(col, v, "currency_symbol", w, sheet.SeverityWarning)
 	}
-	if p.currency != "" && p.currency != row.AmountCurrency() {
-		problem(col, v, "currency_mismatch", fmt.Sprintf("%q is written in %s but the amount is in %s", v, p.currency, row.AmountCurrency()), SeverityError)
+	if p.Currency != "" && p.Currency != row.AmountCurrency() {
+		problem(col, v, "currency_mismatch", fmt.Sprintf("%q is written in %s but the amount is in %s", v, p.Currency, row.AmountCurrency()), sheet.SeverityError)
 	}
 }
 
@@ -338,7 +339,7 @@ func (b *rowBuilder) amount(row *Row, col, v string, number bool, problem func(c
 // the other one: one file is written with one mark, so one of the two rows
 // was typed by someone else or pasted from elsewhere, and a person must say
 // which. The earlier row gets a problem too (once), so neither is paid.
-func (b *rowBuilder) mixedMarks(row *Row, col, v string, shown rune, problem func(col, val, rule, msg string, sev Severity)) bool {
+func (b *rowBuilder) mixedMarks(row *sheet.Row, col, v string, shown rune, problem func(col, val, rule, msg string, sev sheet.Severity)) bool {
 	mine, other := &b.pointRow, &b.commaRow
 	if shown == ',' {
 		mine, other = other, mine
@@ -355,10 +356,10 @@ func (b *rowBuilder) mixedMarks(row *Row, col, v string, shown rune, problem fun
 		otherMark = '.'
 	}
 	problem(col, v, "bad_amount", fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark (decimal_mark in payrun.toml)",
-		v, name[shown], other.line, other.text, name[otherMark]), SeverityError)
+		v, name[shown], other.line, other.text, name[otherMark]), sheet.SeverityError)
 	if !other.flagged {
 		other.flagged = true
-		row.Problems = append(row.Problems, Problem{Sheet: b.sheet, Line: other.line, Column: col, Value: other.text, Rule: "mixed_decimal_marks", Severity: SeverityError,
+		row.Problems = append(row.Problems, sheet.Problem{Sheet: b.sheet, Line: other.line, Column: col, Value: other.text, Rule: "mixed_decimal_marks", Severity: sheet.SeverityError,
 			Message: fmt.Sprintf("%q is written with %s but row %d (%q) with %s; one file uses one decimal mark: correct one of them, or say which with --decimal-mark (decimal_mark in payrun.toml)",
 				other.text, name[otherMark], row.Line, v, name[shown])})
 	}
@@ -368,14 +369,14 @@ func (b *rowBuilder) mixedMarks(row *Row, col, v string, shown rune, problem fun
 // formulaDecimals refuses a formula's result with more decimals than the
 // currency allows, saying to round it in the formula: =1000/3 is stored as
 // 333.333333333333, and "12 decimals" alone does not tell finance what to do.
-func (b *rowBuilder) formulaDecimals(row *Row, col, v string, problem func(col, val, rule, msg string, sev Severity)) {
-	cur, ok := LookupCurrency(row.AmountCurrency())
+func (b *rowBuilder) formulaDecimals(row *sheet.Row, col, v string, problem func(col, val, rule, msg string, sev sheet.Severity)) {
+	cur, ok := sheet.LookupCurrency(row.AmountCurrency())
 	if !ok || row.Amount.IsZero() {
 		return
 	}
-	if n := decimalPlaces(row.Amount); n > cur.Decimals {
+	if n := sheet.DecimalPlaces(row.Amount); n > cur.Decimals {
 		problem(col, v, "bad_amount", fmt.Sprintf("%q, the result of a formula, has %d decimals; %s allows %d: round it in the formula, =ROUND(..., %d)",
-			v, n, cur.Code, cur.Decimals, cur.Decimals), SeverityError)
+			v, n, cur.Code, cur.Decimals, cur.Decimals), sheet.SeverityError)
 	}
 }
 
@@ -386,7 +387,7 @@ func (b *rowBuilder) formulaDecimals(row *Row, col, v string, problem func(col, 
 // ingest without --decimal-mark (readAmount); every other amount reads as it
 // did. Times without a zone are read in time.Local. The error
 // joins the row's error-severity problems.
-func RowFromInput(input []InputField) (Row, error) {
+func RowFromInput(input []sheet.InputField) (sheet.Row, error) {
 	hdr := make([]string, len(input))
 	cells := make([]string, len(input))
 	for i, f := range input {
@@ -397,7 +398,7 @@ func RowFromInput(input []InputField) (Row, error) {
 	row := b.build(0, cells)
 	var errs []error
 	for _, p := range row.Problems {
-		if p.Severity == SeverityError {
+		if p.Severity == sheet.SeverityError {
 			errs = append(errs, errors.New(p.String()))
 		}
 	}
@@ -475,6 +476,6 @@ func parseDate(s string) (string, error) {
 
 func parsePercent(s string) (decimal.Decimal, error) {
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
-	v, _, err := ParseAmount(s, strings.Contains(s, ",") && !strings.Contains(s, "."))
+	v, _, err := sheet.ParseAmount(s, strings.Contains(s, ",") && !strings.Contains(s, "."))
 	return v, err
 }

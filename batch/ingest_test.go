@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -177,13 +178,13 @@ func TestRowFromInputRoundTrip(t *testing.T) {
 		}
 	}
 	// An amount whose meaning depends on the decimal mark is refused.
-	if _, err := RowFromInput([]InputField{{"client_transfer_id", "T"}, {"amount", "1,234"}}); err == nil {
+	if _, err := RowFromInput([]sheet.InputField{{Header: "client_transfer_id", Value: "T"}, {Header: "amount", Value: "1,234"}}); err == nil {
 		t.Error("RowFromInput accepted the ambiguous amount 1,234")
 	}
 }
 
 func TestFingerprint(t *testing.T) {
-	base := Row{ClientTransferID: "T1", InternalUserID: "u1", Email: "a@b.co", Country: "MEX", Method: "load",
+	base := sheet.Row{ClientTransferID: "T1", InternalUserID: "u1", Email: "a@b.co", Country: "MEX", Method: "load",
 		Amount: decimal.RequireFromString("10.50"), SourceCurrency: "USD", AmountIs: "source"}
 	same := base
 	same.Amount = decimal.RequireFromString("10.5")
@@ -191,14 +192,14 @@ func TestFingerprint(t *testing.T) {
 	if base.Fingerprint() != same.Fingerprint() {
 		t.Error("fingerprint depends on notes, metadata or amount spelling")
 	}
-	for name, mod := range map[string]func(*Row){
-		"amount":   func(r *Row) { r.Amount = decimal.RequireFromString("10.51") },
-		"email":    func(r *Row) { r.Email = "x@b.co" },
-		"currency": func(r *Row) { r.SourceCurrency = "EUR" },
-		"method":   func(r *Row) { r.Method = "payout" },
-		"route":    func(r *Row) { r.DeliveryType = "CASH_PICKUP" },
-		"attr":     func(r *Row) { r.Attrs = map[string]string{"BankAccountNumber": "1"} },
-		"time": func(r *Row) {
+	for name, mod := range map[string]func(*sheet.Row){
+		"amount":   func(r *sheet.Row) { r.Amount = decimal.RequireFromString("10.51") },
+		"email":    func(r *sheet.Row) { r.Email = "x@b.co" },
+		"currency": func(r *sheet.Row) { r.SourceCurrency = "EUR" },
+		"method":   func(r *sheet.Row) { r.Method = "payout" },
+		"route":    func(r *sheet.Row) { r.DeliveryType = "CASH_PICKUP" },
+		"attr":     func(r *sheet.Row) { r.Attrs = map[string]string{"BankAccountNumber": "1"} },
+		"time": func(r *sheet.Row) {
 			tt := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 			r.TimeToProcess = &tt
 		},

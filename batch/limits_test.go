@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/payrun/payrun/batch/sheet"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestValidateRowWithTooManyCells(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found *Problem
+	var found *sheet.Problem
 	for i, p := range rep.Problems {
 		if p.Rule == "too_many_columns" {
 			found = &rep.Problems[i]
@@ -74,7 +75,7 @@ func TestValidateControlCharactersAndCellSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]Problem{}
+	got := map[string]sheet.Problem{}
 	for _, p := range rep.Problems {
 		got[fmt.Sprintf("%d %s %s", p.Line, p.Column, p.Rule)] = p
 	}
@@ -108,9 +109,9 @@ func TestResultsOfWideSheet(t *testing.T) {
 	}
 	src := &sliceSource{run: ResultsRun{ID: 1, SheetName: "wide.csv", StartedAt: testNow}}
 	for i := range 20 {
-		in := make([]InputField, len(headers))
+		in := make([]sheet.InputField, len(headers))
 		for j, h := range headers {
-			in[j] = InputField{Header: h, Value: "v"}
+			in[j] = sheet.InputField{Header: h, Value: "v"}
 		}
 		in[0].Value, in[1].Value = fmt.Sprintf("W-%d", i), "1.00"
 		src.rows = append(src.rows, ResultRow{SheetLine: i + 2, ClientTransferID: in[0].Value, Input: in,

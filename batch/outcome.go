@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -156,7 +157,7 @@ func (r *Runner) unresolvedUnknown(ctx context.Context, row ledger.Row, key stri
 // settleMoney settles a money-moving call that did not plainly succeed,
 // by classifyOutcome. Callers handle their own verdictDone and
 // verdictRequote (and addtl_attr_req) first.
-func (r *Runner) settleMoney(ctx context.Context, row ledger.Row, data Row, call moneyCall, key, what string, err error) (ledger.Row, error) {
+func (r *Runner) settleMoney(ctx context.Context, row ledger.Row, data sheet.Row, call moneyCall, key, what string, err error) (ledger.Row, error) {
 	unresolved := false
 	var apiErr *masspay.APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 {
@@ -214,7 +215,7 @@ func (r *Runner) stayInFlight(ctx context.Context, row ledger.Row, key, what str
 // re-send alone is only safe while MassPay still remembers the key.
 // settled is true when the row's next state is decided (next, err); false
 // means send (again, same key).
-func (r *Runner) askFirst(ctx context.Context, row ledger.Row, data Row, call moneyCall, key string) (next ledger.Row, settled bool, err error) {
+func (r *Runner) askFirst(ctx context.Context, row ledger.Row, data sheet.Row, call moneyCall, key string) (next ledger.Row, settled bool, err error) {
 	open, err := r.unresolvedUnknown(ctx, row, key)
 	if err != nil {
 		return row, true, fmt.Errorf("%w: %v", ErrAborted, err)
@@ -249,7 +250,7 @@ func (r *Runner) askFirst(ctx context.Context, row ledger.Row, data Row, call mo
 // reset) shows nothing about the money, so the row stays in flight: the
 // hostile torture family found a commit applied behind a made-up 400 whose
 // look-up also got a 400, and the row went FAILED.
-func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data Row, call moneyCall, key string, strict bool) (next ledger.Row, settled bool, err error) {
+func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data sheet.Row, call moneyCall, key string, strict bool) (next ledger.Row, settled bool, err error) {
 	failed := func(what string, lerr error) (ledger.Row, bool, error) {
 		var apiErr *masspay.APIError
 		if !strict && !outcomeUnclear(lerr) && errors.As(lerr, &apiErr) &&
@@ -341,7 +342,7 @@ func (r *Runner) findPayout(ctx context.Context, row ledger.Row) (*masspay.TxnHi
 // adoptFoundLoad records a load MassPay has under the row's client_load_id,
 // if it is this row's money: same amount and currency (the list is the
 // payee's own). Otherwise the row is a CONFLICT showing both sides.
-func (r *Runner) adoptFoundLoad(ctx context.Context, row ledger.Row, data Row, key string, l masspay.Load, why string) (ledger.Row, error) {
+func (r *Runner) adoptFoundLoad(ctx context.Context, row ledger.Row, data sheet.Row, key string, l masspay.Load, why string) (ledger.Row, error) {
 	cur := l.CurrencyCode
 	if cur == "" {
 		cur = "USD" // MassPay's default source_currency_code
@@ -367,7 +368,7 @@ func (r *Runner) adoptFoundLoad(ctx context.Context, row ledger.Row, data Row, k
 // payee and destination match. Otherwise the row is a CONFLICT showing both
 // sides. The payout's full answer is needed for the destination; failing to
 // read it leaves the row in flight.
-func (r *Runner) adoptFoundPayout(ctx context.Context, row ledger.Row, data Row, key string, h masspay.TxnHistory, why string) (ledger.Row, error) {
+func (r *Runner) adoptFoundPayout(ctx context.Context, row ledger.Row, data sheet.Row, key string, h masspay.TxnHistory, why string) (ledger.Row, error) {
 	p, err := r.API.PayoutStatus(ctx, row.UserToken, h.Token, false)
 	if err != nil {
 		return r.lookupFailed(ctx, row, key, "read the payout found in the payee's history", err)
@@ -396,7 +397,7 @@ func (r *Runner) adoptFoundPayout(ctx context.Context, row ledger.Row, data Row,
 // payoutMatches compares a payout found at MassPay with the row: the amount
 // on the side the row names, both currencies, the payee and the
 // destination. It returns both sides in words for a conflict.
-func payoutMatches(row ledger.Row, data Row, h masspay.TxnHistory, p *masspay.PayoutTxnResp) (theirs, ours string, ok bool) {
+func payoutMatches(row ledger.Row, data sheet.Row, h masspay.TxnHistory, p *masspay.PayoutTxnResp) (theirs, ours string, ok bool) {
 	src, dst := h.SourceCurrencyCode, h.DestinationCurrencyCode
 	if src == "" {
 		src = p.SourceCurrencyCode
@@ -412,7 +413,7 @@ func payoutMatches(row ledger.Row, data Row, h masspay.TxnHistory, p *masspay.Pa
 		h.Token, h.SourceAmount, src, h.DestinationAmount, dst, payee, p.DestinationToken)
 	side := "source"
 	got := h.SourceAmount
-	if data.AmountIs == AmountIsDestination {
+	if data.AmountIs == sheet.AmountIsDestination {
 		side, got = "destination", h.DestinationAmount
 	}
 	ours = fmt.Sprintf("this row: %s %s amount %s, %s -> %s, payee %s, destination %s",

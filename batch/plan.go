@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -97,13 +98,13 @@ type routeGroup struct {
 // MakePlan prices rows against MassPay: balances once, and one route query per
 // distinct (country, delivery type, payer, currencies) so a thousand payouts
 // to Mexico cost one call.
-func MakePlan(ctx context.Context, api API, rows iter.Seq2[Row, error]) (*Plan, error) {
+func MakePlan(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error]) (*Plan, error) {
 	return MakePlanWith(ctx, api, rows, PlanOptions{})
 }
 
 // MakePlanWith is MakePlan with options: with CheckDetails it also predicts
 // which payout rows will need payee details, as the run would find.
-func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[Row, error], opts PlanOptions) (*Plan, error) {
+func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error], opts PlanOptions) (*Plan, error) {
 	bals, err := api.Balances(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fetch balances: %w", err)
@@ -123,7 +124,7 @@ func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[Row, error], opts
 		}
 		p.Rows++
 		p.ByMethod[r.Method]++
-		if r.Method != MethodPayout {
+		if r.Method != sheet.MethodPayout {
 			p.Requested[r.SourceCurrency] = p.Requested[r.SourceCurrency].Add(r.Amount)
 			continue
 		}
@@ -147,7 +148,7 @@ func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[Row, error], opts
 		}
 		q.DeliveryType, q.PayerName, q.DestinationToken, q.Fee = rt.DeliveryType, rt.PayerName, rt.DestinationToken, rt.Fee
 		q.Rate = rateTo(*rt, r.DestinationCurrency)
-		if r.AmountIs == AmountIsDestination {
+		if r.AmountIs == sheet.AmountIsDestination {
 			q.DestinationAmount = r.Amount
 			if !q.Rate.IsZero() {
 				q.SourceAmount = r.Amount.DivRound(q.Rate, decimalsOf(r.SourceCurrency)).RoundCeil(decimalsOf(r.SourceCurrency))
@@ -182,7 +183,7 @@ func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[Row, error], opts
 	return p, nil
 }
 
-func quoteRoute(ctx context.Context, api API, r Row) (*masspay.Route, error) {
+func quoteRoute(ctx context.Context, api API, r sheet.Row) (*masspay.Route, error) {
 	if r.DestinationToken != "" {
 		svc, err := api.Service(ctx, r.DestinationToken)
 		if err != nil {
@@ -229,7 +230,7 @@ func rateTo(rt masspay.Route, currency string) decimal.Decimal {
 // decimalsOf is the number of decimals a currency's amounts carry (2 when the
 // currency is unknown).
 func decimalsOf(code string) int32 {
-	if c, ok := LookupCurrency(code); ok {
+	if c, ok := sheet.LookupCurrency(code); ok {
 		return c.Decimals
 	}
 	return 2
@@ -267,7 +268,7 @@ const payeeUnknown = "?"
 // check returns the problem the run would report for row r on the route
 // destination ("" when the details are complete), or checked false when no
 // payee was at MassPay to ask through.
-func (d *detailChecker) check(ctx context.Context, r Row, destination string) (problem string, checked bool, err error) {
+func (d *detailChecker) check(ctx context.Context, r sheet.Row, destination string) (problem string, checked bool, err error) {
 	token, err := d.payee(ctx, r.InternalUserID)
 	if err != nil || token == payeeUnknown {
 		return "", false, err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -37,8 +38,8 @@ func WritePlanMode(path string, p *Plan, mode os.FileMode) error {
 	bold, _ := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
 	rows := [][]any{
 		{"Rows", p.Rows},
-		{"Loads", p.ByMethod[MethodLoad]},
-		{"Payouts", p.ByMethod[MethodPayout]},
+		{"Loads", p.ByMethod[sheet.MethodLoad]},
+		{"Payouts", p.ByMethod[sheet.MethodPayout]},
 		{"Payout rows without a route", len(p.NoRoute)},
 		{"Payout rows missing details", len(p.NeedDetails)},
 		{"Payout rows whose details are checked at run time", p.DetailsUnchecked},

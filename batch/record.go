@@ -10,15 +10,16 @@ import (
 	"os"
 	"strings"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
 // SheetRows streams the rows of the sheet at path; an error ends the stream.
-func SheetRows(path string, opts IngestOptions) iter.Seq2[Row, error] {
-	return func(yield func(Row, error) bool) {
+func SheetRows(path string, opts IngestOptions) iter.Seq2[sheet.Row, error] {
+	return func(yield func(sheet.Row, error) bool) {
 		r, err := Open(path, opts)
 		if err != nil {
-			yield(Row{}, err)
+			yield(sheet.Row{}, err)
 			return
 		}
 		defer r.Close()
@@ -45,9 +46,9 @@ func FileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// LedgerInput is the row as the ledger records it: the fields that define
+// ledgerInput is the row as the ledger records it: the fields that define
 // the payment, its fingerprint, and every cell for echoing in the results.
-func (r Row) LedgerInput() ledger.RowInput {
+func ledgerInput(r sheet.Row) ledger.RowInput {
 	in := ledger.RowInput{
 		ID: r.ClientTransferID, Line: r.Line, Fingerprint: r.Fingerprint(), Method: r.Method,
 		InternalUserID: r.InternalUserID, Amount: r.Amount, SourceCurrency: r.SourceCurrency,
@@ -94,7 +95,7 @@ func RecordSheet(ctx context.Context, l *ledger.Ledger, runID int64, path string
 		if r.ClientTransferID == "" {
 			continue
 		}
-		in := r.LedgerInput()
+		in := ledgerInput(r)
 		if msgs := invalid[r.Line]; len(msgs) > 0 {
 			in.Invalid = strings.Join(msgs, "; ")
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -58,20 +59,13 @@ func (k ResultKind) Settled() bool {
 // result that is not settled.
 func (k ResultKind) NeedsPerson() bool { return !k.Settled() }
 
-// InputField is one cell of the payout sheet as it was read: the header as
-// the sheet spelled it and the raw value.
-type InputField struct {
-	Header string
-	Value  string
-}
-
 // ResultRow is one payment as the results workbook shows it. It is filled
 // from the ledger; nothing in it comes from the runner's memory.
 type ResultRow struct {
 	SheetLine        int
 	ClientTransferID string
 	// Input holds every column of the sheet, in sheet order, unknown ones too.
-	Input               []InputField
+	Input               []sheet.InputField
 	Method              string // load or payout
 	Amount              decimal.Decimal
 	AmountIs            string // source or destination

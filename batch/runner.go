@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -330,10 +331,10 @@ func (p *progressCounter) snapshot() Progress {
 // rowData rebuilds the sheet row a ledger row was ingested from. The ledger's
 // typed copies of the payment's defining fields win over a re-read of the
 // cells: they are what the fingerprint was taken over.
-func rowData(lr ledger.Row) (Row, error) {
-	in := make([]InputField, len(lr.Input))
+func rowData(lr ledger.Row) (sheet.Row, error) {
+	in := make([]sheet.InputField, len(lr.Input))
 	for i, c := range lr.Input {
-		in[i] = InputField{Header: c.Header, Value: c.Value}
+		in[i] = sheet.InputField{Header: c.Header, Value: c.Value}
 	}
 	d, err := RowFromInput(in)
 	if err != nil && d.ClientTransferID == "" {
@@ -351,11 +352,11 @@ func rowData(lr ledger.Row) (Row, error) {
 
 // LedgerRowsToWork yields the sheet rows of run runID that are not final yet,
 // rebuilt from the ledger: what a (resumed) run still has to pay.
-func LedgerRowsToWork(ctx context.Context, l *ledger.Ledger, runID int64) iter.Seq2[Row, error] {
-	return func(yield func(Row, error) bool) {
+func LedgerRowsToWork(ctx context.Context, l *ledger.Ledger, runID int64) iter.Seq2[sheet.Row, error] {
+	return func(yield func(sheet.Row, error) bool) {
 		for lr, err := range l.RowsToWork(ctx, runID) {
 			if err != nil {
-				yield(Row{}, err)
+				yield(sheet.Row{}, err)
 				return
 			}
 			d, derr := rowData(lr)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -46,7 +47,7 @@ func (s Standing) Text() string {
 
 // SheetStanding reads where each of the sheet's rows stands in the ledger
 // (one lookup per row; it writes nothing).
-func SheetStanding(ctx context.Context, l *ledger.Ledger, rows iter.Seq2[Row, error]) (Standing, error) {
+func SheetStanding(ctx context.Context, l *ledger.Ledger, rows iter.Seq2[sheet.Row, error]) (Standing, error) {
 	st := Standing{Paid: map[string]decimal.Decimal{}}
 	runs := map[int64]bool{}
 	for r, err := range rows {

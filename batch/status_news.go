@@ -11,6 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -377,7 +378,7 @@ func flipFromEvent(row ledger.Row, ev ledger.Event, d flipData) Flip {
 // flipAction tells finance what a flip means for them.
 func flipAction(row ledger.Row, was, now string) string {
 	what := "payout"
-	if row.Method == MethodLoad || row.LoadToken != "" && row.PayoutToken == "" {
+	if row.Method == sheet.MethodLoad || row.LoadToken != "" && row.PayoutToken == "" {
 		what = "wallet load"
 	}
 	if now == masspay.StatusCancelled {

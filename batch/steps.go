@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/faultpoint"
 	"github.com/payrun/payrun/masspay"
@@ -37,7 +38,7 @@ func (r *Runner) step(ctx context.Context, row ledger.Row) (ledger.Row, error) {
 // stepData is step with the row's sheet data already rebuilt (dataErr is
 // rowData's error): payRow rebuilds it once per row, not once per step,
 // because the sheet cells never change while a row is worked.
-func (r *Runner) stepData(ctx context.Context, row ledger.Row, data Row, dataErr error) (ledger.Row, error) {
+func (r *Runner) stepData(ctx context.Context, row ledger.Row, data sheet.Row, dataErr error) (ledger.Row, error) {
 	if dataErr != nil {
 		return r.fail(ctx, row, "", fmt.Sprintf("the row recorded in the ledger cannot be read: %v", dataErr))
 	}
@@ -45,7 +46,7 @@ func (r *Runner) stepData(ctx context.Context, row ledger.Row, data Row, dataErr
 	case ledger.StateNew:
 		return r.stepUser(ctx, row, data)
 	case ledger.StateUserReady:
-		if data.Method == MethodLoad {
+		if data.Method == sheet.MethodLoad {
 			return r.stepLoadIntent(ctx, row, data)
 		}
 		return r.stepRoute(ctx, row, data)
@@ -63,8 +64,8 @@ func (r *Runner) stepData(ctx context.Context, row ledger.Row, data Row, dataErr
 	return row, fmt.Errorf("step row %s: no step from state %s", row.ID, row.State)
 }
 
-func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
-	if data.Method == MethodLoad {
+func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
+	if data.Method == sheet.MethodLoad {
 		// Month two: the payee is known, so the load's intent (with the
 		// token) is this row's first durable write, one commit fewer.
 		if token, ok, err := r.Ledger.UserToken(ctx, data.InternalUserID); err == nil && ok {
@@ -83,13 +84,13 @@ func (r *Runner) stepUser(ctx context.Context, row ledger.Row, data Row) (ledger
 	return r.move(ctx, row, ledger.StateUserReady, ledger.RowUpdate{UserToken: &token}, ledger.Event{Message: "payee " + token})
 }
 
-func (r *Runner) stepLoadIntent(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+func (r *Runner) stepLoadIntent(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
 	return r.stepLoadIntentAs(ctx, row, data, nil)
 }
 
 // stepLoadIntentAs records the load intent; userToken, when set, is written
 // in the same transition (the new -> load_sent shortcut).
-func (r *Runner) stepLoadIntentAs(ctx context.Context, row ledger.Row, data Row, userToken *string) (ledger.Row, error) {
+func (r *Runner) stepLoadIntentAs(ctx context.Context, row ledger.Row, data sheet.Row, userToken *string) (ledger.Row, error) {
 	if row2, stop, err := r.refuseIfHalted(ctx, row, data.SourceCurrency); stop {
 		return row2, err
 	}
@@ -112,7 +113,7 @@ func (r *Runner) stepLoadIntentAs(ctx context.Context, row ledger.Row, data Row,
 
 // loadBody encodes the row's load as it is sent. It is called once per key,
 // for the intent; every send reads the recorded bytes back.
-func (r *Runner) loadBody(row ledger.Row, data Row) ([]byte, error) {
+func (r *Runner) loadBody(row ledger.Row, data sheet.Row) ([]byte, error) {
 	src, _ := r.sourceToken(data.SourceCurrency)
 	return masspay.EncodeBody(masspay.LoadTxn{
 		ClientLoadID:       row.ID,
@@ -128,7 +129,7 @@ func (r *Runner) loadBody(row ledger.Row, data Row) ([]byte, error) {
 
 // payoutBody encodes the row's initiate as it is sent: once per row that
 // left new; fresh quotes reuse the previous quote's bytes (freshQuote).
-func (r *Runner) payoutBody(row ledger.Row, data Row, clientTransferID string) ([]byte, error) {
+func (r *Runner) payoutBody(row ledger.Row, data sheet.Row, clientTransferID string) ([]byte, error) {
 	src, _ := r.sourceToken(data.SourceCurrency)
 	txn := masspay.PayoutTxn{
 		ClientTransferID:        clientTransferID,
@@ -141,7 +142,7 @@ func (r *Runner) payoutBody(row ledger.Row, data Row, clientTransferID string) (
 		NotifyUser:              data.NotifyUser,
 	}
 	amt := data.Amount
-	if data.AmountIs == AmountIsDestination {
+	if data.AmountIs == sheet.AmountIsDestination {
 		txn.DestinationAmount = &amt
 	} else {
 		txn.SourceAmount = &amt
@@ -255,7 +256,7 @@ func (r *Runner) keyReused(ctx context.Context, row ledger.Row, key string, body
 		Message: reason, Data: requestData(key, body)})
 }
 
-func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
 	key := row.LoadKey()
 	req, err := r.recorded(ctx, row, key, ledger.RequestLoad, func() ([]byte, error) { return r.loadBody(row, data) })
 	if err != nil {
@@ -297,7 +298,7 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data Row) (ledger
 // refuses leaves the row LOADED with the next step for a person. A failure
 // that may pass (the network, MassPay busy, the run stopping) leaves the row
 // as it is: settleAutopay tries again at the end of this run or the next.
-func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
 	api, ok := r.API.(AutopayAPI)
 	if !ok {
 		return row, nil
@@ -392,7 +393,7 @@ func (r *Runner) settleAutopay(ctx context.Context, runID int64) error {
 // 409: "maybe loaded"): find it by client_load_id and record it if it is
 // this row's money; never load again. A failed look-up, or none found,
 // leaves the row in flight: the next attempt asks again before re-sending.
-func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data Row, key string) (ledger.Row, error) {
+func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data sheet.Row, key string) (ledger.Row, error) {
 	l, err := r.findLoad(ctx, row)
 	if err != nil {
 		return r.lookupFailed(ctx, row, key, "look up the payee's loads", err)
@@ -404,7 +405,7 @@ func (r *Runner) adoptLoad(ctx context.Context, row ledger.Row, data Row, key st
 	return r.adoptFoundLoad(ctx, row, data, key, *l, "client_load_id already used")
 }
 
-func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
 	route, err := r.chooseRoute(ctx, row.UserToken, data)
 	if err != nil {
 		var na *needsActionError
@@ -432,7 +433,7 @@ func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data Row) (ledge
 	return r.move(ctx, row, ledger.StateRouteReady, upd, ledger.Event{Message: "route " + route.PayerName + " " + route.DeliveryType})
 }
 
-func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
 	if row2, stop, err := r.refuseIfHalted(ctx, row, data.SourceCurrency); stop {
 		return row2, err
 	}
@@ -456,7 +457,7 @@ func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data Ro
 		ledger.Event{IdempotencyKey: key, Message: "initiate intent"})
 }
 
-func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
 	key := ledger.PayoutKey(row.ID, row.QuoteSeq)
 	req, err := r.recorded(ctx, row, key, ledger.RequestInitiate, func() ([]byte, error) {
 		ctid, err := r.transferID(ctx, row)
@@ -491,7 +492,7 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data Row) (le
 // which lists committed transactions only, and record it as paid if it is
 // this row's money; never pay again. A failed look-up leaves the row in
 // flight; none found is duplicateNotFound's.
-func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row, data Row, key string) (ledger.Row, error) {
+func (r *Runner) adoptPayout(ctx context.Context, row ledger.Row, data sheet.Row, key string) (ledger.Row, error) {
 	found, err := r.findPayout(ctx, row)
 	if err != nil {
 		return r.lookupFailed(ctx, row, key, "look up the payee's history", err)
@@ -535,7 +536,7 @@ func (r *Runner) moveFreshQuote(ctx context.Context, row ledger.Row, status, msg
 		ledger.Event{IdempotencyKey: req.Key, MasspayStatus: status, Message: msg})
 }
 
-func (r *Runner) sendCommit(ctx context.Context, row ledger.Row, data Row) (ledger.Row, error) {
+func (r *Runner) sendCommit(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
 	key := ledger.CommitKey(row.ID, row.QuoteSeq)
 	if _, err := r.recorded(ctx, row, key, ledger.RequestCommit, nil); err != nil {
 		return row, err
@@ -663,7 +664,7 @@ func (e *needsActionError) Error() string { return e.reason }
 // destination_token, or MassPay's best route for its country, delivery type,
 // payer and currencies. It asks PreferredRoutes, not /best alone: a MassPay
 // following SDK 2.0.0 has no /best, and every payout row would fail on it.
-func (r *Runner) chooseRoute(ctx context.Context, userToken string, data Row) (masspay.Route, error) {
+func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.Row) (masspay.Route, error) {
 	if data.DestinationToken != "" {
 		svc, err := r.API.Service(ctx, data.DestinationToken)
 		if err != nil {
@@ -683,7 +684,7 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data Row) (m
 		UserToken:           userToken,
 		OnlyGenericPayers:   data.PayerName == "",
 	}
-	if data.AmountIs != AmountIsDestination {
+	if data.AmountIs != sheet.AmountIsDestination {
 		amt := data.Amount
 		p.Amount = &amt
 	}
@@ -728,7 +729,7 @@ func routePays(rt masspay.Route, currency string) bool {
 // storeAttributes fills the route's required payout details from the row's
 // attr: columns, checks each against MassPay's validation pattern before
 // sending, and stores them. Values are never logged.
-func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data Row, route masspay.Route) (string, error) {
+func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data sheet.Row, route masspay.Route) (string, error) {
 	reqs, err := r.API.Attributes(ctx, row.UserToken, route.DestinationToken, data.DestinationCurrency)
 	if err != nil {
 		return "", err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/faultpoint"
 	"github.com/payrun/payrun/masspay"
@@ -14,7 +15,7 @@ import (
 // monthly run skips lookups), else by lookup (internal_user_id, then email and
 // first name), else by creating the user under the key "user:<internal id>".
 // Rows of the same payee wait for each other, so a payee is created once.
-func (r *Runner) ensureUser(ctx context.Context, rowID string, d Row) (string, error) {
+func (r *Runner) ensureUser(ctx context.Context, rowID string, d sheet.Row) (string, error) {
 	unlock := r.userMu.lock(d.InternalUserID)
 	defer unlock()
 	if tok, ok, err := r.Ledger.UserToken(ctx, d.InternalUserID); err != nil {
@@ -68,7 +69,7 @@ func (r *Runner) ensureUser(ctx context.Context, rowID string, d Row) (string, e
 	return created.UserToken, r.cacheUser(ctx, d, created.UserToken)
 }
 
-func (r *Runner) cacheUser(ctx context.Context, d Row, token string) error {
+func (r *Runner) cacheUser(ctx context.Context, d sheet.Row, token string) error {
 	if err := r.Ledger.PutUserToken(ctx, d.InternalUserID, token, d.Email); err != nil {
 		return fmt.Errorf("cache user token: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -27,7 +28,7 @@ type ValidateOptions struct {
 // deliveryTypes are the delivery types MassPay knows.
 var deliveryTypes = map[string]bool{
 	"BANK_DEPOSIT": true, "CASH_PICKUP": true, "HOME_DELIVERY": true, "MOBILE_WALLET": true,
-	"MASSPAY_CARD": true, "PAPER_CHECK": true, "BILL": true, DeliveryCryptocurrency: true,
+	"MASSPAY_CARD": true, "PAPER_CHECK": true, "BILL": true, sheet.DeliveryCryptocurrency: true,
 }
 
 // DeliveryTypes lists the delivery types a sheet may name, for templates.
@@ -61,11 +62,11 @@ type Validator struct {
 // NewValidator returns a Validator for the sheet named sheet with the given
 // header columns (nil when rows were built by hand: every column is then
 // taken to be present and named canonically).
-func NewValidator(sheet string, cols []Column, opts ValidateOptions) *Validator {
+func NewValidator(sheetName string, cols []sheet.Column, opts ValidateOptions) *Validator {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	v := &Validator{opts: opts, sheet: sheet, headers: map[string]string{}, dupes: newDupState(), totals: map[string]decimal.Decimal{}}
+	v := &Validator{opts: opts, sheet: sheetName, headers: map[string]string{}, dupes: newDupState(), totals: map[string]decimal.Decimal{}}
 	if cols != nil {
 		v.present = map[string]bool{}
 		v.keys = make([]string, len(cols))
@@ -91,24 +92,26 @@ func (v *Validator) has(key string) bool { return v.present == nil || v.present[
 // Check validates one row and returns its problems, the row's own ingest
 // Problems included. A duplicate client_transfer_id also yields a problem
 // for the earlier row, the first time it is seen again.
-func (v *Validator) Check(r Row) []Problem { return v.check(nil, r) }
+func (v *Validator) Check(r sheet.Row) []sheet.Problem { return v.check(nil, r) }
 
 // check appends the row's problems to ps. ValidateFile passes the problems
 // so far, so a bounded validator's placeholders know their index.
-func (v *Validator) check(ps []Problem, r Row) []Problem {
+func (v *Validator) check(ps []sheet.Problem, r sheet.Row) []sheet.Problem {
 	v.rows++
 	ps = append(ps, r.Problems...)
 	if len(r.Problems) == 1 && r.Problems[0].Rule == RuleTotalRow {
 		return ps // a total line: one mistake, not one per empty column
 	}
-	sheet := r.Sheet
-	if sheet == "" {
-		sheet = v.sheet
+	sheetName := r.Sheet
+	if sheetName == "" {
+		sheetName = v.sheet
 	}
-	add := func(key, val, rule string, sev Severity, format string, args ...any) {
-		ps = append(ps, Problem{Sheet: sheet, Line: r.Line, Column: v.col(key), Value: val, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
+	add := func(key, val, rule string, sev sheet.Severity, format string, args ...any) {
+		ps = append(ps, sheet.Problem{Sheet: sheetName, Line: r.Line, Column: v.col(key), Value: val, Rule: rule, Severity: sev, Message: fmt.Sprintf(format, args...)})
 	}
-	errf := func(key, val, rule, format string, args ...any) { add(key, val, rule, SeverityError, format, args...) }
+	errf := func(key, val, rule, format string, args ...any) {
+		add(key, val, rule, sheet.SeverityError, format, args...)
+	}
 	hasProblem := func(rule string) bool {
 		for _, p := range r.Problems {
 			if p.Rule == rule {
@@ -119,8 +122,8 @@ func (v *Validator) check(ps []Problem, r Row) []Problem {
 	}
 
 	for _, f := range []struct{ key, val string }{
-		{ColClientTransferID, r.ClientTransferID}, {ColInternalUserID, r.InternalUserID},
-		{ColFirstName, r.FirstName}, {ColLastName, r.LastName}, {ColEmail, r.Email}, {ColCountry, r.Country},
+		{sheet.ColClientTransferID, r.ClientTransferID}, {sheet.ColInternalUserID, r.InternalUserID},
+		{sheet.ColFirstName, r.FirstName}, {sheet.ColLastName, r.LastName}, {sheet.ColEmail, r.Email}, {sheet.ColCountry, r.Country},
 	} {
 		if f.val == "" && v.has(f.key) {
 			errf(f.key, "", "required", "%s is empty; every row needs one", f.key)
@@ -129,115 +132,115 @@ func (v *Validator) check(ps []Problem, r Row) []Problem {
 
 	// client_transfer_id: length and uniqueness.
 	if id := r.ClientTransferID; id != "" {
-		if n := utf8.RuneCountInString(id); n > MaxClientTransferIDLen {
-			errf(ColClientTransferID, clipValue(id), "id_too_long", "%q is %d characters; MassPay allows at most %d", clipValue(id), n, MaxClientTransferIDLen)
+		if n := utf8.RuneCountInString(id); n > sheet.MaxClientTransferIDLen {
+			errf(sheet.ColClientTransferID, clipValue(id), "id_too_long", "%q is %d characters; MassPay allows at most %d", clipValue(id), n, sheet.MaxClientTransferIDLen)
 		}
-		ps = v.checkID(ps, r, sheet, id)
+		ps = v.checkID(ps, r, sheetName, id)
 	}
 	// Ids go into idempotency keys, URLs and the ledger's keys: a NUL or an
 	// escape in one left a row pending forever.
-	for _, f := range []struct{ key, val string }{{ColClientTransferID, r.ClientTransferID}, {ColInternalUserID, r.InternalUserID}} {
+	for _, f := range []struct{ key, val string }{{sheet.ColClientTransferID, r.ClientTransferID}, {sheet.ColInternalUserID, r.InternalUserID}} {
 		if at, c := controlChar(f.val); at > 0 {
 			errf(f.key, clipValue(f.val), "control_character", "%q holds a control character (%U) at character %d; ids must be plain text", clipValue(f.val), c, at)
 		}
 	}
-	ps = v.checkCellSizes(ps, r, sheet)
+	ps = v.checkCellSizes(ps, r, sheetName)
 
 	if r.Email != "" && !validEmail(r.Email) {
-		errf(ColEmail, r.Email, "bad_email", "%q is not an email address", r.Email)
+		errf(sheet.ColEmail, r.Email, "bad_email", "%q is not an email address", r.Email)
 	}
 	if r.Country != "" {
-		if _, ok := LookupCountry(r.Country); !ok {
-			errf(ColCountry, r.Country, "bad_country", "%q is not a country; write an ISO code such as MEX or MX, or a name such as Mexico", r.Country)
+		if _, ok := sheet.LookupCountry(r.Country); !ok {
+			errf(sheet.ColCountry, r.Country, "bad_country", "%q is not a country; write an ISO code such as MEX or MX, or a name such as Mexico", r.Country)
 		}
 	}
 
 	// Method and amount_is.
 	switch r.Method {
-	case MethodLoad, MethodPayout:
+	case sheet.MethodLoad, sheet.MethodPayout:
 	case "":
-		errf(ColMethod, "", "method_missing", "method is empty but the row names a route (%s); write payout to send it there, or load to credit the wallet", routeText(r))
+		errf(sheet.ColMethod, "", "method_missing", "method is empty but the row names a route (%s); write payout to send it there, or load to credit the wallet", routeText(r))
 	default:
-		errf(ColMethod, r.Method, "bad_method", "%q is not a method; write load or payout", r.Method)
+		errf(sheet.ColMethod, r.Method, "bad_method", "%q is not a method; write load or payout", r.Method)
 	}
 	switch r.AmountIs {
-	case AmountIsSource:
-	case AmountIsDestination:
-		if r.Method == MethodLoad {
-			errf(ColAmountIs, r.AmountIs, "bad_amount_is", "amount_is destination applies to payouts only; a load is always in the source currency")
+	case sheet.AmountIsSource:
+	case sheet.AmountIsDestination:
+		if r.Method == sheet.MethodLoad {
+			errf(sheet.ColAmountIs, r.AmountIs, "bad_amount_is", "amount_is destination applies to payouts only; a load is always in the source currency")
 		}
 	default:
-		errf(ColAmountIs, r.AmountIs, "bad_amount_is", "%q is not source or destination", r.AmountIs)
+		errf(sheet.ColAmountIs, r.AmountIs, "bad_amount_is", "%q is not source or destination", r.AmountIs)
 	}
 
 	// Currencies.
-	src, srcOK := LookupCurrency(r.SourceCurrency)
+	src, srcOK := sheet.LookupCurrency(r.SourceCurrency)
 	if !srcOK {
-		errf(ColSourceCurrency, r.SourceCurrency, "bad_currency", "%q is not a currency code (ISO 4217 such as USD, or a crypto symbol such as BTC)", r.SourceCurrency)
+		errf(sheet.ColSourceCurrency, r.SourceCurrency, "bad_currency", "%q is not a currency code (ISO 4217 such as USD, or a crypto symbol such as BTC)", r.SourceCurrency)
 	}
-	dst, dstOK := LookupCurrency(r.DestinationCurrency)
+	dst, dstOK := sheet.LookupCurrency(r.DestinationCurrency)
 	if r.DestinationCurrency != "" && !dstOK {
-		errf(ColDestinationCurrency, r.DestinationCurrency, "bad_currency", "%q is not a currency code (ISO 4217 such as MXN, or a crypto symbol such as BTC)", r.DestinationCurrency)
+		errf(sheet.ColDestinationCurrency, r.DestinationCurrency, "bad_currency", "%q is not a currency code (ISO 4217 such as MXN, or a crypto symbol such as BTC)", r.DestinationCurrency)
 	}
 
 	// Payout route.
-	if r.Method == MethodPayout {
+	if r.Method == sheet.MethodPayout {
 		if r.DestinationToken == "" && (r.Country == "" || r.DeliveryType == "") {
-			errf(ColDeliveryType, r.DeliveryType, "payout_route", "a payout needs a destination_token, or a country and a delivery_type (such as BANK_DEPOSIT)")
+			errf(sheet.ColDeliveryType, r.DeliveryType, "payout_route", "a payout needs a destination_token, or a country and a delivery_type (such as BANK_DEPOSIT)")
 		}
 		if r.DeliveryType != "" && !deliveryTypes[r.DeliveryType] {
-			errf(ColDeliveryType, r.DeliveryType, "bad_delivery_type", "%q is not a delivery type; use one of %s", r.DeliveryType, strings.Join(DeliveryTypes, ", "))
+			errf(sheet.ColDeliveryType, r.DeliveryType, "bad_delivery_type", "%q is not a delivery type; use one of %s", r.DeliveryType, strings.Join(DeliveryTypes, ", "))
 		}
 		if r.DestinationCurrency == "" && r.DestinationToken == "" {
-			errf(ColDestinationCurrency, "", "required", "a payout needs a destination_currency")
+			errf(sheet.ColDestinationCurrency, "", "required", "a payout needs a destination_currency")
 		}
-		if r.DeliveryType == DeliveryCryptocurrency && dstOK && !dst.Crypto {
-			errf(ColDestinationCurrency, r.DestinationCurrency, "crypto_currency", "a CRYPTOCURRENCY payout pays a coin such as BTC, ETH or USDT, not %s", r.DestinationCurrency)
+		if r.DeliveryType == sheet.DeliveryCryptocurrency && dstOK && !dst.Crypto {
+			errf(sheet.ColDestinationCurrency, r.DestinationCurrency, "crypto_currency", "a CRYPTOCURRENCY payout pays a coin such as BTC, ETH or USDT, not %s", r.DestinationCurrency)
 		}
-		if dstOK && dst.Crypto && r.DeliveryType != "" && r.DeliveryType != DeliveryCryptocurrency {
-			errf(ColDeliveryType, r.DeliveryType, "crypto_delivery", "a %s payout is delivered as CRYPTOCURRENCY, not %s", dst.Code, r.DeliveryType)
+		if dstOK && dst.Crypto && r.DeliveryType != "" && r.DeliveryType != sheet.DeliveryCryptocurrency {
+			errf(sheet.ColDeliveryType, r.DeliveryType, "crypto_delivery", "a %s payout is delivered as CRYPTOCURRENCY, not %s", dst.Code, r.DeliveryType)
 		}
 	}
-	if r.AmountIs == AmountIsDestination && r.DestinationCurrency == "" && r.Method == MethodPayout && r.DestinationToken != "" {
-		errf(ColDestinationCurrency, "", "required", "amount_is destination needs the destination_currency the amount is in")
+	if r.AmountIs == sheet.AmountIsDestination && r.DestinationCurrency == "" && r.Method == sheet.MethodPayout && r.DestinationToken != "" {
+		errf(sheet.ColDestinationCurrency, "", "required", "amount_is destination needs the destination_currency the amount is in")
 	}
 
 	// Amount.
 	amountCur, amountCurOK := src, srcOK
-	if r.AmountIs == AmountIsDestination {
+	if r.AmountIs == sheet.AmountIsDestination {
 		amountCur, amountCurOK = dst, dstOK
 	}
 	switch {
 	case hasProblem("bad_amount"):
-	case r.Amount.IsZero() && r.amountText == "" && v.has(ColAmount):
+	case r.Amount.IsZero() && r.AmountText == "" && v.has(sheet.ColAmount):
 		if r.Amount.IsZero() {
-			errf(ColAmount, "", "required", "amount is empty; every row needs one")
+			errf(sheet.ColAmount, "", "required", "amount is empty; every row needs one")
 		}
 	case r.Amount.Sign() <= 0:
-		errf(ColAmount, amountShown(r), "amount_not_positive", "%q is not a positive amount", amountShown(r))
+		errf(sheet.ColAmount, amountShown(r), "amount_not_positive", "%q is not a positive amount", amountShown(r))
 	case amountCurOK:
-		if n := decimalPlaces(r.Amount); n > amountCur.Decimals {
-			errf(ColAmount, amountShown(r), "too_many_decimals", "%q has %d decimals; %s allows %d", amountShown(r), n, amountCur.Code, amountCur.Decimals)
+		if n := sheet.DecimalPlaces(r.Amount); n > amountCur.Decimals {
+			errf(sheet.ColAmount, amountShown(r), "too_many_decimals", "%q has %d decimals; %s allows %d", amountShown(r), n, amountCur.Code, amountCur.Decimals)
 		}
 	}
 	if r.Amount.Sign() > 0 && srcOK {
-		if r.AmountIs == AmountIsSource {
+		if r.AmountIs == sheet.AmountIsSource {
 			if v.opts.MaxAmount != nil && r.Amount.GreaterThan(*v.opts.MaxAmount) {
-				errf(ColAmount, amountShown(r), "max_amount", "%s %s is over the per-row limit of %s (--max-amount)", r.Amount, src.Code, v.opts.MaxAmount)
+				errf(sheet.ColAmount, amountShown(r), "max_amount", "%s %s is over the per-row limit of %s (--max-amount)", r.Amount, src.Code, v.opts.MaxAmount)
 			}
 			v.totals[src.Code] = v.totals[src.Code].Add(r.Amount)
 		} else if v.opts.MaxAmount != nil || v.opts.MaxTotal != nil {
-			add(ColAmount, amountShown(r), "cap_unchecked", SeverityWarning, "the amount is in %s, the destination currency, so --max-amount and --max-total cannot check it before quoting", r.DestinationCurrency)
+			add(sheet.ColAmount, amountShown(r), "cap_unchecked", sheet.SeverityWarning, "the amount is in %s, the destination currency, so --max-amount and --max-total cannot check it before quoting", r.DestinationCurrency)
 		}
 		// The same payee twice with the same amount is often a double entry.
-		ps = v.checkPayee(ps, r, sheet)
+		ps = v.checkPayee(ps, r, sheetName)
 	}
 
 	if r.TimeToProcess != nil && !r.TimeToProcess.After(v.opts.Now) {
-		errf(ColTimeToProcess, r.TimeToProcess.Format(time.RFC3339), "time_in_past", "%s is not in the future", r.TimeToProcess.Format("2006-01-02 15:04 MST"))
+		errf(sheet.ColTimeToProcess, r.TimeToProcess.Format(time.RFC3339), "time_in_past", "%s is not in the future", r.TimeToProcess.Format("2006-01-02 15:04 MST"))
 	}
 	if p := r.AutopayPercentage; p != nil && (p.Sign() <= 0 || p.GreaterThan(decimal.NewFromInt(100))) {
-		errf(ColAutopayPercentage, p.String(), "bad_percentage", "%s is not a percentage between 0 and 100", p)
+		errf(sheet.ColAutopayPercentage, p.String(), "bad_percentage", "%s is not a percentage between 0 and 100", p)
 	}
 	return ps
 }
@@ -263,13 +266,13 @@ func cellLimit(key string) int {
 	switch key {
 	case "":
 		return maxCellChars
-	case ColClientTransferID, ColInternalUserID:
+	case sheet.ColClientTransferID, sheet.ColInternalUserID:
 		return maxIDChars
-	case ColFirstName, ColLastName, ColMiddleName:
+	case sheet.ColFirstName, sheet.ColLastName, sheet.ColMiddleName:
 		return maxNameChars
-	case ColEmail:
+	case sheet.ColEmail:
 		return maxEmailChars
-	case ColNotes:
+	case sheet.ColNotes:
 		return maxNotesChars
 	}
 	return maxFieldChars
@@ -278,7 +281,7 @@ func cellLimit(key string) int {
 // checkCellSizes appends a too_long problem for each cell of r over its
 // column's limit, naming the column. client_transfer_id has its own
 // message (id_too_long).
-func (v *Validator) checkCellSizes(ps []Problem, r Row, sheet string) []Problem {
+func (v *Validator) checkCellSizes(ps []sheet.Problem, r sheet.Row, sheetName string) []sheet.Problem {
 	for i, f := range r.Input {
 		if len(f.Value) <= minCellLimit {
 			continue
@@ -287,10 +290,10 @@ func (v *Validator) checkCellSizes(ps []Problem, r Row, sheet string) []Problem 
 		if i < len(v.keys) {
 			key = v.keys[i]
 		} else if f.Header != "" {
-			key, _ = MatchHeader(f.Header)
+			key, _ = sheet.MatchHeader(f.Header)
 		}
 		limit := cellLimit(key)
-		if key == ColClientTransferID || len(f.Value) <= limit {
+		if key == sheet.ColClientTransferID || len(f.Value) <= limit {
 			continue
 		}
 		if n := utf8.RuneCountInString(f.Value); n > limit {
@@ -298,7 +301,7 @@ func (v *Validator) checkCellSizes(ps []Problem, r Row, sheet string) []Problem 
 			if col == "" {
 				col = colLetter(i)
 			}
-			ps = append(ps, Problem{Sheet: sheet, Line: r.Line, Column: col, Value: clipValue(f.Value), Rule: "too_long", Severity: SeverityError,
+			ps = append(ps, sheet.Problem{Sheet: sheetName, Line: r.Line, Column: col, Value: clipValue(f.Value), Rule: "too_long", Severity: sheet.SeverityError,
 				Message: fmt.Sprintf("the cell is %d characters; %s allows at most %d", n, col, limit)})
 		}
 	}
@@ -337,15 +340,15 @@ func clipValue(s string) string {
 
 // Finish returns the problems of the sheet as a whole: a total over
 // MaxTotal, or no rows at all.
-func (v *Validator) Finish() []Problem {
-	var ps []Problem
+func (v *Validator) Finish() []sheet.Problem {
+	var ps []sheet.Problem
 	if v.rows == 0 {
-		ps = append(ps, Problem{Sheet: v.sheet, Rule: "no_rows", Message: "the sheet has a header but no rows to pay"})
+		ps = append(ps, sheet.Problem{Sheet: v.sheet, Rule: "no_rows", Message: "the sheet has a header but no rows to pay"})
 	}
 	if v.opts.MaxTotal != nil {
 		for _, code := range sortedKeys(v.totals) {
 			if t := v.totals[code]; t.GreaterThan(*v.opts.MaxTotal) {
-				ps = append(ps, Problem{Sheet: v.sheet, Column: v.col(ColAmount), Value: t.String(), Rule: "max_total",
+				ps = append(ps, sheet.Problem{Sheet: v.sheet, Column: v.col(sheet.ColAmount), Value: t.String(), Rule: "max_total",
 					Message: fmt.Sprintf("the %s rows add up to %s, over the limit of %s for one sheet (--max-total)", code, t, v.opts.MaxTotal)})
 			}
 		}
@@ -367,13 +370,13 @@ func (v *Validator) Rows() int { return v.rows }
 
 // Validate checks rows already in memory and returns every problem, sorted
 // by row.
-func Validate(rows []Row, opts ValidateOptions) Problems {
-	sheet := ""
+func Validate(rows []sheet.Row, opts ValidateOptions) sheet.Problems {
+	sheetName := ""
 	if len(rows) > 0 {
-		sheet = rows[0].Sheet
+		sheetName = rows[0].Sheet
 	}
-	v := NewValidator(sheet, nil, opts)
-	var ps Problems
+	v := NewValidator(sheetName, nil, opts)
+	var ps sheet.Problems
 	for _, r := range rows {
 		ps = append(ps, v.Check(r)...)
 	}
@@ -387,7 +390,7 @@ type Report struct {
 	Sheet    string
 	Rows     int
 	Totals   map[string]decimal.Decimal // source currency -> sum of source amounts
-	Problems Problems                   // sorted by row; header problems first
+	Problems sheet.Problems             // sorted by row; header problems first
 }
 
 // OK reports whether the sheet may be paid: it has no errors (warnings are
@@ -430,7 +433,7 @@ func ValidateFile(path string, iopts IngestOptions, vopts ValidateOptions) (*Rep
 		}
 		rep.Problems = v.check(rep.Problems, row)
 	}
-	rep.Problems, err = v.resolveDupes(rep.Problems, func(visit func(Row)) error {
+	rep.Problems, err = v.resolveDupes(rep.Problems, func(visit func(sheet.Row)) error {
 		r2, err := Open(path, iopts)
 		if err != nil {
 			return err
@@ -469,24 +472,14 @@ func validEmail(s string) bool {
 		!strings.ContainsAny(s, " \t")
 }
 
-// decimalPlaces counts the digits after the point, trailing zeros excluded
-// (12.50 has 1: the value, not the typing, is what must fit the currency).
-func decimalPlaces(d decimal.Decimal) int32 {
-	s := d.String()
-	if i := strings.IndexByte(s, '.'); i >= 0 {
-		return int32(len(s) - i - 1)
-	}
-	return 0
-}
-
-func amountShown(r Row) string {
-	if r.amountText != "" {
-		return r.amountText
+func amountShown(r sheet.Row) string {
+	if r.AmountText != "" {
+		return r.AmountText
 	}
 	return r.Amount.String()
 }
 
-func routeText(r Row) string {
+func routeText(r sheet.Row) string {
 	switch {
 	case r.DestinationToken != "":
 		return "destination_token " + r.DestinationToken
@@ -496,7 +489,7 @@ func routeText(r Row) string {
 	return "payer_name " + r.PayerName
 }
 
-func payeeText(r Row) string {
+func payeeText(r sheet.Row) string {
 	if r.Email != "" {
 		return r.Email
 	}

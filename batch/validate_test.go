@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -162,7 +163,7 @@ func TestValidateRules(t *testing.T) {
 	}
 }
 
-func listProblems(ps Problems) string {
+func listProblems(ps sheet.Problems) string {
 	var b strings.Builder
 	for _, p := range ps {
 		b.WriteString(p.String() + "\n")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -96,7 +97,7 @@ func payeeTokenOf(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, id 
 // SheetPayees returns the distinct internal_user_id values of any sheet that
 // has that column (a payout sheet, an autopay rules sheet), in sheet order.
 func SheetPayees(path string, opts IngestOptions) ([]string, error) {
-	isUserCol := func(h string) bool { k, _ := MatchHeader(h); return k == ColInternalUserID }
+	isUserCol := func(h string) bool { k, _ := sheet.MatchHeader(h); return k == sheet.ColInternalUserID }
 	rs, err := openRawSheet(path, opts, func(cells []string) bool {
 		for _, c := range cells {
 			if isUserCol(c) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -63,20 +64,20 @@ const (
 // data. It reads the package itself and streams the sheet XML with
 // scanRows; a workbook whose parts are not where a standard one keeps them
 // is read through excelize instead.
-func openXLSX(path, sheet string) (*xlsxSource, error) {
-	s, err := openXLSXScan(path, sheet)
+func openXLSX(path, sheetName string) (*xlsxSource, error) {
+	s, err := openXLSXScan(path, sheetName)
 	if errors.Is(err, errNotStandardXLSX) {
-		return openXLSXExcelize(path, sheet)
+		return openXLSXExcelize(path, sheetName)
 	}
 	return s, err
 }
 
-func openXLSXScan(path, sheet string) (*xlsxSource, error) {
+func openXLSXScan(path, sheetName string) (*xlsxSource, error) {
 	pkg, err := openXLSXPackage(path)
 	if err != nil {
 		return nil, err
 	}
-	rows, name, err := pkg.open(sheet)
+	rows, name, err := pkg.open(sheetName)
 	if err != nil {
 		pkg.close()
 		return nil, err
@@ -100,19 +101,19 @@ func (r *packageRows) close() error {
 
 // open finds the sheet and starts reading it. The shared strings are read
 // first: whether a row is blank depends on the strings its cells point at.
-func (p *xlsxPackage) open(sheet string) (*scanRows, string, error) {
+func (p *xlsxPackage) open(sheetName string) (*scanRows, string, error) {
 	sst, err := p.sharedStrings()
 	if err != nil {
 		return nil, "", fmt.Errorf("open workbook: %w", err)
 	}
-	if sheet != "" {
+	if sheetName != "" {
 		for _, ref := range p.sheets {
-			if strings.EqualFold(ref.name, sheet) {
+			if strings.EqualFold(ref.name, sheetName) {
 				rows, err := p.openRows(ref, sst)
-				return rows, sheet, err
+				return rows, sheetName, err
 			}
 		}
-		return nil, "", fmt.Errorf("open workbook: %w: %q (the workbook has %s)", ErrSheetNotFound, sheet, strings.Join(p.sheetNames(), ", "))
+		return nil, "", fmt.Errorf("open workbook: %w: %q (the workbook has %s)", ErrSheetNotFound, sheetName, strings.Join(p.sheetNames(), ", "))
 	}
 	// The first visible sheet with a non-blank cell in its first 1000 rows.
 	for _, ref := range p.sheets {
@@ -145,12 +146,12 @@ func (p *xlsxPackage) open(sheet string) (*scanRows, string, error) {
 func (s *xlsxSource) setHeader(hdr []string) {
 	s.kinds = make([]cellKind, len(hdr))
 	for i, h := range hdr {
-		switch k, _ := MatchHeader(h); k {
-		case ColAmount, ColAutopayPercentage:
+		switch k, _ := sheet.MatchHeader(h); k {
+		case sheet.ColAmount, sheet.ColAutopayPercentage:
 			s.kinds[i] = kindMoney
-		case ColTimeToProcess:
+		case sheet.ColTimeToProcess:
 			s.kinds[i] = kindDateTime
-		case ColDateOfBirth:
+		case sheet.ColDateOfBirth:
 			s.kinds[i] = kindDate
 		}
 	}

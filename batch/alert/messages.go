@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -301,7 +302,7 @@ func BalanceMessage(b batch.BalanceCheck) Message {
 
 // money shows d with cur's minor units (USD 2, JPY 0), as the results do.
 func money(d decimal.Decimal, cur string) string {
-	if c, ok := batch.LookupCurrency(cur); ok {
+	if c, ok := sheet.LookupCurrency(cur); ok {
 		return d.StringFixed(c.Decimals)
 	}
 	return d.String()

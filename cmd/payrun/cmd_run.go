@@ -14,6 +14,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -388,7 +389,7 @@ func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
 // about to pay, "In the sheet" when some were settled by earlier runs and
 // the figures are the whole sheet's.
 func (m *Main) printPlanAs(p *batch.Plan, label string) {
-	fmt.Fprintf(m.Stderr, "%s: %d rows (%d loads, %d payouts)\n", label, p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
+	fmt.Fprintf(m.Stderr, "%s: %d rows (%d loads, %d payouts)\n", label, p.Rows, p.ByMethod[sheet.MethodLoad], p.ByMethod[sheet.MethodPayout])
 	for _, cur := range p.Currencies() {
 		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
 			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].StringFixed(decimalsFor(cur)))
@@ -432,7 +433,7 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 }
 
 func decimalsFor(cur string) int32 {
-	if c, ok := batch.LookupCurrency(cur); ok {
+	if c, ok := sheet.LookupCurrency(cur); ok {
 		return c.Decimals
 	}
 	return 2

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -165,16 +166,16 @@ func (e *payeeEnv) open(ctx context.Context, m *Main, write bool) (*payeeSession
 
 // payees resolves the payees to list: --user, else the payees of sheet, else
 // every payee the ledger knows.
-func (s *payeeSession) payees(ctx context.Context, sheet string) ([]batch.Payee, error) {
+func (s *payeeSession) payees(ctx context.Context, sheetName string) ([]batch.Payee, error) {
 	ids := s.users
-	if sheet != "" {
-		more, err := batch.SheetPayees(sheet, batch.IngestOptions{})
+	if sheetName != "" {
+		more, err := batch.SheetPayees(sheetName, batch.IngestOptions{})
 		if err != nil {
 			return nil, &UsageError{Err: err, Hint: "payrun wallets --sheet samples/monthly-freelancers.xlsx"}
 		}
 		ids = append(ids, more...)
 	}
-	if len(ids) == 0 && sheet == "" {
+	if len(ids) == 0 && sheetName == "" {
 		if s.ledger == nil {
 			return nil, &UsageError{Err: errors.New("no payees: the ledger does not exist yet and no --user or --sheet was given"),
 				Hint: "payrun wallets --user freelancer-0001"}
@@ -202,7 +203,7 @@ func exportFailure(what string, err error) error {
 }
 
 // printProblems prints sheet problems one per line, as payrun run does.
-func printProblems(w io.Writer, ps batch.Problems) {
+func printProblems(w io.Writer, ps sheet.Problems) {
 	for _, p := range ps {
 		fmt.Fprintln(w, p.String())
 	}

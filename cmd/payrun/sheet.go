@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -105,7 +106,7 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batc
 func writeProblems(w io.Writer, rep *batch.Report) {
 	errs, warns := 0, 0
 	for _, p := range rep.Problems {
-		if p.Severity == batch.SeverityError {
+		if p.Severity == sheet.SeverityError {
 			errs++
 		} else {
 			warns++
@@ -131,7 +132,7 @@ func operator() string {
 func errorsByLine(rep *batch.Report) map[int][]string {
 	out := map[int][]string{}
 	for _, p := range rep.Problems {
-		if p.Severity == batch.SeverityError && p.Line > 0 {
+		if p.Severity == sheet.SeverityError && p.Line > 0 {
 			out[p.Line] = append(out[p.Line], fmt.Sprintf("column %q: %s", p.Column, p.Message))
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -199,7 +200,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 		d.PriceError = err.Error()
 	} else {
 		d.Priced, d.OK = true, plan.OK()
-		d.Loads, d.Payouts = plan.ByMethod[batch.MethodLoad], plan.ByMethod[batch.MethodPayout]
+		d.Loads, d.Payouts = plan.ByMethod[sheet.MethodLoad], plan.ByMethod[sheet.MethodPayout]
 		for _, cur := range plan.Currencies() {
 			sf, short := plan.Shortfall[cur]
 			d.Currencies = append(d.Currencies, currencyLine{Currency: cur, Requested: plan.Requested[cur], Fees: plan.Fees[cur],

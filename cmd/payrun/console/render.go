@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -119,7 +119,7 @@ var funcs = template.FuncMap{
 // separators: 12,345.60 USD.
 func formatMoney(d decimal.Decimal, cur string) string {
 	dec := int32(2)
-	if c, ok := batch.LookupCurrency(cur); ok {
+	if c, ok := sheet.LookupCurrency(cur); ok {
 		dec = c.Decimals
 	}
 	s := d.StringFixed(dec)

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -62,7 +63,7 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 			ln.Total++
 			kind := batch.ResultOf(string(row.State))
 			cur := row.SourceCurrency
-			amt, known := row.Amount, row.AmountIs != batch.AmountIsDestination
+			amt, known := row.Amount, row.AmountIs != sheet.AmountIsDestination
 			if row.SourceAmount.Valid {
 				amt, known = row.SourceAmount.Decimal, true
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -19,10 +20,10 @@ const autopaySheet = "Autopay rules"
 // clean but for its payee id, which carries batch.ExampleIDPrefix so applying
 // the untouched template routes nobody's money to the example account.
 var autopayExample = map[string]string{
-	batch.ColInternalUserID: batch.ExampleIDPrefix + "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
-	batch.ColCountry: "BRA", batch.ColDeliveryType: "BANK_DEPOSIT", batch.ColDestinationCurrency: "BRL",
+	sheet.ColInternalUserID: batch.ExampleIDPrefix + "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
+	sheet.ColCountry: "BRA", sheet.ColDeliveryType: "BANK_DEPOSIT", sheet.ColDestinationCurrency: "BRL",
 	batch.ColAction:                        batch.AutopayActionAdd,
-	batch.AttrPrefix + "BankAccountNumber": "123456789", batch.AttrPrefix + "IdentificationNumber": "12345678901",
+	sheet.AttrPrefix + "BankAccountNumber": "123456789", sheet.AttrPrefix + "IdentificationNumber": "12345678901",
 }
 
 // autopayColumns are the rules template's columns: batch.AutopayColumns,
@@ -37,15 +38,15 @@ func autopayColumns() []column {
 		switch c.Name {
 		case batch.ColAction:
 			col.list = []string{batch.AutopayActionAdd, batch.AutopayActionRemove}
-		case batch.ColDeliveryType:
+		case sheet.ColDeliveryType:
 			col.list = batch.DeliveryTypes
 		case batch.ColWalletCurrency:
-			col.list = batch.SourceCurrencies
+			col.list = sheet.SourceCurrencies
 		}
 		cols = append(cols, col)
 	}
 	for _, a := range attrDocs {
-		cols = append(cols, column{header: batch.AttrPrefix + a.typ, doc: "The payee's detail for the rule's route. " + a.doc})
+		cols = append(cols, column{header: sheet.AttrPrefix + a.typ, doc: "The payee's detail for the rule's route. " + a.doc})
 	}
 	return cols
 }

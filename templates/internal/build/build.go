@@ -12,14 +12,15 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/xuri/excelize/v2"
 )
 
 const (
-	sheet     = "Payouts"
-	lists     = "Lists"
-	lastRow   = 5000 // rows the drop-downs cover
-	noteWidth = 320
+	payoutsSheet = "Payouts"
+	lists        = "Lists"
+	lastRow      = 5000 // rows the drop-downs cover
+	noteWidth    = 320
 )
 
 // column is one template column: its header, its note and its drop-down.
@@ -27,17 +28,17 @@ type column struct {
 	header string
 	doc    string
 	list   []string // inline drop-down values
-	ref    string   // or a range on the Lists sheet
+	ref    string   // or a range on the Lists payoutsSheet
 }
 
 // example is the one example row: a load that would validate clean but for
 // its id, which carries batch.ExampleIDPrefix so ingest refuses to pay it
 // (and plan names it) if finance forget to delete it.
 var example = map[string]string{
-	batch.ColClientTransferID: batch.ExampleIDPrefix + "2026-07-0001", batch.ColInternalUserID: "freelancer-0001", batch.ColFirstName: "Ana",
-	batch.ColLastName: "Silva", batch.ColEmail: "ana.silva@example.com", batch.ColCountry: "BRA", batch.ColAmount: "1250.00",
-	batch.ColMethod: "load", batch.ColSourceCurrency: "USD", batch.ColAmountIs: "source", batch.ColNotes: "July 2026 invoice",
-	batch.ColNotifyUser: "yes",
+	sheet.ColClientTransferID: batch.ExampleIDPrefix + "2026-07-0001", sheet.ColInternalUserID: "freelancer-0001", sheet.ColFirstName: "Ana",
+	sheet.ColLastName: "Silva", sheet.ColEmail: "ana.silva@example.com", sheet.ColCountry: "BRA", sheet.ColAmount: "1250.00",
+	sheet.ColMethod: "load", sheet.ColSourceCurrency: "USD", sheet.ColAmountIs: "source", sheet.ColNotes: "July 2026 invoice",
+	sheet.ColNotifyUser: "yes",
 }
 
 // attrDocs explain the route attribute columns the sandbox catalog uses.
@@ -53,7 +54,7 @@ var attrDocs = []struct{ typ, doc string }{
 
 func columns() []column {
 	docs := map[string]string{}
-	for _, c := range batch.KnownColumns {
+	for _, c := range sheet.KnownColumns {
 		docs[c.Name] = c.Doc
 		if c.Required {
 			docs[c.Name] = "Required. " + c.Doc
@@ -61,38 +62,38 @@ func columns() []column {
 	}
 	var cols []column
 	for _, name := range []string{
-		batch.ColClientTransferID, batch.ColInternalUserID, batch.ColFirstName, batch.ColLastName, batch.ColEmail,
-		batch.ColCountry, batch.ColAmount, batch.ColMethod, batch.ColSourceCurrency, batch.ColDestinationCurrency,
-		batch.ColAmountIs, batch.ColDeliveryType, batch.ColPayerName, batch.ColDestinationToken,
+		sheet.ColClientTransferID, sheet.ColInternalUserID, sheet.ColFirstName, sheet.ColLastName, sheet.ColEmail,
+		sheet.ColCountry, sheet.ColAmount, sheet.ColMethod, sheet.ColSourceCurrency, sheet.ColDestinationCurrency,
+		sheet.ColAmountIs, sheet.ColDeliveryType, sheet.ColPayerName, sheet.ColDestinationToken,
 	} {
 		c := column{header: name, doc: docs[name]}
 		switch name {
-		case batch.ColMethod:
-			c.list = []string{batch.MethodLoad, batch.MethodPayout}
-		case batch.ColAmountIs:
-			c.list = []string{batch.AmountIsSource, batch.AmountIsDestination}
-		case batch.ColDeliveryType:
+		case sheet.ColMethod:
+			c.list = []string{sheet.MethodLoad, sheet.MethodPayout}
+		case sheet.ColAmountIs:
+			c.list = []string{sheet.AmountIsSource, sheet.AmountIsDestination}
+		case sheet.ColDeliveryType:
 			c.list = batch.DeliveryTypes
-		case batch.ColSourceCurrency:
-			c.list = batch.SourceCurrencies
-		case batch.ColDestinationCurrency:
-			c.ref = listRef(1, len(batch.DestinationCurrencies))
-		case batch.ColCountry:
-			c.ref = listRef(0, len(batch.Countries()))
+		case sheet.ColSourceCurrency:
+			c.list = sheet.SourceCurrencies
+		case sheet.ColDestinationCurrency:
+			c.ref = listRef(1, len(sheet.DestinationCurrencies))
+		case sheet.ColCountry:
+			c.ref = listRef(0, len(sheet.Countries()))
 		}
 		cols = append(cols, c)
 	}
 	for _, a := range attrDocs {
-		cols = append(cols, column{header: batch.AttrPrefix + a.typ, doc: a.doc})
+		cols = append(cols, column{header: sheet.AttrPrefix + a.typ, doc: a.doc})
 	}
-	for _, name := range []string{batch.ColNotes, batch.ColNotifyUser, batch.ColTimeToProcess, batch.ColMobileNumber, batch.ColDateOfBirth} {
+	for _, name := range []string{sheet.ColNotes, sheet.ColNotifyUser, sheet.ColTimeToProcess, sheet.ColMobileNumber, sheet.ColDateOfBirth} {
 		c := column{header: name, doc: docs[name]}
-		if name == batch.ColNotifyUser {
+		if name == sheet.ColNotifyUser {
 			c.list = []string{"yes", "no"}
 		}
 		cols = append(cols, c)
 	}
-	cols = append(cols, column{header: batch.MetadataPrefix + "cost_center",
+	cols = append(cols, column{header: sheet.MetadataPrefix + "cost_center",
 		doc: "Any metadata:<key> column is sent to MassPay as metadata and echoed in the results. Rename or add as many as you need."})
 	return cols
 }
@@ -142,7 +143,7 @@ func writeCSV(path string, cols []column) error {
 func writeXLSX(path string, cols []column) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+	if err := f.SetSheetName("Sheet1", payoutsSheet); err != nil {
 		return err
 	}
 	if _, err := f.NewSheet(lists); err != nil {
@@ -150,11 +151,11 @@ func writeXLSX(path string, cols []column) error {
 	}
 	// The Lists sheet: countries (alpha-3) and destination currencies.
 	f.SetCellStr(lists, "A1", "country")
-	for i, c := range batch.Countries() {
+	for i, c := range sheet.Countries() {
 		f.SetCellStr(lists, "A"+fmtInt(i+2), c.Alpha3)
 	}
 	f.SetCellStr(lists, "B1", "destination_currency")
-	for i, c := range batch.DestinationCurrencies {
+	for i, c := range sheet.DestinationCurrencies {
 		f.SetCellStr(lists, "B"+fmtInt(i+2), c)
 	}
 	if err := f.SetSheetVisible(lists, false); err != nil {
@@ -173,13 +174,13 @@ func writeXLSX(path string, cols []column) error {
 	for i, c := range cols {
 		name, _ := excelize.ColumnNumberToName(i + 1)
 		cell := name + "1"
-		f.SetCellStr(sheet, cell, c.header)
-		f.SetCellStyle(sheet, cell, cell, head)
-		if c.header != batch.ColAmount {
-			f.SetColStyle(sheet, name, text)
+		f.SetCellStr(payoutsSheet, cell, c.header)
+		f.SetCellStyle(payoutsSheet, cell, cell, head)
+		if c.header != sheet.ColAmount {
+			f.SetColStyle(payoutsSheet, name, text)
 		}
-		f.SetColWidth(sheet, name, name, float64(max(14, len(c.header)+4)))
-		if err := f.AddComment(sheet, excelize.Comment{Cell: cell, Author: "payrun", Text: c.doc, Width: noteWidth, Height: 110}); err != nil {
+		f.SetColWidth(payoutsSheet, name, name, float64(max(14, len(c.header)+4)))
+		if err := f.AddComment(payoutsSheet, excelize.Comment{Cell: cell, Author: "payrun", Text: c.doc, Width: noteWidth, Height: 110}); err != nil {
 			return err
 		}
 		if c.list != nil || c.ref != "" {
@@ -193,22 +194,22 @@ func writeXLSX(path string, cols []column) error {
 				dv.SetSqrefDropList(c.ref)
 			}
 			dv.SetError(excelize.DataValidationErrorStyleStop, "Not in the list", "Pick a value from the drop-down list. See the note on the header cell.")
-			if err := f.AddDataValidation(sheet, dv); err != nil {
+			if err := f.AddDataValidation(payoutsSheet, dv); err != nil {
 				return err
 			}
 		}
 		if v := example[c.header]; v != "" {
-			if c.header == batch.ColAmount {
-				f.SetCellDefault(sheet, name+"2", v) // a number, written from its decimal text
+			if c.header == sheet.ColAmount {
+				f.SetCellDefault(payoutsSheet, name+"2", v) // a number, written from its decimal text
 			} else {
-				f.SetCellStr(sheet, name+"2", v)
+				f.SetCellStr(payoutsSheet, name+"2", v)
 			}
 		}
 	}
-	if err := f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	if err := f.SetPanes(payoutsSheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return err
 	}
-	if err := f.AddComment(sheet, excelize.Comment{Cell: "A2", Author: "payrun", Width: noteWidth, Height: 80,
+	if err := f.AddComment(payoutsSheet, excelize.Comment{Cell: "A2", Author: "payrun", Width: noteWidth, Height: 80,
 		Text: "Example row: delete it and write your own rows. payrun never pays a row whose client_transfer_id starts with " + batch.ExampleIDPrefix + "."}); err != nil {
 		return err
 	}

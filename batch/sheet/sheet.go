@@ -1,4 +1,4 @@
-package batch
+package sheet
 
 import (
 	"crypto/sha256"
@@ -79,9 +79,9 @@ type Row struct {
 	// Problems are what ingest found wrong with this row's cells.
 	Problems []Problem
 
-	// amountText is the amount cell as written, to tell an empty amount
+	// AmountText is the amount cell as written, to tell an empty amount
 	// from a zero one.
-	amountText string
+	AmountText string
 }
 
 // IsPayout reports whether the row is a direct payout rather than a load.
@@ -132,4 +132,11 @@ func (r Row) Fingerprint() string {
 		h.Write([]byte{0x1f})
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// InputField is one cell of the payout sheet as it was read: the header as
+// the sheet spelled it and the raw value.
+type InputField struct {
+	Header string
+	Value  string
 }

@@ -1,4 +1,4 @@
-package batch
+package sheet
 
 import (
 	"strings"
@@ -129,20 +129,20 @@ var (
 
 func init() {
 	for _, c := range KnownColumns {
-		aliasIndex[foldHeader(c.Name)] = c.Name
+		aliasIndex[FoldHeader(c.Name)] = c.Name
 		for _, a := range c.Aliases {
-			aliasIndex[foldHeader(a)] = c.Name
+			aliasIndex[FoldHeader(a)] = c.Name
 		}
 	}
 	for _, t := range AttributeTypes {
-		attrIndex[foldHeader(t)] = t
+		attrIndex[FoldHeader(t)] = t
 	}
 }
 
-// foldHeader is a header with case, spaces, dashes, underscores, dots and
+// FoldHeader is a header with case, spaces, dashes, underscores, dots and
 // brackets removed: "E-mail Address" and "email_address" both fold to
 // "emailaddress".
-func foldHeader(s string) string {
+func FoldHeader(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -167,7 +167,7 @@ func MatchHeader(h string) (key, currency string) {
 		if rest == "" {
 			return "", ""
 		}
-		if canon, ok := attrIndex[foldHeader(rest)]; ok {
+		if canon, ok := attrIndex[FoldHeader(rest)]; ok {
 			return AttrPrefix + canon, ""
 		}
 		_ = p
@@ -179,7 +179,7 @@ func MatchHeader(h string) (key, currency string) {
 		}
 		return MetadataPrefix + rest, ""
 	}
-	f := foldHeader(t)
+	f := FoldHeader(t)
 	if k, ok := aliasIndex[f]; ok {
 		return k, ""
 	}
@@ -216,9 +216,9 @@ func cutFoldedPrefix(s string, words ...string) (string, string, bool) {
 	return "", "", false
 }
 
-// knownHeaderCount counts the cells of a row that are known columns; a row
+// KnownHeaderCount counts the cells of a row that are known columns; a row
 // with at least 3 is taken as the header.
-func knownHeaderCount(cells []string) int {
+func KnownHeaderCount(cells []string) int {
 	n := 0
 	for _, c := range cells {
 		if k, _ := MatchHeader(c); k != "" {

@@ -1,4 +1,4 @@
-package batch
+package sheet
 
 import (
 	"errors"
@@ -31,13 +31,13 @@ var currencySymbols = []struct{ sym, code string }{
 	{"₽", "RUB"}, {"Ξ", "ETH"},
 }
 
-// amountParse is everything ParseAmount learns about a cell: the value, the
+// AmountParse is everything ParseAmount learns about a cell: the value, the
 // currency symbol or code it carried and what it implies.
-type amountParse struct {
-	value    decimal.Decimal
+type AmountParse struct {
+	Value    decimal.Decimal
 	symbol   string // as written, "" when none
-	currency string // currency the symbol names without doubt, "" otherwise
-	warnings []string
+	Currency string // currency the symbol names without doubt, "" otherwise
+	Warnings []string
 }
 
 // ParseAmount reads a money amount exactly as written, never through a
@@ -49,12 +49,14 @@ type amountParse struct {
 // Negative amounts (-5, 5-, (5)) are returned negative; whether they are
 // allowed is the validator's business. Scientific notation is refused.
 func ParseAmount(s string, decimalComma bool) (decimal.Decimal, []string, error) {
-	p, err := parseAmount(s, decimalComma)
-	return p.value, p.warnings, err
+	p, err := ParseAmountFull(s, decimalComma)
+	return p.Value, p.Warnings, err
 }
 
-func parseAmount(s string, decimalComma bool) (amountParse, error) {
-	var p amountParse
+// ParseAmountFull is ParseAmount with the symbol and the currency it names,
+// for ingest, which checks them against the row's currency.
+func ParseAmountFull(s string, decimalComma bool) (AmountParse, error) {
+	var p AmountParse
 	t := strings.TrimFunc(s, unicode.IsSpace)
 	if t == "" {
 		return p, ErrAmountEmpty
@@ -81,7 +83,7 @@ func parseAmount(s string, decimalComma bool) (amountParse, error) {
 		}
 		if p.symbol == "" {
 			if sym, code, rest, ok := cutSymbol(t); ok {
-				p.symbol, p.currency, t, changed = sym, code, rest, true
+				p.symbol, p.Currency, t, changed = sym, code, rest, true
 			}
 		}
 	}
@@ -124,14 +126,14 @@ func parseAmount(s string, decimalComma bool) (amountParse, error) {
 	if neg {
 		v = v.Neg()
 	}
-	p.value = v
+	p.Value = v
 	if p.symbol != "" {
-		p.warnings = append(p.warnings, fmt.Sprintf("currency symbol %q removed from %q", p.symbol, s))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("currency symbol %q removed from %q", p.symbol, s))
 	}
 	return p, nil
 }
 
-// readAmount is the one rule for reading a text amount, in sheet ingest and
+// ReadAmount is the one rule for reading a text amount, in sheet ingest and
 // wherever a row is rebuilt from its cells. With mark ',' or '.' (the sheet
 // or --decimal-mark said which) the text is read that way only. With mark 0
 // each value is read the only way it can be read: "12,50" and "1.234,56"
@@ -141,19 +143,19 @@ func parseAmount(s string, decimalComma bool) (amountParse, error) {
 // other row of the file can prove which one its writer meant. shown is the
 // mark the value itself shows it uses (0 when none or when mark was given),
 // so the caller can refuse a file that mixes the two.
-func readAmount(s string, mark rune) (p amountParse, shown rune, err error) {
+func ReadAmount(s string, mark rune) (p AmountParse, shown rune, err error) {
 	if mark == ',' || mark == '.' {
-		p, err = parseAmount(s, mark == ',')
+		p, err = ParseAmountFull(s, mark == ',')
 		return p, 0, err
 	}
-	pp, errP := parseAmount(s, false)
-	pc, errC := parseAmount(s, true)
+	pp, errP := ParseAmountFull(s, false)
+	pc, errC := ParseAmountFull(s, true)
 	switch {
-	case errP == nil && errC == nil && pp.value.Equal(pc.value):
+	case errP == nil && errC == nil && pp.Value.Equal(pc.Value):
 		return pp, 0, nil
 	case errP == nil && errC == nil:
 		return pp, 0, fmt.Errorf("%w: %q reads as %s with a decimal point or %s with a decimal comma; say which with --decimal-mark . or --decimal-mark , (decimal_mark in payrun.toml)",
-			ErrAmountAmbiguous, s, pp.value, pc.value)
+			ErrAmountAmbiguous, s, pp.Value, pc.Value)
 	case errP == nil:
 		return pp, '.', nil
 	case errC == nil:
@@ -268,4 +270,43 @@ func amountError(s, t string, decimalComma bool) error {
 		return fmt.Errorf("%w: %q uses a decimal comma but this file writes decimals with a point", ErrAmountSeparators, s)
 	}
 	return fmt.Errorf("%w: %q", ErrAmountSeparators, s)
+}
+
+// decimalMarkOf returns the decimal mark a number must be using, or 0 when
+// it could be either (1,234 or 1.234) or none.
+func decimalMarkOf(s string) rune {
+	lastDot, lastComma := strings.LastIndexByte(s, '.'), strings.LastIndexByte(s, ',')
+	switch {
+	case lastDot >= 0 && lastComma >= 0:
+		if lastDot > lastComma {
+			return '.'
+		}
+		return ','
+	case lastDot >= 0 && strings.Count(s, ".") == 1 && digitsAfter(s[lastDot+1:]) != 3:
+		return '.'
+	case lastComma >= 0 && strings.Count(s, ",") == 1 && digitsAfter(s[lastComma+1:]) != 3:
+		return ','
+	}
+	return 0
+}
+
+func digitsAfter(s string) int {
+	n := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+// DecimalPlaces counts the digits after the point, trailing zeros excluded
+// (12.50 has 1: the value, not the typing, is what must fit the currency).
+func DecimalPlaces(d decimal.Decimal) int32 {
+	s := d.String()
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		return int32(len(s) - i - 1)
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package batch
+package sheet
 
 import (
 	"errors"
@@ -78,12 +78,12 @@ func TestParseAmountKeepsExponent(t *testing.T) {
 		t.Fatalf("0.1+0.2 = %s", a.Add(b))
 	}
 	d, _, _ := ParseAmount("12.345", false)
-	if decimalPlaces(d) != 3 {
-		t.Fatalf("decimalPlaces(12.345) = %d", decimalPlaces(d))
+	if DecimalPlaces(d) != 3 {
+		t.Fatalf("decimalPlaces(12.345) = %d", DecimalPlaces(d))
 	}
 	d, _, _ = ParseAmount("12.500", false)
-	if decimalPlaces(d) != 1 {
-		t.Fatalf("decimalPlaces(12.500) = %d", decimalPlaces(d))
+	if DecimalPlaces(d) != 1 {
+		t.Fatalf("decimalPlaces(12.500) = %d", DecimalPlaces(d))
 	}
 }
 
