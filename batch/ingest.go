@@ -4,28 +4,30 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/payrun/payrun/batch/sheet"
 	"io"
 	"iter"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/xlsxread"
 )
 
 // Errors returned by Open.
 var (
 	ErrNoHeader      = errors.New("no header row found")
 	ErrUnknownFormat = errors.New("unknown sheet format")
-	ErrSheetNotFound = errors.New("worksheet not found")
-	ErrEmptySheet    = errors.New("sheet is empty")
+	ErrSheetNotFound = xlsxread.ErrSheetNotFound
+	ErrEmptySheet    = xlsxread.ErrEmptySheet
 	ErrLegacyXLS     = errors.New("legacy .xls workbooks are not supported; save the file as .xlsx or .csv")
 	// ErrTooManyColumns means the header has more columns than the results
 	// workbook can echo beside payrun's own (MaxInputColumns).
 	ErrTooManyColumns = errors.New("too many columns")
 	// ErrWorkbookTooLarge means a part of an XLSX (a zip) inflates past
 	// what a payout sheet needs: a zip bomb, or a workbook to split.
-	ErrWorkbookTooLarge = errors.New("workbook too large when unpacked")
+	ErrWorkbookTooLarge = xlsxread.ErrWorkbookTooLarge
 	// ErrBadDecimalMark means a decimal mark other than , or . was given.
 	ErrBadDecimalMark = errors.New(`the decimal mark is "," or "."`)
 	errHeaderScanSize = 30 // rows searched for the header

@@ -1,14 +1,13 @@
 package batch
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/xlsxread"
 	"github.com/shopspring/decimal"
 )
 
@@ -36,19 +35,21 @@ type cellBits struct {
 	formula uint64 // a formula; its text is the last calculated value
 }
 
-// typedCells is a worksheet reader that knows which cells of its current
-// row the workbook stores as text rather than numbers, and which are
-// formulas.
+// xlsxRows is what ingest needs of a worksheet reader (*xlsxread.Worksheet):
+// rows as raw cell text, and for the current row which cells the workbook
+// stores as text rather than numbers and which are formulas.
+type xlsxRows interface {
+	Next() (line int, cells []string, err error)
+	Close() error
+	TextCell(col int) bool
+	FormulaCell(col int) bool
+}
+
+// typedCells is a row source that knows which cells of its current row
+// the workbook stores as text rather than numbers, and which are formulas.
 type typedCells interface {
 	textCell(col int) bool
 	formulaCell(col int) bool
-}
-
-// xlsxRows yields a worksheet's rows as raw cell text: scanRows, or
-// excelizeRows for a package scanRows cannot find its way around.
-type xlsxRows interface {
-	next() (line int, cells []string, err error)
-	close() error
 }
 
 type cellKind int
@@ -61,84 +62,13 @@ const (
 )
 
 // openXLSX opens the worksheet named sheet, or the first visible one with
-// data. It reads the package itself and streams the sheet XML with
-// scanRows; a workbook whose parts are not where a standard one keeps them
-// is read through excelize instead.
+// data, through xlsxread.
 func openXLSX(path, sheetName string) (*xlsxSource, error) {
-	s, err := openXLSXScan(path, sheetName)
-	if errors.Is(err, errNotStandardXLSX) {
-		return openXLSXExcelize(path, sheetName)
-	}
-	return s, err
-}
-
-func openXLSXScan(path, sheetName string) (*xlsxSource, error) {
-	pkg, err := openXLSXPackage(path)
+	ws, err := xlsxread.Open(path, sheetName)
 	if err != nil {
 		return nil, err
 	}
-	rows, name, err := pkg.open(sheetName)
-	if err != nil {
-		pkg.close()
-		return nil, err
-	}
-	return &xlsxSource{rows: &packageRows{scanRows: rows, pkg: pkg}, sheet: name, date1904: pkg.date1904}, nil
-}
-
-// packageRows closes the package with its rows.
-type packageRows struct {
-	*scanRows
-	pkg *xlsxPackage
-}
-
-func (r *packageRows) close() error {
-	err := r.scanRows.close()
-	if cerr := r.pkg.close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// open finds the sheet and starts reading it. The shared strings are read
-// first: whether a row is blank depends on the strings its cells point at.
-func (p *xlsxPackage) open(sheetName string) (*scanRows, string, error) {
-	sst, err := p.sharedStrings()
-	if err != nil {
-		return nil, "", fmt.Errorf("open workbook: %w", err)
-	}
-	if sheetName != "" {
-		for _, ref := range p.sheets {
-			if strings.EqualFold(ref.name, sheetName) {
-				rows, err := p.openRows(ref, sst)
-				return rows, sheetName, err
-			}
-		}
-		return nil, "", fmt.Errorf("open workbook: %w: %q (the workbook has %s)", ErrSheetNotFound, sheetName, strings.Join(p.sheetNames(), ", "))
-	}
-	// The first visible sheet with a non-blank cell in its first 1000 rows.
-	for _, ref := range p.sheets {
-		if !ref.visible || ref.part == "" {
-			continue
-		}
-		rows, err := p.openRows(ref, sst)
-		if err != nil {
-			return nil, "", err
-		}
-		found := false
-		for i := 0; i < 1000 && !found; i++ {
-			_, cells, err := rows.next()
-			if err != nil {
-				break
-			}
-			found = !blank(cells)
-		}
-		rows.close()
-		if found {
-			rows, err := p.openRows(ref, sst)
-			return rows, ref.name, err
-		}
-	}
-	return nil, "", fmt.Errorf("open workbook: %w", ErrEmptySheet)
+	return &xlsxSource{rows: ws, sheet: ws.Name, date1904: ws.Date1904}, nil
 }
 
 // setHeader tells the source which columns hold money and dates, so numeric
@@ -185,27 +115,27 @@ func (s *xlsxSource) formulaCell(col int) bool {
 // readRow reads and converts the next row on the calling goroutine. Money
 // cells stored as text are left as typed.
 func (s *xlsxSource) readRow() (int, []string, cellBits, error) {
-	line, cells, err := s.rows.next()
+	line, cells, err := s.rows.Next()
 	if err == io.EOF {
 		return 0, nil, cellBits{}, io.EOF
 	}
 	if err != nil {
 		return 0, nil, cellBits{}, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
 	}
-	tc, _ := s.rows.(typedCells)
+	tc := s.rows
 	var bits cellBits
 	for i := range cells {
 		if i >= len(s.kinds) || s.kinds[i] == kindText {
 			continue
 		}
-		typed := s.kinds[i] == kindMoney && tc != nil && i < 64
-		if typed && tc.formulaCell(i) {
+		typed := s.kinds[i] == kindMoney && i < 64
+		if typed && tc.FormulaCell(i) {
 			bits.formula |= 1 << i
 		}
 		if cells[i] == "" {
 			continue
 		}
-		if typed && tc.textCell(i) {
+		if typed && tc.TextCell(i) {
 			bits.text |= 1 << i
 			continue
 		}
@@ -288,5 +218,5 @@ func (s *xlsxSource) close() error {
 	if s.ahead != nil {
 		s.ahead.stop()
 	}
-	return s.rows.close()
+	return s.rows.Close()
 }

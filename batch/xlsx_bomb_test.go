@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"github.com/payrun/payrun/batch/xlsxread"
 	"io"
 	"os"
 	"path/filepath"
@@ -119,10 +120,10 @@ func TestXLSXExcelizeReaderRefusesBomb(t *testing.T) {
 	}
 	path := bombXLSX(t, 300<<20, "<si><t>"+strings.Repeat("A", 64<<10)+"</t></si>")
 	probe := startMemProbe()
-	s, err := openXLSXExcelize(path, "")
+	s, err := xlsxread.OpenExcelize(path, "")
 	heapMB, _ := probe.stop()
 	if s != nil {
-		s.close()
+		s.Close()
 	}
 	if !errors.Is(err, ErrWorkbookTooLarge) || !strings.Contains(err.Error(), "xl/sharedStrings.xml") {
 		t.Fatalf("openXLSXExcelize = %v, want ErrWorkbookTooLarge naming xl/sharedStrings.xml", err)

@@ -248,7 +248,7 @@ func appendInlineString(b []byte, s string) []byte {
 		s = truncateRunes(s, maxCellChars)
 	}
 	b = append(b, ` t="inlineStr"><is><t`...)
-	if s != "" && (isXMLSpace(s[0]) || isXMLSpace(s[len(s)-1])) {
+	if s != "" && (xmlSpace(s[0]) || xmlSpace(s[len(s)-1])) {
 		b = append(b, ` xml:space="preserve"`...)
 	}
 	b = append(b, '>')
@@ -336,3 +336,8 @@ func excelSerial(t time.Time) float64 {
 	}
 	return float64(days+unixEpochSerial) + float64(rest)/day
 }
+
+// xmlSpace reports whether c is XML white space, which a reader drops from
+// the ends of a <t> without xml:space="preserve". (xlsxread has its own
+// copy: the writer does not import the reader.)
+func xmlSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }

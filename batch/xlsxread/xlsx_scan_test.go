@@ -1,7 +1,6 @@
-package batch
+package xlsxread
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -15,12 +14,12 @@ import (
 
 // readRaw reads every row of a source as (line, cells) pairs, blank rows
 // left out (the two readers differ only in whether they return them).
-func readRaw(t *testing.T, s *xlsxSource) []string {
+func readRaw(t *testing.T, s *Worksheet) []string {
 	t.Helper()
-	defer s.close()
+	defer s.Close()
 	var out []string
 	for {
-		line, cells, err := s.next()
+		line, cells, err := s.Next()
 		if err == io.EOF {
 			return out
 		}
@@ -36,18 +35,18 @@ func readRaw(t *testing.T, s *xlsxSource) []string {
 
 // assertSameAsExcelize opens path with both readers and requires the same
 // sheet, the same date system and the same rows, cell for cell.
-func assertSameAsExcelize(t *testing.T, path, sheet string) []string {
+func AssertSameAsExcelize(t *testing.T, path, sheet string) []string {
 	t.Helper()
 	fast, err := openXLSXScan(path, sheet)
 	if err != nil {
 		t.Fatalf("scan reader: %v", err)
 	}
-	ref, err := openXLSXExcelize(path, sheet)
+	ref, err := OpenExcelize(path, sheet)
 	if err != nil {
 		t.Fatalf("excelize reader: %v", err)
 	}
-	if fast.sheet != ref.sheet || fast.date1904 != ref.date1904 {
-		t.Errorf("sheet %q 1904 %v, excelize: %q %v", fast.sheet, fast.date1904, ref.sheet, ref.date1904)
+	if fast.Name != ref.Name || fast.Date1904 != ref.Date1904 {
+		t.Errorf("sheet %q 1904 %v, excelize: %q %v", fast.Name, fast.Date1904, ref.Name, ref.Date1904)
 	}
 	got, want := readRaw(t, fast), readRaw(t, ref)
 	if !reflect.DeepEqual(got, want) {
@@ -97,7 +96,7 @@ func TestXLSXScanMatchesExcelize(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kinds.xlsx")
 	must(f.SaveAs(path))
 
-	got := assertSameAsExcelize(t, path, "")
+	got := AssertSameAsExcelize(t, path, "")
 	// Spot checks, so a shared mistake in both readers still fails.
 	want := []string{
 		`2:["" "client_transfer_id" "  spaced & <escaped> \"quoted\" 'apos'  " "line one\r\nline two\rthree" "tab\there, ctrl � and A literal" "Zoë 東京 🙂" "inline text"]`,
@@ -154,75 +153,8 @@ func TestXLSXScanStreamWriter(t *testing.T) {
 	if err := f.SaveAs(path); err != nil {
 		t.Fatal(err)
 	}
-	if got := assertSameAsExcelize(t, path, ""); len(got) < 200 {
+	if got := AssertSameAsExcelize(t, path, ""); len(got) < 200 {
 		t.Errorf("only %d non-blank rows read", len(got))
-	}
-}
-
-// TestXLSXScanWorkbooks compares the readers on the committed sample and on
-// the workbooks the ingest and validation tests write.
-func TestXLSXScanWorkbooks(t *testing.T) {
-	assertSameAsExcelize(t, "../samples/monthly-freelancers.xlsx", "")
-	for _, c := range ruleCases {
-		assertSameAsExcelize(t, writeRuleSheet(t, c, FormatXLSX), "")
-	}
-}
-
-// TestXLSXSheetSelection: hidden sheets are passed over, empty ones too,
-// names match without regard to case, and the 1904 date system is seen.
-func TestXLSXSheetSelection(t *testing.T) {
-	f := excelize.NewFile()
-	defer f.Close()
-	for _, name := range []string{"Hidden", "Empty", "Data"} {
-		if _, err := f.NewSheet(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f.SetCellStr("Sheet1", "A1", " ")
-	f.SetCellStr("Hidden", "A1", "secret")
-	f.SetSheetVisible("Hidden", false)
-	for i, h := range []string{"client_transfer_id", "email", "amount", "date_of_birth"} {
-		cell, _ := excelize.CoordinatesToCellName(i+1, 1)
-		f.SetCellStr("Data", cell, h)
-	}
-	f.SetCellStr("Data", "A2", "T1")
-	f.SetCellStr("Data", "B2", "a@b.co")
-	f.SetCellValue("Data", "C2", 12.5)
-	f.SetCellValue("Data", "D2", 0) // day 0 of 1904 is 1904-01-01
-	yes := true
-	if err := f.SetWorkbookProps(&excelize.WorkbookPropsOptions{Date1904: &yes}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "multi.xlsx")
-	if err := f.SaveAs(path); err != nil {
-		t.Fatal(err)
-	}
-	assertSameAsExcelize(t, path, "")
-	assertSameAsExcelize(t, path, "hidden")
-
-	r, err := Open(path, IngestOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if r.Name() != "multi.xlsx [Data]" {
-		t.Errorf("name = %q, want the first visible sheet with data", r.Name())
-	}
-	row, err := r.Next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if row.DateOfBirth != "1904-01-01" {
-		t.Errorf("date_of_birth = %q, want 1904-01-01 (1904 date system)", row.DateOfBirth)
-	}
-	if _, err := Open(path, IngestOptions{SheetName: "nope"}); !errors.Is(err, ErrSheetNotFound) ||
-		!strings.Contains(err.Error(), "Sheet1, Hidden, Empty, Data") {
-		t.Errorf("err = %v", err)
-	}
-	if r, err := Open(path, IngestOptions{SheetName: "DATA"}); err != nil {
-		t.Errorf("sheet named in other case: %v", err)
-	} else {
-		r.Close()
 	}
 }
 

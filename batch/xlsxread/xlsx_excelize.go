@@ -1,4 +1,4 @@
-package batch
+package xlsxread
 
 import (
 	"fmt"
@@ -19,7 +19,7 @@ type excelizeRows struct {
 	line int
 }
 
-func openXLSXExcelize(path, sheet string) (*xlsxSource, error) {
+func OpenExcelize(path, sheet string) (*Worksheet, error) {
 	if err := checkDeclaredSizes(path); err != nil {
 		return nil, err
 	}
@@ -27,9 +27,9 @@ func openXLSXExcelize(path, sheet string) (*xlsxSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open workbook: %w", err)
 	}
-	s := &xlsxSource{}
+	s := &Worksheet{}
 	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
-		s.date1904 = *props.Date1904
+		s.Date1904 = *props.Date1904
 	}
 	if sheet == "" {
 		sheet, err = firstDataSheet(f)
@@ -40,7 +40,7 @@ func openXLSXExcelize(path, sheet string) (*xlsxSource, error) {
 		f.Close()
 		return nil, fmt.Errorf("open workbook: %w", err)
 	}
-	s.sheet = sheet
+	s.Name = sheet
 	rows, err := f.Rows(sheet)
 	if err != nil {
 		f.Close()
