@@ -47,7 +47,7 @@ func BenchmarkRead100k(b *testing.B) {
 					b.Fatalf("rows = %d", n)
 				}
 			}
-			b.ReportMetric((cpuTime() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
 }

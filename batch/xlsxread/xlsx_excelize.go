@@ -19,6 +19,9 @@ type excelizeRows struct {
 	line int
 }
 
+// OpenExcelize opens the worksheet through excelize's row iterator: the
+// reader for non-standard packages and the reference the scanner is tested
+// against. Its caps are the scanner's.
 func OpenExcelize(path, sheet string) (*Worksheet, error) {
 	if err := checkDeclaredSizes(path); err != nil {
 		return nil, err

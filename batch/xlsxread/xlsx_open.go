@@ -50,7 +50,7 @@ func (s *Worksheet) FormulaCell(col int) bool {
 	return ok && tc.formulaCell(col)
 }
 
-// openXLSXSheet opens the worksheet named sheetName, or the first visible
+// Open opens the worksheet named sheetName, or the first visible
 // one with data. It reads the package itself and streams the sheet XML with
 // scanRows; a workbook whose parts are not where a standard one keeps them
 // is read through excelize instead.
