@@ -3,7 +3,6 @@ package batch
 import (
 	"fmt"
 	"hash/maphash"
-	"io"
 	"net/mail"
 	"strings"
 	"time"
@@ -245,99 +244,6 @@ func (v *Validator) check(ps []sheet.Problem, r sheet.Row) []sheet.Problem {
 	return ps
 }
 
-// Cell size limits, in characters, by column. MassPay's own limits where it
-// has them (ids 50), a generous bound elsewhere: a 10 MB first_name once
-// passed validation and failed at MassPay with 431 (headers too large).
-const (
-	maxIDChars    = 50
-	maxNameChars  = 100
-	maxEmailChars = 254 // RFC 5321's path limit
-	maxNotesChars = 1000
-	maxFieldChars = 255 // every other column payrun sends to MassPay
-)
-
-// minCellLimit is the smallest limit: a cell of no more bytes than this
-// is within every limit, so most cells cost one length comparison.
-const minCellLimit = maxIDChars
-
-// cellLimit is the most characters a cell of column key may hold; an
-// unknown column ("") is only echoed, and may hold what Excel allows.
-func cellLimit(key string) int {
-	switch key {
-	case "":
-		return maxCellChars
-	case sheet.ColClientTransferID, sheet.ColInternalUserID:
-		return maxIDChars
-	case sheet.ColFirstName, sheet.ColLastName, sheet.ColMiddleName:
-		return maxNameChars
-	case sheet.ColEmail:
-		return maxEmailChars
-	case sheet.ColNotes:
-		return maxNotesChars
-	}
-	return maxFieldChars
-}
-
-// checkCellSizes appends a too_long problem for each cell of r over its
-// column's limit, naming the column. client_transfer_id has its own
-// message (id_too_long).
-func (v *Validator) checkCellSizes(ps []sheet.Problem, r sheet.Row, sheetName string) []sheet.Problem {
-	for i, f := range r.Input {
-		if len(f.Value) <= minCellLimit {
-			continue
-		}
-		key := ""
-		if i < len(v.keys) {
-			key = v.keys[i]
-		} else if f.Header != "" {
-			key, _ = sheet.MatchHeader(f.Header)
-		}
-		limit := cellLimit(key)
-		if key == sheet.ColClientTransferID || len(f.Value) <= limit {
-			continue
-		}
-		if n := utf8.RuneCountInString(f.Value); n > limit {
-			col := f.Header
-			if col == "" {
-				col = colLetter(i)
-			}
-			ps = append(ps, sheet.Problem{Sheet: sheetName, Line: r.Line, Column: col, Value: clipValue(f.Value), Rule: "too_long", Severity: sheet.SeverityError,
-				Message: fmt.Sprintf("the cell is %d characters; %s allows at most %d", n, col, limit)})
-		}
-	}
-	return ps
-}
-
-// controlChar returns the 1-based character position and the rune of the
-// first control character (C0, DEL or C1) in s, or 0.
-func controlChar(s string) (int, rune) {
-	at := 0
-	for _, c := range s {
-		at++
-		if c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) {
-			return at, c
-		}
-	}
-	return 0, 0
-}
-
-// clipValue shortens a cell quoted in a problem: a 10 MB cell must not
-// become a 10 MB message.
-func clipValue(s string) string {
-	const keep = 60
-	if len(s) <= keep {
-		return s
-	}
-	n := 0
-	for i := range s {
-		if n == keep {
-			return s[:i] + "…"
-		}
-		n++
-	}
-	return s
-}
-
 // Finish returns the problems of the sheet as a whole: a total over
 // MaxTotal, or no rows at all.
 func (v *Validator) Finish() []sheet.Problem {
@@ -383,80 +289,6 @@ func Validate(rows []sheet.Row, opts ValidateOptions) sheet.Problems {
 	ps = append(ps, v.Finish()...)
 	ps.Sort()
 	return ps
-}
-
-// Report is the outcome of ValidateFile.
-type Report struct {
-	Sheet    string
-	Rows     int
-	Totals   map[string]decimal.Decimal // source currency -> sum of source amounts
-	Problems sheet.Problems             // sorted by row; header problems first
-}
-
-// OK reports whether the sheet may be paid: it has no errors (warnings are
-// fine).
-func (r *Report) OK() bool { return !r.Problems.HasErrors() }
-
-// ValidateFile streams the sheet at path through ingest and validation and
-// returns every problem at once. Its memory does not grow with the rows:
-// past a few tens of thousands of rows, duplicate detection switches to
-// fixed-size filters and, when they flag candidates, reads the file a
-// second time to confirm them exactly (see dupes.go). The error is only for
-// a file that cannot be read as a sheet at all (missing, not a spreadsheet,
-// no header row) or that changes between the two reads; every mistake in
-// the sheet's content is in Report.Problems.
-//
-// The CLI's "print every mistake, exit 2" is:
-//
-//	rep, err := batch.ValidateFile(path, batch.IngestOptions{}, vopts)
-//	if err != nil { return usage(err) }
-//	for _, p := range rep.Problems { fmt.Fprintln(stderr, p) }
-//	if !rep.OK() { exit 2 }
-func ValidateFile(path string, iopts IngestOptions, vopts ValidateOptions) (*Report, error) {
-	r, err := Open(path, iopts)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	rep := &Report{Sheet: r.Name(), Problems: r.HeaderProblems()}
-	v := NewValidator(r.Name(), r.Columns(), vopts)
-	// The file can be read again, so duplicate detection may keep its
-	// memory bounded and confirm its candidates with a second read.
-	v.dupes.bounded = true
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", r.Name(), err)
-		}
-		rep.Problems = v.check(rep.Problems, row)
-	}
-	rep.Problems, err = v.resolveDupes(rep.Problems, func(visit func(sheet.Row)) error {
-		r2, err := Open(path, iopts)
-		if err != nil {
-			return err
-		}
-		defer r2.Close()
-		for {
-			row, err := r2.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				return fmt.Errorf("read %s again: %w", r2.Name(), err)
-			}
-			visit(row)
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("validate %s: %w", r.Name(), err)
-	}
-	rep.Problems = append(rep.Problems, v.Finish()...)
-	rep.Problems.Sort()
-	rep.Rows, rep.Totals = v.Rows(), v.Totals()
-	return rep, nil
 }
 
 // validEmail accepts a bare address with a dotted domain, the shape MassPay

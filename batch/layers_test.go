@@ -1,0 +1,65 @@
+package batch
+
+import (
+	"go/build"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// batchLayers ranks every package under batch: a package may import (in its
+// code and its in-package tests) only batch packages of a lower rank, so no
+// package imports one above it and none can import one that imports it
+// back. A new package must be added here, at the rank its imports allow;
+// the README's Architecture section lists the same tree.
+var batchLayers = map[string]int{
+	"batch/sheet":           0, // the row model, columns, amounts, countries, currencies, problems
+	"batch/xlsxread":        0, // the fast XLSX worksheet reader
+	"batch/alert/alerttest": 0, // the receiving side of alert channels, for tests
+	"batch":                 1, // ingest, validation, the runner, results, reconcile, autopay, exports
+	"batch/alert":           2, // tells people what a run did
+	"batch/torture":         3, // exactly-once evidence (tests only)
+}
+
+// TestBatchImportsOnlyDownward fails when a package under batch imports a
+// batch package of its own rank or above, or is missing from batchLayers.
+func TestBatchImportsOnlyDownward(t *testing.T) {
+	const module = "github.com/payrun/payrun/"
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if d.Name() == "testdata" || (strings.HasPrefix(d.Name(), ".") && path != ".") {
+			return filepath.SkipDir
+		}
+		p, err := build.ImportDir(path, 0)
+		if _, none := err.(*build.NoGoError); none {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := filepath.ToSlash(filepath.Join("batch", path))
+		rank, ok := batchLayers[name]
+		if !ok {
+			t.Errorf("%s is not in batchLayers: give it a rank", name)
+			return nil
+		}
+		seen := map[string]bool{}
+		for _, imp := range append(p.Imports, p.TestImports...) {
+			dep, ok := strings.CutPrefix(imp, module)
+			if !ok || seen[dep] || (dep != "batch" && !strings.HasPrefix(dep, "batch/")) {
+				continue
+			}
+			seen[dep] = true
+			if r, known := batchLayers[dep]; !known || r >= rank {
+				t.Errorf("%s (rank %d) imports %s (rank %d): batch packages import only downward", name, rank, dep, r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
