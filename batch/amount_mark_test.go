@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/shopspring/decimal"
 )
 
@@ -77,7 +78,7 @@ func TestAmountSameTextSameReadingWhateverTheDelimiter(t *testing.T) {
 // told with a mark.
 func TestAmountAloneAmbiguous(t *testing.T) {
 	path := writeFile(t, "one.csv", csvText(hdr, `T1,u1,A,B,a@b.co,USA,"1,234"`))
-	rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{})
+	rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestAmountAloneAmbiguous(t *testing.T) {
 	if strings.Contains(all, "decimals") || !strings.Contains(all, "1234") || !strings.Contains(all, "1.234") || !strings.Contains(all, "--decimal-mark") {
 		t.Errorf("problems %q, want an ambiguity naming 1234, 1.234 and --decimal-mark", all)
 	}
-	rep, err = ValidateFile(path, IngestOptions{DecimalMark: '.'}, ValidateOptions{})
+	rep, err = ValidateFile(path, IngestOptions{DecimalMark: '.'}, validate.ValidateOptions{})
 	if err != nil || !rep.OK() || !rep.Totals["USD"].Equal(decimal.RequireFromString("1234")) {
 		t.Errorf("--decimal-mark .: %v %v %v", err, rep.Problems, rep.Totals)
 	}

@@ -157,7 +157,7 @@ func ReadAutopaySheet(path string, opts IngestOptions) (*AutopaySheet, error) {
 		k := matchAutopayHeader(h)
 		if j, dup := seen[k]; dup && k != "" {
 			s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.headerLine, Column: h, Rule: "duplicate_column",
-				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", k, colLetter(j), colLetter(i))})
+				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", k, sheet.ColumnLetter(j), sheet.ColumnLetter(i))})
 			continue
 		}
 		seen[k], keys[i] = i, k

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/shopspring/decimal"
 )
 
@@ -114,8 +115,8 @@ func routeProblems(rt AutopayRoute) []sheet.Problem {
 			}
 		}
 	}
-	if rt.DeliveryType != "" && !slices.Contains(DeliveryTypes, rt.DeliveryType) {
-		add(sheet.ColDeliveryType, rt.DeliveryType, "bad_delivery_type", fmt.Sprintf("%q is not a delivery type; write one of %s", rt.DeliveryType, strings.Join(DeliveryTypes, ", ")))
+	if rt.DeliveryType != "" && !slices.Contains(validate.DeliveryTypes, rt.DeliveryType) {
+		add(sheet.ColDeliveryType, rt.DeliveryType, "bad_delivery_type", fmt.Sprintf("%q is not a delivery type; write one of %s", rt.DeliveryType, strings.Join(validate.DeliveryTypes, ", ")))
 	}
 	if c := rt.DestinationCurrency; c != "" {
 		if _, ok := sheet.LookupCurrency(c); !ok {

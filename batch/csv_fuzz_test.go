@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"github.com/payrun/payrun/batch/validate"
 	"os"
 	"path/filepath"
 	"testing"
@@ -27,7 +28,7 @@ func FuzzCSVReader(f *testing.F) {
 		}
 		defer r.Close()
 		last := r.HeaderLine()
-		v := NewValidator(r.Name(), r.Columns(), ValidateOptions{})
+		v := validate.NewValidator(r.Name(), r.Columns(), validate.ValidateOptions{})
 		for row, err := range r.All() {
 			if err != nil {
 				return

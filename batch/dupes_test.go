@@ -1,9 +1,8 @@
 package batch
 
 import (
-	"errors"
 	"fmt"
-	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -50,7 +49,7 @@ func dupSheet(t *testing.T, n int) string {
 func TestBoundedDuplicatesAreExact(t *testing.T) {
 	path := dupSheet(t, 400)
 	s := mustReadAll(t, path, IngestOptions{})
-	want := Validate(s.Rows, ValidateOptions{Now: testNow})
+	want := validate.Validate(s.Rows, validate.ValidateOptions{Now: testNow})
 	var dups, doubles int
 	for _, p := range want {
 		dups += b2i(p.Rule == "duplicate_id")
@@ -59,7 +58,6 @@ func TestBoundedDuplicatesAreExact(t *testing.T) {
 	if dups < 15 || doubles < 5 {
 		t.Fatalf("the sheet has %d duplicate ids and %d double entries; the test needs more", dups, doubles)
 	}
-	defer func(k, b int) { exactDupKeys, dupFilterBytes = k, b }(exactDupKeys, dupFilterBytes)
 	for _, c := range []struct{ keys, filter int }{
 		{1 << 16, 8 << 20}, // never switches
 		{100, 8 << 20},     // switches after ~50 rows; filters all but exact
@@ -67,8 +65,9 @@ func TestBoundedDuplicatesAreExact(t *testing.T) {
 		{300, 32},          // one 32-byte block: nearly every row a false candidate
 		{2, 64},
 	} {
-		exactDupKeys, dupFilterBytes = c.keys, c.filter
-		rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{Now: testNow})
+		restore := validate.SetDuplicateLimits(c.keys, c.filter)
+		rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{Now: testNow})
+		restore()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,55 +75,6 @@ func TestBoundedDuplicatesAreExact(t *testing.T) {
 			t.Errorf("keys %d filter %d: problems differ from the exact validator\ngot:\n%swant:\n%s", c.keys, c.filter, listProblems(rep.Problems), listProblems(want))
 		}
 	}
-}
-
-// TestResolveDupesFileChanged: a second read that finds other rows is an
-// error, never a wrong report.
-func TestResolveDupesFileChanged(t *testing.T) {
-	defer func(k int) { exactDupKeys = k }(exactDupKeys)
-	exactDupKeys = 1
-	v := NewValidator("s", nil, ValidateOptions{Now: testNow})
-	v.dupes.bounded = true
-	var ps []sheet.Problem
-	rows := []sheet.Row{{Line: 2, ClientTransferID: "A"}, {Line: 3, ClientTransferID: "A"}}
-	for _, r := range rows {
-		ps = v.check(ps, r)
-	}
-	_, err := v.resolveDupes(ps, func(visit func(sheet.Row)) error {
-		visit(rows[0])
-		return nil
-	})
-	if !errors.Is(err, errFileChanged) {
-		t.Errorf("err = %v, want errFileChanged", err)
-	}
-}
-
-// TestBloomFilterRate: at a million keys, the size ValidateFile uses is
-// almost never wrong, and never wrong about a key it has seen.
-func TestBloomFilterRate(t *testing.T) {
-	const n = 1_000_000
-	f := newBloomFilter(8 << 20)
-	rng := rand.New(rand.NewPCG(1, 1))
-	keys := make([]uint64, n)
-	for i := range keys {
-		keys[i] = rng.Uint64()
-		f.testAndAdd(keys[i])
-	}
-	for _, k := range keys[:1000] {
-		if !f.testAndAdd(k) {
-			t.Fatal("a key added is reported unseen")
-		}
-	}
-	wrong := 0
-	for range n {
-		wrong += b2i(f.testAndAdd(rng.Uint64()))
-	}
-	// Expected: none; about one in a million as the test's own keys fill
-	// the filter to two million (32 bits a key).
-	if wrong > 2 {
-		t.Errorf("%d of %d new keys reported seen", wrong, n)
-	}
-	t.Logf("false positives: %d in %d", wrong, n)
 }
 
 func b2i(b bool) int {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/batch/xlsxread"
 )
 
@@ -216,7 +217,7 @@ func checkWidth(hdr []string) ([]string, error) {
 		return hdr, nil
 	}
 	return nil, fmt.Errorf("%w: the header has %d columns; column %d (%q) is past the %d a sheet may have (Excel's 16,384 less the %d payrun adds to the results); remove the columns no payment needs",
-		ErrTooManyColumns, len(hdr), MaxInputColumns+1, clipValue(hdr[MaxInputColumns]), MaxInputColumns, len(ResultColumns))
+		ErrTooManyColumns, len(hdr), MaxInputColumns+1, validate.ClipValue(hdr[MaxInputColumns]), MaxInputColumns, len(ResultColumns))
 }
 
 // matchColumns maps each header cell to its canonical key and reports
@@ -232,7 +233,7 @@ func matchColumns(sheetName string, line int, hdr []string, problems []sheet.Pro
 		}
 		if j, dup := first[key]; dup {
 			problems = append(problems, sheet.Problem{Sheet: sheetName, Line: line, Column: cols[i].Header, Value: h, Rule: "duplicate_column",
-				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", key, colLetter(j), colLetter(i))})
+				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", key, sheet.ColumnLetter(j), sheet.ColumnLetter(i))})
 			cols[i].Key = "" // the first one wins; the second is echoed only
 			continue
 		}
@@ -245,15 +246,6 @@ func matchColumns(sheetName string, line int, hdr []string, problems []sheet.Pro
 		}
 	}
 	return cols, problems
-}
-
-// colLetter is the spreadsheet letter of a 0-based column index.
-func colLetter(i int) string {
-	s := ""
-	for i++; i > 0; i = (i - 1) / 26 {
-		s = string(rune('A'+(i-1)%26)) + s
-	}
-	return s
 }
 
 func blank(cells []string) bool {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -90,7 +91,7 @@ func benchValidate(b *testing.B, path string, rows int) {
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
 		probe := startMemProbe()
-		rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{})
+		rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
 		h, r := probe.stop()
 		cpu += probe.cpu
 		if err != nil {
@@ -130,13 +131,13 @@ func BenchmarkIngestCSV1M(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		probe := startMemProbe()
-		if _, err := ValidateFile(small, IngestOptions{}, ValidateOptions{}); err != nil {
+		if _, err := ValidateFile(small, IngestOptions{}, validate.ValidateOptions{}); err != nil {
 			b.Fatal(err)
 		}
 		h100k, r100k := probe.stop()
 		start := time.Now()
 		probe = startMemProbe()
-		rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{})
+		rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
 		h1m, r1m := probe.stop()
 		b.ReportMetric(probe.cpu.Seconds(), "cpu-s-1M")
 		if err != nil || rep.Rows != 1_000_000 || !rep.OK() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 )
 
 // rowBuilder turns one row of cell text into a Row: it trims, normalises
@@ -167,8 +168,8 @@ func (b *rowBuilder) build(line int, cells []string) sheet.Row {
 			continue
 		}
 		if len(row.Input) >= MaxInputColumns {
-			problem(colLetter(i), clipValue(cells[i]), "too_many_columns",
-				fmt.Sprintf("the row has %d cells; a sheet may have at most %d columns, and the cells from column %s on are past it", len(cells), MaxInputColumns, colLetter(i)), sheet.SeverityError)
+			problem(sheet.ColumnLetter(i), validate.ClipValue(cells[i]), "too_many_columns",
+				fmt.Sprintf("the row has %d cells; a sheet may have at most %d columns, and the cells from column %s on are past it", len(cells), MaxInputColumns, sheet.ColumnLetter(i)), sheet.SeverityError)
 			break
 		}
 		row.Input = append(row.Input, sheet.InputField{Header: "", Value: cells[i]})
@@ -209,7 +210,7 @@ func (b *rowBuilder) build(line int, cells []string) sheet.Row {
 		// One mistake that says what the row is, instead of an "is empty"
 		// for every payee column; its amount is nobody's.
 		row.AmountText = amountText
-		row.Problems = []sheet.Problem{{Sheet: b.sheet, Line: line, Column: totalColumn(b.cols, cells, label), Value: label, Rule: RuleTotalRow, Severity: sheet.SeverityError,
+		row.Problems = []sheet.Problem{{Sheet: b.sheet, Line: line, Column: totalColumn(b.cols, cells, label), Value: label, Rule: sheet.RuleTotalRow, Severity: sheet.SeverityError,
 			Message: fmt.Sprintf("%q: this looks like a total row, not a payment; delete it (payrun adds up the sheet itself)", label)}}
 		return row
 	}

@@ -17,9 +17,10 @@ var batchLayers = map[string]int{
 	"batch/sheet":           0, // the row model, columns, amounts, countries, currencies, problems
 	"batch/xlsxread":        0, // the fast XLSX worksheet reader
 	"batch/alert/alerttest": 0, // the receiving side of alert channels, for tests
-	"batch":                 1, // ingest, validation, the runner, results, reconcile, autopay, exports
-	"batch/alert":           2, // tells people what a run did
-	"batch/torture":         3, // exactly-once evidence (tests only)
+	"batch/validate":        1, // row and sheet problems, duplicate detection
+	"batch":                 2, // ingest, the runner, results, reconcile, autopay, exports
+	"batch/alert":           3, // tells people what a run did
+	"batch/torture":         4, // exactly-once evidence (tests only)
 }
 
 // TestBatchImportsOnlyDownward fails when a package under batch imports a

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/payrun/payrun/batch/sheet"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 )
 
 const limitsHeader = "client_transfer_id,internal_user_id,first_name,last_name,email,country,amount"
@@ -24,7 +26,7 @@ func TestOpenRefusesTooManyColumns(t *testing.T) {
 	}
 	b.WriteString("\r\nL-1,u-1,Ana,Diaz,ana@example.com,MEX,10.00\r\n")
 	path := writeFile(t, "wide.csv", []byte(b.String()))
-	_, err := ValidateFile(path, IngestOptions{}, ValidateOptions{Now: testNow})
+	_, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{Now: testNow})
 	if !errors.Is(err, ErrTooManyColumns) {
 		t.Fatalf("ValidateFile = %v, want ErrTooManyColumns", err)
 	}
@@ -39,7 +41,7 @@ func TestOpenRefusesTooManyColumns(t *testing.T) {
 func TestValidateRowWithTooManyCells(t *testing.T) {
 	row := "L-1,u-1,Ana,Diaz,ana@example.com,MEX,10.00" + strings.Repeat(",x", MaxInputColumns+10)
 	path := writeFile(t, "row.csv", csvText(limitsHeader, row, "L-2,u-2,Bo,Li,bo@example.com,MEX,5.00"))
-	rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{Now: testNow})
+	rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +51,8 @@ func TestValidateRowWithTooManyCells(t *testing.T) {
 			found = &rep.Problems[i]
 		}
 	}
-	if found == nil || found.Line != 2 || found.Column != colLetter(MaxInputColumns) {
-		t.Fatalf("problems = %v, want too_many_columns on row 2, column %s", rep.Problems, colLetter(MaxInputColumns))
+	if found == nil || found.Line != 2 || found.Column != sheet.ColumnLetter(MaxInputColumns) {
+		t.Fatalf("problems = %v, want too_many_columns on row 2, column %s", rep.Problems, sheet.ColumnLetter(MaxInputColumns))
 	}
 	s := mustReadAll(t, path, IngestOptions{})
 	if n := len(s.Rows[0].Input); n > MaxInputColumns {
@@ -71,7 +73,7 @@ func TestValidateControlCharactersAndCellSizes(t *testing.T) {
 		"L-4,u-4,Cy,Li,"+strings.Repeat("e", 300)+"@example.com,MEX,5.00",
 		"L-5,u-5,Di,Li,di@example.com,MEX,5.00",
 	))
-	rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{Now: testNow})
+	rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

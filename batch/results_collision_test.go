@@ -3,12 +3,13 @@ package batch
 import (
 	"context"
 	"encoding/csv"
-	"github.com/payrun/payrun/batch/sheet"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/payrun/payrun/batch/sheet"
 )
 
 // collisionSource is a run of one FAILED row whose sheet has columns named

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"github.com/payrun/payrun/batch/validate"
 	"strings"
 	"testing"
 )
@@ -18,7 +19,7 @@ func TestTotalRowIsOneMistake(t *testing.T) {
 				`T1,u1,Ana,Silva,a@b.co,USA,1000.00`,
 				`T2,u2,Ben,Okoro,b@b.co,USA,2000.00`,
 				line))
-			rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{})
+			rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,7 +34,7 @@ func TestTotalRowIsOneMistake(t *testing.T) {
 	}
 	// A payee who happens to be called Total is paid like anyone else.
 	path := writeFile(t, "june.csv", csvText(hdr, `T1,u1,Total,Silva,a@b.co,USA,1000.00`))
-	if rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{}); err != nil || !rep.OK() {
+	if rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{}); err != nil || !rep.OK() {
 		t.Errorf("a payee named Total: %v %v", err, rep.Problems)
 	}
 }
@@ -48,7 +49,7 @@ func TestAmountFormulas(t *testing.T) {
 		{"T2", "u2", "A", "B", "b@b.co", "USA", formula{"1000/3", "333.333333333333"}},
 		{"T3", "u3", "A", "B", "c@b.co", "USA", formula{"ROUND(1000/3,2)", "333.33"}},
 	})
-	rep, err := ValidateFile(path, IngestOptions{}, ValidateOptions{})
+	rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

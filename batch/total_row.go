@@ -6,10 +6,6 @@ import (
 	"github.com/payrun/payrun/batch/sheet"
 )
 
-// RuleTotalRow is the rule of a row that is a sheet's total, not a payment.
-// Validate reports nothing else about such a row.
-const RuleTotalRow = "total_row"
-
 // totalWords are the labels people put on a total row, lower case.
 var totalWords = []string{"total", "totals", "grand total", "subtotal", "sub-total", "sub total", "sum", "summe", "gesamt", "total general", "totaal"}
 

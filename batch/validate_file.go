@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/shopspring/decimal"
 )
 
@@ -35,17 +36,17 @@ func (r *Report) OK() bool { return !r.Problems.HasErrors() }
 //	if err != nil { return usage(err) }
 //	for _, p := range rep.Problems { fmt.Fprintln(stderr, p) }
 //	if !rep.OK() { exit 2 }
-func ValidateFile(path string, iopts IngestOptions, vopts ValidateOptions) (*Report, error) {
+func ValidateFile(path string, iopts IngestOptions, vopts validate.ValidateOptions) (*Report, error) {
 	r, err := Open(path, iopts)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
 	rep := &Report{Sheet: r.Name(), Problems: r.HeaderProblems()}
-	v := NewValidator(r.Name(), r.Columns(), vopts)
+	v := validate.NewValidator(r.Name(), r.Columns(), vopts)
 	// The file can be read again, so duplicate detection may keep its
 	// memory bounded and confirm its candidates with a second read.
-	v.dupes.bounded = true
+	v.BoundDuplicates()
 	for {
 		row, err := r.Next()
 		if err == io.EOF {
@@ -54,9 +55,9 @@ func ValidateFile(path string, iopts IngestOptions, vopts ValidateOptions) (*Rep
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", r.Name(), err)
 		}
-		rep.Problems = v.check(rep.Problems, row)
+		rep.Problems = v.CheckAppend(rep.Problems, row)
 	}
-	rep.Problems, err = v.resolveDupes(rep.Problems, func(visit func(sheet.Row)) error {
+	rep.Problems, err = v.ResolveDuplicates(rep.Problems, func(visit func(sheet.Row)) error {
 		r2, err := Open(path, iopts)
 		if err != nil {
 			return err

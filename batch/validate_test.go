@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/shopspring/decimal"
 )
 
@@ -31,7 +32,7 @@ func goodRow(id string) map[string]string {
 type ruleCase struct {
 	name  string
 	rows  []map[string]string
-	opts  ValidateOptions
+	opts  validate.ValidateOptions
 	want  map[int][]string // line -> rules, errors and warnings
 	match string           // a substring one problem's message must contain
 }
@@ -92,7 +93,7 @@ var ruleCases = []ruleCase{
 		edit("C", "time_to_process", "next tuesday"), edit("D", "time_to_process", "46300")},
 		want: map[int][]string{3: {"time_in_past"}, 4: {"bad_time"}}},
 	{name: "caps", rows: []map[string]string{edit("A", "amount", "600"), edit("B", "amount", "500"), edit("C", "amount", "900", "source_currency", "EUR")},
-		opts: ValidateOptions{MaxAmount: decPtr("800"), MaxTotal: decPtr("1000")},
+		opts: validate.ValidateOptions{MaxAmount: decPtr("800"), MaxTotal: decPtr("1000")},
 		want: map[int][]string{0: {"max_total"}, 4: {"max_amount"}}, match: "the USD rows add up to 1100"},
 	{name: "double entry", rows: []map[string]string{goodRow("A"), edit("B", "internal_user_id", "u-A", "email", "ana.a@example.com")},
 		want: map[int][]string{3: {"possible_double_entry"}}},
@@ -175,7 +176,7 @@ func listProblems(ps sheet.Problems) string {
 // (in an XLSX, 1E3 is a number cell and Excel shows 1000, so it is read so).
 func TestScientificNotationCSV(t *testing.T) {
 	p := writeFile(t, "sci.csv", csvText(hdr, "T1,u1,A,B,a@b.co,USA,1E3"))
-	rep, err := ValidateFile(p, IngestOptions{}, ValidateOptions{Now: testNow})
+	rep, err := ValidateFile(p, IngestOptions{}, validate.ValidateOptions{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestScientificNotationCSV(t *testing.T) {
 
 func TestValidateHeaderProblems(t *testing.T) {
 	p := writeFile(t, "hdr.csv", csvText("client_transfer_id,user id,first_name,last_name,email,Email Address,amount", "T1,u1,A,B,a@b.co,x@y.co,5"))
-	rep, err := ValidateFile(p, IngestOptions{}, ValidateOptions{Now: testNow})
+	rep, err := ValidateFile(p, IngestOptions{}, validate.ValidateOptions{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +204,7 @@ func TestValidateHeaderProblems(t *testing.T) {
 // golden file (the text `payrun plan samples/mistakes.csv` prints).
 func TestSamples(t *testing.T) {
 	for _, name := range []string{"monthly-freelancers.xlsx", "monthly-freelancers.csv", "crypto-payouts.csv"} {
-		rep, err := ValidateFile(filepath.Join("..", "samples", name), IngestOptions{}, ValidateOptions{Now: testNow})
+		rep, err := ValidateFile(filepath.Join("..", "samples", name), IngestOptions{}, validate.ValidateOptions{Now: testNow})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -227,7 +228,7 @@ func TestSamples(t *testing.T) {
 		}
 	}
 
-	rep, err := ValidateFile("../samples/mistakes.csv", IngestOptions{Location: time.UTC}, ValidateOptions{Now: testNow})
+	rep, err := ValidateFile("../samples/mistakes.csv", IngestOptions{Location: time.UTC}, validate.ValidateOptions{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

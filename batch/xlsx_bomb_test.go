@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
-	"github.com/payrun/payrun/batch/xlsxread"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/payrun/payrun/batch/validate"
+	"github.com/payrun/payrun/batch/xlsxread"
 )
 
 // bombXLSX writes a real workbook (a header and one row, through excelize)
@@ -95,7 +97,7 @@ func TestXLSXSharedStringsBombRefused(t *testing.T) {
 			t.Fatalf("bomb is %d bytes on disk; the test wants a small file", fi.Size())
 		}
 		probe := startMemProbe()
-		_, err := ValidateFile(path, IngestOptions{}, ValidateOptions{})
+		_, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
 		heapMB, _ := probe.stop()
 		if !errors.Is(err, ErrWorkbookTooLarge) {
 			t.Fatalf("%d MB: ValidateFile = %v, want ErrWorkbookTooLarge", tc.mb, err)

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"context"
 	"encoding/xml"
-	"github.com/payrun/payrun/batch/sheet"
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/payrun/payrun/batch/sheet"
 )
 
 func TestCRC32Combine(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/templates/internal/build"
 	"github.com/xuri/excelize/v2"
 )
@@ -61,7 +62,7 @@ func TestTemplatesParse(t *testing.T) {
 		}
 		// The example row is refused for its id alone, so it cannot be paid,
 		// and is otherwise a clean row to copy.
-		ps := batch.Validate(s.Rows, batch.ValidateOptions{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+		ps := validate.Validate(s.Rows, validate.ValidateOptions{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
 		if len(ps) != 1 || ps[0].Rule != "template_example" || len(s.Problems) != 0 {
 			t.Errorf("%s: example row problems: %v %v; want only template_example", format, ps, s.Problems)
 		}

@@ -227,3 +227,16 @@ func KnownHeaderCount(cells []string) int {
 	}
 	return n
 }
+
+// ColumnLetter is the spreadsheet letter of a 0-based column index.
+func ColumnLetter(i int) string {
+	s := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		s = string(rune('A'+(i-1)%26)) + s
+	}
+	return s
+}
+
+// MaxCellChars is the most characters an Excel cell holds
+// (excelize.TotalCellChars); Excel refuses longer.
+const MaxCellChars = 32767

@@ -90,3 +90,7 @@ func (ps Problems) Sort() {
 		return cmp.Or(cmp.Compare(a.Sheet, b.Sheet), cmp.Compare(a.Line, b.Line))
 	})
 }
+
+// RuleTotalRow is the rule of a row that is a sheet's total, not a payment.
+// Validate reports nothing else about such a row.
+const RuleTotalRow = "total_row"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -35,8 +36,8 @@ func (f *sheetFlags) register(fs interface {
 
 // options turns the flags into ingest and validation options; getenv
 // answers the environment and payrun.toml for what no flag gave.
-func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, batch.ValidateOptions, error) {
-	var vo batch.ValidateOptions
+func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, validate.ValidateOptions, error) {
+	var vo validate.ValidateOptions
 	var mark rune
 	switch dm := strings.TrimSpace(firstNonEmpty(f.decimalMark, getenv("PAYRUN_DECIMAL_MARK"))); dm {
 	case "":

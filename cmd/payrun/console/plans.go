@@ -16,6 +16,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -87,7 +88,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.sweepRefused()
 	}()
 	name = filepath.Base(path)
-	rep, err := batch.ValidateFile(path, s.ingestOptions(), batch.ValidateOptions{})
+	rep, err := batch.ValidateFile(path, s.ingestOptions(), validate.ValidateOptions{})
 	if err != nil {
 		s.record(r, sess.user, "upload", 0, fmt.Sprintf("%s uploaded %s, which cannot be read as a sheet", sess.user, name), map[string]string{"sha256": sum})
 		s.message(w, r, http.StatusUnprocessableEntity, "Not a payout sheet", "The file could not be read as a payout sheet: "+err.Error(), "/")

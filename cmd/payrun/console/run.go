@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -102,7 +103,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	if err != nil || sum != rec.SheetSHA256 {
 		return 0, &runRefusal{http.StatusConflict, "Not approved", "The stored sheet does not match an approved plan; it was not paid.", ""}
 	}
-	rep, err := batch.ValidateFile(path, s.ingestOptions(), batch.ValidateOptions{})
+	rep, err := batch.ValidateFile(path, s.ingestOptions(), validate.ValidateOptions{})
 	if err != nil || !rep.OK() {
 		return 0, &runRefusal{http.StatusUnprocessableEntity, "Sheet has mistakes", "The sheet no longer validates; nothing was paid.", ""}
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -39,7 +40,7 @@ func autopayColumns() []column {
 		case batch.ColAction:
 			col.list = []string{batch.AutopayActionAdd, batch.AutopayActionRemove}
 		case sheet.ColDeliveryType:
-			col.list = batch.DeliveryTypes
+			col.list = validate.DeliveryTypes
 		case batch.ColWalletCurrency:
 			col.list = sheet.SourceCurrencies
 		}

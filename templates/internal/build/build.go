@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/batch/validate"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -73,7 +74,7 @@ func columns() []column {
 		case sheet.ColAmountIs:
 			c.list = []string{sheet.AmountIsSource, sheet.AmountIsDestination}
 		case sheet.ColDeliveryType:
-			c.list = batch.DeliveryTypes
+			c.list = validate.DeliveryTypes
 		case sheet.ColSourceCurrency:
 			c.list = sheet.SourceCurrencies
 		case sheet.ColDestinationCurrency:

@@ -1,4 +1,4 @@
-package batch
+package validate
 
 import (
 	"fmt"
@@ -27,7 +27,7 @@ const minCellLimit = maxIDChars
 func cellLimit(key string) int {
 	switch key {
 	case "":
-		return maxCellChars
+		return sheet.MaxCellChars
 	case sheet.ColClientTransferID, sheet.ColInternalUserID:
 		return maxIDChars
 	case sheet.ColFirstName, sheet.ColLastName, sheet.ColMiddleName:
@@ -61,9 +61,9 @@ func (v *Validator) checkCellSizes(ps []sheet.Problem, r sheet.Row, sheetName st
 		if n := utf8.RuneCountInString(f.Value); n > limit {
 			col := f.Header
 			if col == "" {
-				col = colLetter(i)
+				col = sheet.ColumnLetter(i)
 			}
-			ps = append(ps, sheet.Problem{Sheet: sheetName, Line: r.Line, Column: col, Value: clipValue(f.Value), Rule: "too_long", Severity: sheet.SeverityError,
+			ps = append(ps, sheet.Problem{Sheet: sheetName, Line: r.Line, Column: col, Value: ClipValue(f.Value), Rule: "too_long", Severity: sheet.SeverityError,
 				Message: fmt.Sprintf("the cell is %d characters; %s allows at most %d", n, col, limit)})
 		}
 	}
@@ -83,9 +83,9 @@ func controlChar(s string) (int, rune) {
 	return 0, 0
 }
 
-// clipValue shortens a cell quoted in a problem: a 10 MB cell must not
+// ClipValue shortens a cell quoted in a problem: a 10 MB cell must not
 // become a 10 MB message.
-func clipValue(s string) string {
+func ClipValue(s string) string {
 	const keep = 60
 	if len(s) <= keep {
 		return s

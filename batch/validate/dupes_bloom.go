@@ -1,4 +1,4 @@
-package batch
+package validate
 
 // bloomFilter is a split block Bloom filter (the layout Parquet and Impala
 // use), doubled: a key sets one bit in each of the eight 32-bit words of two

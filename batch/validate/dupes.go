@@ -1,11 +1,12 @@
-package batch
+package validate
 
 import (
 	"errors"
 	"fmt"
-	"github.com/payrun/payrun/batch/sheet"
 	"hash/maphash"
 	"strings"
+
+	"github.com/payrun/payrun/batch/sheet"
 )
 
 // Duplicate detection: a client_transfer_id used twice (an error on both
@@ -34,9 +35,9 @@ var exactDupKeys = 1 << 16
 // hundred candidates, each a few dozen bytes and a second read.
 var dupFilterBytes = 8 << 20
 
-// errFileChanged is returned when the second read of a file finds a
+// ErrFileChanged is returned when the second read of a file finds a
 // different number of rows than the first.
-var errFileChanged = errors.New("the file changed while it was being validated")
+var ErrFileChanged = errors.New("the file changed while it was being validated")
 
 // dupIDMessage is the message of a duplicate_id problem: the id, the other row.
 const dupIDMessage = "%q is also used on row %d; every row needs its own id"
@@ -176,7 +177,7 @@ type dupOccurrences struct {
 // saw them. It returns ps with each confirmed placeholder's message written
 // and each unconfirmed one removed, and a duplicate_id problem appended for
 // the first row of each id first repeated after the switch to filters.
-func (v *Validator) resolveDupes(ps []sheet.Problem, reread func(visit func(sheet.Row)) error) ([]sheet.Problem, error) {
+func (v *Validator) ResolveDuplicates(ps []sheet.Problem, reread func(visit func(sheet.Row)) error) ([]sheet.Problem, error) {
 	d := &v.dupes
 	if len(d.pending) == 0 {
 		return ps, nil
@@ -211,7 +212,7 @@ func (v *Validator) resolveDupes(ps []sheet.Problem, reread func(visit func(shee
 		return nil, err
 	}
 	if ord != v.rows {
-		return nil, fmt.Errorf("%w: %d rows the first time, %d the second", errFileChanged, v.rows, ord)
+		return nil, fmt.Errorf("%w: %d rows the first time, %d the second", ErrFileChanged, v.rows, ord)
 	}
 	drop := make(map[int]bool)
 	for _, p := range d.pending {
@@ -248,4 +249,20 @@ func (v *Validator) resolveDupes(ps []sheet.Problem, reread func(visit func(shee
 	}
 	d.pending, d.idCands, d.payeeCands = nil, map[string]struct{}{}, map[string]struct{}{}
 	return ps, nil
+}
+
+// BoundDuplicates lets the validator keep its memory bounded: past
+// exactDupKeys keys it moves to Bloom filters, and ResolveDuplicates must
+// then be given a second read of the same rows to confirm the candidates.
+// Only a caller that can read its rows again (ValidateFile) sets it.
+func (v *Validator) BoundDuplicates() { v.dupes.bounded = true }
+
+// SetDuplicateLimits sets how many keys are kept exactly and the size of
+// each filter, and returns a function that restores the previous values:
+// for tests that need the filters at a few rows. Not safe while a
+// validator runs.
+func SetDuplicateLimits(exactKeys, filterBytes int) (restore func()) {
+	k, b := exactDupKeys, dupFilterBytes
+	exactDupKeys, dupFilterBytes = exactKeys, filterBytes
+	return func() { exactDupKeys, dupFilterBytes = k, b }
 }

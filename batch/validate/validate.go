@@ -1,4 +1,4 @@
-package batch
+package validate
 
 import (
 	"fmt"
@@ -91,14 +91,14 @@ func (v *Validator) has(key string) bool { return v.present == nil || v.present[
 // Check validates one row and returns its problems, the row's own ingest
 // Problems included. A duplicate client_transfer_id also yields a problem
 // for the earlier row, the first time it is seen again.
-func (v *Validator) Check(r sheet.Row) []sheet.Problem { return v.check(nil, r) }
+func (v *Validator) Check(r sheet.Row) []sheet.Problem { return v.CheckAppend(nil, r) }
 
 // check appends the row's problems to ps. ValidateFile passes the problems
 // so far, so a bounded validator's placeholders know their index.
-func (v *Validator) check(ps []sheet.Problem, r sheet.Row) []sheet.Problem {
+func (v *Validator) CheckAppend(ps []sheet.Problem, r sheet.Row) []sheet.Problem {
 	v.rows++
 	ps = append(ps, r.Problems...)
-	if len(r.Problems) == 1 && r.Problems[0].Rule == RuleTotalRow {
+	if len(r.Problems) == 1 && r.Problems[0].Rule == sheet.RuleTotalRow {
 		return ps // a total line: one mistake, not one per empty column
 	}
 	sheetName := r.Sheet
@@ -132,7 +132,7 @@ func (v *Validator) check(ps []sheet.Problem, r sheet.Row) []sheet.Problem {
 	// client_transfer_id: length and uniqueness.
 	if id := r.ClientTransferID; id != "" {
 		if n := utf8.RuneCountInString(id); n > sheet.MaxClientTransferIDLen {
-			errf(sheet.ColClientTransferID, clipValue(id), "id_too_long", "%q is %d characters; MassPay allows at most %d", clipValue(id), n, sheet.MaxClientTransferIDLen)
+			errf(sheet.ColClientTransferID, ClipValue(id), "id_too_long", "%q is %d characters; MassPay allows at most %d", ClipValue(id), n, sheet.MaxClientTransferIDLen)
 		}
 		ps = v.checkID(ps, r, sheetName, id)
 	}
@@ -140,7 +140,7 @@ func (v *Validator) check(ps []sheet.Problem, r sheet.Row) []sheet.Problem {
 	// escape in one left a row pending forever.
 	for _, f := range []struct{ key, val string }{{sheet.ColClientTransferID, r.ClientTransferID}, {sheet.ColInternalUserID, r.InternalUserID}} {
 		if at, c := controlChar(f.val); at > 0 {
-			errf(f.key, clipValue(f.val), "control_character", "%q holds a control character (%U) at character %d; ids must be plain text", clipValue(f.val), c, at)
+			errf(f.key, ClipValue(f.val), "control_character", "%q holds a control character (%U) at character %d; ids must be plain text", ClipValue(f.val), c, at)
 		}
 	}
 	ps = v.checkCellSizes(ps, r, sheetName)
