@@ -8,4 +8,7 @@
 //
 // `go test ./batch/torture/` runs a short version; `make torture SEEDS=N`
 // runs the full enumeration and N simulation seeds. See README-section.md.
+//
+// It holds tests only and may import anything below it (batch, its
+// sub-packages, ledger, masspay); nothing imports it.
 package torture

@@ -1,6 +1,3 @@
-// Package alerttest runs the receiving side of payrun's alert channels in a
-// test process: an SMTP server (go-smtp) that needs TLS and records what it
-// receives, and an HTTP webhook receiver that can fail on demand.
 package alerttest
 
 import (
