@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -141,7 +142,7 @@ func (w *apWorld) rules(userToken string) []masspay.AutopayRule {
 
 func (w *apWorld) plan(path string) *AutopayPlan {
 	w.t.Helper()
-	s, err := ReadAutopaySheet(path, IngestOptions{})
+	s, err := ReadAutopaySheet(path, ingest.IngestOptions{})
 	if err != nil {
 		w.t.Fatal(err)
 	}

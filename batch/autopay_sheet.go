@@ -3,9 +3,9 @@ package batch
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
@@ -132,7 +132,7 @@ type AutopaySheet struct {
 // the cells are in each row's Problems and the header's in the sheet's;
 // ValidateAutopaySheet checks the rest. The error is only for a file that
 // cannot be read as a sheet at all.
-func ReadAutopaySheet(path string, opts IngestOptions) (*AutopaySheet, error) {
+func ReadAutopaySheet(path string, opts ingest.IngestOptions) (*AutopaySheet, error) {
 	isHeader := func(cells []string) bool {
 		var user, rule bool
 		for _, c := range cells {
@@ -145,18 +145,18 @@ func ReadAutopaySheet(path string, opts IngestOptions) (*AutopaySheet, error) {
 		}
 		return user && rule
 	}
-	rs, err := openRawSheet(path, opts, isHeader, func(h string) bool { return matchAutopayHeader(h) == ColPercentage })
+	rs, err := ingest.OpenRawSheet(path, opts, isHeader, func(h string) bool { return matchAutopayHeader(h) == ColPercentage })
 	if err != nil {
 		return nil, err
 	}
-	defer rs.src.close()
-	s := &AutopaySheet{Name: rs.name}
-	keys := make([]string, len(rs.header))
+	defer rs.Close()
+	s := &AutopaySheet{Name: rs.Name}
+	keys := make([]string, len(rs.Header))
 	seen := map[string]int{}
-	for i, h := range rs.header {
+	for i, h := range rs.Header {
 		k := matchAutopayHeader(h)
 		if j, dup := seen[k]; dup && k != "" {
-			s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.headerLine, Column: h, Rule: "duplicate_column",
+			s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.HeaderLine, Column: h, Rule: "duplicate_column",
 				Message: fmt.Sprintf("column %s appears twice (columns %s and %s); keep one", k, sheet.ColumnLetter(j), sheet.ColumnLetter(i))})
 			continue
 		}
@@ -164,28 +164,28 @@ func ReadAutopaySheet(path string, opts IngestOptions) (*AutopaySheet, error) {
 	}
 	for _, req := range []string{sheet.ColInternalUserID, ColPercentage} {
 		if _, ok := seen[req]; !ok {
-			s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.headerLine, Column: req, Rule: "missing_column",
+			s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.HeaderLine, Column: req, Rule: "missing_column",
 				Message: fmt.Sprintf("required column %s is missing from the header", req)})
 		}
 	}
 	_, tok := seen[sheet.ColDestinationToken]
 	_, ctry := seen[sheet.ColCountry]
 	if !tok && !ctry {
-		s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.headerLine, Column: sheet.ColDestinationToken, Rule: "missing_column",
+		s.Problems = append(s.Problems, sheet.Problem{Sheet: s.Name, Line: rs.HeaderLine, Column: sheet.ColDestinationToken, Rule: "missing_column",
 			Message: "the sheet needs a destination_token column, or country and delivery_type columns, to say where each rule sends money"})
 	}
 	for {
-		line, cells, err := rs.src.next()
+		line, cells, err := rs.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", s.Name, err)
 		}
-		if blank(cells) {
+		if ingest.Blank(cells) {
 			continue
 		}
-		s.Rows = append(s.Rows, buildAutopayRow(s.Name, line, rs.header, keys, cells))
+		s.Rows = append(s.Rows, buildAutopayRow(s.Name, line, rs.Header, keys, cells))
 	}
 	return s, nil
 }
@@ -220,7 +220,7 @@ func buildAutopayRow(sheetName string, line int, header, keys, cells []string) A
 		case ColAction:
 			r.Action = strings.ToLower(v)
 		case ColPercentage:
-			d, err := parsePercent(v)
+			d, err := ingest.ParsePercent(v)
 			if err != nil {
 				r.Problems = append(r.Problems, sheet.Problem{Sheet: sheetName, Line: line, Column: header[i], Value: raw, Rule: "bad_percentage",
 					Message: fmt.Sprintf("%q is not a percentage; write it like 25 or 25%%", v)})
@@ -243,71 +243,4 @@ func buildAutopayRow(sheetName string, line int, header, keys, cells []string) A
 		}
 	}
 	return r
-}
-
-// rawSheet is a sheet positioned after a header row that a predicate chose.
-type rawSheet struct {
-	src        source
-	name       string
-	header     []string
-	headerLine int
-}
-
-// openRawSheet opens a CSV or XLSX file as rows of text and finds the
-// header among the first rows with isHeader. Columns for which numeric
-// reports true read XLSX numbers as the decimal a person sees.
-func openRawSheet(path string, opts IngestOptions, isHeader func([]string) bool, numeric func(string) bool) (*rawSheet, error) {
-	format, err := sniffFormat(path)
-	if err != nil {
-		return nil, err
-	}
-	name := opts.Name
-	if name == "" {
-		name = filepath.Base(path)
-	}
-	rs := &rawSheet{name: name}
-	var xs *xlsxSource
-	if format == FormatXLSX {
-		if xs, err = openXLSX(path, opts.SheetName); err != nil {
-			return nil, err
-		}
-		rs.src, rs.name = xs, fmt.Sprintf("%s [%s]", name, xs.sheet)
-	} else {
-		cs, err := openCSV(path)
-		if err != nil {
-			return nil, err
-		}
-		rs.src = cs
-	}
-	for seen := 0; seen < errHeaderScanSize; {
-		line, cells, err := rs.src.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			rs.src.close()
-			return nil, fmt.Errorf("open %s: %w", rs.name, err)
-		}
-		if blank(cells) {
-			continue
-		}
-		seen++
-		if isHeader(cells) {
-			rs.header, rs.headerLine = append([]string(nil), cells...), line
-			break
-		}
-	}
-	if rs.header == nil {
-		rs.src.close()
-		return nil, fmt.Errorf("open %s: %w: expected a row naming columns such as internal_user_id and percentage in the first %d rows", rs.name, ErrNoHeader, errHeaderScanSize)
-	}
-	if xs != nil {
-		xs.kinds = make([]cellKind, len(rs.header))
-		for i, h := range rs.header {
-			if numeric(h) {
-				xs.kinds[i] = kindMoney
-			}
-		}
-	}
-	return rs, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
@@ -334,7 +335,7 @@ func TestReadAutopaySheetXLSX(t *testing.T) {
 	if err := f.SaveAs(path); err != nil {
 		t.Fatal(err)
 	}
-	s, err := ReadAutopaySheet(path, IngestOptions{})
+	s, err := ReadAutopaySheet(path, ingest.IngestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,11 +355,11 @@ func TestReadAutopaySheetXLSX(t *testing.T) {
 	if ps := ValidateAutopaySheet(s); len(ps) != 0 {
 		t.Errorf("problems %v", ps)
 	}
-	if _, err := ReadAutopaySheet(writeFile(t, "x.csv", []byte("a,b,c\n1,2,3\n")), IngestOptions{}); !errors.Is(err, ErrNoHeader) {
+	if _, err := ReadAutopaySheet(writeFile(t, "x.csv", []byte("a,b,c\n1,2,3\n")), ingest.IngestOptions{}); !errors.Is(err, ingest.ErrNoHeader) {
 		t.Errorf("sheet without header: %v", err)
 	}
 	missing := writeFile(t, "m.csv", []byte("internal_user_id,country,action\nx,MEX,drop\n"))
-	s2, err := ReadAutopaySheet(missing, IngestOptions{})
+	s2, err := ReadAutopaySheet(missing, ingest.IngestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/shopspring/decimal"
@@ -33,8 +34,8 @@ func ValidateAutopaySheet(s *AutopaySheet) sheet.Problems {
 		if r.InternalUserID == "" {
 			bad(sheet.ColInternalUserID, "", "required", "internal_user_id is empty; every rule belongs to a payee")
 		}
-		if isExampleID(r.InternalUserID) {
-			bad(sheet.ColInternalUserID, r.InternalUserID, "template_example", "%q: this is the template's example rule; delete it (ids starting with %s are never applied)", r.InternalUserID, ExampleIDPrefix)
+		if ingest.IsExampleID(r.InternalUserID) {
+			bad(sheet.ColInternalUserID, r.InternalUserID, "template_example", "%q: this is the template's example rule; delete it (ids starting with %s are never applied)", r.InternalUserID, ingest.ExampleIDPrefix)
 		}
 		if c, ok := sheet.LookupCurrency(r.WalletCurrency); !ok || c.Code != r.WalletCurrency {
 			bad(ColWalletCurrency, r.WalletCurrency, "bad_currency", "%q is not a currency code such as USD", r.WalletCurrency)

@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 )
 
 func TestConfirmationsAndHistory(t *testing.T) {
@@ -46,7 +47,7 @@ func TestConfirmationsAndHistory(t *testing.T) {
 	// History: 3 payouts + 1 load, over pages of 3.
 	day := w.clock.Now()
 	csvPath := filepath.Join(t.TempDir(), "history.csv")
-	sum, err := batch.ExportHistory(ctx, w.client, day, day, csvPath, batch.HistoryOptions{Format: batch.FormatCSV, PageSize: 3})
+	sum, err := batch.ExportHistory(ctx, w.client, day, day, csvPath, batch.HistoryOptions{Format: ingest.FormatCSV, PageSize: 3})
 	if err != nil || sum.Rows != 4 || sum.Pages != 2 {
 		t.Fatalf("history csv: %+v %v", sum, err)
 	}

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"github.com/payrun/payrun/batch/ingest"
 	"io"
 	"path/filepath"
 	"strings"
@@ -25,11 +26,11 @@ type exportTable struct {
 
 // ExportFormatOf is the format an export path asks for by its extension:
 // CSV for .csv, XLSX for everything else.
-func ExportFormatOf(path string) Format {
+func ExportFormatOf(path string) ingest.Format {
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		return FormatCSV
+		return ingest.FormatCSV
 	}
-	return FormatXLSX
+	return ingest.FormatXLSX
 }
 
 // ExportSiblingPath is where the CSV form of an export puts a second table
@@ -43,11 +44,11 @@ func ExportSiblingPath(path, name string) string {
 // writeExport writes tables to path in format: one workbook with a sheet per
 // table, or CSV files (the first table at path, the others at
 // ExportSiblingPath). It returns the paths written.
-func writeExport(path string, format Format, tables []exportTable) ([]string, error) {
+func writeExport(path string, format ingest.Format, tables []exportTable) ([]string, error) {
 	if path == "" {
 		return nil, ErrResultsPathNeeded
 	}
-	if format == FormatCSV {
+	if format == ingest.FormatCSV {
 		var paths []string
 		for i, t := range tables {
 			p := path

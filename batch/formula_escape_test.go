@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/xuri/excelize/v2"
 )
@@ -124,7 +125,7 @@ func TestResultsFormulaInjectionXLSX(t *testing.T) {
 
 func TestResultsFormulaInjectionCSV(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "evil.results.csv")
-	sum, err := WriteResultsFrom(context.Background(), injectionSource(), path, ResultsOptions{Format: FormatCSV})
+	sum, err := WriteResultsFrom(context.Background(), injectionSource(), path, ResultsOptions{Format: ingest.FormatCSV})
 	if err != nil {
 		t.Fatal(err)
 	}

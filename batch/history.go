@@ -10,6 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -27,7 +28,7 @@ var ErrHistoryPaging = errors.New("history paging did not end")
 // HistoryOptions tune ExportHistory.
 type HistoryOptions struct {
 	// Format is xlsx (default) or csv.
-	Format Format
+	Format ingest.Format
 	// PageSize is number_of_records per request (default 100).
 	PageSize int
 	// MaxPages bounds the pages read (default 100000).
@@ -69,7 +70,7 @@ func ExportHistory(ctx context.Context, api HistoryAPI, from, to time.Time, path
 		return sum, err
 	}
 	defer a.Abort()
-	if opts.Format == FormatCSV {
+	if opts.Format == ingest.FormatCSV {
 		w = newHistoryCSV(a)
 	} else {
 		w, err = newHistoryXLSX()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -117,7 +118,7 @@ func TestLostAnswerThenCorrectedNotesResendsRecordedBytes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := RecordSheet(ctx, led, run.ID, sheet, IngestOptions{}, nil); err != nil {
+		if _, err := ingest.RecordSheet(ctx, led, run.ID, sheet, ingest.IngestOptions{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		r := &Runner{API: api, Ledger: led, Workers: 2, Log: zerolog.Nop(), UnknownOutcomeRetries: 1, RetryWait: time.Millisecond}
@@ -235,7 +236,7 @@ func TestKeyReusedStopsRowForPersonNotFailed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := RecordSheet(ctx, led, run.ID, sheet, IngestOptions{}, nil); err != nil {
+		if _, err := ingest.RecordSheet(ctx, led, run.ID, sheet, ingest.IngestOptions{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := led.RetryNeedsAction(ctx, run.ID); err != nil {

@@ -18,9 +18,10 @@ var batchLayers = map[string]int{
 	"batch/xlsxread":        0, // the fast XLSX worksheet reader
 	"batch/alert/alerttest": 0, // the receiving side of alert channels, for tests
 	"batch/validate":        1, // row and sheet problems, duplicate detection
-	"batch":                 2, // ingest, the runner, results, reconcile, autopay, exports
-	"batch/alert":           3, // tells people what a run did
-	"batch/torture":         4, // exactly-once evidence (tests only)
+	"batch/ingest":          2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger
+	"batch":                 3, // the runner, plans, results, reconcile, autopay, exports
+	"batch/alert":           4, // tells people what a run did
+	"batch/torture":         5, // exactly-once evidence (tests only)
 }
 
 // TestBatchImportsOnlyDownward fails when a package under batch imports a

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -19,7 +20,7 @@ func TestPlanNamesRowsMissingPayoutDetails(t *testing.T) {
 
 	// Month one on an empty MassPay: no payee exists to read a route's
 	// requirements through, so the details are left to the run, and said.
-	first, err := MakePlanWith(g.ctx, g.api, SheetRows(sample, IngestOptions{}), PlanOptions{CheckDetails: true, Ledger: g.led})
+	first, err := MakePlanWith(g.ctx, g.api, ingest.SheetRows(sample, ingest.IngestOptions{}), PlanOptions{CheckDetails: true, Ledger: g.led})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +32,7 @@ func TestPlanNamesRowsMissingPayoutDetails(t *testing.T) {
 	run := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{bankLine("EARLIER-1", 1, "120.40")}))
 	g.run(run, 1)
 
-	p, err := MakePlanWith(g.ctx, g.api, SheetRows(sample, IngestOptions{}), PlanOptions{CheckDetails: true, Ledger: g.led})
+	p, err := MakePlanWith(g.ctx, g.api, ingest.SheetRows(sample, ingest.IngestOptions{}), PlanOptions{CheckDetails: true, Ledger: g.led})
 	if err != nil {
 		t.Fatal(err)
 	}

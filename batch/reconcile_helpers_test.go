@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -73,7 +74,7 @@ func newPaidWorld(t *testing.T, hookURL, secret string) *paidWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := batch.RecordSheet(ctx, l, run.ID, sheet, batch.IngestOptions{}, nil); err != nil {
+	if _, err := ingest.RecordSheet(ctx, l, run.ID, sheet, ingest.IngestOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	runner := &batch.Runner{API: client, Ledger: l, Clock: clock.Now, Log: zerolog.Nop(), RetryWait: time.Millisecond}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
@@ -219,12 +220,12 @@ type ResultsSource interface {
 
 // ParseResultsFormat parses the results format "xlsx" or "csv" (any case;
 // "" means xlsx).
-func ParseResultsFormat(s string) (Format, error) {
+func ParseResultsFormat(s string) (ingest.Format, error) {
 	switch strings.ToLower(strings.TrimPrefix(s, ".")) {
 	case "", "xlsx":
-		return FormatXLSX, nil
+		return ingest.FormatXLSX, nil
 	case "csv":
-		return FormatCSV, nil
+		return ingest.FormatCSV, nil
 	}
 	return "", fmt.Errorf("parse results format %q: %w", s, ErrResultsFormat)
 }
@@ -238,7 +239,7 @@ const ctxCheckCells = 1 << 16
 type ResultsOptions struct {
 	// Format is xlsx (the default) or csv. CSV writes the results to the path
 	// and the summary to SummaryCSVPath(path).
-	Format Format
+	Format ingest.Format
 	// Flips, when not empty, are listed on a "Flips" sheet (or flips.csv).
 	Flips []Flip
 	// Now stamps the workbook's "generated" time; zero means time.Now.
@@ -375,9 +376,9 @@ var (
 // DefaultResultsPath is where a run's results go by default: next to the
 // sheet, named <sheet>.results.xlsx (or .csv). march.xlsx gives
 // march.results.xlsx, so the input sheet is never overwritten.
-func DefaultResultsPath(sheetPath string, format Format) string {
+func DefaultResultsPath(sheetPath string, format ingest.Format) string {
 	if format == "" {
-		format = FormatXLSX
+		format = ingest.FormatXLSX
 	}
 	dir, base := filepath.Split(sheetPath)
 	stem := strings.TrimSuffix(base, filepath.Ext(base))
@@ -427,7 +428,7 @@ func WriteResultsFrom(ctx context.Context, src ResultsSource, path string, opts 
 	}
 	format := opts.Format
 	if format == "" {
-		format = FormatXLSX
+		format = ingest.FormatXLSX
 	}
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -441,9 +442,9 @@ func WriteResultsFrom(ctx context.Context, src ResultsSource, path string, opts 
 	}
 	var sum ResultsSummary
 	switch format {
-	case FormatXLSX:
+	case ingest.FormatXLSX:
 		sum, err = writeResultsXLSX(ctx, src, run, path, opts)
-	case FormatCSV:
+	case ingest.FormatCSV:
 		if samePath(SummaryCSVPath(path), run.SheetName) || samePath(FlipsCSVPath(path), run.SheetName) {
 			return ResultsSummary{}, fmt.Errorf("write results %s: %w", path, ErrOverwriteSheet)
 		}

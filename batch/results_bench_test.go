@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
@@ -48,15 +49,15 @@ func (g genSource) ResultRows(ctx context.Context, fn func(*ResultRow) error) er
 // BenchmarkWriteResults1M writes 1,000,000 result rows to XLSX and reports
 // seconds per workbook, the peak Go heap and the process's peak RSS while
 // writing (goal: under 30 s and 200 MB).
-func BenchmarkWriteResults1M(b *testing.B) { benchWrite(b, 1_000_000, FormatXLSX) }
+func BenchmarkWriteResults1M(b *testing.B) { benchWrite(b, 1_000_000, ingest.FormatXLSX) }
 
 // BenchmarkWriteResultsCSV1M is the same run written as CSV.
-func BenchmarkWriteResultsCSV1M(b *testing.B) { benchWrite(b, 1_000_000, FormatCSV) }
+func BenchmarkWriteResultsCSV1M(b *testing.B) { benchWrite(b, 1_000_000, ingest.FormatCSV) }
 
 // BenchmarkWriteResults10k is a quick one for profiling.
-func BenchmarkWriteResults10k(b *testing.B) { benchWrite(b, 10_000, FormatXLSX) }
+func BenchmarkWriteResults10k(b *testing.B) { benchWrite(b, 10_000, ingest.FormatXLSX) }
 
-func benchWrite(b *testing.B, n int, format Format) {
+func benchWrite(b *testing.B, n int, format ingest.Format) {
 	dir := b.TempDir()
 	measureWrites(b, func(i int) error {
 		path := filepath.Join(dir, fmt.Sprintf("big-%d.results.%s", i, format))

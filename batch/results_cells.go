@@ -143,14 +143,9 @@ func fillOf(k ResultKind) rowFill {
 	return fillNone
 }
 
-// ResultColumns are the columns the results add after the sheet's own.
-var ResultColumns = []string{
-	"result", "action_needed", "kyc_upload_link", "masspay_status", "status_changed_at",
-	"payout_token", "load_token", "fee", "exchange_rate",
-	"source_amount", "destination_amount", "destination_currency",
-	"pickup_code", "payer_name", "delivery_type", "estimated_availability",
-	"error", "attempts", "updated_at",
-}
+// ResultColumns are the columns the results add after the sheet's own
+// (sheet.ResultColumns: ingest, below the results, needs their count).
+var ResultColumns = sheet.ResultColumns
 
 // resultCells appends the cells of ResultColumns for r to dst.
 func resultCells(dst []outCell, r *ResultRow) []outCell {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 )
 
@@ -80,7 +81,7 @@ func TestResultsSheetColumnsCannotPoseAsPayrunColumns(t *testing.T) {
 	}
 
 	csvOut := filepath.Join(dir, "collide.results.csv")
-	if _, err := WriteResultsFrom(ctx, collisionSource(), csvOut, ResultsOptions{Format: FormatCSV}); err != nil {
+	if _, err := WriteResultsFrom(ctx, collisionSource(), csvOut, ResultsOptions{Format: ingest.FormatCSV}); err != nil {
 		t.Fatal(err)
 	}
 	fh, err := os.Open(csvOut)

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"github.com/payrun/payrun/batch/ingest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,7 @@ func TestResultsAndPlanFilesArePrivate(t *testing.T) {
 		}
 		return fi.Mode().Perm()
 	}
-	for _, format := range []Format{FormatXLSX, FormatCSV} {
+	for _, format := range []ingest.Format{ingest.FormatXLSX, ingest.FormatCSV} {
 		p := filepath.Join(dir, "r."+string(format))
 		sum, err := WriteResultsFrom(context.Background(), injectionSource(), p, ResultsOptions{Format: format})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -22,7 +23,7 @@ import (
 func TestWriteResultsXLSX(t *testing.T) {
 	ctx := context.Background()
 	l, runID, sheet := buildFixtureLedger(t)
-	out := DefaultResultsPath(sheet, FormatXLSX)
+	out := DefaultResultsPath(sheet, ingest.FormatXLSX)
 	if filepath.Base(out) != "march.results.xlsx" {
 		t.Fatalf("default path %s", out)
 	}
@@ -298,8 +299,8 @@ func TestWriteResultsXLSX(t *testing.T) {
 func TestWriteResultsCSV(t *testing.T) {
 	ctx := context.Background()
 	l, runID, sheet := buildFixtureLedger(t)
-	out := DefaultResultsPath(sheet, FormatCSV)
-	sum, err := WriteResults(ctx, l, runID, out, ResultsOptions{Format: FormatCSV})
+	out := DefaultResultsPath(sheet, ingest.FormatCSV)
+	sum, err := WriteResults(ctx, l, runID, out, ResultsOptions{Format: ingest.FormatCSV})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,10 +389,10 @@ func TestResultsPaths(t *testing.T) {
 		{"/m/march.xlsx", "/m/march.results.xlsx", "/m/march.results.csv", "/m/march.summary.csv"},
 		{"payouts.csv", "payouts.results.xlsx", "payouts.results.csv", "payouts.summary.csv"},
 	} {
-		if got := DefaultResultsPath(c.in, FormatXLSX); got != c.xlsx {
+		if got := DefaultResultsPath(c.in, ingest.FormatXLSX); got != c.xlsx {
 			t.Errorf("xlsx %s", got)
 		}
-		if got := DefaultResultsPath(c.in, FormatCSV); got != c.csv {
+		if got := DefaultResultsPath(c.in, ingest.FormatCSV); got != c.csv {
 			t.Errorf("csv %s", got)
 		}
 		if got := SummaryCSVPath(c.csv); got != c.summary {

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -336,7 +337,7 @@ func rowData(lr ledger.Row) (sheet.Row, error) {
 	for i, c := range lr.Input {
 		in[i] = sheet.InputField{Header: c.Header, Value: c.Value}
 	}
-	d, err := RowFromInput(in)
+	d, err := ingest.RowFromInput(in)
 	if err != nil && d.ClientTransferID == "" {
 		return d, err
 	}

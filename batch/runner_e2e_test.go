@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -179,7 +180,7 @@ func (g *rig) ingest(path string) int64 {
 	if err != nil {
 		g.t.Fatal(err)
 	}
-	if _, err := RecordSheet(g.ctx, g.led, run.ID, path, IngestOptions{}, nil); err != nil {
+	if _, err := ingest.RecordSheet(g.ctx, g.led, run.ID, path, ingest.IngestOptions{}, nil); err != nil {
 		g.t.Fatal(err)
 	}
 	return run.ID

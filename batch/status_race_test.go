@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -79,7 +80,7 @@ func newStatusWorld(t *testing.T, duringCommit func(w *statusWorld)) *statusWorl
 		t.Fatal(err)
 	}
 	w.runID = run.ID
-	if _, err := RecordSheet(ctx, w.led, run.ID, sheet, IngestOptions{}, nil); err != nil {
+	if _, err := ingest.RecordSheet(ctx, w.led, run.ID, sheet, ingest.IngestOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	r := &Runner{API: api, Ledger: w.led, Workers: 1, Log: zerolog.Nop(), RetryWait: time.Millisecond}
@@ -113,7 +114,7 @@ func (w *statusWorld) webhook(t *testing.T, id, token, status string, at, receiv
 func (w *statusWorld) shownStatus(t *testing.T, id string) string {
 	t.Helper()
 	path := filepath.Join(w.dir, "results.csv")
-	if _, err := WriteResults(context.Background(), w.led, w.runID, path, ResultsOptions{Format: FormatCSV}); err != nil {
+	if _, err := WriteResults(context.Background(), w.led, w.runID, path, ResultsOptions{Format: ingest.FormatCSV}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"github.com/payrun/payrun/batch/ingest"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -101,7 +102,7 @@ func TestWalletsExport(t *testing.T) {
 	w.payee("wal-1", "MEX", "", "42.50")
 	w.payee("wal-2", "MEX", "", "")
 	sheet := writeFile(t, "pay.csv", []byte("Title row\n\ninternal_user_id,amount\nwal-1,1\nwal-2,2\nwal-1,3\nwal-3,4\n"))
-	ids, err := SheetPayees(sheet, IngestOptions{})
+	ids, err := SheetPayees(sheet, ingest.IngestOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

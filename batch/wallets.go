@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -96,9 +97,9 @@ func payeeTokenOf(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, id 
 
 // SheetPayees returns the distinct internal_user_id values of any sheet that
 // has that column (a payout sheet, an autopay rules sheet), in sheet order.
-func SheetPayees(path string, opts IngestOptions) ([]string, error) {
+func SheetPayees(path string, opts ingest.IngestOptions) ([]string, error) {
 	isUserCol := func(h string) bool { k, _ := sheet.MatchHeader(h); return k == sheet.ColInternalUserID }
-	rs, err := openRawSheet(path, opts, func(cells []string) bool {
+	rs, err := ingest.OpenRawSheet(path, opts, func(cells []string) bool {
 		for _, c := range cells {
 			if isUserCol(c) {
 				return true
@@ -109,9 +110,9 @@ func SheetPayees(path string, opts IngestOptions) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rs.src.close()
+	defer rs.Close()
 	col := -1
-	for i, h := range rs.header {
+	for i, h := range rs.Header {
 		if isUserCol(h) {
 			col = i
 			break
@@ -120,12 +121,12 @@ func SheetPayees(path string, opts IngestOptions) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{}
 	for {
-		_, cells, err := rs.src.next()
+		_, cells, err := rs.Next()
 		if err == io.EOF {
 			return ids, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", rs.name, err)
+			return nil, fmt.Errorf("read %s: %w", rs.Name, err)
 		}
 		if col < len(cells) {
 			if id := strings.TrimSpace(cells[col]); id != "" && !seen[id] {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/templates/internal/build"
 )
 
@@ -44,7 +45,7 @@ func TestAutopayTemplatesParse(t *testing.T) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := batch.ReadAutopaySheet(p, batch.IngestOptions{})
+		s, err := batch.ReadAutopaySheet(p, ingest.IngestOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/templates/internal/build"
 	"github.com/xuri/excelize/v2"
@@ -48,7 +48,7 @@ func TestTemplatesParse(t *testing.T) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := batch.ReadAll(p, batch.IngestOptions{})
+		s, err := ingest.ReadAll(p, ingest.IngestOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/alert/alerttest"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -48,7 +49,7 @@ r-flip,u-3,Cy,Diaz,cy@example.com,USA,300.16,payout,USD,323456789,021000021
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := batch.RecordSheet(ctx, l, run.ID, sheet, batch.IngestOptions{}, nil); err != nil {
+	if _, err := ingest.RecordSheet(ctx, l, run.ID, sheet, ingest.IngestOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	runner := &batch.Runner{API: client, Ledger: l, Clock: clock.Now, Log: zerolog.Nop(), RetryWait: time.Millisecond}

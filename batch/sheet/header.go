@@ -240,3 +240,14 @@ func ColumnLetter(i int) string {
 // MaxCellChars is the most characters an Excel cell holds
 // (excelize.TotalCellChars); Excel refuses longer.
 const MaxCellChars = 32767
+
+// ResultColumns are the columns the results workbook adds after the
+// sheet's own. Ingest caps a sheet's width by their count; they are defined
+// here, below both, so ingest need not import the results.
+var ResultColumns = []string{
+	"result", "action_needed", "kyc_upload_link", "masspay_status", "status_changed_at",
+	"payout_token", "load_token", "fee", "exchange_rate",
+	"source_amount", "destination_amount", "destination_currency",
+	"pickup_code", "payer_name", "delivery_type", "estimated_availability",
+	"error", "attempts", "updated_at",
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/faultpoint"
 	"github.com/payrun/payrun/masspay"
@@ -231,7 +232,7 @@ func simIngest(t testing.TB, l *ledger.Ledger, path string) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := batch.RecordSheet(ctx, l, run.ID, path, batch.IngestOptions{}, nil); err != nil {
+	if _, err := ingest.RecordSheet(ctx, l, run.ID, path, ingest.IngestOptions{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.RetryNeedsAction(ctx, run.ID); err != nil {

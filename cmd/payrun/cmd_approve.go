@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -203,7 +204,7 @@ func planTotals(plan *batch.Plan) string {
 // (maker-checker) and prints its id. It needs no ledger lock: recording a
 // plan pays nothing and may happen while a run works the same ledger.
 func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *batch.Plan) error {
-	sum, err := batch.FileSHA256(sheetPath)
+	sum, err := ingest.FileSHA256(sheetPath)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 )
 
 // AutopayCommand lists payees' autopay rules or makes a rules sheet true in
@@ -49,7 +50,7 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 	if fs.NArg() != 1 {
 		return &UsageError{Err: errors.New("autopay apply needs one rules sheet"), Hint: hint}
 	}
-	sheet, err := batch.ReadAutopaySheet(fs.Arg(0), batch.IngestOptions{SheetName: *sheetName})
+	sheet, err := batch.ReadAutopaySheet(fs.Arg(0), ingest.IngestOptions{SheetName: *sheetName})
 	if err != nil {
 		return &UsageError{Err: err, Hint: "payrun autopay apply --dry-run samples/autopay-rules.csv (columns: templates/autopay-rules-template.csv)"}
 	}

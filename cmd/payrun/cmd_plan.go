@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -74,7 +75,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		defer l.Close()
 		popts.Ledger = l
 	}
-	plan, err := batch.MakePlanWith(ctx, conn.Client, batch.SheetRows(sheetPath, ingestOpts), popts)
+	plan, err := batch.MakePlanWith(ctx, conn.Client, ingest.SheetRows(sheetPath, ingestOpts), popts)
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}
@@ -83,7 +84,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// not "to pay".
 	var standing batch.Standing
 	if popts.Ledger != nil {
-		if standing, err = batch.SheetStanding(ctx, popts.Ledger, batch.SheetRows(sheetPath, ingestOpts)); err != nil {
+		if standing, err = batch.SheetStanding(ctx, popts.Ledger, ingest.SheetRows(sheetPath, ingestOpts)); err != nil {
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
@@ -122,7 +123,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return err
 	}
 	ingestOpts, _, _ := c.sheet.options(m.Getenv)
-	sum, err := batch.FileSHA256(sheetPath)
+	sum, err := ingest.FileSHA256(sheetPath)
 	if err != nil {
 		return err
 	}
@@ -178,7 +179,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if c.skipInvalid {
 		problems = errorsByLine(rep)
 	}
-	conflicts, err := batch.RecordSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems)
+	conflicts, err := ingest.RecordSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems)
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
@@ -441,7 +442,7 @@ func decimalsFor(cur string) int32 {
 
 // resultsFormat picks the results format from --format, else --out's
 // extension, else xlsx.
-func resultsFormat(flagVal, out string) (batch.Format, error) {
+func resultsFormat(flagVal, out string) (ingest.Format, error) {
 	v := flagVal
 	if v == "" && out != "" {
 		if ext := strings.ToLower(filepath.Ext(out)); ext == ".csv" || ext == ".xlsx" {

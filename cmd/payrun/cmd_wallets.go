@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -169,7 +170,7 @@ func (e *payeeEnv) open(ctx context.Context, m *Main, write bool) (*payeeSession
 func (s *payeeSession) payees(ctx context.Context, sheetName string) ([]batch.Payee, error) {
 	ids := s.users
 	if sheetName != "" {
-		more, err := batch.SheetPayees(sheetName, batch.IngestOptions{})
+		more, err := batch.SheetPayees(sheetName, ingest.IngestOptions{})
 		if err != nil {
 			return nil, &UsageError{Err: err, Hint: "payrun wallets --sheet samples/monthly-freelancers.xlsx"}
 		}

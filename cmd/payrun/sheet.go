@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/ledger"
@@ -36,7 +36,7 @@ func (f *sheetFlags) register(fs interface {
 
 // options turns the flags into ingest and validation options; getenv
 // answers the environment and payrun.toml for what no flag gave.
-func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, validate.ValidateOptions, error) {
+func (f sheetFlags) options(getenv func(string) string) (ingest.IngestOptions, validate.ValidateOptions, error) {
 	var vo validate.ValidateOptions
 	var mark rune
 	switch dm := strings.TrimSpace(firstNonEmpty(f.decimalMark, getenv("PAYRUN_DECIMAL_MARK"))); dm {
@@ -44,7 +44,7 @@ func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, va
 	case ",", ".":
 		mark = rune(dm[0])
 	default:
-		return batch.IngestOptions{}, vo, &UsageError{Err: fmt.Errorf(`--decimal-mark %q is not "," or "."`, dm), Hint: "--decimal-mark , (1.234,56) or --decimal-mark . (1,234.56)"}
+		return ingest.IngestOptions{}, vo, &UsageError{Err: fmt.Errorf(`--decimal-mark %q is not "," or "."`, dm), Hint: "--decimal-mark , (1.234,56) or --decimal-mark . (1,234.56)"}
 	}
 	for _, x := range []struct {
 		flag string
@@ -56,16 +56,16 @@ func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, va
 		}
 		d, err := decimal.NewFromString(x.val)
 		if err != nil || !d.IsPositive() {
-			return batch.IngestOptions{}, vo, &UsageError{Err: fmt.Errorf("%s %q is not a positive amount", x.flag, x.val), Hint: x.flag + " 50000"}
+			return ingest.IngestOptions{}, vo, &UsageError{Err: fmt.Errorf("%s %q is not a positive amount", x.flag, x.val), Hint: x.flag + " 50000"}
 		}
 		*x.dst = &d
 	}
-	return batch.IngestOptions{SheetName: f.sheetName, DecimalMark: mark}, vo, nil
+	return ingest.IngestOptions{SheetName: f.sheetName, DecimalMark: mark}, vo, nil
 }
 
 // checkSheet validates the whole sheet and prints every mistake. It returns
 // the report; the caller decides what a mistake means (plan and run refuse).
-func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batch.Report, error) {
+func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*ingest.Report, error) {
 	io, vo, err := f.options(m.Getenv)
 	if err != nil {
 		return nil, err
@@ -77,15 +77,15 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batc
 	// context; a signal meanwhile ends the command at once (nothing is
 	// locked or paid yet), the reading left to stop with the process.
 	type result struct {
-		rep *batch.Report
+		rep *ingest.Report
 		err error
 	}
 	done := make(chan result, 1)
 	go func() {
-		rep, err := batch.ValidateFile(path, io, vo)
+		rep, err := ingest.ValidateFile(path, io, vo)
 		done <- result{rep, err}
 	}()
-	var rep *batch.Report
+	var rep *ingest.Report
 	select {
 	case <-ctx.Done():
 	case r := <-done:
@@ -104,7 +104,7 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batc
 
 // writeProblems writes the sheet's mistakes and warnings, one a line, and,
 // when there are mistakes, what that means and what to do.
-func writeProblems(w io.Writer, rep *batch.Report) {
+func writeProblems(w io.Writer, rep *ingest.Report) {
 	errs, warns := 0, 0
 	for _, p := range rep.Problems {
 		if p.Severity == sheet.SeverityError {
@@ -130,7 +130,7 @@ func operator() string {
 }
 
 // errorsByLine groups a report's error-severity problems by sheet line.
-func errorsByLine(rep *batch.Report) map[int][]string {
+func errorsByLine(rep *ingest.Report) map[int][]string {
 	out := map[int][]string{}
 	for _, p := range rep.Problems {
 		if p.Severity == sheet.SeverityError && p.Line > 0 {

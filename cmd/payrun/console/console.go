@@ -34,6 +34,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -104,8 +105,8 @@ type RunEnded struct {
 
 // ingestOptions are how every uploaded sheet is read: validated, planned
 // and recorded the same way.
-func (s *Server) ingestOptions() batch.IngestOptions {
-	return batch.IngestOptions{DecimalMark: s.cfg.DecimalMark}
+func (s *Server) ingestOptions() ingest.IngestOptions {
+	return ingest.IngestOptions{DecimalMark: s.cfg.DecimalMark}
 }
 
 // Server is a running console. It is an http.Handler.

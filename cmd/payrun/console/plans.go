@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/ledger"
@@ -88,7 +89,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.sweepRefused()
 	}()
 	name = filepath.Base(path)
-	rep, err := batch.ValidateFile(path, s.ingestOptions(), validate.ValidateOptions{})
+	rep, err := ingest.ValidateFile(path, s.ingestOptions(), validate.ValidateOptions{})
 	if err != nil {
 		s.record(r, sess.user, "upload", 0, fmt.Sprintf("%s uploaded %s, which cannot be read as a sheet", sess.user, name), map[string]string{"sha256": sum})
 		s.message(w, r, http.StatusUnprocessableEntity, "Not a payout sheet", "The file could not be read as a payout sheet: "+err.Error(), "/")
@@ -108,7 +109,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusServiceUnavailable, "No MassPay connection", "The sheet is valid, but this console has no MassPay connection to price it.", "/")
 		return
 	}
-	plan, err := batch.MakePlanWith(r.Context(), s.cfg.API, batch.SheetRows(path, s.ingestOptions()),
+	plan, err := batch.MakePlanWith(r.Context(), s.cfg.API, ingest.SheetRows(path, s.ingestOptions()),
 		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		s.cfg.Log.Error().Err(err).Msg("price sheet")
@@ -212,7 +213,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	d.Left = rec.Rows
 	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
-		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, batch.SheetRows(path, s.ingestOptions())); err == nil {
+		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil {
 			d.Left, d.Earlier, d.NothingLeft = st.Left(), st.Text(), st.NothingLeft()
 		} else {
 			s.cfg.Log.Error().Err(err).Msg("read the sheet's standing in the ledger")
@@ -243,7 +244,7 @@ func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*batch.Plan, 
 	if s.cfg.API == nil {
 		return nil, errors.New("no MassPay connection to price the sheet")
 	}
-	p, err = batch.MakePlanWith(ctx, s.cfg.API, batch.SheetRows(path, s.ingestOptions()),
+	p, err = batch.MakePlanWith(ctx, s.cfg.API, ingest.SheetRows(path, s.ingestOptions()),
 		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		return nil, fmt.Errorf("price the sheet: %w", err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -90,7 +91,7 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "results.csv")
-	sum, err := batch.WriteResults(ctx, s.cfg.Ledger, d.Run.ID, path, batch.ResultsOptions{Format: batch.FormatCSV})
+	sum, err := batch.WriteResults(ctx, s.cfg.Ledger, d.Run.ID, path, batch.ResultsOptions{Format: ingest.FormatCSV})
 	if err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
@@ -307,7 +308,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, sess *session)
 		s.message(w, r, http.StatusInternalServerError, "No workbook", "The results workbook could not be written: "+err.Error(), fmt.Sprintf("/runs/%d", run.ID))
 		return
 	}
-	name := batch.DefaultResultsPath(filepath.Base(run.SheetName), batch.FormatXLSX)
+	name := batch.DefaultResultsPath(filepath.Base(run.SheetName), ingest.FormatXLSX)
 	s.record(r, sess.user, "download", run.ID, fmt.Sprintf("%s downloaded the results of run %d", sess.user, run.ID), nil)
 	serveAttachment(w, r, sum.Path, filepath.Base(name))
 }
@@ -316,7 +317,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, sess *session)
 func (s *Server) writeResults(ctx context.Context, runID int64) (batch.ResultsSummary, error) {
 	path := s.resultsPath(runID)
 	flips, _ := batch.LedgerFlips(ctx, s.cfg.Ledger, runID)
-	return batch.WriteResults(ctx, s.cfg.Ledger, runID, path, batch.ResultsOptions{Format: batch.FormatXLSX, Flips: flips})
+	return batch.WriteResults(ctx, s.cfg.Ledger, runID, path, batch.ResultsOptions{Format: ingest.FormatXLSX, Flips: flips})
 }
 
 // resultsPath is where run runID's results workbook is kept.

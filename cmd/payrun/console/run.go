@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/ledger"
 )
@@ -95,7 +96,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	if err != nil {
 		return 0, &runRefusal{http.StatusNotFound, "Sheet not here", "This console does not hold the sheet of this plan; upload it again.", ""}
 	}
-	sum, err := batch.FileSHA256(path)
+	sum, err := ingest.FileSHA256(path)
 	if err != nil {
 		return 0, err
 	}
@@ -103,13 +104,13 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	if err != nil || sum != rec.SheetSHA256 {
 		return 0, &runRefusal{http.StatusConflict, "Not approved", "The stored sheet does not match an approved plan; it was not paid.", ""}
 	}
-	rep, err := batch.ValidateFile(path, s.ingestOptions(), validate.ValidateOptions{})
+	rep, err := ingest.ValidateFile(path, s.ingestOptions(), validate.ValidateOptions{})
 	if err != nil || !rep.OK() {
 		return 0, &runRefusal{http.StatusUnprocessableEntity, "Sheet has mistakes", "The sheet no longer validates; nothing was paid.", ""}
 	}
 	// A sheet paid in full already: no run, which would only read as a
 	// second payment of it.
-	if st, err := batch.SheetStanding(ctx, s.cfg.Ledger, batch.SheetRows(path, s.ingestOptions())); err == nil && st.NothingLeft() {
+	if st, err := batch.SheetStanding(ctx, s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil && st.NothingLeft() {
 		return 0, &runRefusal{http.StatusConflict, "Nothing to pay", "Every row of this sheet was settled before (" + st.Text() + "); no run was started.", ""}
 	}
 
@@ -251,7 +252,7 @@ func lockedText(le *ledger.LockedError) string {
 
 // ingestSheet records the sheet's rows in run runID, as payrun run does.
 // Conflicts are recorded by the ledger and shown in the results.
-func ingestSheet(ctx context.Context, l *ledger.Ledger, runID int64, path string, opts batch.IngestOptions) error {
-	_, err := batch.RecordSheet(ctx, l, runID, path, opts, nil)
+func ingestSheet(ctx context.Context, l *ledger.Ledger, runID int64, path string, opts ingest.IngestOptions) error {
+	_, err := ingest.RecordSheet(ctx, l, runID, path, opts, nil)
 	return err
 }

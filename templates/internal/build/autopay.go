@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/xuri/excelize/v2"
@@ -21,7 +22,7 @@ const autopaySheet = "Autopay rules"
 // clean but for its payee id, which carries batch.ExampleIDPrefix so applying
 // the untouched template routes nobody's money to the example account.
 var autopayExample = map[string]string{
-	sheet.ColInternalUserID: batch.ExampleIDPrefix + "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
+	sheet.ColInternalUserID: ingest.ExampleIDPrefix + "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
 	sheet.ColCountry: "BRA", sheet.ColDeliveryType: "BANK_DEPOSIT", sheet.ColDestinationCurrency: "BRL",
 	batch.ColAction:                        batch.AutopayActionAdd,
 	sheet.AttrPrefix + "BankAccountNumber": "123456789", sheet.AttrPrefix + "IdentificationNumber": "12345678901",

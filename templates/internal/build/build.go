@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/xuri/excelize/v2"
@@ -36,7 +36,7 @@ type column struct {
 // its id, which carries batch.ExampleIDPrefix so ingest refuses to pay it
 // (and plan names it) if finance forget to delete it.
 var example = map[string]string{
-	sheet.ColClientTransferID: batch.ExampleIDPrefix + "2026-07-0001", sheet.ColInternalUserID: "freelancer-0001", sheet.ColFirstName: "Ana",
+	sheet.ColClientTransferID: ingest.ExampleIDPrefix + "2026-07-0001", sheet.ColInternalUserID: "freelancer-0001", sheet.ColFirstName: "Ana",
 	sheet.ColLastName: "Silva", sheet.ColEmail: "ana.silva@example.com", sheet.ColCountry: "BRA", sheet.ColAmount: "1250.00",
 	sheet.ColMethod: "load", sheet.ColSourceCurrency: "USD", sheet.ColAmountIs: "source", sheet.ColNotes: "July 2026 invoice",
 	sheet.ColNotifyUser: "yes",
@@ -211,7 +211,7 @@ func writeXLSX(path string, cols []column) error {
 		return err
 	}
 	if err := f.AddComment(payoutsSheet, excelize.Comment{Cell: "A2", Author: "payrun", Width: noteWidth, Height: 80,
-		Text: "Example row: delete it and write your own rows. payrun never pays a row whose client_transfer_id starts with " + batch.ExampleIDPrefix + "."}); err != nil {
+		Text: "Example row: delete it and write your own rows. payrun never pays a row whose client_transfer_id starts with " + ingest.ExampleIDPrefix + "."}); err != nil {
 		return err
 	}
 	f.SetActiveSheet(0)

@@ -1,4 +1,4 @@
-package batch
+package ingest
 
 import (
 	"fmt"
@@ -79,7 +79,9 @@ func parseDate(s string) (string, error) {
 	return "", fmt.Errorf("parse date %q: unknown layout", s)
 }
 
-func parsePercent(s string) (decimal.Decimal, error) {
+// ParsePercent reads a percentage ("12.5", "12,5 %"): a lone comma is a
+// decimal comma, whatever the file's decimal mark.
+func ParsePercent(s string) (decimal.Decimal, error) {
 	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%"))
 	v, _, err := sheet.ParseAmount(s, strings.Contains(s, ",") && !strings.Contains(s, "."))
 	return v, err

@@ -1,4 +1,4 @@
-package batch
+package ingest
 
 import (
 	"flag"
@@ -204,7 +204,7 @@ func TestValidateHeaderProblems(t *testing.T) {
 // golden file (the text `payrun plan samples/mistakes.csv` prints).
 func TestSamples(t *testing.T) {
 	for _, name := range []string{"monthly-freelancers.xlsx", "monthly-freelancers.csv", "crypto-payouts.csv"} {
-		rep, err := ValidateFile(filepath.Join("..", "samples", name), IngestOptions{}, validate.ValidateOptions{Now: testNow})
+		rep, err := ValidateFile(filepath.Join("..", "..", "samples", name), IngestOptions{}, validate.ValidateOptions{Now: testNow})
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -217,8 +217,8 @@ func TestSamples(t *testing.T) {
 		}
 	}
 	// The XLSX and the CSV carry the same payments.
-	x := mustReadAll(t, "../samples/monthly-freelancers.xlsx", IngestOptions{})
-	c := mustReadAll(t, "../samples/monthly-freelancers.csv", IngestOptions{})
+	x := mustReadAll(t, "../../samples/monthly-freelancers.xlsx", IngestOptions{})
+	c := mustReadAll(t, "../../samples/monthly-freelancers.csv", IngestOptions{})
 	if len(x.Rows) != len(c.Rows) {
 		t.Fatalf("xlsx has %d rows, csv %d", len(x.Rows), len(c.Rows))
 	}
@@ -228,7 +228,7 @@ func TestSamples(t *testing.T) {
 		}
 	}
 
-	rep, err := ValidateFile("../samples/mistakes.csv", IngestOptions{Location: time.UTC}, validate.ValidateOptions{Now: testNow})
+	rep, err := ValidateFile("../../samples/mistakes.csv", IngestOptions{Location: time.UTC}, validate.ValidateOptions{Now: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

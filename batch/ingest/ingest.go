@@ -1,4 +1,4 @@
-package batch
+package ingest
 
 import (
 	"bytes"
@@ -35,8 +35,8 @@ var (
 )
 
 // MaxInputColumns is the most columns a sheet may have: Excel's 16,384
-// less the ResultColumns the results workbook adds after the sheet's own.
-var MaxInputColumns = 16384 - len(ResultColumns)
+// less the sheet.ResultColumns the results workbook adds after the sheet's own.
+var MaxInputColumns = 16384 - len(sheet.ResultColumns)
 
 // Format is a sheet's file format.
 type Format string
@@ -190,7 +190,7 @@ func findHeader(src source) (int, []string, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		if blank(cells) {
+		if Blank(cells) {
 			continue
 		}
 		seen++
@@ -217,7 +217,7 @@ func checkWidth(hdr []string) ([]string, error) {
 		return hdr, nil
 	}
 	return nil, fmt.Errorf("%w: the header has %d columns; column %d (%q) is past the %d a sheet may have (Excel's 16,384 less the %d payrun adds to the results); remove the columns no payment needs",
-		ErrTooManyColumns, len(hdr), MaxInputColumns+1, validate.ClipValue(hdr[MaxInputColumns]), MaxInputColumns, len(ResultColumns))
+		ErrTooManyColumns, len(hdr), MaxInputColumns+1, validate.ClipValue(hdr[MaxInputColumns]), MaxInputColumns, len(sheet.ResultColumns))
 }
 
 // matchColumns maps each header cell to its canonical key and reports
@@ -248,7 +248,8 @@ func matchColumns(sheetName string, line int, hdr []string, problems []sheet.Pro
 	return cols, problems
 }
 
-func blank(cells []string) bool {
+// Blank reports whether a row has no cell but spaces.
+func Blank(cells []string) bool {
 	for _, c := range cells {
 		if strings.TrimSpace(c) != "" {
 			return false
@@ -265,7 +266,7 @@ func (r *SheetReader) Next() (sheet.Row, error) {
 		if err != nil {
 			return sheet.Row{}, err
 		}
-		if blank(cells) {
+		if Blank(cells) {
 			continue
 		}
 		return r.b.build(line, cells), nil

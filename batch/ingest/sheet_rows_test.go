@@ -1,4 +1,4 @@
-package batch
+package ingest
 
 import (
 	"github.com/payrun/payrun/batch/validate"

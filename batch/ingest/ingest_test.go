@@ -1,4 +1,4 @@
-package batch
+package ingest
 
 import (
 	"errors"
@@ -167,7 +167,7 @@ func TestOpenRefusesNonSheets(t *testing.T) {
 }
 
 func TestRowFromInputRoundTrip(t *testing.T) {
-	s := mustReadAll(t, "../samples/monthly-freelancers.xlsx", IngestOptions{})
+	s := mustReadAll(t, "../../samples/monthly-freelancers.xlsx", IngestOptions{})
 	for _, r := range s.Rows {
 		got, err := RowFromInput(r.Input)
 		if err != nil {

@@ -1,4 +1,4 @@
-package batch
+package ingest
 
 import (
 	"errors"
@@ -16,7 +16,7 @@ import (
 // TestXLSXScanWorkbooks compares the readers on the committed sample and on
 // the workbooks the ingest and validation tests write.
 func TestXLSXScanWorkbooks(t *testing.T) {
-	sameAsExcelize(t, "../samples/monthly-freelancers.xlsx", "")
+	sameAsExcelize(t, "../../samples/monthly-freelancers.xlsx", "")
 	for _, c := range ruleCases {
 		sameAsExcelize(t, writeRuleSheet(t, c, FormatXLSX), "")
 	}
@@ -116,7 +116,7 @@ func worksheetRows(t *testing.T, s *xlsxread.Worksheet) []string {
 		if err != nil {
 			t.Fatalf("next: %v", err)
 		}
-		if blank(cells) {
+		if Blank(cells) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("%d:%q", line, cells))

@@ -1,4 +1,4 @@
-package batch
+package ingest
 
 import (
 	"errors"
@@ -125,7 +125,7 @@ func (b *rowBuilder) build(line int, cells []string) sheet.Row {
 			}
 		case sheet.ColAutopayPercentage:
 			if v != "" {
-				d, err := parsePercent(v)
+				d, err := ParsePercent(v)
 				if err != nil {
 					problem(c.Header, raw, "bad_percentage", fmt.Sprintf("%q is not a percentage", v), sheet.SeverityError)
 				} else {
@@ -214,7 +214,7 @@ func (b *rowBuilder) build(line int, cells []string) sheet.Row {
 			Message: fmt.Sprintf("%q: this looks like a total row, not a payment; delete it (payrun adds up the sheet itself)", label)}}
 		return row
 	}
-	if isExampleID(row.ClientTransferID) {
+	if IsExampleID(row.ClientTransferID) {
 		problem(sheet.ColClientTransferID, row.ClientTransferID, "template_example",
 			fmt.Sprintf("%q: this is the template's example row; delete it (ids starting with %s are never paid)", row.ClientTransferID, ExampleIDPrefix), sheet.SeverityError)
 	}
@@ -236,9 +236,9 @@ func (b *rowBuilder) build(line int, cells []string) sheet.Row {
 // delete it must not pay the example payee in production.
 const ExampleIDPrefix = "EXAMPLE-"
 
-// isExampleID reports whether id is reserved for the template's example,
+// IsExampleID reports whether id is reserved for the template's example,
 // whatever its case ("example-1" was typed by someone copying the example).
-func isExampleID(id string) bool {
+func IsExampleID(id string) bool {
 	return len(id) >= len(ExampleIDPrefix) && strings.EqualFold(id[:len(ExampleIDPrefix)], ExampleIDPrefix)
 }
 
