@@ -47,6 +47,7 @@ type InboxCommand struct {
 	allowPartial    bool
 	settle          string
 	once            bool
+	create          bool
 	interval        time.Duration
 	kycNotice       string // passed on to payrun run
 }
@@ -54,7 +55,7 @@ type InboxCommand struct {
 const inboxUsage = "[flags] DIR   (flags may also follow DIR)"
 
 // inboxOnly are the inbox's own flags, not passed on to payrun run.
-var inboxOnly = map[string]bool{"settle": true, "once": true, "interval": true}
+var inboxOnly = map[string]bool{"settle": true, "once": true, "interval": true, "create": true}
 
 // Outcomes of one sheet.
 const (
@@ -78,6 +79,7 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start a sheet even when the balance cannot cover it whole")
 	fs.StringVar(&c.settle, "settle", "", "how long a new sheet's size and time must stay unchanged before it is taken (env PAYRUN_INBOX_SETTLE; default 5s)")
 	fs.BoolVar(&c.once, "once", false, "work the sheets present now, then exit (cron, systemd timer)")
+	fs.BoolVar(&c.create, "create", false, "create DIR and its incoming, done and failed folders if missing (once, when setting the inbox up)")
 	fs.DurationVar(&c.interval, "interval", time.Minute, "without --once: how often to look for new sheets")
 	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE)")
 	// Go's flag package stops at the first argument; the inbox also takes
@@ -106,10 +108,8 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return &UsageError{Err: fmt.Errorf("settle time: %w", err), Hint: "--settle 5s"}
 	}
-	for _, sub := range []string{"incoming", "done", "failed"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
-			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox folder: %w", err)}
-		}
+	if err := prepareInbox(dir, c.create); err != nil {
+		return err
 	}
 	ledgerPath := c.ledgerPath
 	if ledgerPath == "" && m.Getenv("PAYRUN_LEDGER") == "" {

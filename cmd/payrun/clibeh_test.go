@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI is runIn that also prints a usage error's hint, as main does.
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb syncBuffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
+	err := m.Run(context.Background(), args)
+	if err != nil && !errors.Is(err, errSilent) {
+		errb.Write([]byte("payrun: " + err.Error() + "\n"))
+		var ue *UsageError
+		if errors.As(err, &ue) && ue.Hint != "" {
+			errb.Write([]byte("Try: " + ue.Hint + "\n"))
+		}
+	}
+	return ExitCode(err), out.String(), errb.String()
+}
+
+// TestInboxRefusesMissingFolder: a mistyped inbox folder in a crontab is a
+// usage error naming the folder, and nothing is created; --create sets the
+// folder up once.
+func TestInboxRefusesMissingFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nonexistent", "box")
+	code, out, errs := runCLI(t, nil, "inbox", "--sandbox", "--once", "--settle", "10ms", dir)
+	if code != ExitUsage {
+		t.Fatalf("inbox on a missing folder: exit %d, want 2\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(errs, filepath.Join(dir, "incoming")) || !strings.Contains(errs, "--create") {
+		t.Errorf("the error does not name the folder and --create:\n%s", errs)
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !os.IsNotExist(err) {
+		t.Errorf("a refused inbox created %s (%v)", filepath.Dir(dir), err)
+	}
+	// An existing folder without incoming/ (the inbox's parent, say) is
+	// refused the same way.
+	parent := t.TempDir()
+	if code, _, errs := runIn(t, nil, "inbox", "--sandbox", "--once", "--settle", "10ms", parent); code != ExitUsage {
+		t.Fatalf("inbox on a folder without incoming/: exit %d, want 2\n%s", code, errs)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 0 {
+		t.Errorf("a refused inbox left %v in %s", ents, parent)
+	}
+	code, out, errs = runIn(t, nil, "inbox", "--sandbox", "--once", "--create", "--settle", "10ms", dir)
+	if code != 0 {
+		t.Fatalf("inbox --create: exit %d\n%s%s", code, out, errs)
+	}
+	for _, sub := range []string{"incoming", "done", "failed"} {
+		if st, err := os.Stat(filepath.Join(dir, sub)); err != nil || !st.IsDir() {
+			t.Errorf("--create made no %s: %v", sub, err)
+		}
+	}
+}
