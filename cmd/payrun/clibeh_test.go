@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/payrun/payrun/masspay/sandbox"
 )
 
 // runCLI is runIn that also prints a usage error's hint, as main does.
@@ -57,5 +59,54 @@ func TestInboxRefusesMissingFolder(t *testing.T) {
 		if st, err := os.Stat(filepath.Join(dir, sub)); err != nil || !st.IsDir() {
 			t.Errorf("--create made no %s: %v", sub, err)
 		}
+	}
+}
+
+// TestRefusedRunCreatesNoLedger: a run refused before it starts (no key, no
+// environment, a key MassPay refuses, a sheet with mistakes) leaves no
+// ledger file behind, so the next try does not find a stray payrun.db.
+func TestRefusedRunCreatesNoLedger(t *testing.T) {
+	srv, err := sandbox.Start(sandbox.Config{APIKey: "sk_test_right"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	good := filepath.Join(t.TempDir(), "good.csv")
+	writeSheet(t, good, "NL", 1, 2)
+	bad, _ := os.ReadFile("../../samples/mistakes.csv")
+	badSheet := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(badSheet, bad, 0o600)
+	for _, tc := range []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		sheet string
+		code  int
+	}{
+		{"no key", map[string]string{"MASSPAY_ENV": "staging"}, nil, good, ExitUsage},
+		{"no environment", map[string]string{"MASSPAY_API_KEY": "sk_test_right"}, nil, good, ExitUsage},
+		{"key refused", map[string]string{"MASSPAY_API_KEY": "sk_test_wrong", "MASSPAY_BASE_URL": srv.URL()}, nil, good, ExitAborted},
+		{"bad sheet", map[string]string{"MASSPAY_API_KEY": "sk_test_right", "MASSPAY_BASE_URL": srv.URL()}, nil, badSheet, ExitUsage},
+		{"bad sheet, sandbox", nil, []string{"--sandbox"}, badSheet, ExitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			env := map[string]string{"PAYRUN_LEDGER": filepath.Join(dir, "payrun.db")}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			args := append(append([]string{"run", "--yes"}, tc.args...), tc.sheet)
+			code, out, errs := runIn(t, env, args...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s%s", code, tc.code, out, errs)
+			}
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				var names []string
+				for _, e := range ents {
+					names = append(names, e.Name())
+				}
+				t.Errorf("a run refused before it started left %v", names)
+			}
+		})
 	}
 }

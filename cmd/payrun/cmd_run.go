@@ -126,7 +126,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return err
 	}
 
-	// 2. The ledger, locked: one runner per ledger.
+	// 2. MassPay reachable with this key, then the ledger, locked: one
+	// runner per ledger.
+	conn, err := m.preflightAPI(ctx, c.api, log)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
 	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
@@ -142,12 +148,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	defer lock.Release()
 
-	// 3. MassPay.
-	conn, err := m.openAPI(ctx, c.api, log, ledgerPath)
-	if err != nil {
-		return err
+	// 3. MassPay (the sandbox starts only now, under the lock).
+	if conn == nil {
+		if conn, err = m.openAPI(ctx, c.api, log, ledgerPath); err != nil {
+			return err
+		}
+		defer conn.Close()
 	}
-	defer conn.Close()
 	var approved ledger.Plan
 	if c.requireApproval {
 		if approved, err = m.checkApproval(ctx, l, sheetPath, sum, conn.Env); err != nil {
