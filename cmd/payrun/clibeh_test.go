@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/payrun/payrun/masspay/sandbox"
 )
@@ -108,5 +109,54 @@ func TestRefusedRunCreatesNoLedger(t *testing.T) {
 				t.Errorf("a run refused before it started left %v", names)
 			}
 		})
+	}
+}
+
+// TestReportDefaultsToTheRunsResults: payrun report without --out writes
+// where the run wrote its results (--out of the run, or where the inbox
+// filed them), not next to the original sheet.
+func TestReportDefaultsToTheRunsResults(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "pay.db")
+	sheetDir, outDir := filepath.Join(dir, "sheets"), filepath.Join(dir, "results")
+	os.MkdirAll(sheetDir, 0o700)
+	os.MkdirAll(outDir, 0o700)
+	sheet := filepath.Join(sheetDir, "june.csv")
+	writeRunCSV(t, sheet, runSheetRows("REP", 3))
+	results := filepath.Join(outDir, "june-paid.xlsx")
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", ledgerPath, "--out", results, sheet); code != ExitOK {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	os.Remove(results)
+	code, out, errs := runIn(t, nil, "report", "--ledger", ledgerPath)
+	if code != ExitOK {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(results); err != nil || !strings.Contains(out, "Wrote "+results) {
+		t.Errorf("report did not write the run's results %s (%v):\n%s", results, err, out)
+	}
+	if ents, _ := os.ReadDir(sheetDir); len(ents) != 1 {
+		t.Errorf("report wrote next to the sheet: %v", ents)
+	}
+	// --format csv keeps the recorded place, with the format's extension.
+	if code, out, errs := runIn(t, nil, "report", "--ledger", ledgerPath, "--format", "csv"); code != ExitOK || !strings.Contains(out, "Wrote "+filepath.Join(outDir, "june-paid.csv")) {
+		t.Errorf("report --format csv: exit %d\n%s%s", code, out, errs)
+	}
+
+	// The inbox's run: its results are recorded where they were filed.
+	box := filepath.Join(dir, "box")
+	os.MkdirAll(filepath.Join(box, "incoming"), 0o750)
+	writeSheet(t, filepath.Join(box, "incoming", "a.csv"), "REPB", 1)
+	if code, out, errs := runIn(t, nil, "inbox", box, "--sandbox", "--once", "--settle", "10ms"); code != ExitOK {
+		t.Fatalf("inbox: exit %d\n%s%s", code, out, errs)
+	}
+	filed := filepath.Join(box, "done", time.Now().Format("2006-01-02"), "a.results.xlsx")
+	os.Remove(filed)
+	code, out, errs = runIn(t, nil, "report", "--ledger", filepath.Join(box, "payrun-sandbox.db"))
+	if code != ExitOK {
+		t.Fatalf("report of the inbox's run: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(filed); err != nil {
+		t.Errorf("report of the inbox's run did not write %s (%v):\n%s", filed, err, out)
 	}
 }

@@ -260,8 +260,8 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	log.Info().Int("exit", code).Str("outcome", outcome).Str("moved_to", dest).Str("results", results).Msg("sheet filed")
 	if rc.ran.RunID != 0 {
 		rc.ran.Results = absPath(results)
-		w.alertRun(ctx, rc)
 	}
+	w.afterFiling(ctx, rc, results)
 	fmt.Fprintf(w.m.Stdout, "%s: %s, filed as %s\n", name, outcome, dest)
 	if strings.HasSuffix(results, ".mistakes.txt") {
 		fmt.Fprintf(w.m.Stdout, "Mistakes: %s\n", results)
@@ -271,15 +271,23 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	return outcome, nil
 }
 
-// alertRun sends a filed sheet's run alerts, naming the results where they
-// were filed.
-func (w *inboxWorker) alertRun(ctx context.Context, rc *RunCommand) {
+// afterFiling records where a filed sheet's results now lie (payrun report
+// writes there) and sends its run alerts, naming them there.
+func (w *inboxWorker) afterFiling(ctx context.Context, rc *RunCommand, results string) {
+	// A run that wrote its results set rc.ran; a refused sheet filed
+	// its mistakes instead.
+	if rc.ran.RunID == 0 || results == "" || strings.HasSuffix(results, ".mistakes.txt") {
+		return
+	}
 	l, err := ledger.Open(context.WithoutCancel(ctx), w.ledgerPath, ledger.Options{})
 	if err != nil {
-		w.log.Error().Err(err).Msg("alerts not sent: open ledger")
+		w.log.Error().Err(err).Msg("alerts not sent, results path not recorded: open ledger")
 		return
 	}
 	defer l.Close()
+	if err := recordResults(ctx, l, rc.ran.RunID, results); err != nil {
+		w.log.Error().Err(err).Msg("record results path")
+	}
 	w.m.alertRun(ctx, w.m.notifier(l, w.log, rc.kycNotice), rc.ran)
 }
 

@@ -27,7 +27,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("report", reportUsage)
 	fs.StringVar(&c.ledgerPath, "ledger", reportLedgerDefault(m), "the ledger file (env PAYRUN_LEDGER)")
 	fs.Int64Var(&c.runID, "run", 0, "the run to report (default: the latest run)")
-	fs.StringVar(&c.out, "out", "", "where to write the results (default: <sheet>.results.xlsx next to the run's sheet)")
+	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet)")
 	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {
@@ -55,7 +55,9 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 
 	out := c.out
 	if out == "" {
-		out = batch.DefaultResultsPath(run.SheetName, format)
+		if out, format, err = reportDefaultPath(ctx, l, run, c.format); err != nil {
+			return err
+		}
 	}
 	flips, err := batch.LedgerFlips(ctx, l, run.ID)
 	if err != nil {

@@ -280,6 +280,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
+	} else if err := recordResults(ctx, l, run.ID, res.Path); err != nil {
+		log.Error().Err(err).Msg("record results path")
 	}
 	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
 	c.nothingToPay = werr == nil && runErr == nil && !stats.Interrupted && res.NothingToPay()
