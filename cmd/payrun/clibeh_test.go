@@ -160,3 +160,36 @@ func TestReportDefaultsToTheRunsResults(t *testing.T) {
 		t.Errorf("report of the inbox's run did not write %s (%v):\n%s", filed, err, out)
 	}
 }
+
+// TestStatusListsEveryRowThatFailsIt: after a run with a CONFLICT (an id
+// paid before, with another amount now) and an INVALID row (--skip-invalid),
+// payrun status exits 1 and lists both, each with what to do.
+func TestStatusListsEveryRowThatFailsIt(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "pay.db")
+	rows := runSheetRows("ST", 3)
+	first := filepath.Join(dir, "june.csv")
+	writeRunCSV(t, first, rows[:2])
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", ledgerPath, first); code != ExitOK {
+		t.Fatalf("first run: exit %d\n%s%s", code, out, errs)
+	}
+	changed := append([]string{}, rows[0]...)
+	changed[7] = "999.99" // ST-0001 again, another amount
+	invalid := append([]string{}, rows[2]...)
+	invalid[7] = "-5" // ST-0003: a mistake, skipped
+	second := filepath.Join(dir, "june-fixed.csv")
+	writeRunCSV(t, second, [][]string{changed, rows[1], invalid})
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--skip-invalid", "--ledger", ledgerPath, second); code != ExitAttention {
+		t.Fatalf("second run: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	code, out, errs := runIn(t, nil, "status", "--ledger", ledgerPath)
+	if code != ExitAttention {
+		t.Fatalf("status: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	t.Log(out)
+	for _, want := range []string{"row 2 ST-0001 [CONFLICT]", "row 4 ST-0003 [INVALID]", "new client_transfer_id", "fix"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}
