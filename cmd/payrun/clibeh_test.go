@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay/sandbox"
 )
 
@@ -190,6 +191,66 @@ func TestStatusListsEveryRowThatFailsIt(t *testing.T) {
 	for _, want := range []string{"row 2 ST-0001 [CONFLICT]", "row 4 ST-0003 [INVALID]", "new client_transfer_id", "fix"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// asOSAccount makes payrun see acct as the OS account running it until the
+// test ends: one test process cannot log in as two people.
+func asOSAccount(t *testing.T, acct string) {
+	t.Helper()
+	prev := osAccount
+	osAccount = func() string { return acct }
+	t.Cleanup(func() { osAccount = prev })
+}
+
+// TestApproveRefusesPreparersOSAccount: --as names who approves, but the OS
+// account that prepared a plan may not approve it under another name;
+// another account may, and the record names both; allow_self_approval
+// lets a team of one through.
+func TestApproveRefusesPreparersOSAccount(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "pay.db")
+	sheet := filepath.Join(dir, "june.csv")
+	writeSheet(t, sheet, "OSA", 1, 2)
+	env := map[string]string{"PAYRUN_LEDGER": ledgerPath}
+	for i := 1; i <= 2; i++ {
+		if code, out, errs := runIn(t, env, "plan", "--sandbox", "--as", "bob", sheet); code != 0 || !strings.Contains(out, "Recorded as plan") {
+			t.Fatalf("plan: exit %d\n%s%s", code, out, errs)
+		}
+	}
+	code, out, errs := runIn(t, env, "approve", "--as", "carol", "1")
+	if code != ExitUsage || !strings.Contains(errs, "OS account "+operator()) || !strings.Contains(errs, "allow_self_approval") {
+		t.Fatalf("approve --as carol from the preparer's OS account: exit %d, want 2\n%s%s", code, out, errs)
+	}
+	asOSAccount(t, "carol@laptop")
+	code, out, errs = runIn(t, env, "approve", "--as", "carol", "1")
+	if code != 0 || !strings.Contains(out, "approved by carol (OS account carol@laptop)") {
+		t.Fatalf("approve from another OS account: exit %d\n%s%s", code, out, errs)
+	}
+	asOSAccount(t, operator())
+	cfg := filepath.Join(dir, "payrun.toml")
+	os.WriteFile(cfg, []byte("allow_self_approval = true\n"), 0o600)
+	env["PAYRUN_CONFIG"] = cfg
+	if code, out, errs := runIn(t, env, "approve", "--as", "carol", "2"); code != 0 {
+		t.Fatalf("approve with allow_self_approval: exit %d\n%s%s", code, out, errs)
+	}
+	l, err := ledger.Open(context.Background(), ledgerPath, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var trail []string
+	for ev, err := range l.Events(context.Background(), ledger.EventFilter{Kind: ledger.EventApproval}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		trail = append(trail, ev.Message)
+	}
+	got := strings.Join(trail, "\n")
+	for _, want := range []string{`plan 1 approved as "carol" from OS account carol@laptop`, `plan 2 approved as "carol" from OS account ` + operator()} {
+		if !strings.Contains(got, want) {
+			t.Errorf("approval records lack %q:\n%s", want, got)
 		}
 	}
 }

@@ -89,6 +89,9 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 		if berr != nil {
 			return berr
 		}
+		if err := checkApproverAccount(ctx, l, id, who, allowSelf); err != nil {
+			return err
+		}
 		p, err = l.ApprovePlan(ctx, id, who, allowSelf)
 	}
 	switch {
@@ -101,13 +104,10 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 	case err != nil:
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
-	if c.as != "" {
-		// The CLI cannot prove who typed --as: the OS account is recorded
-		// beside the claimed name.
-		_, _ = l.AppendEvent(ctx, ledger.Event{Kind: ledger.EventApproval,
-			Message: fmt.Sprintf("plan %d %s as %q from OS account %s", id, verb, who, operator())})
-	}
-	fmt.Fprintf(m.Stdout, "Plan %d %s by %s: %s (sha256 %s…, %d rows, %s; prepared by %s)\n", p.ID, verb, who,
+	// The CLI cannot prove who typed --as: the OS account is recorded
+	// beside the name.
+	recordDecider(ctx, l, id, verb, who)
+	fmt.Fprintf(m.Stdout, "Plan %d %s by %s (OS account %s): %s (sha256 %s…, %d rows, %s; prepared by %s)\n", p.ID, verb, who, osAccount(),
 		p.SheetName, p.SheetSHA256[:12], p.Rows, ledger.FormatTotals(p.Totals), p.PreparedBy)
 	if !c.reject {
 		fmt.Fprintf(m.Stdout, "%s may now be paid, as long as its bytes stay the same: payrun run --ledger %s SHEET\n", p.SheetName, path)
@@ -216,7 +216,7 @@ func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env st
 	}
 	defer l.Close()
 	p, err := l.RecordPlan(ctx, ledger.PlanInfo{SheetName: filepath.Base(sheetPath), SheetSHA256: sum, Rows: plan.Rows,
-		Totals: plan.Requested, Environment: env, PreparedBy: person(as), Note: "OS account " + operator()})
+		Totals: plan.Requested, Environment: env, PreparedBy: person(as), Note: osAccountNote + osAccount()})
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: err}
 	}

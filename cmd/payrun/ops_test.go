@@ -154,6 +154,9 @@ func TestRequireApproval(t *testing.T) {
 	if code, out, errs := runIn(t, env, "plan", "--sandbox", "--as", "bob", sheet); code != 0 || !strings.Contains(out, "Recorded as plan 1") {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errs)
 	}
+	// The approver works from an OS account of their own: the
+	// preparer's may not approve under any name.
+	asOSAccount(t, "alice@laptop")
 	if code, _, errs := runIn(t, env, "approve", "--as", "bob", "1"); code != ExitUsage || !strings.Contains(errs, "they prepared it") {
 		t.Fatalf("self-approval: exit %d, want 2:\n%s", code, errs)
 	}
