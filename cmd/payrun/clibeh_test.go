@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay/sandbox"
 )
@@ -252,5 +256,65 @@ func TestApproveRefusesPreparersOSAccount(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("approval records lack %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestProgressAfterStopShowsNoETA: once a run is told to stop (Ctrl-C),
+// its progress no longer estimates a finish that will not come: the last
+// progress line says it is stopping and how many rows are left, without
+// an ETA.
+func TestProgressAfterStopShowsNoETA(t *testing.T) {
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "big.csv")
+	writeRunCSV(t, sheet, runSheetRows("STOP", 120))
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var out, errb syncBuffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" },
+		progressHook: func(p batch.Progress) {
+			if p.Done >= 3 {
+				stop() // the first Ctrl-C
+			}
+		}}
+	err := m.Run(ctx, []string{"run", "--sandbox", "--yes", "--workers", "2", "--ledger", filepath.Join(dir, "pay.db"), sheet})
+	if code := ExitCode(err); code != ExitAborted {
+		t.Fatalf("stopped run: exit %d (%v), want 3\n%s%s", code, err, out.String(), errb.String())
+	}
+	var last map[string]any
+	for _, line := range strings.Split(errb.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["message"] == "progress" {
+			last = rec
+		}
+	}
+	if last == nil {
+		t.Fatalf("no progress line:\n%s", errb.String())
+	}
+	if _, ok := last["eta"]; ok || last["stopping"] != true {
+		t.Errorf("progress after the stop estimates a finish or does not say it stops: %v", last)
+	}
+	if left, _ := last["left"].(float64); left < 1 {
+		t.Errorf("progress after the stop does not say how many rows are left: %v", last)
+	}
+}
+
+// TestProgressLineAfterStop: on a terminal, the bar after a stop reads
+// "stopping", with the rows left and no ETA.
+func TestProgressLineAfterStop(t *testing.T) {
+	var b strings.Builder
+	now := time.Now()
+	v := newProgressView(&b, true, zerolog.Nop())
+	v.now = func() time.Time { return now }
+	snap := batch.Progress{Total: 100, Done: 10, Started: now.Add(-10 * time.Second), ByState: map[ledger.State]int{ledger.StatePaid: 10}}
+	v.Update(snap)
+	if !strings.Contains(b.String(), "ETA") {
+		t.Fatalf("a running bar shows no ETA: %q", b.String())
+	}
+	v.Stopping()
+	b.Reset()
+	v.Finish()
+	got := b.String()
+	if strings.Contains(got, "ETA") || !strings.Contains(got, "stopping") || !strings.Contains(got, "90 rows left") {
+		t.Errorf("the bar after a stop = %q, want stopping, 90 rows left, no ETA", got)
 	}
 }

@@ -233,12 +233,14 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	stopSecond := abortOnSecondSignal(ctx, abort, m)
 	defer stopSecond()
 	view := newProgressView(m.Stderr, m.isTerminal(m.Stderr), log)
+	stopView := context.AfterFunc(ctx, view.Stopping)
 	onProgress := view.Update
 	if m.progressHook != nil {
 		onProgress = func(p batch.Progress) { view.Update(p); m.progressHook(p) }
 	}
 	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: onProgress}
 	stats, runErr := r.Run(ctx, hard, run.ID)
+	stopView()
 	view.Finish()
 
 	// 7. Results, always, from the ledger.
