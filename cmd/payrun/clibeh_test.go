@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -318,3 +321,59 @@ func TestProgressLineAfterStop(t *testing.T) {
 		t.Errorf("the bar after a stop = %q, want stopping, 90 rows left, no ETA", got)
 	}
 }
+
+// TestStderrIsJSONUnderCron runs the payrun binary as cron would, stdout
+// and stderr pipes: a sheet with a warning and a CONFLICT row, stopped by
+// SIGINT mid-run. Every stderr line parses as JSON (a log shipper reads
+// it); the human lines ("To pay", the conflict, "Stopping", "Interrupted")
+// are on stdout.
+func TestStderrIsJSONUnderCron(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "pay.db")
+	rows := runSheetRows("JS", 400)
+	first := filepath.Join(dir, "first.csv")
+	writeRunCSV(t, first, rows[:1])
+	rows[0][7] = "999.99" // JS-0001 again, another amount: CONFLICT
+	rows[6][7] = "$" + rows[6][7]
+	sheet := filepath.Join(dir, "june.csv")
+	writeRunCSV(t, sheet, rows)
+	run := func(sheet string, interrupt bool) (string, string) {
+		cmd := exec.Command(payrunBin, "run", "--sandbox", "--yes", "--workers", "1", "--ledger", ledgerPath, sheet)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
+		cmd.Dir = dir
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			out.WriteString(sc.Text() + "\n")
+			if interrupt && strings.HasPrefix(sc.Text(), "To pay:") {
+				time.Sleep(300 * time.Millisecond)
+				cmd.Process.Signal(os.Interrupt)
+			}
+		}
+		cmd.Wait()
+		return out.String(), errb.String()
+	}
+	out1, errs1 := run(first, false)
+	out2, errs2 := run(sheet, true)
+	for _, line := range strings.Split(strings.TrimRight(errs1+errs2, "\n"), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("stderr line is not JSON: %q", line)
+		}
+	}
+	for _, want := range []string{"To pay:", "CONFLICT, not paid", "Stopping:", "Interrupted."} {
+		if !strings.Contains(out2, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out1+out2)
+		}
+	}
+}
+

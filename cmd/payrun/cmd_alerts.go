@@ -48,7 +48,7 @@ func (m *Main) notifier(l *ledger.Ledger, log zerolog.Logger, kycNotice string) 
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("alerts off")
-		fmt.Fprintf(m.Stderr, "Alerts are off: %v\n", err)
+		fmt.Fprintf(m.humanOut(), "Alerts are off: %v\n", err)
 		return nil
 	}
 	return n
@@ -114,10 +114,10 @@ func (m *Main) alertSays(res alert.Result, what string) {
 		what = "Alerts"
 	}
 	if res.Failed > 0 {
-		fmt.Fprintf(m.Stderr, "%s: %d not delivered (recorded; the next run tries again).\n", what, res.Failed)
+		fmt.Fprintf(m.humanOut(), "%s: %d not delivered (recorded; the next run tries again).\n", what, res.Failed)
 	}
 	if res.Sent > 0 {
-		fmt.Fprintf(m.Stderr, "%s: %d sent.\n", what, res.Sent)
+		fmt.Fprintf(m.humanOut(), "%s: %d sent.\n", what, res.Sent)
 	}
 }
 

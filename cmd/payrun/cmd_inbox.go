@@ -230,12 +230,12 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	_ = os.Remove(mistakes)
 	log := w.log.With().Str("sheet", name).Logger()
 	log.Info().Msg("paying sheet")
-	fmt.Fprintf(w.m.Stderr, "== %s\n", name)
+	fmt.Fprintf(w.m.humanOut(), "== %s\n", name)
 	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes, alertsByCaller: true}
 	err := rc.Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
-		fmt.Fprintln(w.m.Stderr, "payrun: "+err.Error())
+		fmt.Fprintln(w.m.humanOut(), "payrun: "+err.Error())
 	}
 	outcome, sub := sheetFailed, "failed"
 	switch {

@@ -106,10 +106,10 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	if !plan.OK() {
 		if len(plan.Shortfall) > 0 {
-			fmt.Fprintln(m.Stderr, "The MassPay balance does not cover this sheet.")
+			fmt.Fprintln(m.humanOut(), "The MassPay balance does not cover this sheet.")
 		}
 		if n := len(plan.NeedDetails); n > 0 {
-			fmt.Fprintf(m.Stderr, "%d payout rows lack details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", n)
+			fmt.Fprintf(m.humanOut(), "%d payout rows lack details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", n)
 		}
 		return Attention()
 	}

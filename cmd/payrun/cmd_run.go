@@ -189,7 +189,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
 	for _, cf := range conflicts {
-		fmt.Fprintf(m.Stderr, "row %d: client_transfer_id %q is already in the ledger with different content (state %s); CONFLICT, not paid\n",
+		fmt.Fprintf(m.humanOut(), "row %d: client_transfer_id %q is already in the ledger with different content (state %s); CONFLICT, not paid\n",
 			cf.Line, cf.ID, cf.Conflict.ExistingState)
 	}
 
@@ -199,7 +199,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
 		if n > 0 {
-			fmt.Fprintf(m.Stderr, "Retrying %d rows that needed a person last time.\n", n)
+			fmt.Fprintf(m.humanOut(), "Retrying %d rows that needed a person last time.\n", n)
 		}
 	}
 
@@ -210,7 +210,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	m.printPlan(plan)
 	if len(plan.Shortfall) > 0 && !c.allowPartial {
-		fmt.Fprintln(m.Stderr, "\nThe MassPay balance does not cover this sheet. Nothing was paid. Add funds, or pass --allow-partial to pay what it covers.")
+		fmt.Fprintln(m.humanOut(), "\nThe MassPay balance does not cover this sheet. Nothing was paid. Add funds, or pass --allow-partial to pay what it covers.")
 		_, _ = l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
 		return Attention()
 	}
@@ -220,7 +220,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 			return err
 		}
 		if !ok {
-			fmt.Fprintln(m.Stderr, "Not confirmed; nothing was paid.")
+			fmt.Fprintln(m.humanOut(), "Not confirmed; nothing was paid.")
 			_, _ = l.FinishRun(context.WithoutCancel(ctx), run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
 			return &ExitError{Code: ExitAborted, Err: errSilent}
 		}
@@ -308,10 +308,10 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	case runErr != nil:
 		return &ExitError{Code: ExitAborted, Err: runErr}
 	case stats.Interrupted:
-		fmt.Fprintln(m.Stderr, "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
+		fmt.Fprintln(m.humanOut(), "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil && errors.Is(werr, context.Canceled):
-		fmt.Fprintf(m.Stderr, "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d\n", run.ID)
+		fmt.Fprintf(m.humanOut(), "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d\n", run.ID)
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil:
 		return &ExitError{Code: ExitAttention, Err: fmt.Errorf("write results: %w", werr)}
@@ -349,7 +349,7 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 			return
 		case <-ctx.Done():
 		}
-		fmt.Fprintln(m.Stderr, "\nStopping: no new rows start; payments in flight finish. Press Ctrl-C again to abandon them (safe: the next run settles them).")
+		fmt.Fprintln(m.humanOut(), "\nStopping: no new rows start; payments in flight finish. Press Ctrl-C again to abandon them (safe: the next run settles them).")
 		// The first signal is already in ch (it is what cancelled ctx, or
 		// will be shortly); wait for one more.
 		seen := 0
@@ -399,20 +399,20 @@ func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
 // about to pay, "In the sheet" when some were settled by earlier runs and
 // the figures are the whole sheet's.
 func (m *Main) printPlanAs(p *batch.Plan, label string) {
-	fmt.Fprintf(m.Stderr, "%s: %d rows (%d loads, %d payouts)\n", label, p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
+	fmt.Fprintf(m.humanOut(), "%s: %d rows (%d loads, %d payouts)\n", label, p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
 	for _, cur := range p.Currencies() {
 		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
 			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].StringFixed(decimalsFor(cur)))
 		if s, ok := p.Shortfall[cur]; ok {
 			line += fmt.Sprintf("; SHORT by %s", s.StringFixed(decimalsFor(cur)))
 		}
-		fmt.Fprintln(m.Stderr, line)
+		fmt.Fprintln(m.humanOut(), line)
 	}
 	for _, q := range p.NoRoute {
-		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
+		fmt.Fprintf(m.humanOut(), "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
 	}
 	for _, q := range p.NeedDetails {
-		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
+		fmt.Fprintf(m.humanOut(), "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
 	}
 }
 

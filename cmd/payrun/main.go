@@ -33,13 +33,7 @@ func main() {
 	err := m.Run(ctx, os.Args[1:])
 	stop()
 	code := ExitCode(err)
-	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errSilent) {
-		fmt.Fprintln(m.Stderr, "payrun: "+err.Error())
-		var ue *UsageError
-		if errors.As(err, &ue) && ue.Hint != "" {
-			fmt.Fprintln(m.Stderr, "Try: "+ue.Hint)
-		}
-	}
+	m.printError(err)
 	os.Exit(code)
 }
 

@@ -96,7 +96,7 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batc
 	if err := ctx.Err(); err != nil {
 		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("check sheet %s: %w", path, err)}
 	}
-	writeProblems(m.Stderr, rep)
+	writeProblems(m.humanOut(), rep)
 	return rep, nil
 }
 
