@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // ResultKind is the one-word outcome of a row as finance reads it in the
@@ -297,7 +299,7 @@ func settledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 	if rows == 0 {
 		return ""
 	}
-	parts := []string{what + ": " + plural(rows, "row")}
+	parts := []string{what + ": " + plural.Count(rows, "row")}
 	for _, t := range totals {
 		if a := amt(t); !a.IsZero() {
 			parts = append(parts, FormatMoney(a, t.Currency))
@@ -312,14 +314,6 @@ func settledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 		word = "runs "
 	}
 	return strings.Join(parts, ", ") + ", in " + word + strings.Join(ids, ", ")
-}
-
-// plural is "1 row", "2 rows".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // FormatMoney prints an amount with its currency's decimals and thousands

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // Plans are the maker-checker record: one person prepares a sheet (payrun
@@ -118,7 +120,7 @@ func (l *Ledger) RecordPlan(ctx context.Context, info PlanInfo) (Plan, error) {
 		if err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("plan %d prepared by %s: %s (%d rows, %s)", p.ID, p.PreparedBy, p.SheetName, p.Rows, FormatTotals(p.Totals))
+		msg := fmt.Sprintf("plan %d prepared by %s: %s (%s, %s)", p.ID, p.PreparedBy, p.SheetName, plural.Count(p.Rows, "row"), FormatTotals(p.Totals))
 		return insertEvent(tx, Event{Kind: EventPlan, At: info.PreparedAt, Message: msg,
 			Data: planEventData(p, "prepare", p.PreparedBy, info.Note)}, formatTime(info.PreparedAt))
 	})
@@ -169,8 +171,8 @@ func (l *Ledger) decidePlan(ctx context.Context, id int64, by string, to PlanSta
 		if err != nil {
 			return err
 		}
-		kind, msg := EventApproval, fmt.Sprintf("plan %d approved by %s: %s (%d rows, %s; prepared by %s)",
-			p.ID, by, p.SheetName, p.Rows, FormatTotals(p.Totals), p.PreparedBy)
+		kind, msg := EventApproval, fmt.Sprintf("plan %d approved by %s: %s (%s, %s; prepared by %s)",
+			p.ID, by, p.SheetName, plural.Count(p.Rows, "row"), FormatTotals(p.Totals), p.PreparedBy)
 		if to == PlanRejected {
 			kind, msg = EventRejection, fmt.Sprintf("plan %d rejected by %s: %s", p.ID, by, p.SheetName)
 			if reason != "" {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -377,3 +378,34 @@ func TestStderrIsJSONUnderCron(t *testing.T) {
 	}
 }
 
+// TestOneRowIsNotOneRows: a one-row sheet through plan, run, status and
+// report never prints "1 rows" (nor "1 payouts", "1 mistakes", ...).
+func TestOneRowIsNotOneRows(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "pay.db")
+	sheet := filepath.Join(dir, "one.csv")
+	rows := runSheetRows("ONE", 1)
+	writeRunCSV(t, sheet, rows)
+	bad := filepath.Join(dir, "bad.csv")
+	rows[0][7] = "-1"
+	writeRunCSV(t, bad, rows)
+	env := map[string]string{"PAYRUN_LEDGER": ledgerPath}
+	var all strings.Builder
+	for _, args := range [][]string{
+		{"plan", "--sandbox", sheet},
+		{"run", "--sandbox", "--yes", sheet},
+		{"status"},
+		{"report"},
+		{"run", "--sandbox", "--yes", bad},
+	} {
+		_, out, errs := runIn(t, env, args...)
+		all.WriteString(out + errs)
+	}
+	got := all.String()
+	if m := regexp.MustCompile(`(^|[^0-9.,/])1 [a-z]+s\b`).FindAllString(got, -1); len(m) > 0 {
+		t.Errorf("plural after 1: %q in:\n%s", m, got)
+	}
+	if !strings.Contains(got, "1 row") {
+		t.Errorf("no count of 1 row printed at all:\n%s", got)
+	}
+}

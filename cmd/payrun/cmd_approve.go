@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -107,8 +108,8 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 	// The CLI cannot prove who typed --as: the OS account is recorded
 	// beside the name.
 	recordDecider(ctx, l, id, verb, who)
-	fmt.Fprintf(m.Stdout, "Plan %d %s by %s (OS account %s): %s (sha256 %s…, %d rows, %s; prepared by %s)\n", p.ID, verb, who, osAccount(),
-		p.SheetName, p.SheetSHA256[:12], p.Rows, ledger.FormatTotals(p.Totals), p.PreparedBy)
+	fmt.Fprintf(m.Stdout, "Plan %d %s by %s (OS account %s): %s (sha256 %s…, %s, %s; prepared by %s)\n", p.ID, verb, who, osAccount(),
+		p.SheetName, p.SheetSHA256[:12], plural.Count(p.Rows, "row"), ledger.FormatTotals(p.Totals), p.PreparedBy)
 	if !c.reject {
 		fmt.Fprintf(m.Stdout, "%s may now be paid, as long as its bytes stay the same: payrun run --ledger %s SHEET\n", p.SheetName, path)
 	}

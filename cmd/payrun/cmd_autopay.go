@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // AutopayCommand lists payees' autopay rules or makes a rules sheet true in
@@ -56,7 +57,7 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 	// The sheet alone first: a mistake in it calls nothing at all.
 	if ps := batch.ValidateAutopaySheet(sheet); ps.HasErrors() {
 		printProblems(m.Stderr, ps)
-		fmt.Fprintf(m.Stderr, "\n%d mistakes in %s; nothing was sent to MassPay.\n", ps.Errors(), sheet.Name)
+		fmt.Fprintf(m.Stderr, "\n%s in %s; nothing was sent to MassPay.\n", plural.Count(ps.Errors(), "mistake"), sheet.Name)
 		return &ExitError{Code: ExitUsage, Err: errSilent}
 	}
 	s, err := env.open(ctx, m, !*dryRun)
@@ -70,7 +71,7 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 	}
 	if plan.Problems.HasErrors() {
 		printProblems(m.Stderr, plan.Problems)
-		fmt.Fprintf(m.Stderr, "\n%d problems in %s; nothing was changed in MassPay.\n", plan.Problems.Errors(), sheet.Name)
+		fmt.Fprintf(m.Stderr, "\n%s in %s; nothing was changed in MassPay.\n", plural.Count(plan.Problems.Errors(), "problem"), sheet.Name)
 		return &ExitError{Code: ExitUsage, Err: errSilent}
 	}
 	if err := plan.Write(m.Stdout); err != nil {
@@ -121,7 +122,7 @@ func (c *AutopayCommand) list(ctx context.Context, m *Main, args []string) error
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "Wrote the autopay rules of %d payees to %s\n", len(payees), strings.Join(paths, ", "))
+		fmt.Fprintf(m.Stderr, "Wrote the autopay rules of %s to %s\n", plural.Count(len(payees), "payee"), strings.Join(paths, ", "))
 		return nil
 	}
 	for _, l := range ls {

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -89,7 +90,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	if t := standing.Text(); t != "" {
 		m.printPlanAs(plan, "In the sheet")
-		fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%d rows).\n", t, standing.Left())
+		fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%s).\n", t, plural.Count(standing.Left(), "row"))
 	} else {
 		m.printPlan(plan)
 	}
@@ -109,7 +110,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 			fmt.Fprintln(m.humanOut(), "The MassPay balance does not cover this sheet.")
 		}
 		if n := len(plan.NeedDetails); n > 0 {
-			fmt.Fprintf(m.humanOut(), "%d payout rows lack details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", n)
+			fmt.Fprintf(m.humanOut(), "%s %s details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", plural.Count(n, "payout row"), plural.Verb(n, "lacks", "lack"))
 		}
 		return Attention()
 	}
@@ -118,8 +119,8 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return nil
 	}
 	if plan.DetailsUnchecked > 0 {
-		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %d rows are checked at run time (their payees are not at MassPay yet): payrun run %s\n",
-			plan.DetailsUnchecked, sheetPath)
+		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %s %s checked at run time (their payees are not at MassPay yet): payrun run %s\n",
+			plural.Count(plan.DetailsUnchecked, "row"), plural.Verb(plan.DetailsUnchecked, "is", "are"), sheetPath)
 		return nil
 	}
 	fmt.Fprintln(m.Stdout, "The sheet can be paid: payrun run "+sheetPath)

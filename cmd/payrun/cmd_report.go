@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // ReportCommand regenerates the results workbook of a run from the ledger:
@@ -78,7 +79,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 // terminal: where it is and what it says.
 func describeResults(sum batch.ResultsSummary) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Wrote %s (run %d, %d rows", sum.Path, sum.RunID, sum.Rows)
+	fmt.Fprintf(&b, "Wrote %s (run %d, %s", sum.Path, sum.RunID, plural.Count(sum.Rows, "row"))
 	for _, k := range batch.ResultKinds {
 		if n := sum.Counts[k]; n > 0 {
 			fmt.Fprintf(&b, ", %d %s", n, k)
@@ -103,7 +104,7 @@ func describeResults(sum batch.ResultsSummary) string {
 		fmt.Fprintf(&b, "\n%s", t)
 	}
 	if sum.NeedsAction > 0 {
-		fmt.Fprintf(&b, "\n%d rows need action: see the \"Needs action\" sheet, or the action_needed column.", sum.NeedsAction)
+		fmt.Fprintf(&b, "\n%s %s action: see the \"Needs action\" sheet, or the action_needed column.", plural.Count(sum.NeedsAction, "row"), plural.Verb(sum.NeedsAction, "needs", "need"))
 	}
 	return b.String()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -199,7 +200,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
 		if n > 0 {
-			fmt.Fprintf(m.humanOut(), "Retrying %d rows that needed a person last time.\n", n)
+			fmt.Fprintf(m.humanOut(), "Retrying %s that needed a person last time.\n", plural.Count(n, "row"))
 		}
 	}
 
@@ -215,7 +216,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return Attention()
 	}
 	if plan.Rows > 0 && !c.yes {
-		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
+		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %s now (%s)? [y/N] ", plural.Count(plan.Rows, "row"), conn.Env))
 		if err != nil {
 			return err
 		}
@@ -399,7 +400,8 @@ func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
 // about to pay, "In the sheet" when some were settled by earlier runs and
 // the figures are the whole sheet's.
 func (m *Main) printPlanAs(p *batch.Plan, label string) {
-	fmt.Fprintf(m.humanOut(), "%s: %d rows (%d loads, %d payouts)\n", label, p.Rows, p.ByMethod[batch.MethodLoad], p.ByMethod[batch.MethodPayout])
+	fmt.Fprintf(m.humanOut(), "%s: %s (%s, %s)\n", label, plural.Count(p.Rows, "row"),
+		plural.Count(p.ByMethod[batch.MethodLoad], "load"), plural.Count(p.ByMethod[batch.MethodPayout], "payout"))
 	for _, cur := range p.Currencies() {
 		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
 			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].StringFixed(decimalsFor(cur)))
@@ -420,8 +422,8 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 	fmt.Fprintf(m.Stdout, "\nRun %d: %s\n", runID, stateCounts(st.Counts))
 	for _, t := range res.Totals {
 		d := decimalsFor(t.Currency)
-		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %d rows)\n", t.Currency,
-			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), t.Rows)
+		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %s)\n", t.Currency,
+			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), plural.Count(t.Rows, "row"))
 	}
 	// Paid above is what this run moved; what other runs settled is named
 	// apart, so adding up runs never counts a payment twice.
@@ -435,7 +437,7 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 		fmt.Fprintln(m.Stdout, "  Nothing left to pay: every row of this sheet was settled before this run.")
 	}
 	if n := st.Counts[ledger.StateNeedsAction] + st.Counts[ledger.StateFailed]; n > 0 {
-		fmt.Fprintf(m.Stdout, "  %d rows need a person: see the \"Needs action\" sheet.\n", n)
+		fmt.Fprintf(m.Stdout, "  %s %s a person: see the \"Needs action\" sheet.\n", plural.Count(n, "row"), plural.Verb(n, "needs", "need"))
 	}
 	if wrote {
 		fmt.Fprintf(m.Stdout, "Results: %s\n", res.Path)

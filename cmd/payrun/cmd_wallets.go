@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -56,7 +57,7 @@ func (c *WalletsCommand) Run(ctx context.Context, m *Main, args []string) error 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "Wrote %d wallets of %d payees to %s\n", countWallets(rows), len(payees), strings.Join(paths, ", "))
+		fmt.Fprintf(m.Stderr, "Wrote %s of %s to %s\n", plural.Count(countWallets(rows), "wallet"), plural.Count(len(payees), "payee"), strings.Join(paths, ", "))
 		return nil
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)

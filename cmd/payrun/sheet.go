@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -113,7 +114,8 @@ func writeProblems(w io.Writer, rep *batch.Report) {
 		fmt.Fprintln(w, p.String())
 	}
 	if errs > 0 {
-		fmt.Fprintf(w, "\n%s: %d rows, %d mistakes, %d warnings. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet, rep.Rows, errs, warns)
+		fmt.Fprintf(w, "\n%s: %s, %s, %s. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet,
+			plural.Count(rep.Rows, "row"), plural.Count(errs, "mistake"), plural.Count(warns, "warning"))
 	}
 }
 

@@ -22,6 +22,14 @@ func Noun(n int, noun string) string {
 	return plural(noun)
 }
 
+// Verb is one when n is 1 or -1, else many: "1 row needs", "2 rows need".
+func Verb(n int, one, many string) string {
+	if n == 1 || n == -1 {
+		return one
+	}
+	return many
+}
+
 // plural spells the plural of an English noun.
 func plural(noun string) string {
 	last := noun[len(noun)-1]

@@ -18,3 +18,15 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+func TestVerbAndNoun(t *testing.T) {
+	if got := Count(1, "row") + " " + Verb(1, "needs", "need"); got != "1 row needs" {
+		t.Errorf("got %q", got)
+	}
+	if got := Count(2, "row") + " " + Verb(2, "needs", "need"); got != "2 rows need" {
+		t.Errorf("got %q", got)
+	}
+	if got := Noun(0, "payee"); got != "payees" {
+		t.Errorf("Noun(0, payee) = %q", got)
+	}
+}

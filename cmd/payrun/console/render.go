@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -101,6 +102,10 @@ func flashText(code string) string { return flashes[code] }
 
 var funcs = template.FuncMap{
 	"money": func(d decimal.Decimal, cur string) string { return formatMoney(d, cur) },
+	// count is "1 row", "2 rows": no page says "1 rows".
+	"count": plural.Count,
+	// verb is "is" for one, "are" for more: {{verb .N "is" "are"}}.
+	"verb": plural.Verb,
 	"dt": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -98,7 +99,7 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 			if ids[0] > run.ID {
 				what = "paid by a later run"
 			}
-			ln.Earlier = fmt.Sprintf("%s: %d rows, %s, in run %s", what, earlierRows, totalsText(earlier), strings.Join(names, ", "))
+			ln.Earlier = fmt.Sprintf("%s: %s, %s, in run %s", what, plural.Count(earlierRows, "row"), totalsText(earlier), strings.Join(names, ", "))
 		}
 		out = append(out, ln)
 	}
