@@ -409,3 +409,32 @@ func TestOneRowIsNotOneRows(t *testing.T) {
 		t.Errorf("no count of 1 row printed at all:\n%s", got)
 	}
 }
+
+// TestInboxStderrIsJSON: under cron the inbox's stderr is JSON lines only,
+// a refused sheet's mistakes and the per-sheet headings included; they are
+// on stdout.
+func TestInboxStderrIsJSON(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "incoming")
+	os.MkdirAll(in, 0o750)
+	writeSheet(t, filepath.Join(in, "a.csv"), "IJ", 1)
+	bad, _ := os.ReadFile("../../samples/mistakes.csv")
+	os.WriteFile(filepath.Join(in, "b-bad.csv"), bad, 0o600)
+	var out, errb syncBuffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	err := m.Run(context.Background(), []string{"inbox", dir, "--sandbox", "--once", "--settle", "10ms"})
+	if code := ExitCode(err); code != ExitAttention {
+		t.Fatalf("inbox: exit %d (%v)\n%s%s", code, err, out.String(), errb.String())
+	}
+	for _, line := range strings.Split(strings.TrimRight(errb.String(), "\n"), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("stderr line is not JSON: %q", line)
+		}
+	}
+	for _, want := range []string{"== a.csv", "== b-bad.csv", "Nothing was paid", "To pay:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out.String())
+		}
+	}
+}
