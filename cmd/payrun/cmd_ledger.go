@@ -100,7 +100,7 @@ func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) erro
 	if err := writeFileAtomic(*out, write); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "exported %s to %s\n", l.Path(), *out)
+	fmt.Fprintf(m.humanOut(), "exported %s to %s\n", l.Path(), *out)
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (c *LedgerCommand) backup(ctx context.Context, m *Main, args []string) erro
 	if err := l.Backup(ctx, dest); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "backed up %s to %s\n", l.Path(), dest)
+	fmt.Fprintf(m.humanOut(), "backed up %s to %s\n", l.Path(), dest)
 	return nil
 }
 

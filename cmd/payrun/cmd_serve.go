@@ -78,7 +78,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	defer closeLog()
 	if !loopback && !useTLS {
-		fmt.Fprintf(m.Stderr, "WARNING: serving plain HTTP on %s: passwords, session cookies and payee details cross the network unencrypted. Put TLS in front of it.\n", c.listen)
+		fmt.Fprintf(m.humanOut(), "WARNING: serving plain HTTP on %s: passwords, session cookies and payee details cross the network unencrypted. Put TLS in front of it.\n", c.listen)
 	}
 
 	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
@@ -182,7 +182,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("serve: %w", err)}
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(m.Stderr, "Stopping: no new rows are started; a run in progress records where it stopped.")
+	fmt.Fprintln(m.humanOut(), "Stopping: no new rows are started; a run in progress records where it stopped.")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)

@@ -67,10 +67,10 @@ func (c *TaxCommand) Run(ctx context.Context, m *Main, args []string) error {
 			blocking++
 		}
 	}
-	fmt.Fprintf(m.Stderr, "%d: %s paid, %d at or above %s USD, %d without a tax id (%d of them at or above). Wrote %s\n",
+	fmt.Fprintf(m.humanOut(), "%d: %s paid, %d at or above %s USD, %d without a tax id (%d of them at or above). Wrote %s\n",
 		rep.Year, plural.Count(len(rep.Payees), "payee"), rep.AtThreshold(), threshold, len(missing), blocking, strings.Join(paths, ", "))
 	if blocking > 0 {
-		fmt.Fprintf(m.Stderr, "Ask the %s listed on the %q sheet for their SSN, EIN or ITIN before filing.\n", plural.Count(blocking, "payee"), batch.SheetMissingTaxID)
+		fmt.Fprintf(m.humanOut(), "Ask the %s listed on the %q sheet for their SSN, EIN or ITIN before filing.\n", plural.Count(blocking, "payee"), batch.SheetMissingTaxID)
 		return Attention()
 	}
 	return nil

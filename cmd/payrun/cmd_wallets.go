@@ -57,7 +57,7 @@ func (c *WalletsCommand) Run(ctx context.Context, m *Main, args []string) error 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "Wrote %s of %s to %s\n", plural.Count(countWallets(rows), "wallet"), plural.Count(len(payees), "payee"), strings.Join(paths, ", "))
+		fmt.Fprintf(m.humanOut(), "Wrote %s of %s to %s\n", plural.Count(countWallets(rows), "wallet"), plural.Count(len(payees), "payee"), strings.Join(paths, ", "))
 		return nil
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
