@@ -64,17 +64,17 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	c.api.register(fs)
 	c.logs.register(fs)
 	c.sheet.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
-	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only a sheet whose exact bytes match an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
+	ledgerFlag(fs, &c.ledgerPath)
+	workersFlag(fs, &c.workers)
+	requireApprovalFlag(fs, &c.requireApproval)
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
-	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start even when the balance cannot cover the whole sheet")
+	allowPartialFlag(fs, &c.allowPartial)
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", false, "pay the valid rows of a sheet that has mistakes; mark the others INVALID")
 	fs.BoolVar(&c.retry, "retry", true, "retry rows that needed a person in an earlier run of this sheet (a lifted hold, added funds); --retry=false leaves them")
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
-	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE; default off)")
+	kycNoticeFlag(fs, &c.kycNotice)
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -300,7 +300,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		fmt.Fprintln(m.Stderr, "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil && errors.Is(werr, context.Canceled):
-		fmt.Fprintf(m.Stderr, "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d\n", run.ID)
+		fmt.Fprintf(m.Stderr, "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d --ledger %s\n", run.ID, shellQuote(ledgerPath))
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil:
 		return &ExitError{Code: ExitAttention, Err: fmt.Errorf("write results: %w", werr)}

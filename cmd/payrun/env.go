@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -29,27 +27,6 @@ const (
 
 // sandboxKey is the API key of the embedded sandbox; it opens nothing else.
 const sandboxKey = sandbox.DefaultAPIKey
-
-// apiFlags are the flags of every command that talks to MassPay.
-type apiFlags struct {
-	sandbox      bool
-	sandboxState string
-	baseURL      string
-	env          string
-	keyFile      string
-	rateLimit    rateFlag
-	debug        bool
-}
-
-func (f *apiFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.sandbox, "sandbox", false, "run against the embedded MassPay sandbox (no credentials needed)")
-	fs.StringVar(&f.sandboxState, "sandbox-state", "", "with --sandbox: file the sandbox keeps its state in between runs, with its journal FILE.journal (default: next to the ledger)")
-	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base URL (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
-	fs.StringVar(&f.env, "env", "", "MassPay environment: production or staging (env MASSPAY_ENV)")
-	fs.StringVar(&f.keyFile, "api-key-file", "", "file holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
-	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second (env PAYRUN_RATE_LIMIT; default 50)")
-	fs.BoolVar(&f.debug, "debug", false, "log every MassPay request (method, path, status, latency, attempt)")
-}
 
 // apiConn is an open connection to MassPay: the client, which environment it
 // is, and what to close afterwards.
@@ -165,20 +142,6 @@ func keyFileShown(path string) string {
 	return path
 }
 
-// logFlags are the logging flags every command shares, and --config, which
-// m.logger loads first since every command builds its logger first.
-type logFlags struct {
-	level  string
-	file   string
-	config string
-}
-
-func (f *logFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.level, "log-level", "", "log level: debug, info, warn, error (env PAYRUN_LOG_LEVEL; default info)")
-	fs.StringVar(&f.file, "log-file", "", "append JSON log lines to this file instead of stderr (env PAYRUN_LOG_FILE)")
-	fs.StringVar(&f.config, "config", "", "configuration file (env PAYRUN_CONFIG; default ./payrun.toml if present)")
-}
-
 // logger builds the command's logger: console lines on a terminal, JSON lines
 // otherwise (cron) or into --log-file (opened for append).
 //
@@ -245,29 +208,6 @@ func (m *Main) defaultLedger(flagVal string, sandboxRun bool) string {
 }
 
 func errorsIsUnauthorized(err error) bool { return errors.Is(err, masspay.ErrUnauthorized) }
-
-// rateFlag is --rate-limit: a number that remembers whether it was given, so
-// an unset flag yields to PAYRUN_RATE_LIMIT and payrun.toml.
-type rateFlag struct {
-	v   float64
-	set bool
-}
-
-func (r *rateFlag) String() string {
-	if r == nil || !r.set {
-		return ""
-	}
-	return strconv.FormatFloat(r.v, 'f', -1, 64)
-}
-
-func (r *rateFlag) Set(s string) error {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a number >= 0", s)
-	}
-	r.v, r.set = v, true
-	return nil
-}
 
 // resolve returns the flag, else PAYRUN_RATE_LIMIT, else 50.
 func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
