@@ -153,3 +153,12 @@ func (m *Main) defaultLedgerName(sandboxRun bool) string {
 	}
 	return "payrun.db"
 }
+
+// keyFileShown is how a key file's path is shown (payrun config): as
+// given when it names an existing file, else hidden, as it may be the key.
+func keyFileShown(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		return "(not shown: no such file, so it may be the key itself; give the path of a file holding the key)"
+	}
+	return path
+}

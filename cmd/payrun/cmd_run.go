@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/payrun/payrun/batch"
@@ -311,21 +309,6 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	return Attention()
 }
 
-// allPaid reports whether every row ended paid, loaded or scheduled.
-func allPaid(counts map[ledger.State]int) bool {
-	for s, n := range counts {
-		if n == 0 {
-			continue
-		}
-		switch s {
-		case ledger.StatePaid, ledger.StateLoaded, ledger.StateScheduled:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // abortOnSecondSignal cancels abort when a second SIGINT/SIGTERM arrives
 // after ctx (the first) is done.
 func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main) func() {
@@ -356,30 +339,6 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 		}
 	}()
 	return func() { signal.Stop(ch); close(done) }
-}
-
-// confirm asks a yes/no question on a terminal; without one it refuses and
-// points at --yes, so cron never waits on a prompt.
-func (m *Main) confirm(ctx context.Context, q string) (bool, error) {
-	if !m.isTerminal(m.Stdin) {
-		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: "payrun run --yes SHEET (for cron)"}
-	}
-	fmt.Fprint(m.Stderr, q)
-	// A signal while the question waits is a no: reading a terminal is
-	// not interrupted by the context, so the answer is awaited beside it.
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
-		answer <- line
-	}()
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(m.Stderr)
-		return false, nil
-	case line := <-answer:
-		a := strings.ToLower(strings.TrimSpace(line))
-		return a == "y" || a == "yes", nil
-	}
 }
 
 func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
@@ -429,53 +388,6 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 	if wrote {
 		fmt.Fprintf(m.Stdout, "Results: %s\n", res.Path)
 	}
-}
-
-func decimalsFor(cur string) int32 {
-	if c, ok := batch.LookupCurrency(cur); ok {
-		return c.Decimals
-	}
-	return 2
-}
-
-// resultsFormat picks the results format from --format, else --out's
-// extension, else xlsx.
-func resultsFormat(flagVal, out string) (batch.Format, error) {
-	v := flagVal
-	if v == "" && out != "" {
-		if ext := strings.ToLower(filepath.Ext(out)); ext == ".csv" || ext == ".xlsx" {
-			v = ext
-		}
-	}
-	f, err := batch.ParseResultsFormat(v)
-	if err != nil {
-		return f, &UsageError{Err: err, Hint: "--format xlsx"}
-	}
-	return f, nil
-}
-
-// sandboxStatePath is where an in-process sandbox keeps its state: beside
-// the ledger, so a resumed --sandbox run meets the same MassPay.
-func sandboxStatePath(ledgerPath string) string {
-	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath)) + ".sandbox.json"
-}
-
-// apiFailure classifies a MassPay failure before any row was paid.
-func apiFailure(what string, err error) error {
-	if errorsIsUnauthorized(err) {
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: MassPay refused the API key: %w", what, err)}
-	}
-	return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: %w", what, err)}
-}
-
-func envInt(m *Main, name string, def int) int {
-	var n int
-	if v := m.Getenv(name); v != "" {
-		if _, err := fmt.Sscanf(v, "%d", &n); err == nil && n > 0 {
-			return n
-		}
-	}
-	return def
 }
 
 // absPath is p made absolute where it can be, for messages read elsewhere.
