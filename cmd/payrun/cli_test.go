@@ -25,6 +25,11 @@ func TestFlagsAfterSheet(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("plan SHEET --sandbox: exit %d\n%s%s", code, out, errb)
 	}
+	// Flags before the command name are the command's.
+	code, out, errb = runIn(t, nil, "--sandbox", "plan", "--ledger", ledgerPath, sheet)
+	if code != ExitOK {
+		t.Fatalf("--sandbox plan SHEET: exit %d\n%s%s", code, out, errb)
+	}
 	// "--" ends the flags: what follows is a sheet even if it starts with -.
 	code, _, errb = runIn(t, nil, "plan", "--sandbox", "--ledger", ledgerPath, "--", "-missing.csv")
 	if code != ExitUsage || !strings.Contains(errb, "-missing.csv") || strings.Contains(errb, "unknown flag") {
@@ -81,7 +86,7 @@ func TestHelpOfOneCommand(t *testing.T) {
 		if strings.Contains(out, "Commands:") {
 			t.Errorf("%v printed the top-level help:\n%s", args, out)
 		}
-		if regexp.MustCompile(`(?m)^\s+-[a-z]`).MatchString(out) {
+		if regexp.MustCompile(`(?m)^\s+-[a-z]`).MatchString(out + errb) {
 			t.Errorf("%v: a flag written with one dash:\n%s", args, out)
 		}
 		if !regexp.MustCompile(`(?m)^\s+--ledger`).MatchString(out) {
