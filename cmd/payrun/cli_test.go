@@ -93,6 +93,12 @@ func TestHelpOfOneCommand(t *testing.T) {
 			t.Errorf("%v: no --ledger in help:\n%s", args, out)
 		}
 	}
+	for _, c := range commands {
+		code, out, errb := runIn(t, nil, "help", c.name)
+		if code != ExitOK || !strings.Contains(out, "Usage: payrun "+c.name) || !strings.Contains(out, "Examples:\n  payrun "+c.name) {
+			t.Errorf("help %s: exit %d\n%s%s", c.name, code, out, errb)
+		}
+	}
 	code, out, _ := runIn(t, nil, "help")
 	if code != ExitOK || !strings.Contains(out, "Commands:") || !strings.Contains(out, "payrun help <command>") {
 		t.Errorf("payrun help: exit %d\n%s", code, out)

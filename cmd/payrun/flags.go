@@ -23,10 +23,10 @@ type apiFlags struct {
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sandbox, "sandbox", false, "run against the embedded MassPay sandbox (no credentials needed)")
-	fs.StringVar(&f.sandboxState, "sandbox-state", "", "with --sandbox: file the sandbox keeps its state in between runs, with its journal FILE.journal (default: next to the ledger)")
-	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base URL (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
+	fs.StringVar(&f.sandboxState, "sandbox-state", "", "with --sandbox: `FILE` the sandbox keeps its state in between runs, with its journal FILE.journal (default: next to the ledger)")
+	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base `URL` (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
 	fs.StringVar(&f.env, "env", "", "MassPay environment: production or staging (env MASSPAY_ENV)")
-	fs.StringVar(&f.keyFile, "api-key-file", "", "file holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
+	fs.StringVar(&f.keyFile, "api-key-file", "", "`FILE` holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
 	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second, a `number` (env PAYRUN_RATE_LIMIT; default 50)")
 	fs.BoolVar(&f.debug, "debug", false, "log every MassPay request (method, path, status, latency, attempt)")
 }
@@ -41,13 +41,13 @@ type logFlags struct {
 
 func (f *logFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.level, "log-level", "", "log level: debug, info, warn, error (env PAYRUN_LOG_LEVEL; default info)")
-	fs.StringVar(&f.file, "log-file", "", "append JSON log lines to this file instead of stderr (env PAYRUN_LOG_FILE)")
+	fs.StringVar(&f.file, "log-file", "", "append JSON log lines to this `FILE` instead of stderr (env PAYRUN_LOG_FILE)")
 	configFlag(fs, &f.config)
 }
 
 // configFlag is --config, the configuration file.
 func configFlag(fs *flag.FlagSet, p *string) {
-	fs.StringVar(p, "config", "", "configuration file (env PAYRUN_CONFIG; default ./payrun.toml if present)")
+	fs.StringVar(p, "config", "", "configuration `FILE` (env PAYRUN_CONFIG; default ./payrun.toml if present)")
 }
 
 // ledgerFlag is --ledger, for commands whose default ledger follows
@@ -59,7 +59,7 @@ func ledgerFlag(fs *flag.FlagSet, p *string) {
 // ledgerFlagDefault is --ledger with another default (the inbox's lives in
 // its folder).
 func ledgerFlagDefault(fs *flag.FlagSet, p *string, def string) {
-	fs.StringVar(p, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default "+def+")")
+	fs.StringVar(p, "ledger", "", "the ledger `FILE` (env PAYRUN_LEDGER; default "+def+")")
 }
 
 // sandboxLedgerFlag is --sandbox for commands that do not call MassPay: it
@@ -70,12 +70,12 @@ func sandboxLedgerFlag(fs *flag.FlagSet, p *bool) {
 
 // runIDFlag is --run, the run a command reads.
 func runIDFlag(fs *flag.FlagSet, p *int64) {
-	fs.Int64Var(p, "run", 0, "the run (default: the latest)")
+	fs.Int64Var(p, "run", 0, "the run `ID` (default: the latest)")
 }
 
 // workersFlag is --workers, the rows paid at once.
 func workersFlag(fs *flag.FlagSet, p *int) {
-	fs.IntVar(p, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
+	fs.IntVar(p, "workers", 0, "`N` rows paid at once (env PAYRUN_WORKERS; default 8)")
 }
 
 // requireApprovalFlag is --require-approval. It can only switch approval
