@@ -348,6 +348,13 @@ func givenFlags(fs *flag.FlagSet, names ...string) string {
 	return b.String()
 }
 
+// allGivenFlags is every flag given on fs's command line, as typed again.
+func allGivenFlags(fs *flag.FlagSet) string {
+	var names []string
+	fs.Visit(func(f *flag.Flag) { names = append(names, f.Name) })
+	return givenFlags(fs, names...)
+}
+
 // shellQuote quotes s for a POSIX shell when it holds anything but
 // letters, digits and the punctuation of paths and URLs.
 func shellQuote(s string) string {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -137,5 +139,23 @@ func TestDidYouMean(t *testing.T) {
 	code, _, errb = runIn(t, nil, "status", "--workers", "x")
 	if code != ExitUsage || !strings.Contains(errb, "unknown flag --workers") || strings.Contains(errb, "did you mean") {
 		t.Errorf("status --workers: exit %d\n%s", code, errb)
+	}
+}
+
+// TestConfirmHintRepeatsFlags: a run that cannot ask (no terminal) points
+// at the same command with --yes, flags included (it said "payrun run --yes
+// SHEET", which then lacked --sandbox).
+func TestConfirmHintRepeatsFlags(t *testing.T) {
+	sheet := cleanSheet(t)
+	ledgerPath := filepath.Join(filepath.Dir(sheet), "l.db")
+	var out, errb syncBuffer
+	m := &Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+	err := m.Run(context.Background(), []string{"run", sheet, "--sandbox", "--ledger", ledgerPath, "--workers", "2"})
+	var ue *UsageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("run without a terminal: %v\n%s", err, errb.String())
+	}
+	if want := "payrun run " + sheet + " --ledger " + ledgerPath + " --sandbox --workers 2 --yes"; ue.Hint != want {
+		t.Errorf("hint = %q, want %q", ue.Hint, want)
 	}
 }

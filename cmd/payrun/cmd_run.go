@@ -206,7 +206,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return Attention()
 	}
 	if plan.Rows > 0 && !c.yes {
-		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
+		again := "payrun run " + shellQuote(sheetPath) + allGivenFlags(fs) + " --yes"
+		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env), again)
 		if err != nil {
 			return err
 		}

@@ -18,10 +18,11 @@ func (m *Main) isTerminal(w any) bool {
 }
 
 // confirm asks a yes/no question on a terminal; without one it refuses and
-// points at --yes, so cron never waits on a prompt.
-func (m *Main) confirm(ctx context.Context, q string) (bool, error) {
+// points at withYes, the same command with --yes, so cron never waits on a
+// prompt.
+func (m *Main) confirm(ctx context.Context, q, withYes string) (bool, error) {
 	if !m.isTerminal(m.Stdin) {
-		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: "payrun run --yes SHEET (for cron)"}
+		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: withYes}
 	}
 	fmt.Fprint(m.Stderr, q)
 	// A signal while the question waits is a no: reading a terminal is
