@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/payrun/payrun/batch"
@@ -119,6 +120,9 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 	}
 	if c, ok := lookupCommand(args[0]); ok {
 		return c.new().Run(ctx, m, args[1:])
+	}
+	if strings.HasPrefix(args[0], "-") {
+		return &UsageError{Err: fmt.Errorf("flag %s given without a command", args[0]), Hint: "payrun help"}
 	}
 	return unknownCommand("", args[0], commandNames())
 }
