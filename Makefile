@@ -11,7 +11,7 @@ SEEDS   ?= 200
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/payrun
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/payrun
 
 # make test: what CI runs. Vet, then every test with the race detector,
 # then the SDK contract suite when node and npm are on the PATH.

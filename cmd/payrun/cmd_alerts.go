@@ -134,8 +134,8 @@ type AlertsCommand struct {
 func (c *AlertsCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("alerts", "test [flags]")
 	c.logs.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file the test alerts are recorded in (env PAYRUN_LEDGER)")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "use the sandbox's ledger (payrun-sandbox.db)")
+	ledgerFlag(fs, &c.ledgerPath) // where the test alerts are recorded
+	sandboxLedgerFlag(fs, &c.sandbox)
 	if err := m.parseFlags(fs, args, "payrun alerts test"); err != nil {
 		return err
 	}

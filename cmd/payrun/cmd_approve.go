@@ -48,11 +48,11 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 	}
 	hint := "payrun " + name + " --ledger payrun.db 7"
 	fs := m.newFlagSet(name, "[flags] [PLAN_ID]")
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "use the sandbox's default ledger (payrun-sandbox.db)")
+	ledgerFlag(fs, &c.ledgerPath)
+	sandboxLedgerFlag(fs, &c.sandbox)
 	fs.StringVar(&c.as, "as", "", "who decides (default: the OS user); recorded with the OS user and host")
 	fs.StringVar(&c.reason, "reason", "", "why (recorded with the decision; required to reject)")
-	fs.StringVar(&c.config, "config", "", "configuration file (env PAYRUN_CONFIG; default ./payrun.toml if present)")
+	configFlag(fs, &c.config)
 	if err := m.parseFlags(fs, args, hint); err != nil {
 		return err
 	}
@@ -111,7 +111,13 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 	fmt.Fprintf(m.Stdout, "Plan %d %s by %s (OS account %s): %s (sha256 %s…, %s, %s; prepared by %s)\n", p.ID, verb, who, osAccount(),
 		p.SheetName, p.SheetSHA256[:12], plural.Count(p.Rows, "row"), ledger.FormatTotals(p.Totals), p.PreparedBy)
 	if !c.reject {
-		fmt.Fprintf(m.Stdout, "%s may now be paid, as long as its bytes stay the same: payrun run --ledger %s SHEET\n", p.SheetName, path)
+		// The next step pays it where it was planned: this ledger, and the
+		// sandbox when the plan was made against it.
+		next := "payrun run " + shellQuote(p.SheetName) + " --ledger " + shellQuote(path)
+		if p.Environment == EnvSandbox {
+			next += " --sandbox"
+		}
+		fmt.Fprintf(m.Stdout, "%s may now be paid, as long as its bytes stay the same: %s\n", p.SheetName, next)
 	}
 	return nil
 }

@@ -28,10 +28,9 @@ func (c *AutopayCommand) Run(ctx context.Context, m *Main, args []string) error 
 	case "list":
 		return c.list(ctx, m, args[1:])
 	case "-h", "--help", "help":
-		fmt.Fprintf(m.Stderr, "Usage: payrun autopay %s\n", autopayUsage)
-		return nil
+		return m.groupHelp("autopay", autopayUsage)
 	}
-	return &UsageError{Err: fmt.Errorf("unknown autopay subcommand %q", args[0]), Hint: hint}
+	return unknownCommand("autopay", args[0], []string{"apply", "list"})
 }
 
 // apply validates the sheet (exit 2 on a mistake, before any call), plans

@@ -29,10 +29,10 @@ func (c *ConfigCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("config", "[flags]")
 	c.api.register(fs)
 	c.logs.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once")
-	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only approved sheets")
-	fs.StringVar(&c.settle, "settle", "", "payrun inbox settle time")
+	ledgerFlag(fs, &c.ledgerPath)
+	workersFlag(fs, &c.workers)
+	requireApprovalFlag(fs, &c.requireApproval)
+	settleFlag(fs, &c.settle)
 	if err := m.parseFlags(fs, args, "payrun config --config payrun.toml"); err != nil {
 		return err
 	}
@@ -152,4 +152,13 @@ func (m *Main) defaultLedgerName(sandboxRun bool) string {
 		return "payrun-sandbox.db"
 	}
 	return "payrun.db"
+}
+
+// keyFileShown is how a key file's path is shown (payrun config): as
+// given when it names an existing file, else hidden, as it may be the key.
+func keyFileShown(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		return "(not shown: no such file, so it may be the key itself; give the path of a file holding the key)"
+	}
+	return path
 }

@@ -52,7 +52,7 @@ type InboxCommand struct {
 	kycNotice       string // passed on to payrun run
 }
 
-const inboxUsage = "[flags] DIR   (flags may also follow DIR)"
+const inboxUsage = "[flags] DIR"
 
 // inboxOnly are the inbox's own flags, not passed on to payrun run.
 var inboxOnly = map[string]bool{"settle": true, "once": true, "interval": true, "create": true}
@@ -73,27 +73,19 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	c.api.register(fs)
 	c.logs.register(fs)
 	c.sheet.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default DIR/payrun.db, or DIR/payrun-sandbox.db with --sandbox)")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
-	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only sheets matching an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
-	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start a sheet even when the balance cannot cover it whole")
-	fs.StringVar(&c.settle, "settle", "", "how long a new sheet's size and time must stay unchanged before it is taken (env PAYRUN_INBOX_SETTLE; default 5s)")
+	ledgerFlagDefault(fs, &c.ledgerPath, "DIR/payrun.db, or DIR/payrun-sandbox.db with --sandbox")
+	workersFlag(fs, &c.workers)
+	requireApprovalFlag(fs, &c.requireApproval)
+	allowPartialFlag(fs, &c.allowPartial)
+	settleFlag(fs, &c.settle)
 	fs.BoolVar(&c.once, "once", false, "work the sheets present now, then exit (cron, systemd timer)")
 	fs.BoolVar(&c.create, "create", false, "create DIR and its incoming, done and failed folders if missing (once, when setting the inbox up)")
 	fs.DurationVar(&c.interval, "interval", time.Minute, "without --once: how often to look for new sheets")
-	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE)")
-	// Go's flag package stops at the first argument; the inbox also takes
-	// flags after DIR, as in "payrun inbox DIR --once".
-	var pos []string
-	for rest := args; ; {
-		if err := m.parseFlags(fs, rest, hint); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	kycNoticeFlag(fs, &c.kycNotice)
+	if err := m.parseFlags(fs, args, hint); err != nil {
+		return err
 	}
+	pos := fs.Args()
 	if len(pos) != 1 {
 		return &UsageError{Err: errors.New("give one inbox folder"), Hint: hint}
 	}

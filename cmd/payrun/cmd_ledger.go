@@ -31,17 +31,17 @@ func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
 	case "backup":
 		return c.backup(ctx, m, args[1:])
 	case "-h", "--help", "help":
-		fmt.Fprintln(m.Stderr, "Usage: payrun ledger "+ledgerUsage)
-		return nil
+		return m.groupHelp("ledger", ledgerUsage)
 	}
-	return &UsageError{Err: fmt.Errorf("ledger: unknown subcommand %q", args[0]), Hint: "payrun ledger export --out ledger.jsonl"}
+	return unknownCommand("ledger", args[0], []string{"export", "backup"})
 }
 
 // export writes the ledger's tables as JSON lines or one table as CSV. It
 // opens the ledger read-only, so it may run while a run is active.
 func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("ledger export", "[--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|run_rows|conflicts|events] [--out FILE]")
-	ledgerPath := fs.String("ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
+	var ledgerPath string
+	ledgerFlag(fs, &ledgerPath)
 	format := fs.String("format", "", "jsonl or csv (default: from --out's extension, else jsonl)")
 	table := fs.String("table", "", "which table: all (jsonl only), runs, rows, run_rows, conflicts or events (default: all for jsonl, rows for csv)")
 	out := fs.String("out", "", "file to write (default: standard output); written atomically, mode 0600")
@@ -83,7 +83,7 @@ func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) erro
 		return &UsageError{Err: fmt.Errorf("unknown format %q", *format), Hint: hint}
 	}
 
-	l, err := openLedgerReadOnly(ctx, m.defaultLedger(*ledgerPath, false))
+	l, err := openLedgerReadOnly(ctx, m.defaultLedger(ledgerPath, false))
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,8 @@ func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) erro
 // ledger's lock, so it never copies a ledger in the middle of a run.
 func (c *LedgerCommand) backup(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("ledger backup", "[--ledger FILE] DEST")
-	ledgerPath := fs.String("ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
+	var ledgerPath string
+	ledgerFlag(fs, &ledgerPath)
 	hint := "payrun ledger backup --ledger payrun.db backups/payrun-2026-03.db"
 	if err := m.parseFlags(fs, args, hint); err != nil {
 		return err
@@ -117,7 +118,7 @@ func (c *LedgerCommand) backup(ctx context.Context, m *Main, args []string) erro
 		return &UsageError{Err: errors.New("ledger backup needs exactly one destination file"), Hint: hint}
 	}
 	dest := fs.Arg(0)
-	l, err := openLedgerReadOnly(ctx, m.defaultLedger(*ledgerPath, false))
+	l, err := openLedgerReadOnly(ctx, m.defaultLedger(ledgerPath, false))
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	c.logs.register(fs)
 	c.sheet.register(fs)
 	fs.StringVar(&c.out, "out", "", "plan workbook (default: <sheet>.plan.xlsx next to the sheet)")
-	fs.StringVar(&c.ledgerPath, "ledger", "", "record the plan for approval in this ledger (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
+	ledgerFlag(fs, &c.ledgerPath) // where the plan is recorded for approval
 	fs.StringVar(&c.as, "as", "", "who prepared the plan (default: the OS user)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun plan --sandbox samples/monthly-freelancers.xlsx"); err != nil {
@@ -118,11 +118,14 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintln(m.Stdout, "Nothing left to pay: every row of this sheet was settled before.")
 		return nil
 	}
+	// The next step carries the flags given here that payrun run takes
+	// too: plan --sandbox must not suggest a run that needs a key.
+	next := "payrun run " + shellQuote(sheetPath) + givenFlags(fs, runFlagsFromPlan...)
 	if plan.DetailsUnchecked > 0 {
-		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %s %s checked at run time (their payees are not at MassPay yet): payrun run %s\n",
-			plural.Count(plan.DetailsUnchecked, "row"), plural.Verb(plan.DetailsUnchecked, "is", "are"), sheetPath)
+		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %s %s checked at run time (their payees are not at MassPay yet): %s\n",
+			plural.Count(plan.DetailsUnchecked, "row"), plural.Verb(plan.DetailsUnchecked, "is", "are"), next)
 		return nil
 	}
-	fmt.Fprintln(m.Stdout, "The sheet can be paid: payrun run "+sheetPath)
+	fmt.Fprintln(m.Stdout, "The sheet can be paid: "+next)
 	return nil
 }

@@ -26,13 +26,16 @@ const reportUsage = "[--ledger FILE] [--run ID] [--out FILE] [--format xlsx|csv]
 // Run writes the report.
 func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("report", reportUsage)
-	fs.StringVar(&c.ledgerPath, "ledger", reportLedgerDefault(m), "the ledger file (env PAYRUN_LEDGER)")
-	fs.Int64Var(&c.runID, "run", 0, "the run to report (default: the latest run)")
+	ledgerFlag(fs, &c.ledgerPath)
+	runIDFlag(fs, &c.runID)
 	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet)")
 	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {
 		return err
+	}
+	if c.ledgerPath == "" {
+		c.ledgerPath = reportLedgerDefault(m)
 	}
 	if fs.NArg() > 0 {
 		return &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), Hint: "payrun report " + reportUsage}

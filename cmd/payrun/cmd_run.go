@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/payrun/payrun/batch"
@@ -65,17 +63,17 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	c.api.register(fs)
 	c.logs.register(fs)
 	c.sheet.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
-	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only a sheet whose exact bytes match an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
+	ledgerFlag(fs, &c.ledgerPath)
+	workersFlag(fs, &c.workers)
+	requireApprovalFlag(fs, &c.requireApproval)
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
-	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start even when the balance cannot cover the whole sheet")
+	allowPartialFlag(fs, &c.allowPartial)
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", false, "pay the valid rows of a sheet that has mistakes; mark the others INVALID")
 	fs.BoolVar(&c.retry, "retry", true, "retry rows that needed a person in an earlier run of this sheet (a lifted hold, added funds); --retry=false leaves them")
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
-	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE; default off)")
+	kycNoticeFlag(fs, &c.kycNotice)
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -216,7 +214,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return Attention()
 	}
 	if plan.Rows > 0 && !c.yes {
-		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %s now (%s)? [y/N] ", plural.Count(plan.Rows, "row"), conn.Env))
+		again := "payrun run " + shellQuote(sheetPath) + allGivenFlags(fs) + " --yes"
+		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %s now (%s)? [y/N] ", plural.Count(plan.Rows, "row"), conn.Env), again)
 		if err != nil {
 			return err
 		}
@@ -312,7 +311,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		fmt.Fprintln(m.humanOut(), "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil && errors.Is(werr, context.Canceled):
-		fmt.Fprintf(m.humanOut(), "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d\n", run.ID)
+		fmt.Fprintf(m.humanOut(), "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d --ledger %s\n", run.ID, shellQuote(ledgerPath))
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil:
 		return &ExitError{Code: ExitAttention, Err: fmt.Errorf("write results: %w", werr)}
@@ -321,21 +320,6 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return nil
 	}
 	return Attention()
-}
-
-// allPaid reports whether every row ended paid, loaded or scheduled.
-func allPaid(counts map[ledger.State]int) bool {
-	for s, n := range counts {
-		if n == 0 {
-			continue
-		}
-		switch s {
-		case ledger.StatePaid, ledger.StateLoaded, ledger.StateScheduled:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // abortOnSecondSignal cancels abort when a second SIGINT/SIGTERM arrives
@@ -368,30 +352,6 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 		}
 	}()
 	return func() { signal.Stop(ch); close(done) }
-}
-
-// confirm asks a yes/no question on a terminal; without one it refuses and
-// points at --yes, so cron never waits on a prompt.
-func (m *Main) confirm(ctx context.Context, q string) (bool, error) {
-	if !m.isTerminal(m.Stdin) {
-		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: "payrun run --yes SHEET (for cron)"}
-	}
-	fmt.Fprint(m.Stderr, q)
-	// A signal while the question waits is a no: reading a terminal is
-	// not interrupted by the context, so the answer is awaited beside it.
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
-		answer <- line
-	}()
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(m.Stderr)
-		return false, nil
-	case line := <-answer:
-		a := strings.ToLower(strings.TrimSpace(line))
-		return a == "y" || a == "yes", nil
-	}
 }
 
 func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
@@ -442,53 +402,6 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 	if wrote {
 		fmt.Fprintf(m.Stdout, "Results: %s\n", res.Path)
 	}
-}
-
-func decimalsFor(cur string) int32 {
-	if c, ok := batch.LookupCurrency(cur); ok {
-		return c.Decimals
-	}
-	return 2
-}
-
-// resultsFormat picks the results format from --format, else --out's
-// extension, else xlsx.
-func resultsFormat(flagVal, out string) (batch.Format, error) {
-	v := flagVal
-	if v == "" && out != "" {
-		if ext := strings.ToLower(filepath.Ext(out)); ext == ".csv" || ext == ".xlsx" {
-			v = ext
-		}
-	}
-	f, err := batch.ParseResultsFormat(v)
-	if err != nil {
-		return f, &UsageError{Err: err, Hint: "--format xlsx"}
-	}
-	return f, nil
-}
-
-// sandboxStatePath is where an in-process sandbox keeps its state: beside
-// the ledger, so a resumed --sandbox run meets the same MassPay.
-func sandboxStatePath(ledgerPath string) string {
-	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath)) + ".sandbox.json"
-}
-
-// apiFailure classifies a MassPay failure before any row was paid.
-func apiFailure(what string, err error) error {
-	if errorsIsUnauthorized(err) {
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: MassPay refused the API key: %w", what, err)}
-	}
-	return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: %w", what, err)}
-}
-
-func envInt(m *Main, name string, def int) int {
-	var n int
-	if v := m.Getenv(name); v != "" {
-		if _, err := fmt.Sscanf(v, "%d", &n); err == nil && n > 0 {
-			return n
-		}
-	}
-	return def
 }
 
 // absPath is p made absolute where it can be, for messages read elsewhere.

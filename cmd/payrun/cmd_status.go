@@ -18,9 +18,9 @@ type StatusCommand struct {
 // Run prints the status. Exit 0 when every row is paid, 1 otherwise.
 func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("status", "[--ledger FILE] [--run ID]")
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "the sandbox ledger (payrun-sandbox.db)")
-	fs.Int64Var(&c.runID, "run", 0, "the run (default: the latest)")
+	ledgerFlag(fs, &c.ledgerPath)
+	sandboxLedgerFlag(fs, &c.sandbox)
+	runIDFlag(fs, &c.runID)
 	if err := m.parseFlags(fs, args, "payrun status --run 3"); err != nil {
 		return err
 	}

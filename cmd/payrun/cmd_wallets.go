@@ -101,7 +101,7 @@ type payeeEnv struct {
 func (e *payeeEnv) register(fs *flag.FlagSet) {
 	e.api.register(fs)
 	e.logs.register(fs)
-	fs.StringVar(&e.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
+	ledgerFlag(fs, &e.ledgerPath)
 	fs.Func("user", "a payee's internal_user_id (repeat, or separate with commas); default: every payee the ledger knows", func(v string) error {
 		for _, id := range strings.Split(v, ",") {
 			if id = strings.TrimSpace(id); id != "" {

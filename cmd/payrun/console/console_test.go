@@ -531,6 +531,9 @@ func TestSetup(t *testing.T) {
 	}
 	if code, body := b.get("/setup?token=setup-token-0123456789"); code != http.StatusOK {
 		t.Fatalf("setup page = %d\n%s", code, body)
+	} else if want := "--ledger " + fresh.ledger.Path() + " NAME"; !strings.Contains(body, want) {
+		// Without the console's ledger, payrun user add writes to ./payrun.db.
+		t.Errorf("setup page's user add hint lacks %q:\n%s", want, body)
 	}
 	form := url.Values{"token": {"setup-token-0123456789"}, "name": {"dana"}, "role": {"approver"}, "password": {"a long passphrase"}, "password2": {"a long passphrase"}}
 	resp, body := b.post("/setup", form)
