@@ -155,7 +155,7 @@ func TestMutatingWithoutKeyNotRetriedOnceSent(t *testing.T) {
 				jsonAnswer(w, status, `{"title":"Internal","message":"boom","code":"500"}`)
 			})
 			c, _ := newTestClient(t, api.URL(), nil)
-			_, err := c.CreateUser(context.Background(), "", User{InternalUserID: "u1", Email: "a@b.c"})
+			_, err := c.CreateUser(context.Background(), "", User{Profile: Profile{InternalUserID: "u1", Email: "a@b.c"}})
 			if n := len(api.Hits()); n != 1 {
 				t.Fatalf("requests = %d, want 1 (POST without key must not be retried)", n)
 			}
@@ -201,7 +201,7 @@ func TestDialErrorRetriedEvenWithoutKey(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	c, sl := newTestClient(t, "http://"+addr+"/v1.0.0/payout", nil)
-	_, err = c.CreateUser(context.Background(), "", User{InternalUserID: "u1"})
+	_, err = c.CreateUser(context.Background(), "", User{Profile: Profile{InternalUserID: "u1"}})
 	if !errors.Is(err, ErrRetriesExhausted) {
 		t.Fatalf("err = %v, want retries exhausted", err)
 	}
@@ -246,7 +246,7 @@ func TestLostResponseRetriedOnlyWithKey(t *testing.T) {
 		t.Fatalf("requests = %d, want 2", len(api.Hits()))
 	}
 
-	_, err = c.UpdateUser(context.Background(), "", "usr_1", UpdateUser{City: "Lima"})
+	_, err = c.UpdateUser(context.Background(), "", "usr_1", UpdateUser{Profile: Profile{City: "Lima"}})
 	if len(api.Hits()) != 3 {
 		t.Fatalf("PUT without key was retried after a lost answer: %d requests", len(api.Hits()))
 	}
@@ -420,7 +420,7 @@ func TestHeaders(t *testing.T) {
 		jsonAnswer(w, 200, `{"user_token":"usr_1","status":"ACTIVE"}`)
 	})
 	c, _ := newTestClient(t, api.URL()+"/", nil) // trailing slash is trimmed
-	if _, err := c.CreateUser(context.Background(), "user:u1", User{InternalUserID: "u1"}); err != nil {
+	if _, err := c.CreateUser(context.Background(), "user:u1", User{Profile: Profile{InternalUserID: "u1"}}); err != nil {
 		t.Fatal(err)
 	}
 	h := api.Hits()[0]

@@ -145,8 +145,8 @@ func (e *env) sourceToken(t *testing.T, currency string) string {
 
 func (e *env) user(t *testing.T, id, email string) *masspay.StoredUser {
 	t.Helper()
-	u, err := e.c.CreateUser(e.ctx, "user:"+id, masspay.User{InternalUserID: id, Country: "USA",
-		FirstName: "Ana", LastName: "Diaz", Email: email})
+	u, err := e.c.CreateUser(e.ctx, "user:"+id, masspay.User{Profile: masspay.Profile{InternalUserID: id, Country: "USA",
+		FirstName: "Ana", LastName: "Diaz", Email: email}})
 	if err != nil {
 		t.Fatalf("CreateUser %s: %v", id, err)
 	}
@@ -225,7 +225,7 @@ func TestSandboxEveryMethod(t *testing.T) {
 	if u.Status != masspay.UserActive || !strings.HasPrefix(u.UserToken, "usr_") {
 		t.Fatalf("CreateUser = %+v", u)
 	}
-	again, err := e.c.CreateUser(ctx, "user:emp-1", masspay.User{InternalUserID: "emp-1", Country: "USA", FirstName: "Ana", LastName: "Diaz", Email: "ana@example.com"})
+	again, err := e.c.CreateUser(ctx, "user:emp-1", masspay.User{Profile: masspay.Profile{InternalUserID: "emp-1", Country: "USA", FirstName: "Ana", LastName: "Diaz", Email: "ana@example.com"}})
 	if err != nil || again.UserToken != u.UserToken {
 		t.Fatalf("replayed CreateUser = %+v, %v; want the same user", again, err)
 	}
@@ -242,7 +242,7 @@ func TestSandboxEveryMethod(t *testing.T) {
 	if err != nil || got.Email != "ana@example.com" {
 		t.Fatalf("GetUser = %+v, %v", got, err)
 	}
-	upd, err := e.c.UpdateUser(ctx, "upd:emp-1", u.UserToken, masspay.UpdateUser{City: "Austin", Address1: "1 Main St"})
+	upd, err := e.c.UpdateUser(ctx, "upd:emp-1", u.UserToken, masspay.UpdateUser{Profile: masspay.Profile{City: "Austin", Address1: "1 Main St"}})
 	if err != nil || upd.City != "Austin" {
 		t.Fatalf("UpdateUser = %+v, %v", upd, err)
 	}
@@ -493,7 +493,7 @@ func balanceOf(a sandbox.Audit, cur string) decimal.Decimal {
 func TestSandboxLostResponseWithoutKey(t *testing.T) {
 	e := startSandbox(t, nil, nil)
 	e.srv.SetFaults(sandbox.Faults{LostResponseRate: 1})
-	_, err := e.c.CreateUser(e.ctx, "", masspay.User{InternalUserID: "emp-4", Country: "USA", FirstName: "Di", LastName: "Eve", Email: "di@example.com"})
+	_, err := e.c.CreateUser(e.ctx, "", masspay.User{Profile: masspay.Profile{InternalUserID: "emp-4", Country: "USA", FirstName: "Di", LastName: "Eve", Email: "di@example.com"}})
 	if !masspay.IsUnknownOutcome(err) || !masspay.IsRetryable(err) {
 		t.Fatalf("err = %v; want a retryable unknown outcome", err)
 	}

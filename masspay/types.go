@@ -129,8 +129,13 @@ type LookupUserParams struct {
 	InternalUserID string
 }
 
-// User is the body of POST /user.
-type User struct {
+// Profile is who a payee is and how to reach them: the fields POST /user
+// takes, PUT /user/{user_token} changes and GET /user/{user_token} answers.
+// User, UpdateUser and StoredUser embed it, so the three cannot drift apart;
+// encoding/json writes an embedded struct's fields in place, so the wire is
+// what it was when each wrote them out. The first five are required by
+// POST /user and always sent there; UpdateUser leaves them out when empty.
+type Profile struct {
 	InternalUserID string         `json:"internal_user_id"`
 	Country        string         `json:"country"`
 	FirstName      string         `json:"first_name"`
@@ -147,53 +152,43 @@ type User struct {
 	BusinessName   string         `json:"business_name,omitempty"`
 	DateOfBirth    string         `json:"date_of_birth,omitempty"`
 	Metadata       map[string]any `json:"metadata,omitempty"`
-	NotifyUser     *bool          `json:"notify_user,omitempty"`
+}
+
+// User is the body of POST /user.
+type User struct {
+	Profile
+	NotifyUser *bool `json:"notify_user,omitempty"`
 }
 
 // UpdateUser is the body of PUT /user/{user_token}; empty fields are left as
 // they are.
 type UpdateUser struct {
-	InternalUserID string         `json:"internal_user_id,omitempty"`
-	Country        string         `json:"country,omitempty"`
-	FirstName      string         `json:"first_name,omitempty"`
-	LastName       string         `json:"last_name,omitempty"`
-	Email          string         `json:"email,omitempty"`
-	Address1       string         `json:"address1,omitempty"`
-	Address2       string         `json:"address2,omitempty"`
-	City           string         `json:"city,omitempty"`
-	StateProvince  string         `json:"state_province,omitempty"`
-	PostalCode     string         `json:"postal_code,omitempty"`
-	MiddleName     string         `json:"middle_name,omitempty"`
-	Language       string         `json:"language,omitempty"`
-	MobileNumber   string         `json:"mobile_number,omitempty"`
-	BusinessName   string         `json:"business_name,omitempty"`
-	DateOfBirth    string         `json:"date_of_birth,omitempty"`
-	Metadata       map[string]any `json:"metadata,omitempty"`
+	Profile
+}
+
+// MarshalJSON writes the profile with every empty field left out, the five
+// POST /user requires too: in a PUT an absent field is left as it is.
+func (u UpdateUser) MarshalJSON() ([]byte, error) {
+	// Fields at the outer level hide the embedded ones of the same JSON
+	// name and keep their place: the order on the wire does not change.
+	return json.Marshal(struct {
+		InternalUserID string `json:"internal_user_id,omitempty"`
+		Country        string `json:"country,omitempty"`
+		FirstName      string `json:"first_name,omitempty"`
+		LastName       string `json:"last_name,omitempty"`
+		Email          string `json:"email,omitempty"`
+		Profile
+	}{u.InternalUserID, u.Country, u.FirstName, u.LastName, u.Email, u.Profile})
 }
 
 // StoredUser is the answer of POST /user, GET and PUT /user/{user_token}.
 type StoredUser struct {
-	UserToken      string         `json:"user_token"`
-	Status         string         `json:"status"`
-	CreatedOn      string         `json:"created_on"`
-	InternalUserID string         `json:"internal_user_id"`
-	Country        string         `json:"country"`
-	FirstName      string         `json:"first_name"`
-	LastName       string         `json:"last_name"`
-	Email          string         `json:"email"`
-	Address1       string         `json:"address1,omitempty"`
-	Address2       string         `json:"address2,omitempty"`
-	City           string         `json:"city,omitempty"`
-	StateProvince  string         `json:"state_province,omitempty"`
-	PostalCode     string         `json:"postal_code,omitempty"`
-	MiddleName     string         `json:"middle_name,omitempty"`
-	Language       string         `json:"language,omitempty"`
-	MobileNumber   string         `json:"mobile_number,omitempty"`
-	BusinessName   string         `json:"business_name,omitempty"`
-	DateOfBirth    string         `json:"date_of_birth,omitempty"`
-	Metadata       map[string]any `json:"metadata,omitempty"`
-	Timezone       string         `json:"timezone"`
-	ActivationURL  string         `json:"activation_url,omitempty"`
+	UserToken string `json:"user_token"`
+	Status    string `json:"status"`
+	CreatedOn string `json:"created_on"`
+	Profile
+	Timezone      string `json:"timezone"`
+	ActivationURL string `json:"activation_url,omitempty"`
 }
 
 // HistoryParams are the query parameters of the user history endpoints.
