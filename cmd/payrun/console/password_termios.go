@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || darwin || dragonfly || freebsd || netbsd || openbsd
 
 package console
 
@@ -12,15 +12,15 @@ import (
 // on, so a typed password is not shown.
 func echoOff(f *os.File) (restore func(), ok bool) {
 	fd := int(f.Fd())
-	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	old, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 	if err != nil {
 		return func() {}, false
 	}
 	t := *old
 	t.Lflag &^= unix.ECHO
 	t.Lflag |= unix.ICANON | unix.ISIG
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &t); err != nil {
+	if err := unix.IoctlSetTermios(fd, ioctlSetTermios, &t); err != nil {
 		return func() {}, false
 	}
-	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, old) }, true
+	return func() { unix.IoctlSetTermios(fd, ioctlSetTermios, old) }, true
 }
