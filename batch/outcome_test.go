@@ -199,8 +199,8 @@ func loadedRow(t *testing.T, g *rig, id, amount string) {
 func prePay(t *testing.T, g *rig, line sheetLine, amount string) string {
 	t.Helper()
 	ctx := g.ctx
-	user := must(g.api.CreateUser(ctx, "pre-user-"+line.id, masspay.User{InternalUserID: line.user, Country: "USA",
-		FirstName: line.first, LastName: line.last, Email: line.email}))(t)
+	user := must(g.api.CreateUser(ctx, "pre-user-"+line.id, masspay.User{Profile: masspay.Profile{InternalUserID: line.user, Country: "USA",
+		FirstName: line.first, LastName: line.last, Email: line.email}}))(t)
 	dst := must(g.api.BestRoutes(ctx, "USA", masspay.RouteParams{SourceCurrency: "USD", DestinationCurrency: "USD", OnlyGenericPayers: true}))(t)
 	var route masspay.Route
 	for _, rt := range dst.Routes() {
@@ -227,8 +227,8 @@ func prePay(t *testing.T, g *rig, line sheetLine, amount string) string {
 // MassPay, of amount.
 func preLoad(t *testing.T, g *rig, line sheetLine, amount string) string {
 	t.Helper()
-	user := must(g.api.CreateUser(g.ctx, "pre-user-"+line.id, masspay.User{InternalUserID: line.user, Country: "USA",
-		FirstName: line.first, LastName: line.last, Email: line.email}))(t)
+	user := must(g.api.CreateUser(g.ctx, "pre-user-"+line.id, masspay.User{Profile: masspay.Profile{InternalUserID: line.user, Country: "USA",
+		FirstName: line.first, LastName: line.last, Email: line.email}}))(t)
 	l := must(g.api.Load(g.ctx, "pre-load-"+line.id, user.UserToken, masspay.LoadTxn{ClientLoadID: line.id,
 		SourceToken: g.usdSource(), Amount: decimal.RequireFromString(amount), SourceCurrencyCode: "USD"}))(t)
 	return l.LoadToken
@@ -614,8 +614,8 @@ func TestOutcomeRefusalWithRefusedLookUpStaysInFlight(t *testing.T) {
 func TestOutcomeCase7PayeeByEmailWithOtherInternalID(t *testing.T) {
 	g := newRig(t, rigOptions{})
 	line := loadLine("C7-LOAD", 1, "90.00")
-	other := must(g.api.CreateUser(g.ctx, "other-user", masspay.User{InternalUserID: "someone-else-77", Country: "USA",
-		FirstName: line.first, LastName: "Other", Email: line.email}))(t)
+	other := must(g.api.CreateUser(g.ctx, "other-user", masspay.User{Profile: masspay.Profile{InternalUserID: "someone-else-77", Country: "USA",
+		FirstName: line.first, LastName: "Other", Email: line.email}}))(t)
 	runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{line}))
 	g.run(runID, 1)
 	row := must(g.led.Row(g.ctx, line.id))(t)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -139,7 +140,9 @@ func (c *ConfigCommand) describeKey(env func(string) string, fileVals map[string
 	}
 	st, _ := os.Stat(file)
 	note := ""
-	if st != nil && st.Mode().Perm()&0o077 != 0 {
+	// Windows has no mode bits (every file reads as 0666; ACLs decide who
+	// can read it), so the warning would always be there and always wrong.
+	if st != nil && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		note = fmt.Sprintf("; WARNING: mode %v lets others read it, chmod 600", st.Mode().Perm())
 	}
 	return "set (redacted), read from " + file + note, from

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/payrun/payrun/internal/dirsync"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -183,12 +184,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write %s: sync directory: %w", path, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := dirsync.Dir(dir); err != nil {
 		return fmt.Errorf("write %s: sync directory: %w", path, err)
 	}
 	return nil

@@ -16,10 +16,10 @@ import (
 	"github.com/payrun/payrun/ledger"
 )
 
-//go:embed templates/*.html static/*
+//go:embed pages/*.html static/*
 var assets embed.FS
 
-// pageNames are the templates in templates/, each rendered inside layout.html.
+// pageNames are the templates in pages/, each rendered inside layout.html.
 var pageNames = []string{"signin", "setup", "home", "report", "plan", "run", "runs", "row", "message"}
 
 // pages holds one parsed template set per page.
@@ -30,7 +30,7 @@ type pages struct {
 func loadPages() (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "pages/layout.html", "pages/partials.html", "pages/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
 		}
