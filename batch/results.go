@@ -63,6 +63,10 @@ func (k ResultKind) NeedsPerson() bool { return !k.Settled() }
 type InputField struct {
 	Header string
 	Value  string
+	// Format is the XLSX number format of a cell the sheet held as a
+	// number in a column payrun does not read (an invoice date is 46266
+	// shown as a date): the results show it the same way. "" otherwise.
+	Format string
 }
 
 // ResultRow is one payment as the results workbook shows it. It is filled

@@ -23,6 +23,7 @@ const (
 	cellDate           // an instant, shown in UTC
 	cellInt            // a count
 	cellLink           // an https link, clickable in XLSX
+	cellNumber         // a sheet's number in num, with its number format in cur
 )
 
 // cell is one typed value of the results.
@@ -115,6 +116,8 @@ func (c outCell) csvText() string {
 		return c.at.Format(time.RFC3339)
 	case cellInt:
 		return strconv.FormatInt(c.n, 10)
+	case cellNumber:
+		return numberCSV(c)
 	}
 	return ""
 }
@@ -302,8 +305,15 @@ func inputCells(dst []outCell, r *ResultRow, headers []string, echo []int) []out
 }
 
 // echoCell is one of the sheet's own cells as the results echo it: text as
-// typed.
-func echoCell(f InputField) outCell { return textCell(f.Value) }
+// typed, or a number in the number format the sheet showed it in.
+func echoCell(f InputField) outCell {
+	if f.Format != "" {
+		if c, ok := formattedCell(f.Value, f.Format); ok {
+			return c
+		}
+	}
+	return textCell(f.Value)
+}
 
 // SheetColumnPrefix marks a sheet column echoed in the results under another
 // name because its own would read as one of payrun's ResultColumns.

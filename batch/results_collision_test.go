@@ -19,9 +19,9 @@ func collisionSource() *sliceSource {
 		rows: []ResultRow{{
 			SheetLine: 2, ClientTransferID: "c-1",
 			Input: []InputField{
-				{"client_transfer_id", "c-1"}, {"amount", "10.00"},
-				{"result", "PAID"}, {"kyc_upload_link", "https://evil.example/phish"},
-				{"Masspay Status", "COMPLETED"}, {"sheet:result", "taken already"},
+				{Header: "client_transfer_id", Value: "c-1"}, {Header: "amount", Value: "10.00"},
+				{Header: "result", Value: "PAID"}, {Header: "kyc_upload_link", Value: "https://evil.example/phish"},
+				{Header: "Masspay Status", Value: "COMPLETED"}, {Header: "sheet:result", Value: "taken already"},
 			},
 			Method: "payout", Amount: dec("10.00"), SourceCurrency: "USD",
 			State: string(ResultFailed), KYCUploadLink: "https://masspay.example/kyc/upload/real",

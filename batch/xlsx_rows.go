@@ -228,7 +228,7 @@ func appendCellValue(b []byte, c *outCell) []byte {
 			s = c.label
 		}
 		return appendInlineString(b, inertText(s))
-	case cellAmount, cellRate:
+	case cellAmount, cellRate, cellNumber:
 		// The decimal as written, not a float64's rendering of it: the cell
 		// holds exactly the amount the ledger holds.
 		b = append(b, `><v>`...)
