@@ -554,6 +554,14 @@ func (b *xlsxBook) style(k styleKey) (int, error) {
 	if k.wrap && st.Alignment != nil {
 		st.Alignment.WrapText = true
 	}
+	if k.role == roleData || k.role == roleBold {
+		// A row made tall by a wrapped text reads from the top, every
+		// cell of it: bottom-aligned, the id sat lines below its action.
+		if st.Alignment == nil {
+			st.Alignment = &excelize.Alignment{}
+		}
+		st.Alignment.Vertical = "top"
+	}
 	id, err := b.f.NewStyle(st)
 	if err != nil {
 		return 0, fmt.Errorf("add cell style: %w", err)
