@@ -253,6 +253,10 @@ type ResultsOptions struct {
 	Flips []Flip
 	// Now stamps the workbook's "generated" time; zero means time.Now.
 	Now time.Time
+	// Warnings are the sheet's warnings, one per kind, listed on the
+	// Summary when the run has just checked the sheet (payrun report,
+	// which reads only the ledger, has none to list).
+	Warnings []WarningSummary
 	// Mode is the files' permissions; zero means DefaultFileMode (0600,
 	// like the ledger: the results hold payees' names, bank details and
 	// KYC links). The umask does not apply to an explicit mode.

@@ -122,7 +122,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 		if err != nil {
 			return fmt.Errorf("write summary csv: %w", err)
 		}
-		for _, l := range summaryLines(run, sb, len(conflicts), opts.Now) {
+		for _, l := range summaryLines(run, sb, len(conflicts), opts.Now, opts.Warnings) {
 			if err := out.write(l.cells); err != nil {
 				return fmt.Errorf("write summary csv: %w", err)
 			}

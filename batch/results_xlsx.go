@@ -177,7 +177,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 			return ResultsSummary{}, err
 		}
 	}
-	if err := writeSummaryXLSX(bk, summaryLines(run, sb, conflicts, opts.Now)); err != nil {
+	if err := writeSummaryXLSX(bk, summaryLines(run, sb, conflicts, opts.Now, opts.Warnings)); err != nil {
 		return ResultsSummary{}, err
 	}
 
