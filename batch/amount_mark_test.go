@@ -131,7 +131,7 @@ func TestAmountXLSXNumbersAndText(t *testing.T) {
 
 // The ledger's re-read of a row follows the same rule.
 func TestAmountRowFromInputSameRule(t *testing.T) {
-	_, err := RowFromInput([]InputField{{"client_transfer_id", "T"}, {"amount", "1,500"}})
+	_, err := RowFromInput([]InputField{{Header: "client_transfer_id", Value: "T"}, {Header: "amount", Value: "1,500"}})
 	if err == nil || !strings.Contains(err.Error(), "1500") || !strings.Contains(err.Error(), "1.5") {
 		t.Errorf("err = %v", err)
 	}

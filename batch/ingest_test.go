@@ -177,7 +177,7 @@ func TestRowFromInputRoundTrip(t *testing.T) {
 		}
 	}
 	// An amount whose meaning depends on the decimal mark is refused.
-	if _, err := RowFromInput([]InputField{{"client_transfer_id", "T"}, {"amount", "1,234"}}); err == nil {
+	if _, err := RowFromInput([]InputField{{Header: "client_transfer_id", Value: "T"}, {Header: "amount", Value: "1,234"}}); err == nil {
 		t.Error("RowFromInput accepted the ambiguous amount 1,234")
 	}
 }

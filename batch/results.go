@@ -65,6 +65,10 @@ func (k ResultKind) NeedsPerson() bool { return !k.Settled() }
 type InputField struct {
 	Header string
 	Value  string
+	// Format is the XLSX number format of a cell the sheet held as a
+	// number in a column payrun does not read (an invoice date is 46266
+	// shown as a date): the results show it the same way. "" otherwise.
+	Format string
 }
 
 // ResultRow is one payment as the results workbook shows it. It is filled
@@ -251,6 +255,10 @@ type ResultsOptions struct {
 	Flips []Flip
 	// Now stamps the workbook's "generated" time; zero means time.Now.
 	Now time.Time
+	// Warnings are the sheet's warnings, one per kind, listed on the
+	// Summary when the run has just checked the sheet (payrun report,
+	// which reads only the ledger, has none to list).
+	Warnings []WarningSummary
 	// Mode is the files' permissions; zero means DefaultFileMode (0600,
 	// like the ledger: the results hold payees' names, bank details and
 	// KYC links). The umask does not apply to an explicit mode.

@@ -28,8 +28,8 @@ func (g genSource) ResultRows(ctx context.Context, fn func(*ResultRow) error) er
 	for i := 0; i < g.n; i++ {
 		id := "row-" + strconv.Itoa(i)
 		amt := strconv.Itoa(10+i%5000) + "." + strconv.Itoa(10+i%90)
-		in[0], in[1], in[2], in[3] = InputField{"client_transfer_id", id}, InputField{"internal_user_id", "u" + id}, InputField{"first_name", "Ana"}, InputField{"last_name", "Silva"}
-		in[4], in[5], in[6], in[7] = InputField{"email", id + "@example.com"}, InputField{"country", "MEX"}, InputField{"amount", amt}, InputField{"method", "payout"}
+		in[0], in[1], in[2], in[3] = InputField{Header: "client_transfer_id", Value: id}, InputField{Header: "internal_user_id", Value: "u" + id}, InputField{Header: "first_name", Value: "Ana"}, InputField{Header: "last_name", Value: "Silva"}
+		in[4], in[5], in[6], in[7] = InputField{Header: "email", Value: id + "@example.com"}, InputField{Header: "country", Value: "MEX"}, InputField{Header: "amount", Value: amt}, InputField{Header: "method", Value: "payout"}
 		r = ResultRow{SheetLine: i + 2, ClientTransferID: id, Input: in, Method: "payout", Amount: dec(amt), SourceCurrency: "USD",
 			DestinationCurrency: "MXN", State: kinds[i%len(kinds)], PayoutToken: "payout_" + id, MassPayStatus: "COMPLETED",
 			Fee: nd("2.99"), ExchangeRate: nd("18.37"), SourceAmount: nd(amt), DestinationAmount: nd("1837.00"),

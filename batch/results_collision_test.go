@@ -19,9 +19,9 @@ func collisionSource() *sliceSource {
 		rows: []ResultRow{{
 			SheetLine: 2, ClientTransferID: "c-1",
 			Input: []InputField{
-				{"client_transfer_id", "c-1"}, {"amount", "10.00"},
-				{"result", "PAID"}, {"kyc_upload_link", "https://evil.example/phish"},
-				{"Masspay Status", "COMPLETED"}, {"sheet:result", "taken already"},
+				{Header: "client_transfer_id", Value: "c-1"}, {Header: "amount", Value: "10.00"},
+				{Header: "result", Value: "PAID"}, {Header: "kyc_upload_link", Value: "https://evil.example/phish"},
+				{Header: "Masspay Status", Value: "COMPLETED"}, {Header: "sheet:result", Value: "taken already"},
 			},
 			Method: "payout", Amount: dec("10.00"), SourceCurrency: "USD",
 			State: string(ResultFailed), KYCUploadLink: "https://masspay.example/kyc/upload/real",
@@ -32,8 +32,8 @@ func collisionSource() *sliceSource {
 
 // wantCollisionHeader is the results header of collisionSource: the sheet's
 // colliding columns echoed under a prefixed name, payrun's own once each.
-var wantCollisionHeader = append([]string{"client_transfer_id", "amount", "sheet:result", "sheet:kyc_upload_link",
-	"sheet:Masspay Status", "sheet:sheet:result"}, ResultColumns...)
+var wantCollisionHeader = append(append(append([]string{}, FrontColumns...), "sheet:result", "sheet:kyc_upload_link",
+	"sheet:Masspay Status", "sheet:sheet:result"), DetailColumns...)
 
 // TestResultsSheetColumnsCannotPoseAsPayrunColumns: a sheet whose "result"
 // column says PAID on a row that FAILED, and whose "kyc_upload_link" is a
@@ -101,7 +101,7 @@ func TestResultsSheetColumnsCannotPoseAsPayrunColumns(t *testing.T) {
 
 func TestOutputInputHeaders(t *testing.T) {
 	got := OutputInputHeaders([]string{"client_transfer_id", "Result", "error ", "Pickup-Code", "notes", "sheet:error"})
-	want := []string{"client_transfer_id", "sheet:Result", "sheet:error ", "sheet:Pickup-Code", "notes", "sheet:sheet:error"}
+	want := []string{"sheet:client_transfer_id", "sheet:Result", "sheet:error ", "sheet:Pickup-Code", "notes", "sheet:sheet:error"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("OutputInputHeaders\n got %q\nwant %q", got, want)
 	}

@@ -222,7 +222,7 @@ func fillResultRow(out *ResultRow, r *ledger.Row) {
 
 func columnsOf(dst []InputField, cols []ledger.Column) []InputField {
 	for _, c := range cols {
-		dst = append(dst, InputField{Header: c.Header, Value: c.Value})
+		dst = append(dst, InputField{Header: c.Header, Value: c.Value, Format: c.Format})
 	}
 	return dst
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,13 +50,12 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		}
 	}
 
-	// Print setup goes in before streaming starts: the stream writes the
-	// sheet properties first. The narrow sheets print landscape, one page
-	// wide. Results carries every column of the sheet (forty and more for a
-	// real payout sheet), which squeezed onto one page width is unreadable:
-	// it prints at 65% across as many pages as it needs, with the
-	// header row repeated on each.
+	// The narrow sheets print landscape, one page wide. Results and
+	// Needs action are set up once their widths are known (printSetup).
 	for _, n := range names {
+		if n == SheetNeedsAction {
+			continue
+		}
 		if err := f.SetSheetProps(n, &excelize.SheetPropsOptions{FitToPage: ptr(true)}); err != nil {
 			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
 		}
@@ -63,25 +63,11 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
 		}
 	}
-	if err := f.SetPageLayout(SheetResults, &excelize.PageLayoutOptions{Orientation: ptr("landscape"), AdjustTo: ptr(uint(65))}); err != nil {
-		return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", SheetResults, err)
-	}
-	if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: SheetResults + "!$1:$1", Scope: SheetResults}); err != nil {
-		return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", SheetResults, err)
-	}
 
-	results, err := bk.sheet(SheetResults)
-	if err != nil {
-		return ResultsSummary{}, err
-	}
-	needs, err := bk.sheet(SheetNeedsAction)
-	if err != nil {
-		return ResultsSummary{}, err
-	}
-
+	var results, needs *xlsxSheet
 	sb := newSummaryBuilder(run.ID)
 	var (
-		headers []string
+		lay     = newResultsLayout(nil)
 		sample  []ResultRow
 		started bool
 		cells   []outCell
@@ -90,12 +76,32 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 	start := func() error {
 		started = true
 		if len(sample) > 0 {
-			headers = inputHeaders(&sample[0])
+			lay = newResultsLayout(inputHeaders(&sample[0]))
 		}
-		if err := results.begin(resultsWidths(headers, sample), resultsHeader(headers), len(headers)); err != nil {
+		// Print setup goes in before a sheet's stream starts: the stream
+		// writes the sheet properties first.
+		widths := resultsWidths(lay, sample)
+		if err := printSetup(f, SheetResults, widths, resultsTitleColumns); err != nil {
 			return err
 		}
-		if err := needs.begin(needsActionWidths(sample), NeedsActionColumns, len(NeedsActionColumns)); err != nil {
+		nwidths := needsActionWidths(sample)
+		if err := printSetup(f, SheetNeedsAction, nwidths, needsActionTitleColumns); err != nil {
+			return err
+		}
+		var err error
+		if results, err = bk.sheet(SheetResults); err != nil {
+			return err
+		}
+		if needs, err = bk.sheet(SheetNeedsAction); err != nil {
+			return err
+		}
+		echoFrom, echoTo := lay.echoFrom(), lay.echoTo()
+		results.wrap = map[int]bool{5: true, 6: true, 7: true} // action, link, error
+		if err := results.begin(widths, lay.names, 1, func(i int) bool { return i >= echoFrom && i < echoTo }); err != nil {
+			return err
+		}
+		needs.wrap = map[int]bool{4: true, 5: true, 6: true} // action, link, error
+		if err := needs.begin(nwidths, NeedsActionColumns, 1, func(int) bool { return true }); err != nil {
 			return err
 		}
 		for i := range sample {
@@ -109,20 +115,20 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 	emit = func(r *ResultRow) error {
 		sb.add(r)
 		k := r.Result()
-		cells = resultCells(inputCells(cells[:0], r, headers), r)
-		if err := results.write(cells, fillOf(k), len(headers)); err != nil {
+		cells = lay.cells(cells[:0], r)
+		if err := results.write(cells, fillOf(k), resultColumnResult); err != nil {
 			return err
 		}
 		if k.NeedsPerson() {
 			cells = needsActionCells(cells[:0], r)
-			if err := needs.write(cells, fillOf(k), 5); err != nil {
+			if err := needs.write(cells, fillOf(k), 3); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	work := 0
-	err = src.ResultRows(ctx, func(r *ResultRow) error {
+	err := src.ResultRows(ctx, func(r *ResultRow) error {
 		// A signal is heard every few thousand rows, or sooner when the
 		// rows are wide: the count is of cells.
 		if work += 1 + len(r.Input); work >= ctxCheckCells {
@@ -154,7 +160,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		return ResultsSummary{}, err
 	}
 	if needs.row == 1 {
-		if err := needs.write([]outCell{{}, textCell("No row needs action.")}, fillGreen, -1); err != nil {
+		if err := needs.write([]outCell{textCell("No row needs action.")}, fillGreen, -1); err != nil {
 			return ResultsSummary{}, err
 		}
 	}
@@ -171,7 +177,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 			return ResultsSummary{}, err
 		}
 	}
-	if err := writeSummaryXLSX(bk, summaryLines(run, sb, conflicts, opts.Now)); err != nil {
+	if err := writeSummaryXLSX(bk, summaryLines(run, sb, conflicts, opts.Now, opts.Warnings)); err != nil {
 		return ResultsSummary{}, err
 	}
 
@@ -203,7 +209,7 @@ func writeConflictsXLSX(ctx context.Context, bk *xlsxBook, src ResultsSource) (i
 	if err != nil {
 		return 0, err
 	}
-	if err := s.begin([]float64{11, 26, 24, 30, 30, 17}, ConflictColumns, len(ConflictColumns)); err != nil {
+	if err := s.begin([]float64{11, 26, 24, 30, 30, 17}, ConflictColumns, 0, allInput); err != nil {
 		return 0, err
 	}
 	count := 0
@@ -251,7 +257,7 @@ func writeFlipsXLSX(bk *xlsxBook, flips []Flip) error {
 	if err != nil {
 		return err
 	}
-	if err := s.begin([]float64{26, 24, 14, 14, 18, 22, 60}, FlipColumns, len(FlipColumns)); err != nil {
+	if err := s.begin([]float64{26, 24, 14, 14, 18, 22, 60}, FlipColumns, 0, allInput); err != nil {
 		return err
 	}
 	var cells []outCell
@@ -283,27 +289,37 @@ func writeSummaryXLSX(bk *xlsxBook, lines []summaryLine) error {
 }
 
 // resultsWidths sizes the Results columns from the header and a sample.
-func resultsWidths(headers []string, sample []ResultRow) []float64 {
-	all := resultsHeader(headers)
-	w := make([]float64, len(all))
-	for i, h := range all {
+func resultsWidths(lay *resultsLayout, sample []ResultRow) []float64 {
+	w := make([]float64, len(lay.names))
+	for i, h := range lay.names {
 		w[i] = float64(utf8.RuneCountInString(h)) + 3 // room for the filter button
 	}
 	var cells []outCell
 	for i := range sample {
-		cells = resultCells(inputCells(cells[:0], &sample[i], headers), &sample[i])
+		cells = lay.cells(cells[:0], &sample[i])
 		for j, c := range cells {
 			w[j] = max(w[j], displayWidth(c))
 		}
 	}
-	for i, h := range all {
-		limit := 40.0
-		if i >= len(headers) && (h == "action_needed" || h == "error") {
-			limit = 70
-		}
-		w[i] = min(max(w[i], 9), limit)
+	for i := range w {
+		w[i] = min(max(w[i], 9), columnLimit(i, len(FrontColumns), resultsTitleColumns))
 	}
 	return w
+}
+
+// columnLimit is the widest column i of a sheet may be: the print titles
+// (the first titleCols) stay narrow so the columns beside them get the
+// page; the wrapped long texts of the first front columns may run wider;
+// every other column is cut off on screen past 30 (the whole value is
+// in the cell) so a printed page holds more of them.
+func columnLimit(i, front, titleCols int) float64 {
+	switch {
+	case i < titleCols:
+		return 22
+	case i < front:
+		return 36
+	}
+	return 30
 }
 
 func needsActionWidths(sample []ResultRow) []float64 {
@@ -322,13 +338,74 @@ func needsActionWidths(sample []ResultRow) []float64 {
 		}
 	}
 	for i, h := range NeedsActionColumns {
-		limit := 40.0
-		if h == "action_needed" {
-			limit = 70
+		limit := columnLimit(i, 7, needsActionTitleColumns)
+		switch h {
+		case "action_needed", "error":
+			limit = 30
+		case "kyc_upload_link":
+			// As wide as the links: LibreOffice does not wrap a link, and
+			// a link cut off on paper cannot be typed in. It prints on a
+			// page of its own beside the id when it does not fit on the
+			// first.
+			limit = 90
 		}
 		w[i] = min(max(w[i], 9), limit)
 	}
 	return w
+}
+
+// Print titles: the columns repeated at the left of every printed page
+// when a sheet is wider than a page.
+const (
+	// resultsTitleColumns keeps client_transfer_id, payee, amount,
+	// currency and result on every page of the Results.
+	resultsTitleColumns = resultColumnResult + 1
+	// needsActionTitleColumns keeps client_transfer_id: the sheet is a
+	// handful of rows, and its links need the page's width.
+	needsActionTitleColumns = 1
+)
+
+// readableFitWidth is the most column width (Excel's character units) a
+// sheet may have to be fitted to one landscape Letter or A4 page wide:
+// beyond it the fitted print would shrink below 70% and small type is
+// misread (measured with LibreOffice: a landscape Letter page holds about
+// 100 units at 100%).
+const readableFitWidth = 140
+
+// unfitScale is the print scale of a sheet too wide to fit a page
+// readably: it prints across pages with its title columns repeated.
+const unfitScale = 70
+
+// printSetup sets sheet to print landscape: fitted to one page wide when
+// its columns (widths) still print readably that way, otherwise at
+// unfitScale across pages with its first titleCols columns repeated on
+// each. The header row repeats on every page either way.
+func printSetup(f *excelize.File, sheet string, widths []float64, titleCols int) error {
+	total := 0.0
+	for _, w := range widths {
+		total += w
+	}
+	fit := total <= readableFitWidth
+	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: ptr(fit)}); err != nil {
+		return fmt.Errorf("set up printing of %s: %w", sheet, err)
+	}
+	layout := &excelize.PageLayoutOptions{Orientation: ptr("landscape"), AdjustTo: ptr(uint(unfitScale))}
+	if fit {
+		layout = &excelize.PageLayoutOptions{Orientation: ptr("landscape"), FitToWidth: ptr(1), FitToHeight: ptr(0)}
+	}
+	if err := f.SetPageLayout(sheet, layout); err != nil {
+		return fmt.Errorf("set up printing of %s: %w", sheet, err)
+	}
+	q := "'" + strings.ReplaceAll(sheet, "'", "''") + "'"
+	titles := q + "!$1:$1"
+	if !fit && titleCols > 0 {
+		last, _ := excelize.ColumnNumberToName(titleCols)
+		titles = q + "!$A:$" + last + "," + titles
+	}
+	if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: titles, Scope: sheet}); err != nil {
+		return fmt.Errorf("set up printing of %s: %w", sheet, err)
+	}
+	return nil
 }
 
 // displayWidth estimates the characters c takes on screen.
@@ -347,6 +424,11 @@ func displayWidth(c outCell) float64 {
 		return 21
 	case cellInt:
 		return 8
+	case cellNumber:
+		if isDateFormat(c.cur) {
+			return float64(len(c.cur)) + 4
+		}
+		return float64(len(c.num.String())*4/3) + 4
 	}
 	return 0
 }
@@ -403,6 +485,7 @@ type styleKey struct {
 	cur  string
 	fill rowFill
 	role styleRole
+	wrap bool
 }
 
 // styleRole separates data cells from headings.
@@ -456,6 +539,8 @@ func (b *xlsxBook) style(k styleKey) (int, error) {
 		st.CustomNumFmt, st.Alignment = ptr(DateFormat), right
 	case cellInt:
 		st.NumFmt, st.Alignment = 1, &excelize.Alignment{Horizontal: "center"} // 0
+	case cellNumber:
+		st.CustomNumFmt, st.Alignment = ptr(k.cur), right
 	case cellLink:
 		st.Font.Color, st.Font.Underline = "0563C1", "single"
 		st.Alignment = &excelize.Alignment{Horizontal: "left", Indent: 1}
@@ -465,6 +550,17 @@ func (b *xlsxBook) style(k styleKey) (int, error) {
 	}
 	if k.role == roleValue {
 		st.Alignment = &excelize.Alignment{Horizontal: "left"}
+	}
+	if k.wrap && st.Alignment != nil {
+		st.Alignment.WrapText = true
+	}
+	if k.role == roleData || k.role == roleBold {
+		// A row made tall by a wrapped text reads from the top, every
+		// cell of it: bottom-aligned, the id sat lines below its action.
+		if st.Alignment == nil {
+			st.Alignment = &excelize.Alignment{}
+		}
+		st.Alignment.Vertical = "top"
 	}
 	id, err := b.f.NewStyle(st)
 	if err != nil {
@@ -518,6 +614,11 @@ type xlsxSheet struct {
 	ncols int
 	links int
 	raw   []rawCell
+	// wrap marks the columns whose long text (actions, links, errors)
+	// wraps inside the column instead of running off the printed page.
+	wrap      map[int]bool
+	skipWidth []int     // columns left at the default width
+	widths    []float64 // the column widths begin set
 }
 
 func (b *xlsxBook) sheet(name string) (*xlsxSheet, error) {
@@ -535,28 +636,54 @@ func (b *xlsxBook) sheet(name string) (*xlsxSheet, error) {
 // columns of a very wide sheet one by one took hours after the payments.
 const maxSizedInputColumns = 256
 
-// begin sizes the columns, freezes the header row and writes it; columns
-// from inputCols on are payrun's own and get the darker header.
-func (s *xlsxSheet) begin(widths []float64, header []string, inputCols int) error {
+// allInput gives every column the header of a sheet's own column.
+func allInput(int) bool { return true }
+
+// begin sizes the columns, freezes the header row and the first
+// frozenCols columns, and writes the header; a column isInput says is the
+// sheet's own and gets the lighter header, the others are payrun's.
+func (s *xlsxSheet) begin(widths []float64, header []string, frozenCols int, isInput func(i int) bool) error {
 	// From the last column to the first: excelize puts each call's column
 	// before those set earlier, so the <col> elements come out ascending.
+	// Past the first maxSizedInputColumns of the sheet's own columns, they
+	// keep the default width.
+	sized := 0
+	for i := range widths {
+		if isInput(i) {
+			sized++
+			if sized > maxSizedInputColumns {
+				s.skipWidth = append(s.skipWidth, i)
+			}
+		}
+	}
+	skip := make(map[int]bool, len(s.skipWidth))
+	for _, i := range s.skipWidth {
+		skip[i] = true
+	}
 	for i := len(widths) - 1; i >= 0; i-- {
-		if i >= maxSizedInputColumns && i < inputCols {
+		if skip[i] {
 			continue
 		}
 		if err := s.sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
 			return fmt.Errorf("size column of %s: %w", s.name, err)
 		}
 	}
-	if err := s.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	panes := &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}
+	if frozenCols > 0 {
+		// The id stays in sight while scrolling right through forty columns.
+		tl, _ := excelize.CoordinatesToCellName(frozenCols+1, 2)
+		panes = &excelize.Panes{Freeze: true, XSplit: frozenCols, YSplit: 1, TopLeftCell: tl, ActivePane: "bottomRight",
+			Selection: []excelize.Selection{{SQRef: tl, ActiveCell: tl, Pane: "bottomRight"}}}
+	}
+	if err := s.sw.SetPanes(panes); err != nil {
 		return fmt.Errorf("freeze header of %s: %w", s.name, err)
 	}
-	s.ncols = len(header)
+	s.ncols, s.widths = len(header), widths
 	vals := make([]any, len(header))
 	for i, h := range header {
-		role := roleHeadInput
-		if i >= inputCols {
-			role = roleHeadResult
+		role := roleHeadResult
+		if isInput(i) {
+			role = roleHeadInput
 		}
 		id, err := s.bk.style(styleKey{kind: cellText, role: role})
 		if err != nil {
@@ -582,7 +709,7 @@ func (s *xlsxSheet) write(cells []outCell, fill rowFill, boldCol int) error {
 		if i == boldCol {
 			role = roleBold
 		}
-		return styleKey{kind: c.kind, cur: c.cur, fill: fill, role: role}, true
+		return styleKey{kind: c.kind, cur: c.cur, fill: fill, role: role, wrap: s.wrap[i]}, true
 	})
 }
 
@@ -643,7 +770,7 @@ func (s *xlsxSheet) put(cells []outCell, styleOf func(i int, c outCell) (styleKe
 		}
 	}
 	s.raw = raw
-	s.enc.row(s.row, raw)
+	s.enc.rowHeight(s.row, raw, s.wrappedHeight(cells))
 	for _, i := range linkCols {
 		ref, _ := excelize.CoordinatesToCellName(i+1, s.row)
 		tip := "Open the link"
@@ -653,6 +780,35 @@ func (s *xlsxSheet) put(cells []outCell, styleOf func(i int, c outCell) (styleKe
 		s.links++
 	}
 	return nil
+}
+
+// lineHeight is the height in points of one line of 11-point Calibri.
+const lineHeight = 15
+
+// maxWrappedLines bounds the height of a row with wrapped text: a long
+// error still shows its start, and one row never takes a printed page.
+const maxWrappedLines = 8
+
+// wrappedHeight is the height a row needs for its wrapped cells to show in
+// full, or 0 for the default height. Spreadsheets do not all size a row to
+// wrapped text on opening (LibreOffice prints it over the next row), so
+// the height is written with the row.
+func (s *xlsxSheet) wrappedHeight(cells []outCell) float64 {
+	lines := 1
+	for i, c := range cells {
+		if !s.wrap[i] || i >= len(s.widths) || (c.kind != cellText && c.kind != cellLink) {
+			continue
+		}
+		// A line holds about a character per unit of width, less the
+		// indent; words wrap early, so a tenth more.
+		per := max(s.widths[i]-2, 4)
+		n := int(math.Ceil(float64(utf8.RuneCountInString(c.text)) * 1.1 / per))
+		lines = max(lines, min(n, maxWrappedLines))
+	}
+	if lines == 1 {
+		return 0
+	}
+	return float64(lines * lineHeight)
 }
 
 // finish turns the filter on over everything written and ends the stream.

@@ -33,6 +33,9 @@ type xlsxSource struct {
 type cellBits struct {
 	text    uint64 // stored as text, not as a number
 	formula uint64 // a formula; its text is the last calculated value
+	// fmts is the number format of each numeric cell of a column payrun
+	// does not read, "" for the others; nil when the row has none.
+	fmts []string
 }
 
 // typedCells is a worksheet reader that knows which cells of its current
@@ -81,6 +84,7 @@ func openXLSXScan(path, sheet string) (*xlsxSource, error) {
 		pkg.close()
 		return nil, err
 	}
+	rows.styles = pkg.styles
 	return &xlsxSource{rows: &packageRows{scanRows: rows, pkg: pkg}, sheet: name, date1904: pkg.date1904}, nil
 }
 
@@ -175,6 +179,15 @@ func (s *xlsxSource) textCell(col int) bool {
 	return col < 64 && s.bits.text&(1<<col) != 0
 }
 
+// numFmt is the number format of cell col of the row next returned when it
+// is a number in a column payrun does not read, "" otherwise.
+func (s *xlsxSource) numFmt(col int) string {
+	if col < len(s.bits.fmts) {
+		return s.bits.fmts[col]
+	}
+	return ""
+}
+
 // formulaCell reports whether money cell col of the row next returned is a
 // formula, so a mistake in its value can say so.
 func (s *xlsxSource) formulaCell(col int) bool {
@@ -192,9 +205,22 @@ func (s *xlsxSource) readRow() (int, []string, cellBits, error) {
 		return 0, nil, cellBits{}, fmt.Errorf("read worksheet %s: %w", s.sheet, err)
 	}
 	tc, _ := s.rows.(typedCells)
+	sc, _ := s.rows.(styledCells)
 	var bits cellBits
 	for i := range cells {
 		if i >= len(s.kinds) || s.kinds[i] == kindText {
+			if sc != nil && cells[i] != "" {
+				if f := sc.cellNumFmt(i); f != "" && (tc == nil || !tc.textCell(i)) && looksNumeric(cells[i]) {
+					if bits.fmts == nil {
+						bits.fmts = make([]string, len(cells))
+					}
+					bits.fmts[i] = f
+					if s.date1904 && isDateFormat(f) {
+						// The results are written in the 1900 date system.
+						cells[i] = from1904(cells[i])
+					}
+				}
+			}
 			continue
 		}
 		typed := s.kinds[i] == kindMoney && tc != nil && i < 64

@@ -79,7 +79,7 @@ func TestWriteResultsManyRows(t *testing.T) {
 			DestinationCurrency: "JPY", State: []string{"PAID", "NEEDS_ACTION", "FAILED"}[i%3], DestinationAmount: nd("185000"),
 			Fee: nd("0.01"), ExchangeRate: nd("149.8512345"), Attempts: i % 4, UpdatedAt: fixtureClock.Add(time.Duration(i) * time.Minute),
 			LastError: long + id}
-		r.Input = []InputField{{"client_transfer_id", id}, {"first_name", " José\t"}, {"last_name", "=cmd|' /C calc'!A0"}, {"amount", "1234.56"}, {"note", "bell\x07"}}
+		r.Input = []InputField{{Header: "client_transfer_id", Value: id}, {Header: "first_name", Value: " José\t"}, {Header: "last_name", Value: "=cmd|' /C calc'!A0"}, {Header: "amount", Value: "1234.56"}, {Header: "note", Value: "bell\x07"}}
 		if i%3 == 1 {
 			r.KYCUploadLink = "https://sandbox.masspay.example/kyc/" + id + "?a=1&b=2"
 		}

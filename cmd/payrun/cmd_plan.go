@@ -79,6 +79,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}
+	plan.Warnings = batch.SummarizeWarnings(rep.Problems)
 	// A sheet the ledger already paid, in part or whole, is said so: a
 	// run pays only the rest, and the figures above are the whole sheet's,
 	// not "to pay".

@@ -279,7 +279,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		m.alertKYC(ctx, notify, run.ID)
 	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
-	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
+	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode,
+		Warnings: batch.SummarizeWarnings(rep.Problems)})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
 	} else if err := recordResults(ctx, l, run.ID, res.Path); err != nil {

@@ -101,17 +101,22 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batc
 	return rep, nil
 }
 
-// writeProblems writes the sheet's mistakes and warnings, one a line, and,
-// when there are mistakes, what that means and what to do.
+// writeProblems writes the sheet's mistakes, one a line, then its warnings,
+// one line per kind with how many rows have it (10,000 amounts written
+// "$1,250.00" are one line, not 10,000), and, when there are mistakes, what
+// that means and what to do.
 func writeProblems(w io.Writer, rep *batch.Report) {
 	errs, warns := 0, 0
 	for _, p := range rep.Problems {
 		if p.Severity == batch.SeverityError {
 			errs++
+			fmt.Fprintln(w, p.String())
 		} else {
 			warns++
 		}
-		fmt.Fprintln(w, p.String())
+	}
+	for _, s := range batch.SummarizeWarnings(rep.Problems) {
+		fmt.Fprintln(w, s.String())
 	}
 	if errs > 0 {
 		fmt.Fprintf(w, "\n%s: %s, %s, %s. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet,

@@ -114,6 +114,11 @@ func TestRunToResults(t *testing.T) {
 			t.Errorf("results page lacks %q", want)
 		}
 	}
+	// The columns a person reads come first, in the workbook's order: the
+	// payee and amount beside the result, not after the sheet's columns.
+	if head := resultsHeaderCells(body); strings.Join(head[:min(len(head), 8)], "|") != strings.Join(batch.FrontColumns, "|") {
+		t.Errorf("results table starts with %q, want %q", head[:min(len(head), 8)], batch.FrontColumns)
+	}
 	_, needs := alice.get(runPath + "?show=needs-action")
 	if !strings.Contains(needs, "T-run-3") || strings.Contains(needs, ">T-run-1<") {
 		t.Errorf("needs-action filter shows the wrong rows\n%s", needs)
@@ -274,5 +279,21 @@ func TestPlanAndRunTellTheirHooks(t *testing.T) {
 	}
 	if len(ended) != 1 || ended[0].RunID != 1 || ended[0].Err != nil || ended[0].Results == "" || ended[0].Sheet != "june.csv" {
 		t.Errorf("runs told: %+v, want run 1 of june.csv, finished, with results", ended)
+	}
+}
+
+// resultsHeaderCells is the column names of a run page's results table.
+func resultsHeaderCells(page string) []string {
+	_, rest, _ := strings.Cut(page, `id="results"`)
+	head, _, _ := strings.Cut(rest, "</thead>")
+	var out []string
+	for {
+		_, after, ok := strings.Cut(head, "<th>")
+		if !ok {
+			return out
+		}
+		name, after2, _ := strings.Cut(after, "</th>")
+		out = append(out, name)
+		head = after2
 	}
 }
