@@ -32,8 +32,10 @@ func TestRepeatedWarningsSummarised(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("plan: exit %d\n%s\n%s", code, out, errs)
 	}
+	// Warnings are lines for a person: on stdout when stderr is no
+	// terminal (as here), on stderr beside a terminal.
 	lines := 0
-	for _, l := range strings.Split(errs, "\n") {
+	for _, l := range strings.Split(out+errs, "\n") {
 		if strings.Contains(l, "warning:") {
 			lines++
 			if !strings.Contains(l, "300 rows like it: rows 2, 3, 4, 5, 6 and 295 more") {
@@ -42,7 +44,7 @@ func TestRepeatedWarningsSummarised(t *testing.T) {
 		}
 	}
 	if lines != 1 {
-		t.Fatalf("%d warning lines, want 1:\n%s", lines, errs)
+		t.Fatalf("%d warning lines, want 1:\n%s%s", lines, out, errs)
 	}
 	summaryHas := func(path, sheetName string) {
 		t.Helper()
@@ -75,7 +77,7 @@ func TestRepeatedWarningsSummarised(t *testing.T) {
 	if code > ExitAttention {
 		t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
 	}
-	if c := strings.Count(errs, "warning:"); c != 1 {
+	if c := strings.Count(out+errs, "warning:"); c != 1 {
 		t.Errorf("run printed %d warning lines, want 1", c)
 	}
 	summaryHas(resOut, "Summary")
