@@ -225,13 +225,23 @@ func createLedgerFile(ctx context.Context, path string, busy time.Duration) (cre
 	if err := syncFile(tmp); err != nil {
 		return false, err
 	}
-	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+	switch err := os.Link(tmp, path); {
+	case errors.Is(err, fs.ErrExist):
 		return false, nil // another process created it first: open theirs
-	} else if err != nil {
-		return false, fmt.Errorf("create: %w", err)
-	}
-	if err := os.Remove(tmp); err != nil {
-		return false, err
+	case err != nil:
+		// A file system without hard links (some network and FAT
+		// mounts): rename instead, which could replace a ledger another
+		// process created in the last instant, so look first.
+		if _, serr := os.Lstat(path); serr == nil {
+			return false, nil
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return false, fmt.Errorf("create: %w", err)
+		}
+	default:
+		if err := os.Remove(tmp); err != nil {
+			return false, err
+		}
 	}
 	return true, dirsync.Dir(dir)
 }
