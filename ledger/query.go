@@ -79,6 +79,26 @@ func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
 	}
 	after := "(" + strings.Join(order, ", ") + ") > (?" + strings.Repeat(", ?", len(order)-1) + ")"
 	return func(yield func(Row, error) bool) {
+		from, where := from, where
+		if f.RunID != 0 && len(f.States) > 0 {
+			// A run's rows in a few states (the rows still to work, the
+			// rows needing action) are usually a handful among the run's
+			// 100,000: find them by state, not by walking the run.
+			few, err := l.fewInStates(ctx, f.States)
+			if err != nil {
+				yield(Row{}, fmt.Errorf("read rows: %w", err))
+				return
+			}
+			if few == 0 {
+				return
+			}
+			if few > 0 {
+				// The run's id stays the first argument: it moved from
+				// the WHERE clause into the join.
+				from = `rows r CROSS JOIN run_rows m ON m.run_id = ? AND m.client_transfer_id = r.client_transfer_id`
+				where = where[1:]
+			}
+		}
 		var last *Row
 		for {
 			w, a := where, args
@@ -111,6 +131,31 @@ func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
 			last = &page[len(page)-1]
 		}
 	}
+}
+
+// fewRows is how many rows in the asked states, ledger-wide, Rows still
+// finds by state rather than by walking the run: up to a few pages, each
+// sorted in memory.
+const fewRows = 4 * pageSize
+
+// fewInStates counts the ledger's rows in states, up to fewRows+1, from the
+// state index alone. It returns 0 for none, the count when it is at most
+// fewRows, and -1 for more.
+func (l *Ledger) fewInStates(ctx context.Context, states []State) (int, error) {
+	args := make([]any, 0, len(states)+1)
+	for _, s := range states {
+		args = append(args, string(s))
+	}
+	var n int
+	err := l.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM rows WHERE state IN (?`+
+		strings.Repeat(", ?", len(states)-1)+`) LIMIT ?)`, append(args, fewRows+1)...).Scan(&n)
+	if err != nil {
+		return 0, err
+	}
+	if n > fewRows {
+		return -1, nil
+	}
+	return n, nil
 }
 
 // settledRunCol selects, for a row r, the run of the event that moved it

@@ -24,6 +24,10 @@ type RunInfo struct {
 	Operator       string // who ran it (user@host)
 	Environment    string // "sandbox", "production", ...
 	BalancesBefore Balances
+	// IngestKey identifies the sheet's bytes together with every setting
+	// that changes how they become rows; empty when unknown. Runs with the
+	// same key read the same rows: see CopySettledRun.
+	IngestKey string
 	// StartedAt defaults to the ledger's clock.
 	StartedAt time.Time
 }
@@ -49,10 +53,11 @@ type Run struct {
 	BalancesBefore Balances
 	BalancesAfter  Balances
 	Status         RunStatus
+	IngestKey      string // see RunInfo.IngestKey
 }
 
 const runCols = `id, sheet_name, sheet_sha256, started_at, finished_at, operator, environment,
-	row_count, balances_before, balances_after, status`
+	row_count, balances_before, balances_after, status, ingest_key`
 
 // BeginRun records the start of a run and returns it with its new ID.
 func (l *Ledger) BeginRun(ctx context.Context, info RunInfo) (Run, error) {
@@ -66,9 +71,9 @@ func (l *Ledger) BeginRun(ctx context.Context, info RunInfo) (Run, error) {
 	var run Run
 	err = l.write(ctx, false, func(tx *wtx) error {
 		r := tx.queryRow(`INSERT INTO runs
-			(sheet_name, sheet_sha256, started_at, operator, environment, balances_before, status)
-			VALUES (?, ?, ?, ?, ?, ?, 'running') RETURNING `+runCols,
-			info.SheetName, info.SheetSHA256, formatTime(info.StartedAt), info.Operator, info.Environment, before)
+			(sheet_name, sheet_sha256, started_at, operator, environment, balances_before, status, ingest_key)
+			VALUES (?, ?, ?, ?, ?, ?, 'running', ?) RETURNING `+runCols,
+			info.SheetName, info.SheetSHA256, formatTime(info.StartedAt), info.Operator, info.Environment, before, info.IngestKey)
 		var err error
 		run, err = scanRun(r)
 		return err
@@ -157,7 +162,7 @@ func scanRun(s scanner) (Run, error) {
 		before, after, status sql.NullString
 	)
 	if err := s.Scan(&r.ID, &r.SheetName, &r.SheetSHA256, &started, &finished, &r.Operator,
-		&r.Environment, &r.RowCount, &before, &after, &status); err != nil {
+		&r.Environment, &r.RowCount, &before, &after, &status, &r.IngestKey); err != nil {
 		return Run{}, err
 	}
 	var err error
