@@ -167,6 +167,15 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 	)
 	err = tx.queryRow(`SELECT fingerprint, state, first_run_id, internal_error FROM rows WHERE client_transfer_id = ?`, r.ID).
 		Scan(&oldFP, &oldState, &oldRun, &internalErr)
+	if errors.Is(err, sql.ErrNoRows) {
+		// An id moved to an archive file is known all the same: its row
+		// was final there, so the sheet row is a conflict, never paid.
+		err = tx.queryRow(`SELECT fingerprint, state, run_id FROM archived_rows WHERE client_transfer_id = ?`, r.ID).
+			Scan(&oldFP, &oldState, &oldRun)
+		if err == nil {
+			return recordConflict(tx, runID, r, input, oldFP, oldState, oldRun, now)
+		}
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		_, err = tx.exec(`INSERT INTO rows (client_transfer_id, first_run_id, last_run_id,
@@ -230,28 +239,35 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 		}
 		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeReplaced, State: state}, nil
 	default:
-		c := &Conflict{RunID: runID, ID: r.ID, Line: r.Line, Fingerprint: r.Fingerprint,
-			ExistingFingerprint: oldFP, ExistingState: State(oldState), ExistingRunID: oldRun,
-			Input: r.Input, Method: r.Method, InternalUserID: r.InternalUserID, Amount: r.Amount,
-			SourceCurrency: r.SourceCurrency, DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs}
-		c.RecordedAt, _ = time.Parse(time.RFC3339Nano, now)
-		_, err = tx.exec(`INSERT OR REPLACE INTO conflicts (run_id, client_transfer_id,
-			sheet_line, fingerprint, existing_fingerprint, existing_state, existing_run_id, input,
-			method, internal_user_id, amount, source_currency, destination_currency, amount_is,
-			recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			runID, r.ID, r.Line, r.Fingerprint, oldFP, oldState, oldRun, input, r.Method,
-			r.InternalUserID, decString(r.Amount), r.SourceCurrency, r.DestinationCurrency, r.AmountIs, now)
-		if err != nil {
-			return Upserted{}, err
-		}
-		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventConflict,
-			From: State(oldState), To: StateConflict,
-			Message: fmt.Sprintf("line %d: fingerprint %s differs from ledger's %s (row %s, first run %d); not paid",
-				r.Line, r.Fingerprint, oldFP, oldState, oldRun)}, now); err != nil {
-			return Upserted{}, err
-		}
-		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeConflict, State: StateConflict, Conflict: c}, nil
+		return recordConflict(tx, runID, r, input, oldFP, oldState, oldRun, now)
 	}
+}
+
+// recordConflict records sheet row r of run runID as a conflict with the
+// ledger's row of fingerprint oldFP in oldState, first ingested by oldRun
+// (a row in the ledger or one moved to an archive).
+func recordConflict(tx *wtx, runID int64, r RowInput, input, oldFP, oldState string, oldRun int64, now string) (Upserted, error) {
+	c := &Conflict{RunID: runID, ID: r.ID, Line: r.Line, Fingerprint: r.Fingerprint,
+		ExistingFingerprint: oldFP, ExistingState: State(oldState), ExistingRunID: oldRun,
+		Input: r.Input, Method: r.Method, InternalUserID: r.InternalUserID, Amount: r.Amount,
+		SourceCurrency: r.SourceCurrency, DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs}
+	c.RecordedAt, _ = time.Parse(time.RFC3339Nano, now)
+	_, err := tx.exec(`INSERT OR REPLACE INTO conflicts (run_id, client_transfer_id,
+		sheet_line, fingerprint, existing_fingerprint, existing_state, existing_run_id, input,
+		method, internal_user_id, amount, source_currency, destination_currency, amount_is,
+		recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		runID, r.ID, r.Line, r.Fingerprint, oldFP, oldState, oldRun, input, r.Method,
+		r.InternalUserID, decString(r.Amount), r.SourceCurrency, r.DestinationCurrency, r.AmountIs, now)
+	if err != nil {
+		return Upserted{}, err
+	}
+	if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventConflict,
+		From: State(oldState), To: StateConflict,
+		Message: fmt.Sprintf("line %d: fingerprint %s differs from ledger's %s (row %s, first run %d); not paid",
+			r.Line, r.Fingerprint, oldFP, oldState, oldRun)}, now); err != nil {
+		return Upserted{}, err
+	}
+	return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeConflict, State: StateConflict, Conflict: c}, nil
 }
 
 // addToRun records that run runID's sheet holds row r, at r.Line. Every
