@@ -354,7 +354,7 @@ func inTx(ctx context.Context, conn *sql.Conn, fn func(*sql.Tx) error) error {
 // run was never archived.
 func (l *Ledger) ArchiveOf(ctx context.Context, runID int64) (string, error) {
 	var p string
-	err := l.rdb.QueryRowContext(ctx, `SELECT archive FROM archived_runs WHERE run_id = ?`, runID).Scan(&p)
+	err := l.rqRow(ctx, `SELECT archive FROM archived_runs WHERE run_id = ?`, runID).Scan(&p)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

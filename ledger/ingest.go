@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -301,10 +302,22 @@ func (l *Ledger) Conflicts(ctx context.Context, runID int64) iter.Seq2[Conflict,
 			first    = true
 		)
 		for {
-			rs, err := l.rdb.QueryContext(ctx, `SELECT `+conflictCols+` FROM conflicts
-				WHERE (? = 0 OR run_id = ?) AND (? OR (run_id, sheet_line, client_transfer_id) > (?, ?, ?))
-				ORDER BY run_id, sheet_line, client_transfer_id LIMIT ?`,
-				runID, runID, first, lastRun, lastLine, lastID, pageSize)
+			// The run's condition is left out, not made always true, when
+			// every run is asked for: "? = 0 OR run_id = ?" made SQLite
+			// walk every run's conflicts for one run's report.
+			where, args := []string{}, []any{}
+			if runID != 0 {
+				where, args = append(where, "run_id = ?"), append(args, runID)
+			}
+			if !first {
+				where = append(where, "(run_id, sheet_line, client_transfer_id) > (?, ?, ?)")
+				args = append(args, lastRun, lastLine, lastID)
+			}
+			q := `SELECT ` + conflictCols + ` FROM conflicts`
+			if len(where) > 0 {
+				q += ` WHERE ` + strings.Join(where, " AND ")
+			}
+			rs, err := l.rq(ctx, q+` ORDER BY run_id, sheet_line, client_transfer_id LIMIT ?`, append(args, pageSize)...)
 			if err != nil {
 				yield(Conflict{}, fmt.Errorf("read conflicts: %w", err))
 				return

@@ -28,7 +28,7 @@ type RowFilter struct {
 
 // Row returns the row with client_transfer_id id, or ErrNotFound.
 func (l *Ledger) Row(ctx context.Context, id string) (Row, error) {
-	r, err := scanRow(l.rdb.QueryRowContext(ctx, `SELECT `+rowCols+` FROM rows WHERE client_transfer_id = ?`, id))
+	r, err := scanRow(l.rqRow(ctx, `SELECT `+rowCols+` FROM rows WHERE client_transfer_id = ?`, id))
 	if err != nil {
 		return Row{}, notFound(err, fmt.Sprintf("read row %q", id))
 	}
@@ -39,7 +39,7 @@ func (l *Ledger) Row(ctx context.Context, id string) (Row, error) {
 // client_transfer_id id: whether Rows with RowFilter{RunID: runID} yields it.
 func (l *Ledger) InRun(ctx context.Context, runID int64, id string) (bool, error) {
 	var n int
-	err := l.rdb.QueryRowContext(ctx, `SELECT count(*) FROM run_rows WHERE run_id = ? AND client_transfer_id = ?`,
+	err := l.rqRow(ctx, `SELECT count(*) FROM run_rows WHERE run_id = ? AND client_transfer_id = ?`,
 		runID, id).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("read run %d's row %q: %w", runID, id, err)
@@ -147,7 +147,7 @@ func (l *Ledger) fewInStates(ctx context.Context, states []State) (int, error) {
 		args = append(args, string(s))
 	}
 	var n int
-	err := l.rdb.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM rows WHERE state IN (?`+
+	err := l.rqRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM rows WHERE state IN (?`+
 		strings.Repeat(", ?", len(states)-1)+`) LIMIT ?)`, append(args, fewRows+1)...).Scan(&n)
 	if err != nil {
 		return 0, err
@@ -181,7 +181,7 @@ func (w withSettledRun) Scan(dest ...any) error { return w.s.Scan(append(dest, w
 // rowPage reads one page of rows; settled says the query ends with
 // settledRunCol.
 func (l *Ledger) rowPage(ctx context.Context, q string, settled bool, args ...any) ([]Row, error) {
-	rs, err := l.rdb.QueryContext(ctx, q, args...)
+	rs, err := l.rq(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error)
 			UNION ALL SELECT 'CONFLICT', count(*) FROM conflicts WHERE run_id = ?`, []any{runID, runID}
 	}
 	counts := make(map[State]int)
-	rs, err := l.rdb.QueryContext(ctx, q, args...)
+	rs, err := l.rq(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count rows: %w", err)
 	}
@@ -266,7 +266,7 @@ func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error)
 // SCHEDULED, or 0 when the row is not settled (or unknown).
 func (l *Ledger) SettledRun(ctx context.Context, id string) (int64, error) {
 	var run int64
-	err := l.rdb.QueryRowContext(ctx, `SELECT `+settledRunCol+` FROM rows r WHERE r.client_transfer_id = ?`, id).Scan(&run)
+	err := l.rqRow(ctx, `SELECT `+settledRunCol+` FROM rows r WHERE r.client_transfer_id = ?`, id).Scan(&run)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("read settling run of %q: %w", id, err)
 	}

@@ -113,7 +113,7 @@ func (l *Ledger) FinishRun(ctx context.Context, runID int64, fin RunFinish) (Run
 
 // Run returns run id, or ErrNotFound.
 func (l *Ledger) Run(ctx context.Context, id int64) (Run, error) {
-	run, err := scanRun(l.rdb.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
+	run, err := scanRun(l.rqRow(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
 	if err != nil {
 		return Run{}, notFound(err, fmt.Sprintf("read run %d", id))
 	}
@@ -123,7 +123,7 @@ func (l *Ledger) Run(ctx context.Context, id int64) (Run, error) {
 // LatestRun returns the most recently begun run, or ErrNotFound if there is
 // none.
 func (l *Ledger) LatestRun(ctx context.Context) (Run, error) {
-	run, err := scanRun(l.rdb.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs ORDER BY id DESC LIMIT 1`))
+	run, err := scanRun(l.rqRow(ctx, `SELECT `+runCols+` FROM runs ORDER BY id DESC LIMIT 1`))
 	if err != nil {
 		return Run{}, notFound(err, "read latest run")
 	}
@@ -133,7 +133,7 @@ func (l *Ledger) LatestRun(ctx context.Context) (Run, error) {
 // Runs returns every run, oldest first. A ledger holds one run per sheet
 // attempt, so the list stays short.
 func (l *Ledger) Runs(ctx context.Context) ([]Run, error) {
-	rs, err := l.rdb.QueryContext(ctx, `SELECT `+runCols+` FROM runs ORDER BY id`)
+	rs, err := l.rq(ctx, `SELECT `+runCols+` FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
