@@ -20,6 +20,10 @@ type Spec struct {
 	RowsPerRun   int       // rows of each run's sheet, each a new client_transfer_id
 	EventsPerRow int       // events per row (ingest, transitions, API calls); at least 1
 	Start        time.Time // the first run's start; each next run a month later
+	// CachePayees fills the user-token cache with the rows' payees. Their
+	// tokens are made up: leave it off when the ledger meets a sandbox,
+	// which would not know them.
+	CachePayees bool
 }
 
 // FiveYears is issue 21's five-year ledger: a finance team paying 10,000
@@ -30,7 +34,7 @@ var FiveYears = Spec{Runs: 60, RowsPerRun: 10_000, EventsPerRow: 5,
 // Generate creates the ledger at path (which must not exist) with spec's
 // history: every run finished, its rows settled (a third wallet loads
 // LOADED, the rest bank payouts PAID, each with fee and amounts), payees in
-// the user cache, and EventsPerRow events per row under the row's run.
+// the user cache when CachePayees, and EventsPerRow events per row under the row's run.
 // Row ids are "G<run>-<n>", payees "gu<n>" (the same payees every month).
 func Generate(ctx context.Context, path string, spec Spec) error {
 	l, err := ledger.Open(ctx, path, ledger.Options{})
@@ -94,8 +98,13 @@ func Generate(ctx context.Context, path string, spec Spec) error {
 					CASE WHEN k.j IN (1, ?) THEN 0 ELSE 200 END, '', ''
 				FROM rows r CROSS JOIN k WHERE r.last_run_id = ? ORDER BY r.client_transfer_id, k.j`,
 				[]any{spec.EventsPerRow, spec.EventsPerRow, spec.EventsPerRow, spec.EventsPerRow, spec.EventsPerRow, run}},
-			{`INSERT OR REPLACE INTO users (internal_user_id, user_token, email, updated_at)
-				SELECT internal_user_id, user_token, '', updated_at FROM rows WHERE last_run_id = ?`, []any{run}},
+		}
+		if spec.CachePayees {
+			stmts = append(stmts, struct {
+				q    string
+				args []any
+			}{`INSERT OR REPLACE INTO users (internal_user_id, user_token, email, updated_at)
+				SELECT internal_user_id, user_token, '', updated_at FROM rows WHERE last_run_id = ?`, []any{run}})
 		}
 		for _, s := range stmts {
 			if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
