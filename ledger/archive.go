@@ -249,6 +249,7 @@ var archiveDrop = []string{
 		SELECT client_transfer_id, fingerprint, state, first_run_id FROM main.rows
 		WHERE client_transfer_id IN (SELECT client_transfer_id FROM temp.arc_rows)`,
 	`DELETE FROM main.rows WHERE client_transfer_id IN (SELECT client_transfer_id FROM temp.arc_rows)`,
+	`DELETE FROM main.run_summaries WHERE run_id IN (SELECT id FROM temp.arc_runs)`,
 	`DELETE FROM main.runs WHERE id IN (SELECT id FROM temp.arc_runs)`,
 }
 

@@ -26,7 +26,7 @@ func TestUpgradeOpenIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := rawDB(t, path)
-	for _, q := range []string{`DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
+	for _, q := range []string{`DROP TABLE run_summaries`, `DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
 		`ALTER TABLE runs DROP COLUMN ingest_key`, `PRAGMA user_version = 6`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)

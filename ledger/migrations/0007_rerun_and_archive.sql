@@ -28,3 +28,13 @@ CREATE TABLE archived_rows (
 	state              TEXT    NOT NULL,
 	run_id             INTEGER NOT NULL -- the row's first run, now archived
 ) STRICT, WITHOUT ROWID;
+
+-- A summary a reader computed of a run that can no longer change (finished,
+-- every row PAID, LOADED, SCHEDULED or FAILED), kept so the console's runs
+-- page does not read every row of every month again (see PutRunSummary).
+-- A cache: archive drops it with the run, and anything may rebuild it.
+CREATE TABLE run_summaries (
+	run_id     INTEGER PRIMARY KEY,
+	data       TEXT    NOT NULL,
+	updated_at TEXT    NOT NULL
+) STRICT;
