@@ -50,6 +50,7 @@ type Ledger struct {
 	queue     chan *writeReq
 	closing   chan struct{}
 	writerEnd chan struct{}
+	deferred  []deferredIndex // indexes to build in the background (deferred.go)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -106,6 +107,7 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		close(l.writerEnd)
 	} else {
 		go l.writer()
+		l.startDeferred()
 	}
 	return l, nil
 }
@@ -134,6 +136,9 @@ func (l *Ledger) open(ctx context.Context, busy time.Duration) error {
 			return fmt.Errorf("open ledger %s: %w", l.path, err)
 		}
 		if err := migrate(ctx, l.wdb, l.path); err != nil {
+			return err
+		}
+		if err := l.buildDeferred(ctx); err != nil {
 			return err
 		}
 	}

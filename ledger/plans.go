@@ -189,7 +189,7 @@ func (l *Ledger) decidePlan(ctx context.Context, id int64, by string, to PlanSta
 
 // Plan returns plan id, or ErrNotFound.
 func (l *Ledger) Plan(ctx context.Context, id int64) (Plan, error) {
-	p, err := scanPlan(l.rdb.QueryRowContext(ctx, `SELECT `+planCols+` FROM plans WHERE id = ?`, id))
+	p, err := scanPlan(l.rqRow(ctx, `SELECT `+planCols+` FROM plans WHERE id = ?`, id))
 	if err != nil {
 		return Plan{}, notFound(err, fmt.Sprintf("read plan %d", id))
 	}
@@ -201,7 +201,7 @@ func (l *Ledger) Plan(ctx context.Context, id int64) (Plan, error) {
 // approved. Use Plans to explain a refusal (pending, rejected, or a plan of
 // an earlier version of the sheet).
 func (l *Ledger) ApprovedPlanFor(ctx context.Context, sha256 string) (Plan, error) {
-	p, err := scanPlan(l.rdb.QueryRowContext(ctx, `SELECT `+planCols+` FROM plans
+	p, err := scanPlan(l.rqRow(ctx, `SELECT `+planCols+` FROM plans
 		WHERE sheet_sha256 = ? AND status = 'approved' ORDER BY id DESC LIMIT 1`, strings.ToLower(sha256)))
 	if err != nil {
 		return Plan{}, notFound(err, "find approved plan")
@@ -232,7 +232,7 @@ func (l *Ledger) Plans(ctx context.Context, f PlanFilter) ([]Plan, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rs, err := l.rdb.QueryContext(ctx, `SELECT `+planCols+` FROM plans WHERE `+strings.Join(where, " AND ")+
+	rs, err := l.rq(ctx, `SELECT `+planCols+` FROM plans WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list plans: %w", err)

@@ -14,12 +14,14 @@ import (
 	"github.com/payrun/payrun/ledger"
 )
 
-// LedgerCommand exports or backs up the ledger: `payrun ledger export` and
-// `payrun ledger backup DEST`.
+// LedgerCommand exports, backs up or archives the ledger: `payrun ledger
+// export`, `payrun ledger backup DEST` and `payrun ledger archive --before
+// DATE`.
 type LedgerCommand struct{}
 
 const ledgerUsage = "export [--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|run_rows|conflicts|events] [--out FILE]\n" +
-	"       payrun ledger backup [--ledger FILE] DEST"
+	"       payrun ledger backup [--ledger FILE] DEST\n" +
+	"       payrun ledger " + archiveUsage
 
 // Run dispatches to the ledger subcommand.
 func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
@@ -31,6 +33,8 @@ func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return c.export(ctx, m, args[1:])
 	case "backup":
 		return c.backup(ctx, m, args[1:])
+	case "archive":
+		return c.archive(ctx, m, args[1:])
 	case "-h", "--help", "help":
 		return m.groupHelp("ledger", ledgerUsage)
 	}

@@ -170,7 +170,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 
 	// 4. Record the run and its rows; conflicts are reported, never paid.
-	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: sheetPath, SheetSHA256: sum, Operator: operator(), Environment: conn.Env, BalancesBefore: before})
+	var problems map[int][]string
+	if c.skipInvalid {
+		problems = errorsByLine(rep)
+	}
+	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: sheetPath, SheetSHA256: sum, Operator: operator(), Environment: conn.Env, BalancesBefore: before,
+		IngestKey: ingestKey(sum, ingestOpts, problems)})
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("begin run: %w", err)}
 	}
@@ -179,13 +184,17 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		_, _ = l.AppendEvent(ctx, ledger.Event{Kind: ledger.EventRun, RunID: run.ID,
 			Message: fmt.Sprintf("run %d pays plan %d, prepared by %s and approved by %s", run.ID, approved.ID, approved.PreparedBy, approved.DecidedBy)})
 	}
-	var problems map[int][]string
-	if c.skipInvalid {
-		problems = errorsByLine(rep)
-	}
-	conflicts, err := batch.RecordSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems)
+	// A sheet an earlier run read and settled in full is not read again:
+	// its rows are taken over in a few statements (issue 21).
+	var conflicts []ledger.Upserted
+	copied, err := l.CopySettledRun(ctx, run.ID)
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: err}
+	}
+	if copied == 0 {
+		if conflicts, err = batch.RecordSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems); err != nil {
+			return &ExitError{Code: ExitAborted, Err: err}
+		}
 	}
 	for _, cf := range conflicts {
 		fmt.Fprintf(m.humanOut(), "row %d: client_transfer_id %q is already in the ledger with different content (state %s); CONFLICT, not paid\n",
@@ -239,7 +248,17 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		onProgress = func(p batch.Progress) { view.Update(p); m.progressHook(p) }
 	}
 	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: onProgress}
-	stats, runErr := r.Run(ctx, hard, run.ID)
+	var (
+		stats  batch.Stats
+		runErr error
+	)
+	if copied != 0 && plan.Rows == 0 {
+		// Every row was settled by the run copied from, which finished
+		// (its autopay settled too): nothing to work, nothing to ask.
+		stats.Counts, runErr = l.Counts(hard, run.ID)
+	} else {
+		stats, runErr = r.Run(ctx, hard, run.ID)
+	}
 	stopView()
 	view.Finish()
 

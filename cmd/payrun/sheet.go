@@ -161,6 +161,13 @@ func openRun(ctx context.Context, path string, runID int64) (*ledger.Ledger, led
 	var run ledger.Run
 	if runID > 0 {
 		run, err = l.Run(ctx, runID)
+		if errors.Is(err, ledger.ErrNotFound) {
+			// Moved by payrun ledger archive: read it where it went.
+			if arc, arun, ok, aerr := openArchivedRun(ctx, l, runID); ok {
+				l.Close()
+				return arc, arun, aerr
+			}
+		}
 	} else {
 		run, err = l.LatestRun(ctx)
 	}
