@@ -108,8 +108,8 @@ func TestOutcomeCase4LookupFailureAfterDuplicateStaysInFlight(t *testing.T) {
 func TestOutcomeCase7PayeeByEmailWithOtherInternalID(t *testing.T) {
 	g := newRig(t, rigOptions{})
 	line := loadLine("C7-LOAD", 1, "90.00")
-	other := must(g.api.CreateUser(g.ctx, "other-user", masspay.User{InternalUserID: "someone-else-77", Country: "USA",
-		FirstName: line.first, LastName: "Other", Email: line.email}))(t)
+	other := must(g.api.CreateUser(g.ctx, "other-user", masspay.User{Profile: masspay.Profile{InternalUserID: "someone-else-77", Country: "USA",
+		FirstName: line.first, LastName: "Other", Email: line.email}}))(t)
 	runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{line}))
 	g.run(runID, 1)
 	row := must(g.led.Row(g.ctx, line.id))(t)

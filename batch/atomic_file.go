@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/payrun/payrun/internal/dirsync"
 )
 
 // atomicFile is a file written under a temporary name in its final directory
@@ -76,12 +78,7 @@ func (a *atomicFile) Abort() {
 
 // syncDir flushes a directory's entries to disk.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open results directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := dirsync.Dir(dir); err != nil {
 		return fmt.Errorf("sync results directory: %w", err)
 	}
 	return nil

@@ -101,8 +101,8 @@ func newAPWorld(t *testing.T) *apWorld {
 // wallet. It returns the user token.
 func (w *apWorld) payee(id, country, address string, firstLoad string) string {
 	w.t.Helper()
-	u, err := w.api.CreateUser(w.ctx, "user:"+id, masspay.User{InternalUserID: id, Country: country, FirstName: "F" + id,
-		LastName: "L", Email: id + "@example.com", Address1: address})
+	u, err := w.api.CreateUser(w.ctx, "user:"+id, masspay.User{Profile: masspay.Profile{InternalUserID: id, Country: country, FirstName: "F" + id,
+		LastName: "L", Email: id + "@example.com", Address1: address}})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func writeTableXLSX(bk *xlsxBook, t exportTable) error {
 			}
 		}
 	}
-	if err := s.begin(widths, t.header, 0); err != nil {
+	if err := s.begin(widths, t.header, 0, func(int) bool { return false }); err != nil {
 		return err
 	}
 	for i, r := range t.rows {

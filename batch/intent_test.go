@@ -206,8 +206,8 @@ func TestKeyReusedStopsRowForPersonNotFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := api.CreateUser(ctx, "user:someone-else", masspay.User{InternalUserID: "someone-else", Country: "USA",
-		FirstName: "Zed", LastName: "Other", Email: "zed@example.com"})
+	other, err := api.CreateUser(ctx, "user:someone-else", masspay.User{Profile: masspay.Profile{InternalUserID: "someone-else", Country: "USA",
+		FirstName: "Zed", LastName: "Other", Email: "zed@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -196,8 +196,8 @@ func loadedRow(t *testing.T, g *rig, id, amount string) {
 func prePay(t *testing.T, g *rig, line sheetLine, amount string) string {
 	t.Helper()
 	ctx := g.ctx
-	user := must(g.api.CreateUser(ctx, "pre-user-"+line.id, masspay.User{InternalUserID: line.user, Country: "USA",
-		FirstName: line.first, LastName: line.last, Email: line.email}))(t)
+	user := must(g.api.CreateUser(ctx, "pre-user-"+line.id, masspay.User{Profile: masspay.Profile{InternalUserID: line.user, Country: "USA",
+		FirstName: line.first, LastName: line.last, Email: line.email}}))(t)
 	dst := must(g.api.BestRoutes(ctx, "USA", masspay.RouteParams{SourceCurrency: "USD", DestinationCurrency: "USD", OnlyGenericPayers: true}))(t)
 	var route masspay.Route
 	for _, rt := range dst.Routes() {
@@ -224,8 +224,8 @@ func prePay(t *testing.T, g *rig, line sheetLine, amount string) string {
 // MassPay, of amount.
 func preLoad(t *testing.T, g *rig, line sheetLine, amount string) string {
 	t.Helper()
-	user := must(g.api.CreateUser(g.ctx, "pre-user-"+line.id, masspay.User{InternalUserID: line.user, Country: "USA",
-		FirstName: line.first, LastName: line.last, Email: line.email}))(t)
+	user := must(g.api.CreateUser(g.ctx, "pre-user-"+line.id, masspay.User{Profile: masspay.Profile{InternalUserID: line.user, Country: "USA",
+		FirstName: line.first, LastName: line.last, Email: line.email}}))(t)
 	l := must(g.api.Load(g.ctx, "pre-load-"+line.id, user.UserToken, masspay.LoadTxn{ClientLoadID: line.id,
 		SourceToken: g.usdSource(), Amount: decimal.RequireFromString(amount), SourceCurrencyCode: "USD"}))(t)
 	return l.LoadToken

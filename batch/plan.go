@@ -58,6 +58,9 @@ type Plan struct {
 	// checked: their payee is not at MassPay yet and no known payee was
 	// there to read the route's requirements through. The run checks them.
 	DetailsUnchecked int
+	// Warnings are the sheet's warnings, one per kind, for the plan
+	// workbook; the caller sets them from the sheet's report.
+	Warnings []sheet.WarningSummary
 }
 
 // PlanOptions tune MakePlanWith.

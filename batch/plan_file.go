@@ -53,6 +53,14 @@ func WritePlanMode(path string, p *Plan, mode os.FileMode) error {
 		}
 		rows = append(rows, []any{c, p.Requested[c].InexactFloat64(), p.Fees[c].InexactFloat64(), p.Balances[c].InexactFloat64(), short})
 	}
+	if len(p.Warnings) > 0 {
+		rows = append(rows, []any{}, []any{"Sheet warnings (one line per kind)", "Rows", "First rows"})
+		for _, w := range p.Warnings {
+			first := w.First
+			first.Line, first.Sheet = 0, ""
+			rows = append(rows, []any{inertText(strings.TrimSpace(first.String())), w.Count, w.RowsText()})
+		}
+	}
 	for i, r := range rows {
 		cell, _ := excelize.CoordinatesToCellName(1, i+1)
 		if err := f.SetSheetRow(sum, cell, &r); err != nil {

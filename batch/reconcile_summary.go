@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // WriteReconcileSummary writes rep for a person: counts, status changes, a
@@ -11,7 +13,7 @@ import (
 // balance comparison per currency.
 func WriteReconcileSummary(w io.Writer, rep ReconcileReport) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "Reconciled %d payments: %d status changes, %d flips.\n", rep.Checked, len(rep.Changes), len(rep.Flips))
+	fmt.Fprintf(b, "Reconciled %s: %s, %s.\n", plural.Count(rep.Checked, "payment"), plural.Count(len(rep.Changes), "status change"), plural.Count(len(rep.Flips), "flip"))
 	if len(rep.Changes) > 0 {
 		fmt.Fprintln(b, "\nStatus changes")
 		for _, c := range rep.Changes {

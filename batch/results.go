@@ -13,6 +13,8 @@ import (
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // ResultKind is the one-word outcome of a row as finance reads it in the
@@ -244,6 +246,10 @@ type ResultsOptions struct {
 	Flips []Flip
 	// Now stamps the workbook's "generated" time; zero means time.Now.
 	Now time.Time
+	// Warnings are the sheet's warnings, one per kind, listed on the
+	// Summary when the run has just checked the sheet (payrun report,
+	// which reads only the ledger, has none to list).
+	Warnings []sheet.WarningSummary
 	// Mode is the files' permissions; zero means DefaultFileMode (0600,
 	// like the ledger: the results hold payees' names, bank details and
 	// KYC links). The umask does not apply to an explicit mode.
@@ -292,7 +298,7 @@ func settledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 	if rows == 0 {
 		return ""
 	}
-	parts := []string{what + ": " + plural(rows, "row")}
+	parts := []string{what + ": " + plural.Count(rows, "row")}
 	for _, t := range totals {
 		if a := amt(t); !a.IsZero() {
 			parts = append(parts, FormatMoney(a, t.Currency))
@@ -307,14 +313,6 @@ func settledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 		word = "runs "
 	}
 	return strings.Join(parts, ", ") + ", in " + word + strings.Join(ids, ", ")
-}
-
-// plural is "1 row", "2 rows".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // FormatMoney prints an amount with its currency's decimals and thousands

@@ -24,6 +24,7 @@ const (
 	cellDate           // an instant, shown in UTC
 	cellInt            // a count
 	cellLink           // an https link, clickable in XLSX
+	cellNumber         // a sheet's number in num, with its number format in cur
 )
 
 // cell is one typed value of the results.
@@ -116,6 +117,8 @@ func (c outCell) csvText() string {
 		return c.at.Format(time.RFC3339)
 	case cellInt:
 		return strconv.FormatInt(c.n, 10)
+	case cellNumber:
+		return numberCSV(c)
 	}
 	return ""
 }
@@ -143,17 +146,103 @@ func fillOf(k ResultKind) rowFill {
 	return fillNone
 }
 
-// ResultColumns are the columns the results add after the sheet's own
-// (sheet.ResultColumns: ingest, below the results, needs their count).
-var ResultColumns = sheet.ResultColumns
+// The results' own columns are defined in batch/sheet, below ingest, which
+// caps a sheet's width by their count; these are the same slices.
+var (
+	// FrontColumns are the first columns of the results (sheet.FrontColumns).
+	FrontColumns = sheet.FrontColumns
+	// DetailColumns are payrun's columns after the sheet's own
+	// (sheet.DetailColumns).
+	DetailColumns = sheet.DetailColumns
+	// ResultColumns are every column payrun adds to the sheet's own
+	// (sheet.ResultColumns).
+	ResultColumns = sheet.ResultColumns
+)
 
-// resultCells appends the cells of ResultColumns for r to dst.
-func resultCells(dst []outCell, r *ResultRow) []outCell {
-	src, dstCur := r.sourceCurrency(), strings.ToUpper(r.DestinationCurrency)
+// resultColumnResult is the index of "result" in a results row: bold.
+const resultColumnResult = 4
+
+// resultsLayout says where each column of a results row comes from: the
+// FrontColumns, the sheet's own columns but its id and amount (echo, as
+// indexes into headers), then the DetailColumns.
+type resultsLayout struct {
+	headers []string // the sheet's header as read
+	echo    []int    // the echoed columns, in sheet order
+	names   []string // the header row of the results
+}
+
+// newResultsLayout lays out the results of a sheet with headers.
+func newResultsLayout(headers []string) *resultsLayout {
+	lay := &resultsLayout{headers: headers}
+	var echoed []string
+	for i, h := range headers {
+		switch k, _ := sheet.MatchHeader(h); k {
+		case sheet.ColClientTransferID, sheet.ColAmount:
+			continue // shown first, as the ledger read them
+		}
+		lay.echo = append(lay.echo, i)
+		echoed = append(echoed, h)
+	}
+	lay.names = append(append(append(make([]string, 0, len(ResultColumns)+len(echoed)), FrontColumns...),
+		OutputInputHeaders(echoed)...), DetailColumns...)
+	return lay
+}
+
+// echoFrom and echoTo bound the echoed columns in a results row.
+func (l *resultsLayout) echoFrom() int { return len(FrontColumns) }
+func (l *resultsLayout) echoTo() int   { return len(FrontColumns) + len(l.echo) }
+
+// cells appends r's results row to dst.
+func (l *resultsLayout) cells(dst []outCell, r *ResultRow) []outCell {
+	dst = frontCells(dst, r)
+	dst = inputCells(dst, r, l.headers, l.echo)
+	return detailCells(dst, r)
+}
+
+// frontCells appends the cells of FrontColumns for r to dst.
+func frontCells(dst []outCell, r *ResultRow) []outCell {
+	cur := r.amountCurrency()
 	return append(dst,
+		textCell(r.ClientTransferID),
+		textCell(resPayee(r)),
+		rowAmountCell(r),
+		textCell(cur),
 		textCell(string(r.Result())),
 		textCell(joinNonEmpty(r.Action(), r.KYCNotice)),
 		linkCell(r.KYCUploadLink),
+		textCell(r.LastError),
+	)
+}
+
+// rowAmountCell is the row's amount as the ledger read it, in the sheet's
+// amount currency; a row refused before its amount was read (INVALID,
+// "abc") shows the sheet's text instead.
+func rowAmountCell(r *ResultRow) outCell {
+	if !r.Amount.IsZero() {
+		return amountCell(decimal.NewNullDecimal(r.Amount), r.amountCurrency())
+	}
+	raw := strings.TrimSpace(sheetAmount(r))
+	if d, err := decimal.NewFromString(raw); err == nil {
+		return amountCell(decimal.NewNullDecimal(d), r.amountCurrency())
+	}
+	return textCell(raw)
+}
+
+// sheetAmount is the value of the sheet's amount column, under any of the
+// names ingest reads it by.
+func sheetAmount(r *ResultRow) string {
+	for _, f := range r.Input {
+		if k, _ := sheet.MatchHeader(f.Header); k == sheet.ColAmount {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// detailCells appends the cells of DetailColumns for r to dst.
+func detailCells(dst []outCell, r *ResultRow) []outCell {
+	src, dstCur := r.sourceCurrency(), strings.ToUpper(r.DestinationCurrency)
+	return append(dst,
 		textCell(r.MassPayStatus),
 		dateCell(r.StatusChangedAt),
 		textCell(r.PayoutToken),
@@ -167,7 +256,6 @@ func resultCells(dst []outCell, r *ResultRow) []outCell {
 		textCell(r.PayerName),
 		textCell(r.DeliveryType),
 		dateOrText(r.EstimatedAvailability),
-		textCell(r.LastError),
 		intCell(int64(r.Attempts)),
 		dateCell(r.UpdatedAt),
 	)
@@ -182,34 +270,39 @@ func (r *ResultRow) amountCurrency() string {
 	return r.sourceCurrency()
 }
 
-// inputCells appends the sheet's own cells for r, one per header, to dst.
-// Values stay text as typed (account numbers keep their leading zeros),
-// except the amount column, which becomes a number when it is one.
-func inputCells(dst []outCell, r *ResultRow, headers []string) []outCell {
-	for i, h := range headers {
-		v, ok := "", false
+// inputCells appends the sheet's own cells for r, the columns echo names
+// (indexes into headers), to dst. Values stay text as typed (account
+// numbers keep their leading zeros).
+func inputCells(dst []outCell, r *ResultRow, headers []string, echo []int) []outCell {
+	for _, i := range echo {
+		h := headers[i]
+		var f sheet.InputField
 		// Rows of one sheet share its header order; look up by position
 		// first and by name only when a row differs.
 		if i < len(r.Input) && r.Input[i].Header == h {
-			v, ok = r.Input[i].Value, true
-		}
-		if !ok {
-			for _, f := range r.Input {
-				if f.Header == h {
-					v = f.Value
+			f = r.Input[i]
+		} else {
+			for _, g := range r.Input {
+				if g.Header == h {
+					f = g
 					break
 				}
 			}
 		}
-		if resFoldHeader(h) == "amount" {
-			if d, err := decimal.NewFromString(strings.TrimSpace(v)); err == nil {
-				dst = append(dst, amountCell(decimal.NewNullDecimal(d), r.amountCurrency()))
-				continue
-			}
-		}
-		dst = append(dst, textCell(v))
+		dst = append(dst, echoCell(f))
 	}
 	return dst
+}
+
+// echoCell is one of the sheet's own cells as the results echo it: text as
+// typed, or a number in the number format the sheet showed it in.
+func echoCell(f sheet.InputField) outCell {
+	if f.Format != "" {
+		if c, ok := formattedCell(f.Value, f.Format); ok {
+			return c
+		}
+	}
+	return textCell(f.Value)
 }
 
 // SheetColumnPrefix marks a sheet column echoed in the results under another
@@ -240,12 +333,6 @@ func OutputInputHeaders(headers []string) []string {
 	return out
 }
 
-// resultsHeader is the header row of the results sheet: the sheet's columns
-// as OutputInputHeaders names them, then ResultColumns.
-func resultsHeader(headers []string) []string {
-	return append(OutputInputHeaders(headers), ResultColumns...)
-}
-
 // inputHeaders is the header list of a row's input columns.
 func inputHeaders(r *ResultRow) []string {
 	h := make([]string, len(r.Input))
@@ -255,30 +342,26 @@ func inputHeaders(r *ResultRow) []string {
 	return h
 }
 
-// NeedsActionColumns are the columns of the "Needs action" sheet.
+// NeedsActionColumns are the columns of the "Needs action" sheet: the
+// Results' FrontColumns in the same order, then how to reach the payee and
+// where the row is in the sheet.
 var NeedsActionColumns = []string{
-	"sheet_line", "client_transfer_id", "payee", "email", "amount",
-	"result", "action_needed", "kyc_upload_link", "error",
+	"client_transfer_id", "payee", "amount", "result", "action_needed",
+	"kyc_upload_link", "error", "email", "sheet_line",
 }
 
 // needsActionCells appends r's cells for the "Needs action" sheet to dst.
 func needsActionCells(dst []outCell, r *ResultRow) []outCell {
-	amt := outCell{}
-	if d, err := decimal.NewFromString(strings.TrimSpace(resInput(r, "amount"))); err == nil {
-		amt = amountCell(decimal.NewNullDecimal(d), r.amountCurrency())
-	} else if !r.Amount.IsZero() {
-		amt = amountCell(decimal.NewNullDecimal(r.Amount), r.amountCurrency())
-	}
 	return append(dst,
-		intCell(int64(r.SheetLine)),
 		textCell(r.ClientTransferID),
 		textCell(resPayee(r)),
-		textCell(resInput(r, "email")),
-		amt,
+		rowAmountCell(r),
 		textCell(string(r.Result())),
 		textCell(joinNonEmpty(r.Action(), r.KYCNotice)),
 		linkCell(r.KYCUploadLink),
 		textCell(r.LastError),
+		textCell(resInput(r, "email")),
+		intCell(int64(r.SheetLine)),
 	)
 }
 

@@ -35,8 +35,8 @@ func collisionSource() *sliceSource {
 
 // wantCollisionHeader is the results header of collisionSource: the sheet's
 // colliding columns echoed under a prefixed name, payrun's own once each.
-var wantCollisionHeader = append([]string{"client_transfer_id", "amount", "sheet:result", "sheet:kyc_upload_link",
-	"sheet:Masspay Status", "sheet:sheet:result"}, ResultColumns...)
+var wantCollisionHeader = append(append(append([]string{}, FrontColumns...), "sheet:result", "sheet:kyc_upload_link",
+	"sheet:Masspay Status", "sheet:sheet:result"), DetailColumns...)
 
 // TestResultsSheetColumnsCannotPoseAsPayrunColumns: a sheet whose "result"
 // column says PAID on a row that FAILED, and whose "kyc_upload_link" is a
@@ -104,7 +104,7 @@ func TestResultsSheetColumnsCannotPoseAsPayrunColumns(t *testing.T) {
 
 func TestOutputInputHeaders(t *testing.T) {
 	got := OutputInputHeaders([]string{"client_transfer_id", "Result", "error ", "Pickup-Code", "notes", "sheet:error"})
-	want := []string{"client_transfer_id", "sheet:Result", "sheet:error ", "sheet:Pickup-Code", "notes", "sheet:sheet:error"}
+	want := []string{"sheet:client_transfer_id", "sheet:Result", "sheet:error ", "sheet:Pickup-Code", "notes", "sheet:sheet:error"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("OutputInputHeaders\n got %q\nwant %q", got, want)
 	}

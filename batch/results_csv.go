@@ -61,7 +61,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 			return fmt.Errorf("write results csv: %w", err)
 		}
 		var (
-			headers []string
+			lay     *resultsLayout
 			started bool
 			cells   []outCell
 			work    int
@@ -75,13 +75,13 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 			}
 			if !started {
 				started = true
-				headers = inputHeaders(r)
-				if err := out.header(resultsHeader(headers)); err != nil {
+				lay = newResultsLayout(inputHeaders(r))
+				if err := out.header(lay.names); err != nil {
 					return fmt.Errorf("write results csv: %w", err)
 				}
 			}
 			sb.add(r)
-			cells = resultCells(inputCells(cells[:0], r, headers), r)
+			cells = lay.cells(cells[:0], r)
 			if err := out.write(cells); err != nil {
 				return fmt.Errorf("write results csv: %w", err)
 			}
@@ -122,7 +122,7 @@ func writeResultsCSV(ctx context.Context, src ResultsSource, run ResultsRun, pat
 		if err != nil {
 			return fmt.Errorf("write summary csv: %w", err)
 		}
-		for _, l := range summaryLines(run, sb, len(conflicts), opts.Now) {
+		for _, l := range summaryLines(run, sb, len(conflicts), opts.Now, opts.Warnings) {
 			if err := out.write(l.cells); err != nil {
 				return fmt.Errorf("write summary csv: %w", err)
 			}

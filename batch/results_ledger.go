@@ -223,7 +223,7 @@ func fillResultRow(out *ResultRow, r *ledger.Row) {
 
 func columnsOf(dst []sheet.InputField, cols []ledger.Column) []sheet.InputField {
 	for _, c := range cols {
-		dst = append(dst, sheet.InputField{Header: c.Header, Value: c.Value})
+		dst = append(dst, sheet.InputField{Header: c.Header, Value: c.Value, Format: c.Format})
 	}
 	return dst
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -38,14 +37,24 @@ func TestWriteResultsXLSX(t *testing.T) {
 
 	rows := rawRows(t, f, SheetResults)
 	header := rows[0]
-	// The sheet's destination_currency is echoed as sheet:destination_currency:
-	// the name is one of payrun's own columns.
-	wantHeader := append(append([]string{}, fixtureHeaders...), ResultColumns...)
-	wantHeader[slices.Index(fixtureHeaders, "destination_currency")] = "sheet:destination_currency"
+	// payrun's front columns, the sheet's own but its id and amount (shown
+	// first), then payrun's details. The sheet's destination_currency is
+	// echoed as sheet:destination_currency: the name is one of payrun's own.
+	wantHeader := append([]string{}, FrontColumns...)
+	for _, h := range fixtureHeaders {
+		switch h {
+		case "client_transfer_id", "amount":
+		case "destination_currency":
+			wantHeader = append(wantHeader, "sheet:"+h)
+		default:
+			wantHeader = append(wantHeader, h)
+		}
+	}
+	wantHeader = append(wantHeader, DetailColumns...)
 	if strings.Join(header, "|") != strings.Join(wantHeader, "|") {
 		t.Fatalf("header\n got %v\nwant %v", header, wantHeader)
 	}
-	col := func(name string) int { return colIndex(t, header, name, len(fixtureHeaders)) }
+	col := func(name string) int { return colIndex(t, header, name, 0) }
 	byID := map[string]int{} // client_transfer_id -> sheet row number
 	var order []string
 	for i, r := range rows[1:] {
@@ -68,7 +77,7 @@ func TestWriteResultsXLSX(t *testing.T) {
 	for _, id := range []string{"mar-001", "mar-007", "dup-1"} {
 		r := rows[byID[id]-1]
 		if r[colIndex(t, header, "cost_center", 0)] == "" || r[colIndex(t, header, "email", 0)] == "" {
-			t.Errorf("%s: input not echoed: %v", id, r[:len(fixtureHeaders)])
+			t.Errorf("%s: input not echoed: %v", id, r)
 		}
 	}
 	if got := rows[byID["mar-007"]-1][colIndex(t, header, "amount", 0)]; got != "abc" {
@@ -184,8 +193,8 @@ func TestWriteResultsXLSX(t *testing.T) {
 	if err != nil || !panes.Freeze || panes.YSplit != 1 {
 		t.Errorf("header not frozen: %+v %v", panes, err)
 	}
-	assertAutoFilter(t, f, SheetResults, "$A$1:$AD$12")
-	if w, _ := f.GetColWidth(SheetResults, colName(col("action_needed"))); w < 40 {
+	assertAutoFilter(t, f, SheetResults, "$A$1:$AF$12")
+	if w, _ := f.GetColWidth(SheetResults, colName(col("action_needed"))); w < 36 {
 		t.Errorf("action_needed width %v", w)
 	}
 	if w, _ := f.GetColWidth(SheetResults, colName(col("result"))); w < 13 {
@@ -271,15 +280,15 @@ func TestWriteResultsXLSX(t *testing.T) {
 	na := rawRows(t, f, SheetNeedsAction)
 	var ids []string
 	for _, r := range na[1:] {
-		ids = append(ids, r[1])
+		ids = append(ids, r[0])
 	}
 	if got := strings.Join(ids, ","); got != "mar-004,mar-005,mar-006,mar-007,dup-1,mar-011" {
 		t.Errorf("needs action rows %s", got)
 	}
-	if ok, target, _ := f.GetCellHyperLink(SheetNeedsAction, "H2"); !ok || target != fixtureKYCLink {
+	if ok, target, _ := f.GetCellHyperLink(SheetNeedsAction, "F2"); !ok || target != fixtureKYCLink {
 		t.Errorf("needs action link %v %q", ok, target)
 	}
-	if na[1][2] != "Dev Patel" || na[1][6] != ActionKYC {
+	if na[1][1] != "Dev Patel" || na[1][4] != ActionKYC {
 		t.Errorf("needs action row %v", na[1])
 	}
 
@@ -315,7 +324,7 @@ func TestWriteResultsCSV(t *testing.T) {
 	get := func(id, name string) string {
 		for _, r := range recs[1:] {
 			if r[0] == id {
-				return r[colIndex(t, header, name, len(fixtureHeaders))]
+				return r[colIndex(t, header, name, 0)]
 			}
 		}
 		t.Fatalf("no row %s", id)

@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -47,13 +48,12 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		}
 	}
 
-	// Print setup goes in before streaming starts: the stream writes the
-	// sheet properties first. The narrow sheets print landscape, one page
-	// wide. Results carries every column of the sheet (forty and more for a
-	// real payout sheet), which squeezed onto one page width is unreadable:
-	// it prints at 65% across as many pages as it needs, with the
-	// header row repeated on each.
+	// The narrow sheets print landscape, one page wide. Results and
+	// Needs action are set up once their widths are known (printSetup).
 	for _, n := range names {
+		if n == SheetNeedsAction {
+			continue
+		}
 		if err := f.SetSheetProps(n, &excelize.SheetPropsOptions{FitToPage: ptr(true)}); err != nil {
 			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
 		}
@@ -61,25 +61,11 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 			return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", n, err)
 		}
 	}
-	if err := f.SetPageLayout(SheetResults, &excelize.PageLayoutOptions{Orientation: ptr("landscape"), AdjustTo: ptr(uint(65))}); err != nil {
-		return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", SheetResults, err)
-	}
-	if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: SheetResults + "!$1:$1", Scope: SheetResults}); err != nil {
-		return ResultsSummary{}, fmt.Errorf("set up printing of %s: %w", SheetResults, err)
-	}
 
-	results, err := bk.sheet(SheetResults)
-	if err != nil {
-		return ResultsSummary{}, err
-	}
-	needs, err := bk.sheet(SheetNeedsAction)
-	if err != nil {
-		return ResultsSummary{}, err
-	}
-
+	var results, needs *xlsxSheet
 	sb := newSummaryBuilder(run.ID)
 	var (
-		headers []string
+		lay     = newResultsLayout(nil)
 		sample  []ResultRow
 		started bool
 		cells   []outCell
@@ -88,12 +74,32 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 	start := func() error {
 		started = true
 		if len(sample) > 0 {
-			headers = inputHeaders(&sample[0])
+			lay = newResultsLayout(inputHeaders(&sample[0]))
 		}
-		if err := results.begin(resultsWidths(headers, sample), resultsHeader(headers), len(headers)); err != nil {
+		// Print setup goes in before a sheet's stream starts: the stream
+		// writes the sheet properties first.
+		widths := resultsWidths(lay, sample)
+		if err := printSetup(f, SheetResults, widths, resultsTitleColumns); err != nil {
 			return err
 		}
-		if err := needs.begin(needsActionWidths(sample), NeedsActionColumns, len(NeedsActionColumns)); err != nil {
+		nwidths := needsActionWidths(sample)
+		if err := printSetup(f, SheetNeedsAction, nwidths, needsActionTitleColumns); err != nil {
+			return err
+		}
+		var err error
+		if results, err = bk.sheet(SheetResults); err != nil {
+			return err
+		}
+		if needs, err = bk.sheet(SheetNeedsAction); err != nil {
+			return err
+		}
+		echoFrom, echoTo := lay.echoFrom(), lay.echoTo()
+		results.wrap = map[int]bool{5: true, 6: true, 7: true} // action, link, error
+		if err := results.begin(widths, lay.names, 1, func(i int) bool { return i >= echoFrom && i < echoTo }); err != nil {
+			return err
+		}
+		needs.wrap = map[int]bool{4: true, 5: true, 6: true} // action, link, error
+		if err := needs.begin(nwidths, NeedsActionColumns, 1, func(int) bool { return true }); err != nil {
 			return err
 		}
 		for i := range sample {
@@ -107,20 +113,20 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 	emit = func(r *ResultRow) error {
 		sb.add(r)
 		k := r.Result()
-		cells = resultCells(inputCells(cells[:0], r, headers), r)
-		if err := results.write(cells, fillOf(k), len(headers)); err != nil {
+		cells = lay.cells(cells[:0], r)
+		if err := results.write(cells, fillOf(k), resultColumnResult); err != nil {
 			return err
 		}
 		if k.NeedsPerson() {
 			cells = needsActionCells(cells[:0], r)
-			if err := needs.write(cells, fillOf(k), 5); err != nil {
+			if err := needs.write(cells, fillOf(k), 3); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	work := 0
-	err = src.ResultRows(ctx, func(r *ResultRow) error {
+	err := src.ResultRows(ctx, func(r *ResultRow) error {
 		// A signal is heard every few thousand rows, or sooner when the
 		// rows are wide: the count is of cells.
 		if work += 1 + len(r.Input); work >= ctxCheckCells {
@@ -152,7 +158,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 		return ResultsSummary{}, err
 	}
 	if needs.row == 1 {
-		if err := needs.write([]outCell{{}, textCell("No row needs action.")}, fillGreen, -1); err != nil {
+		if err := needs.write([]outCell{textCell("No row needs action.")}, fillGreen, -1); err != nil {
 			return ResultsSummary{}, err
 		}
 	}
@@ -169,7 +175,7 @@ func writeResultsXLSX(ctx context.Context, src ResultsSource, run ResultsRun, pa
 			return ResultsSummary{}, err
 		}
 	}
-	if err := writeSummaryXLSX(bk, summaryLines(run, sb, conflicts, opts.Now)); err != nil {
+	if err := writeSummaryXLSX(bk, summaryLines(run, sb, conflicts, opts.Now, opts.Warnings)); err != nil {
 		return ResultsSummary{}, err
 	}
 
@@ -201,7 +207,7 @@ func writeConflictsXLSX(ctx context.Context, bk *xlsxBook, src ResultsSource) (i
 	if err != nil {
 		return 0, err
 	}
-	if err := s.begin([]float64{11, 26, 24, 30, 30, 17}, ConflictColumns, len(ConflictColumns)); err != nil {
+	if err := s.begin([]float64{11, 26, 24, 30, 30, 17}, ConflictColumns, 0, allInput); err != nil {
 		return 0, err
 	}
 	count := 0
@@ -249,7 +255,7 @@ func writeFlipsXLSX(bk *xlsxBook, flips []Flip) error {
 	if err != nil {
 		return err
 	}
-	if err := s.begin([]float64{26, 24, 14, 14, 18, 22, 60}, FlipColumns, len(FlipColumns)); err != nil {
+	if err := s.begin([]float64{26, 24, 14, 14, 18, 22, 60}, FlipColumns, 0, allInput); err != nil {
 		return err
 	}
 	var cells []outCell
@@ -281,27 +287,37 @@ func writeSummaryXLSX(bk *xlsxBook, lines []summaryLine) error {
 }
 
 // resultsWidths sizes the Results columns from the header and a sample.
-func resultsWidths(headers []string, sample []ResultRow) []float64 {
-	all := resultsHeader(headers)
-	w := make([]float64, len(all))
-	for i, h := range all {
+func resultsWidths(lay *resultsLayout, sample []ResultRow) []float64 {
+	w := make([]float64, len(lay.names))
+	for i, h := range lay.names {
 		w[i] = float64(utf8.RuneCountInString(h)) + 3 // room for the filter button
 	}
 	var cells []outCell
 	for i := range sample {
-		cells = resultCells(inputCells(cells[:0], &sample[i], headers), &sample[i])
+		cells = lay.cells(cells[:0], &sample[i])
 		for j, c := range cells {
 			w[j] = max(w[j], displayWidth(c))
 		}
 	}
-	for i, h := range all {
-		limit := 40.0
-		if i >= len(headers) && (h == "action_needed" || h == "error") {
-			limit = 70
-		}
-		w[i] = min(max(w[i], 9), limit)
+	for i := range w {
+		w[i] = min(max(w[i], 9), columnLimit(i, len(FrontColumns), resultsTitleColumns))
 	}
 	return w
+}
+
+// columnLimit is the widest column i of a sheet may be: the print titles
+// (the first titleCols) stay narrow so the columns beside them get the
+// page; the wrapped long texts of the first front columns may run wider;
+// every other column is cut off on screen past 30 (the whole value is
+// in the cell) so a printed page holds more of them.
+func columnLimit(i, front, titleCols int) float64 {
+	switch {
+	case i < titleCols:
+		return 22
+	case i < front:
+		return 36
+	}
+	return 30
 }
 
 func needsActionWidths(sample []ResultRow) []float64 {
@@ -320,13 +336,74 @@ func needsActionWidths(sample []ResultRow) []float64 {
 		}
 	}
 	for i, h := range NeedsActionColumns {
-		limit := 40.0
-		if h == "action_needed" {
-			limit = 70
+		limit := columnLimit(i, 7, needsActionTitleColumns)
+		switch h {
+		case "action_needed", "error":
+			limit = 30
+		case "kyc_upload_link":
+			// As wide as the links: LibreOffice does not wrap a link, and
+			// a link cut off on paper cannot be typed in. It prints on a
+			// page of its own beside the id when it does not fit on the
+			// first.
+			limit = 90
 		}
 		w[i] = min(max(w[i], 9), limit)
 	}
 	return w
+}
+
+// Print titles: the columns repeated at the left of every printed page
+// when a sheet is wider than a page.
+const (
+	// resultsTitleColumns keeps client_transfer_id, payee, amount,
+	// currency and result on every page of the Results.
+	resultsTitleColumns = resultColumnResult + 1
+	// needsActionTitleColumns keeps client_transfer_id: the sheet is a
+	// handful of rows, and its links need the page's width.
+	needsActionTitleColumns = 1
+)
+
+// readableFitWidth is the most column width (Excel's character units) a
+// sheet may have to be fitted to one landscape Letter or A4 page wide:
+// beyond it the fitted print would shrink below 70% and small type is
+// misread (measured with LibreOffice: a landscape Letter page holds about
+// 100 units at 100%).
+const readableFitWidth = 140
+
+// unfitScale is the print scale of a sheet too wide to fit a page
+// readably: it prints across pages with its title columns repeated.
+const unfitScale = 70
+
+// printSetup sets sheet to print landscape: fitted to one page wide when
+// its columns (widths) still print readably that way, otherwise at
+// unfitScale across pages with its first titleCols columns repeated on
+// each. The header row repeats on every page either way.
+func printSetup(f *excelize.File, sheet string, widths []float64, titleCols int) error {
+	total := 0.0
+	for _, w := range widths {
+		total += w
+	}
+	fit := total <= readableFitWidth
+	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: ptr(fit)}); err != nil {
+		return fmt.Errorf("set up printing of %s: %w", sheet, err)
+	}
+	layout := &excelize.PageLayoutOptions{Orientation: ptr("landscape"), AdjustTo: ptr(uint(unfitScale))}
+	if fit {
+		layout = &excelize.PageLayoutOptions{Orientation: ptr("landscape"), FitToWidth: ptr(1), FitToHeight: ptr(0)}
+	}
+	if err := f.SetPageLayout(sheet, layout); err != nil {
+		return fmt.Errorf("set up printing of %s: %w", sheet, err)
+	}
+	q := "'" + strings.ReplaceAll(sheet, "'", "''") + "'"
+	titles := q + "!$1:$1"
+	if !fit && titleCols > 0 {
+		last, _ := excelize.ColumnNumberToName(titleCols)
+		titles = q + "!$A:$" + last + "," + titles
+	}
+	if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: titles, Scope: sheet}); err != nil {
+		return fmt.Errorf("set up printing of %s: %w", sheet, err)
+	}
+	return nil
 }
 
 // displayWidth estimates the characters c takes on screen.
@@ -345,6 +422,11 @@ func displayWidth(c outCell) float64 {
 		return 21
 	case cellInt:
 		return 8
+	case cellNumber:
+		if sheet.IsDateFormat(c.cur) {
+			return float64(len(c.cur)) + 4
+		}
+		return float64(len(c.num.String())*4/3) + 4
 	}
 	return 0
 }

@@ -69,8 +69,8 @@ func benchRunner(b *testing.B, latency time.Duration, workers int, line func(int
 	if cached {
 		// Month one created these payees and cached their tokens.
 		for _, l := range lines {
-			u, err := g.api.CreateUser(g.ctx, "user:"+l.user, masspay.User{InternalUserID: l.user, Country: l.country,
-				FirstName: l.first, LastName: l.last, Email: l.email})
+			u, err := g.api.CreateUser(g.ctx, "user:"+l.user, masspay.User{Profile: masspay.Profile{InternalUserID: l.user, Country: l.country,
+				FirstName: l.first, LastName: l.last, Email: l.email}})
 			if err != nil {
 				b.Fatal(err)
 			}

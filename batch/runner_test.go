@@ -141,8 +141,8 @@ func TestRunnerAdoptsPayoutAlreadyCommitted(t *testing.T) {
 	// Somebody (an earlier tool, a lost ledger) paid ADOPT-1 already, with
 	// the same client_transfer_id, through MassPay directly.
 	ctx := g.ctx
-	user := must(g.api.CreateUser(ctx, "pre-user", masspay.User{InternalUserID: line.user, Country: "USA",
-		FirstName: line.first, LastName: line.last, Email: line.email}))(t)
+	user := must(g.api.CreateUser(ctx, "pre-user", masspay.User{Profile: masspay.Profile{InternalUserID: line.user, Country: "USA",
+		FirstName: line.first, LastName: line.last, Email: line.email}}))(t)
 	dst := must(g.api.BestRoutes(ctx, "USA", masspay.RouteParams{SourceCurrency: "USD", DestinationCurrency: "USD", OnlyGenericPayers: true}))(t)
 	var route masspay.Route
 	for _, rt := range dst.Routes() {

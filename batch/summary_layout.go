@@ -3,8 +3,10 @@ package batch
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/shopspring/decimal"
 )
 
@@ -27,7 +29,7 @@ type summaryLine struct {
 
 // summaryLines lays the Summary out: the run, counts by result, totals by
 // source currency, balances, and the rows that need a person.
-func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated time.Time) []summaryLine {
+func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated time.Time, warnings []sheet.WarningSummary) []summaryLine {
 	var out []summaryLine
 	add := func(style lineStyle, fill rowFill, cells ...outCell) {
 		out = append(out, summaryLine{style: style, fill: fill, cells: cells})
@@ -103,6 +105,17 @@ func summaryLines(run ResultsRun, b *summaryBuilder, conflicts int, generated ti
 			amountCell(br.Before, br.Currency), amountCell(br.After, br.Currency), amountCell(change, br.Currency))
 	}
 	blank()
+
+	if len(warnings) > 0 {
+		// One line per kind: 10,000 "currency symbol removed" are one.
+		add(lineHeader, fillNone, textCell("Sheet warning"), textCell("Rows"), textCell("First rows"))
+		for _, w := range warnings {
+			first := w.First
+			first.Line, first.Sheet = 0, ""
+			add(lineNormal, fillAmber, textCell(strings.TrimSpace(first.String())), intCell(int64(w.Count)), textCell(w.RowsText()))
+		}
+		blank()
+	}
 
 	add(lineHeader, fillNone, textCell("sheet_line"), textCell("client_transfer_id"), textCell("payee"),
 		textCell("result"), textCell("kyc_upload_link"), textCell("action_needed"))

@@ -48,12 +48,12 @@ func (r *Runner) ensureUser(ctx context.Context, rowID string, d sheet.Row) (str
 		return found.UserToken, r.cacheUser(ctx, d, found.UserToken)
 	}
 	key := ledger.UserKey(d.InternalUserID)
-	u := masspay.User{
+	u := masspay.User{Profile: masspay.Profile{
 		InternalUserID: d.InternalUserID, Country: d.Country, FirstName: d.FirstName, LastName: d.LastName,
 		Email: d.Email, Address1: d.Address1, Address2: d.Address2, City: d.City, StateProvince: d.StateProvince,
 		PostalCode: d.PostalCode, MiddleName: d.MiddleName, Language: d.Language, MobileNumber: d.MobileNumber,
-		BusinessName: d.BusinessName, DateOfBirth: d.DateOfBirth, NotifyUser: d.NotifyUser,
-	}
+		BusinessName: d.BusinessName, DateOfBirth: d.DateOfBirth,
+	}, NotifyUser: d.NotifyUser}
 	faultpoint.Hit("api.create_user.before")
 	created, err := r.API.CreateUser(ctx, key, u)
 	faultpoint.Hit("api.create_user.after")

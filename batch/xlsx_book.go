@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -61,6 +63,7 @@ type styleKey struct {
 	cur  string
 	fill rowFill
 	role styleRole
+	wrap bool
 }
 
 // styleRole separates data cells from headings.
@@ -114,6 +117,8 @@ func (b *xlsxBook) style(k styleKey) (int, error) {
 		st.CustomNumFmt, st.Alignment = ptr(DateFormat), right
 	case cellInt:
 		st.NumFmt, st.Alignment = 1, &excelize.Alignment{Horizontal: "center"} // 0
+	case cellNumber:
+		st.CustomNumFmt, st.Alignment = ptr(k.cur), right
 	case cellLink:
 		st.Font.Color, st.Font.Underline = "0563C1", "single"
 		st.Alignment = &excelize.Alignment{Horizontal: "left", Indent: 1}
@@ -123,6 +128,17 @@ func (b *xlsxBook) style(k styleKey) (int, error) {
 	}
 	if k.role == roleValue {
 		st.Alignment = &excelize.Alignment{Horizontal: "left"}
+	}
+	if k.wrap && st.Alignment != nil {
+		st.Alignment.WrapText = true
+	}
+	if k.role == roleData || k.role == roleBold {
+		// A row made tall by a wrapped text reads from the top, every
+		// cell of it: bottom-aligned, the id sat lines below its action.
+		if st.Alignment == nil {
+			st.Alignment = &excelize.Alignment{}
+		}
+		st.Alignment.Vertical = "top"
 	}
 	id, err := b.f.NewStyle(st)
 	if err != nil {
@@ -176,6 +192,11 @@ type xlsxSheet struct {
 	ncols int
 	links int
 	raw   []rawCell
+	// wrap marks the columns whose long text (actions, links, errors)
+	// wraps inside the column instead of running off the printed page.
+	wrap      map[int]bool
+	skipWidth []int     // columns left at the default width
+	widths    []float64 // the column widths begin set
 }
 
 func (b *xlsxBook) sheet(name string) (*xlsxSheet, error) {
@@ -193,28 +214,54 @@ func (b *xlsxBook) sheet(name string) (*xlsxSheet, error) {
 // columns of a very wide sheet one by one took hours after the payments.
 const maxSizedInputColumns = 256
 
-// begin sizes the columns, freezes the header row and writes it; columns
-// from inputCols on are payrun's own and get the darker header.
-func (s *xlsxSheet) begin(widths []float64, header []string, inputCols int) error {
+// allInput gives every column the header of a sheet's own column.
+func allInput(int) bool { return true }
+
+// begin sizes the columns, freezes the header row and the first
+// frozenCols columns, and writes the header; a column isInput says is the
+// sheet's own and gets the lighter header, the others are payrun's.
+func (s *xlsxSheet) begin(widths []float64, header []string, frozenCols int, isInput func(i int) bool) error {
 	// From the last column to the first: excelize puts each call's column
 	// before those set earlier, so the <col> elements come out ascending.
+	// Past the first maxSizedInputColumns of the sheet's own columns, they
+	// keep the default width.
+	sized := 0
+	for i := range widths {
+		if isInput(i) {
+			sized++
+			if sized > maxSizedInputColumns {
+				s.skipWidth = append(s.skipWidth, i)
+			}
+		}
+	}
+	skip := make(map[int]bool, len(s.skipWidth))
+	for _, i := range s.skipWidth {
+		skip[i] = true
+	}
 	for i := len(widths) - 1; i >= 0; i-- {
-		if i >= maxSizedInputColumns && i < inputCols {
+		if skip[i] {
 			continue
 		}
 		if err := s.sw.SetColWidth(i+1, i+1, widths[i]); err != nil {
 			return fmt.Errorf("size column of %s: %w", s.name, err)
 		}
 	}
-	if err := s.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	panes := &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}
+	if frozenCols > 0 {
+		// The id stays in sight while scrolling right through forty columns.
+		tl, _ := excelize.CoordinatesToCellName(frozenCols+1, 2)
+		panes = &excelize.Panes{Freeze: true, XSplit: frozenCols, YSplit: 1, TopLeftCell: tl, ActivePane: "bottomRight",
+			Selection: []excelize.Selection{{SQRef: tl, ActiveCell: tl, Pane: "bottomRight"}}}
+	}
+	if err := s.sw.SetPanes(panes); err != nil {
 		return fmt.Errorf("freeze header of %s: %w", s.name, err)
 	}
-	s.ncols = len(header)
+	s.ncols, s.widths = len(header), widths
 	vals := make([]any, len(header))
 	for i, h := range header {
-		role := roleHeadInput
-		if i >= inputCols {
-			role = roleHeadResult
+		role := roleHeadResult
+		if isInput(i) {
+			role = roleHeadInput
 		}
 		id, err := s.bk.style(styleKey{kind: cellText, role: role})
 		if err != nil {
@@ -240,7 +287,7 @@ func (s *xlsxSheet) write(cells []outCell, fill rowFill, boldCol int) error {
 		if i == boldCol {
 			role = roleBold
 		}
-		return styleKey{kind: c.kind, cur: c.cur, fill: fill, role: role}, true
+		return styleKey{kind: c.kind, cur: c.cur, fill: fill, role: role, wrap: s.wrap[i]}, true
 	})
 }
 
@@ -301,7 +348,7 @@ func (s *xlsxSheet) put(cells []outCell, styleOf func(i int, c outCell) (styleKe
 		}
 	}
 	s.raw = raw
-	s.enc.row(s.row, raw)
+	s.enc.rowHeight(s.row, raw, s.wrappedHeight(cells))
 	for _, i := range linkCols {
 		ref, _ := excelize.CoordinatesToCellName(i+1, s.row)
 		tip := "Open the link"
@@ -311,6 +358,35 @@ func (s *xlsxSheet) put(cells []outCell, styleOf func(i int, c outCell) (styleKe
 		s.links++
 	}
 	return nil
+}
+
+// lineHeight is the height in points of one line of 11-point Calibri.
+const lineHeight = 15
+
+// maxWrappedLines bounds the height of a row with wrapped text: a long
+// error still shows its start, and one row never takes a printed page.
+const maxWrappedLines = 8
+
+// wrappedHeight is the height a row needs for its wrapped cells to show in
+// full, or 0 for the default height. Spreadsheets do not all size a row to
+// wrapped text on opening (LibreOffice prints it over the next row), so
+// the height is written with the row.
+func (s *xlsxSheet) wrappedHeight(cells []outCell) float64 {
+	lines := 1
+	for i, c := range cells {
+		if !s.wrap[i] || i >= len(s.widths) || (c.kind != cellText && c.kind != cellLink) {
+			continue
+		}
+		// A line holds about a character per unit of width, less the
+		// indent; words wrap early, so a tenth more.
+		per := max(s.widths[i]-2, 4)
+		n := int(math.Ceil(float64(utf8.RuneCountInString(c.text)) * 1.1 / per))
+		lines = max(lines, min(n, maxWrappedLines))
+	}
+	if lines == 1 {
+		return 0
+	}
+	return float64(lines * lineHeight)
 }
 
 // finish turns the filter on over everything written and ends the stream.

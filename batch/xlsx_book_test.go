@@ -38,7 +38,7 @@ func TestXLSXWriterMatchesStreamWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sh.begin(make([]float64, len(header)), header, 0); err != nil {
+	if err := sh.begin(make([]float64, len(header)), header, 0, allInput); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rows {

@@ -183,13 +183,19 @@ type rawCell struct {
 	omit  bool // no <c> at all: an empty, unstyled cell
 }
 
-// row appends row r with cells to the sheet.
-func (e *rowEncoder) row(r int, cells []rawCell) {
+// rowHeight appends row r with cells to the sheet, ht points high (0: the
+// default height).
+func (e *rowEncoder) rowHeight(r int, cells []rawCell, ht float64) {
 	b := e.buf
 	var rb [20]byte
 	rs := strconv.AppendInt(rb[:0], int64(r), 10)
 	b = append(b, `<row r="`...)
 	b = append(b, rs...)
+	if ht > 0 {
+		b = append(b, `" ht="`...)
+		b = strconv.AppendFloat(b, ht, 'f', -1, 64)
+		b = append(b, `" customHeight="1`...)
+	}
 	b = append(b, `">`...)
 	for i := range cells {
 		c := &cells[i]
@@ -222,7 +228,7 @@ func appendCellValue(b []byte, c *outCell) []byte {
 			s = c.label
 		}
 		return appendInlineString(b, inertText(s))
-	case cellAmount, cellRate:
+	case cellAmount, cellRate, cellNumber:
 		// The decimal as written, not a float64's rendering of it: the cell
 		// holds exactly the amount the ledger holds.
 		b = append(b, `><v>`...)

@@ -108,7 +108,7 @@ func (l *Ledger) FinishAlert(ctx context.Context, key, channel string, sendErr e
 
 // AlertsAbout returns the alerts recorded about row id, oldest first.
 func (l *Ledger) AlertsAbout(ctx context.Context, id string) ([]AlertRecord, error) {
-	rows, err := l.rdb.QueryContext(ctx, `SELECT alert_key, channel, kind, client_transfer_id, recipients, state, attempts, sent_at, last_error
+	rows, err := l.rq(ctx, `SELECT alert_key, channel, kind, client_transfer_id, recipients, state, attempts, sent_at, last_error
 		FROM alerts WHERE client_transfer_id = ? ORDER BY claimed_at, alert_key, channel`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read alerts of %q: %w", id, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"github.com/payrun/payrun/internal/dirsync"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,18 +57,8 @@ func (l *Ledger) Backup(ctx context.Context, dest string) error {
 	if err := os.Rename(tmp, abs); err != nil {
 		return fmt.Errorf("back up ledger: %w", err)
 	}
-	if err := syncFile(filepath.Dir(abs)); err != nil {
+	if err := dirsync.Dir(filepath.Dir(abs)); err != nil {
 		return fmt.Errorf("back up ledger: sync directory: %w", err)
 	}
 	return nil
-}
-
-// syncFile fsyncs the file or directory at path.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	return errors.Join(err, f.Close())
 }

@@ -28,6 +28,15 @@ func TestMain(m *testing.M) {
 		childTransitions(os.Getenv(envPath))
 	case "lock":
 		childLock(os.Getenv(envPath))
+	case "create":
+		// PAYRUN_FAULTPOINT=ledger.create@1 kills it while it creates.
+		l, err := ledger.Open(context.Background(), os.Getenv(envPath), ledger.Options{})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		l.Close()
+		os.Exit(0)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown child", os.Getenv(envChild))
 		os.Exit(2)

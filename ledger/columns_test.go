@@ -16,9 +16,9 @@ func TestDecodeColumnsFast(t *testing.T) {
 		want []Column
 	}{
 		{`[]`, true, []Column{}},
-		{`[["a","1"]]`, true, []Column{{"a", "1"}}},
-		{`[["amount","12.50"],["note",""],["",""]]`, true, []Column{{"amount", "12.50"}, {"note", ""}, {"", ""}}},
-		{`[["José","東京"]]`, true, []Column{{"José", "東京"}}},
+		{`[["a","1"]]`, true, []Column{{Header: "a", Value: "1"}}},
+		{`[["amount","12.50"],["note",""],["",""]]`, true, []Column{{Header: "amount", Value: "12.50"}, {Header: "note", Value: ""}, {Header: "", Value: ""}}},
+		{`[["José","東京"]]`, true, []Column{{Header: "José", Value: "東京"}}},
 		{`[["a","x\"y"]]`, false, nil},   // an escape: encoding/json decodes it
 		{`[["a","\u003c"]]`, false, nil}, // as json.Marshal writes <
 		{`[["a","1"] ]`, false, nil},
@@ -35,7 +35,8 @@ func TestDecodeColumnsFast(t *testing.T) {
 		}
 	}
 	// Round trip through the writer, escapes and all.
-	cols := []Column{{"a<b", "x&y"}, {"quote\"", "back\\slash"}, {"tab\t", "line\nbreak"}, {"plain", "12.00"}}
+	cols := []Column{{Header: "a<b", Value: "x&y"}, {Header: "quote\"", Value: "back\\slash"}, {Header: "tab\t", Value: "line\nbreak"}, {Header: "plain", Value: "12.00"},
+		{Header: "invoice_date", Value: "46266", Format: "yyyy-mm-dd"}} // a number format rides along
 	s, err := marshalColumns(cols)
 	if err != nil {
 		t.Fatal(err)

@@ -156,7 +156,7 @@ func (l *Ledger) SetConsolePassword(ctx context.Context, name string, hash []byt
 
 // ConsoleUser returns the console user called name (any case), or ErrNotFound.
 func (l *Ledger) ConsoleUser(ctx context.Context, name string) (ConsoleUser, error) {
-	u, err := scanConsoleUser(l.rdb.QueryRowContext(ctx, `SELECT name, role, password_hash, created_at, created_by
+	u, err := scanConsoleUser(l.rqRow(ctx, `SELECT name, role, password_hash, created_at, created_by
 		FROM console_users WHERE name = ? COLLATE NOCASE`, name))
 	if err != nil {
 		return ConsoleUser{}, notFound(err, fmt.Sprintf("read console user %q", name))
@@ -166,7 +166,7 @@ func (l *Ledger) ConsoleUser(ctx context.Context, name string) (ConsoleUser, err
 
 // ConsoleUsers returns every console user, by name.
 func (l *Ledger) ConsoleUsers(ctx context.Context) ([]ConsoleUser, error) {
-	rs, err := l.rdb.QueryContext(ctx, `SELECT name, role, password_hash, created_at, created_by
+	rs, err := l.rq(ctx, `SELECT name, role, password_hash, created_at, created_by
 		FROM console_users ORDER BY name COLLATE NOCASE`)
 	if err != nil {
 		return nil, fmt.Errorf("list console users: %w", err)

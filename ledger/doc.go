@@ -11,7 +11,9 @@
 //   - users: the internal_user_id -> user_token cache shared by every run;
 //   - events: an append-only audit trail of every transition, API call,
 //     webhook and reconcile outcome. The database refuses UPDATE and DELETE
-//     on it.
+//     on it; only Archive, which moves old finished runs to an archive
+//     file, lifts that guard, inside the one transaction that drops what it
+//     copied and verified.
 //
 // Rows only move through Transition, a compare-and-set on the row's current
 // state that writes the new state and its event in one transaction. Concurrent

@@ -156,7 +156,7 @@ func (l *Ledger) Events(ctx context.Context, f EventFilter) iter.Seq2[Event, err
 }
 
 func (l *Ledger) eventPage(ctx context.Context, q string, args ...any) ([]Event, error) {
-	rs, err := l.rdb.QueryContext(ctx, q, args...)
+	rs, err := l.rq(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -238,7 +238,7 @@ func (l *Ledger) eachRunRow(ctx context.Context, emit func([]any) error) error {
 		first = true
 	)
 	for {
-		rs, err := l.rdb.QueryContext(ctx, `SELECT run_id, client_transfer_id, sheet_line FROM run_rows
+		rs, err := l.rq(ctx, `SELECT run_id, client_transfer_id, sheet_line FROM run_rows
 			WHERE ? OR (run_id, sheet_line, client_transfer_id) > (?, ?, ?)
 			ORDER BY run_id, sheet_line, client_transfer_id LIMIT ?`, first, run, line, id, pageSize)
 		if err != nil {

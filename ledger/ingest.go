@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -167,6 +168,15 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 	)
 	err = tx.queryRow(`SELECT fingerprint, state, first_run_id, internal_error FROM rows WHERE client_transfer_id = ?`, r.ID).
 		Scan(&oldFP, &oldState, &oldRun, &internalErr)
+	if errors.Is(err, sql.ErrNoRows) {
+		// An id moved to an archive file is known all the same: its row
+		// was final there, so the sheet row is a conflict, never paid.
+		err = tx.queryRow(`SELECT fingerprint, state, run_id FROM archived_rows WHERE client_transfer_id = ?`, r.ID).
+			Scan(&oldFP, &oldState, &oldRun)
+		if err == nil {
+			return recordConflict(tx, runID, r, input, oldFP, oldState, oldRun, now)
+		}
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		_, err = tx.exec(`INSERT INTO rows (client_transfer_id, first_run_id, last_run_id,
@@ -230,28 +240,35 @@ func upsertRow(tx *wtx, runID int64, r RowInput, now string) (Upserted, error) {
 		}
 		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeReplaced, State: state}, nil
 	default:
-		c := &Conflict{RunID: runID, ID: r.ID, Line: r.Line, Fingerprint: r.Fingerprint,
-			ExistingFingerprint: oldFP, ExistingState: State(oldState), ExistingRunID: oldRun,
-			Input: r.Input, Method: r.Method, InternalUserID: r.InternalUserID, Amount: r.Amount,
-			SourceCurrency: r.SourceCurrency, DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs}
-		c.RecordedAt, _ = time.Parse(time.RFC3339Nano, now)
-		_, err = tx.exec(`INSERT OR REPLACE INTO conflicts (run_id, client_transfer_id,
-			sheet_line, fingerprint, existing_fingerprint, existing_state, existing_run_id, input,
-			method, internal_user_id, amount, source_currency, destination_currency, amount_is,
-			recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			runID, r.ID, r.Line, r.Fingerprint, oldFP, oldState, oldRun, input, r.Method,
-			r.InternalUserID, decString(r.Amount), r.SourceCurrency, r.DestinationCurrency, r.AmountIs, now)
-		if err != nil {
-			return Upserted{}, err
-		}
-		if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventConflict,
-			From: State(oldState), To: StateConflict,
-			Message: fmt.Sprintf("line %d: fingerprint %s differs from ledger's %s (row %s, first run %d); not paid",
-				r.Line, r.Fingerprint, oldFP, oldState, oldRun)}, now); err != nil {
-			return Upserted{}, err
-		}
-		return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeConflict, State: StateConflict, Conflict: c}, nil
+		return recordConflict(tx, runID, r, input, oldFP, oldState, oldRun, now)
 	}
+}
+
+// recordConflict records sheet row r of run runID as a conflict with the
+// ledger's row of fingerprint oldFP in oldState, first ingested by oldRun
+// (a row in the ledger or one moved to an archive).
+func recordConflict(tx *wtx, runID int64, r RowInput, input, oldFP, oldState string, oldRun int64, now string) (Upserted, error) {
+	c := &Conflict{RunID: runID, ID: r.ID, Line: r.Line, Fingerprint: r.Fingerprint,
+		ExistingFingerprint: oldFP, ExistingState: State(oldState), ExistingRunID: oldRun,
+		Input: r.Input, Method: r.Method, InternalUserID: r.InternalUserID, Amount: r.Amount,
+		SourceCurrency: r.SourceCurrency, DestinationCurrency: r.DestinationCurrency, AmountIs: r.AmountIs}
+	c.RecordedAt, _ = time.Parse(time.RFC3339Nano, now)
+	_, err := tx.exec(`INSERT OR REPLACE INTO conflicts (run_id, client_transfer_id,
+		sheet_line, fingerprint, existing_fingerprint, existing_state, existing_run_id, input,
+		method, internal_user_id, amount, source_currency, destination_currency, amount_is,
+		recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		runID, r.ID, r.Line, r.Fingerprint, oldFP, oldState, oldRun, input, r.Method,
+		r.InternalUserID, decString(r.Amount), r.SourceCurrency, r.DestinationCurrency, r.AmountIs, now)
+	if err != nil {
+		return Upserted{}, err
+	}
+	if err := insertEvent(tx, Event{RunID: runID, TransferID: r.ID, Kind: EventConflict,
+		From: State(oldState), To: StateConflict,
+		Message: fmt.Sprintf("line %d: fingerprint %s differs from ledger's %s (row %s, first run %d); not paid",
+			r.Line, r.Fingerprint, oldFP, oldState, oldRun)}, now); err != nil {
+		return Upserted{}, err
+	}
+	return Upserted{ID: r.ID, Line: r.Line, Outcome: OutcomeConflict, State: StateConflict, Conflict: c}, nil
 }
 
 // addToRun records that run runID's sheet holds row r, at r.Line. Every
@@ -285,10 +302,22 @@ func (l *Ledger) Conflicts(ctx context.Context, runID int64) iter.Seq2[Conflict,
 			first    = true
 		)
 		for {
-			rs, err := l.rdb.QueryContext(ctx, `SELECT `+conflictCols+` FROM conflicts
-				WHERE (? = 0 OR run_id = ?) AND (? OR (run_id, sheet_line, client_transfer_id) > (?, ?, ?))
-				ORDER BY run_id, sheet_line, client_transfer_id LIMIT ?`,
-				runID, runID, first, lastRun, lastLine, lastID, pageSize)
+			// The run's condition is left out, not made always true, when
+			// every run is asked for: "? = 0 OR run_id = ?" made SQLite
+			// walk every run's conflicts for one run's report.
+			where, args := []string{}, []any{}
+			if runID != 0 {
+				where, args = append(where, "run_id = ?"), append(args, runID)
+			}
+			if !first {
+				where = append(where, "(run_id, sheet_line, client_transfer_id) > (?, ?, ?)")
+				args = append(args, lastRun, lastLine, lastID)
+			}
+			q := `SELECT ` + conflictCols + ` FROM conflicts`
+			if len(where) > 0 {
+				q += ` WHERE ` + strings.Join(where, " AND ")
+			}
+			rs, err := l.rq(ctx, q+` ORDER BY run_id, sheet_line, client_transfer_id LIMIT ?`, append(args, pageSize)...)
 			if err != nil {
 				yield(Conflict{}, fmt.Errorf("read conflicts: %w", err))
 				return

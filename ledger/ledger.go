@@ -5,11 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/payrun/payrun/internal/dirsync"
+	"github.com/payrun/payrun/ledger/faultpoint"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +50,7 @@ type Ledger struct {
 	queue     chan *writeReq
 	closing   chan struct{}
 	writerEnd chan struct{}
+	deferred  []deferredIndex // indexes to build in the background (deferred.go)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -82,7 +86,7 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		if _, err := os.Stat(abs); err != nil {
 			return nil, fmt.Errorf("open ledger %s: %w", path, err)
 		}
-	} else if created, err = createPrivate(abs); err != nil {
+	} else if created, err = createLedgerFile(ctx, abs, busy); err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
 	}
 	// The file itself, not a symlink to it: the lock and its sidecar are
@@ -103,6 +107,7 @@ func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
 		close(l.writerEnd)
 	} else {
 		go l.writer()
+		l.startDeferred()
 	}
 	return l, nil
 }
@@ -131,6 +136,9 @@ func (l *Ledger) open(ctx context.Context, busy time.Duration) error {
 			return fmt.Errorf("open ledger %s: %w", l.path, err)
 		}
 		if err := migrate(ctx, l.wdb, l.path); err != nil {
+			return err
+		}
+		if err := l.buildDeferred(ctx); err != nil {
 			return err
 		}
 	}
@@ -189,18 +197,108 @@ func dsn(path string, busy time.Duration, readOnly bool) string {
 	return u.String()
 }
 
-// createPrivate creates path with mode 0600 unless it already exists, so
-// SQLite (which would use 0644) opens a file only its owner can read.
-// created says whether this call made the file.
-func createPrivate(path string) (created bool, err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
+// createLedgerFile creates a new ledger at path unless one exists there;
+// created says whether this call made it. The file is built whole under a
+// temporary name in the same folder (mode 0600, which SQLite would not use:
+// it creates 0644), migrated and synced, and only then linked to path, so
+// path never names a half-made ledger. Before, path was created empty first:
+// a process killed before SQLite wrote the schema left a 0-byte file that
+// every later run refused as a lost ledger (ErrEmptyLedger, exit 3). Linking,
+// not renaming, means that of two processes creating the same ledger at once
+// one wins and the other opens the winner's file.
+func createLedgerFile(ctx context.Context, path string, busy time.Duration) (created bool, err error) {
+	if _, err := os.Lstat(path); err == nil {
 		return false, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, err
 	}
+	dir, base := filepath.Split(path)
+	removeStaleCreations(dir, base)
+	tmp := filepath.Join(dir, fmt.Sprintf(".%s.creating-%d-%d", base, os.Getpid(), time.Now().UnixNano()))
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return false, err
 	}
-	return true, f.Close()
+	defer os.Remove(tmp) // the link below keeps the ledger; this drops the temporary name
+	if err := f.Close(); err != nil {
+		return false, err
+	}
+	faultpoint.Hit("ledger.create")
+	if err := buildSchema(ctx, tmp, busy); err != nil {
+		return false, err
+	}
+	if err := syncFile(tmp); err != nil {
+		return false, err
+	}
+	switch err := os.Link(tmp, path); {
+	case errors.Is(err, fs.ErrExist):
+		return false, nil // another process created it first: open theirs
+	case err != nil:
+		// A file system without hard links (some network and FAT
+		// mounts): rename instead, which could replace a ledger another
+		// process created in the last instant, so look first.
+		if _, serr := os.Lstat(path); serr == nil {
+			return false, nil
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			return false, fmt.Errorf("create: %w", err)
+		}
+	default:
+		if err := os.Remove(tmp); err != nil {
+			return false, err
+		}
+	}
+	return true, dirsync.Dir(dir)
+}
+
+// buildSchema writes the current schema into the empty file at path, in WAL
+// mode, and checkpoints so the whole ledger is in the file itself (a WAL is
+// named after its database, and the file is about to be linked elsewhere).
+func buildSchema(ctx context.Context, path string, busy time.Duration) error {
+	db, err := sql.Open("sqlite", dsn(path, busy, false))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return fmt.Errorf("set WAL: %w", err)
+	}
+	if err := migrate(ctx, db, path); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("checkpoint new ledger: %w", err)
+	}
+	return db.Close()
+}
+
+// syncFile fsyncs the file at path. It opens the file for writing: Windows
+// refuses to flush a read-only handle.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Sync(), f.Close())
+}
+
+// removeStaleCreations removes what processes killed while creating a ledger
+// in dir left behind: temporary files of createLedgerFile (and their WAL
+// and shared-memory files) whose process is gone. A creation still under way
+// in another live process is left alone.
+func removeStaleCreations(dir, base string) {
+	matches, _ := filepath.Glob(filepath.Join(dir, "."+base+".creating-*"))
+	for _, m := range matches {
+		rest := strings.TrimPrefix(filepath.Base(m), "."+base+".creating-")
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		os.Remove(m)
+	}
 }
 
 // checkNotEmpty refuses an existing ledger file of 0 bytes with

@@ -120,3 +120,21 @@ func migrate(ctx context.Context, db *sql.DB, path string) error {
 	}
 	return nil
 }
+
+// MigrationText is one migration's name and SQL, for tests that hold new
+// migrations to the rules (bounded time).
+type MigrationText struct {
+	Name string
+	SQL  string
+}
+
+// MigrationSQL returns the migrations from version from on.
+func MigrationSQL(from int) []MigrationText {
+	var out []MigrationText
+	for _, m := range migrations {
+		if m.version >= from {
+			out = append(out, MigrationText{Name: m.name, SQL: m.sql})
+		}
+	}
+	return out
+}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/ledger/faultpoint"
 )
 
 func TestOpenCreatesPrivateWALFile(t *testing.T) {
@@ -132,5 +135,42 @@ func TestOpenRefusesEmptyLedgerFile(t *testing.T) {
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
 		t.Errorf("the empty file was changed: %v, %v", fi, err)
+	}
+}
+
+// A payrun killed while it creates a new ledger leaves no ledger behind: the
+// next run creates it afresh. Before, the 0-byte file made by the first
+// step of creation stayed, and every later run stopped with "ledger file is
+// empty" (exit 3) until someone removed it by hand.
+func TestKilledWhileCreatingLeavesNoEmptyLedger(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("fault points end the process with TerminateProcess; the child protocol here is unix-only")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "payrun.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChild+"=create", envPath+"="+path, faultpoint.EnvKill+"=ledger.create@1")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("child was not killed at ledger.create: %v\n%s", err, out)
+	}
+	l, err := ledger.Open(context.Background(), path, ledger.Options{})
+	if err != nil {
+		t.Fatalf("open after a kill during creation: %v", err)
+	}
+	defer l.Close()
+	if _, err := l.BeginRun(context.Background(), ledger.RunInfo{SheetName: "june.csv"}); err != nil {
+		t.Fatalf("the recreated ledger does not work: %v", err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("recreated ledger mode = %v, %v; want 0600", fi, err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".creating") {
+			t.Errorf("a half-created ledger %s is left in the folder", e.Name())
+		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // Plans are the maker-checker record: one person prepares a sheet (payrun
@@ -118,7 +120,7 @@ func (l *Ledger) RecordPlan(ctx context.Context, info PlanInfo) (Plan, error) {
 		if err != nil {
 			return err
 		}
-		msg := fmt.Sprintf("plan %d prepared by %s: %s (%d rows, %s)", p.ID, p.PreparedBy, p.SheetName, p.Rows, FormatTotals(p.Totals))
+		msg := fmt.Sprintf("plan %d prepared by %s: %s (%s, %s)", p.ID, p.PreparedBy, p.SheetName, plural.Count(p.Rows, "row"), FormatTotals(p.Totals))
 		return insertEvent(tx, Event{Kind: EventPlan, At: info.PreparedAt, Message: msg,
 			Data: planEventData(p, "prepare", p.PreparedBy, info.Note)}, formatTime(info.PreparedAt))
 	})
@@ -169,8 +171,8 @@ func (l *Ledger) decidePlan(ctx context.Context, id int64, by string, to PlanSta
 		if err != nil {
 			return err
 		}
-		kind, msg := EventApproval, fmt.Sprintf("plan %d approved by %s: %s (%d rows, %s; prepared by %s)",
-			p.ID, by, p.SheetName, p.Rows, FormatTotals(p.Totals), p.PreparedBy)
+		kind, msg := EventApproval, fmt.Sprintf("plan %d approved by %s: %s (%s, %s; prepared by %s)",
+			p.ID, by, p.SheetName, plural.Count(p.Rows, "row"), FormatTotals(p.Totals), p.PreparedBy)
 		if to == PlanRejected {
 			kind, msg = EventRejection, fmt.Sprintf("plan %d rejected by %s: %s", p.ID, by, p.SheetName)
 			if reason != "" {
@@ -187,7 +189,7 @@ func (l *Ledger) decidePlan(ctx context.Context, id int64, by string, to PlanSta
 
 // Plan returns plan id, or ErrNotFound.
 func (l *Ledger) Plan(ctx context.Context, id int64) (Plan, error) {
-	p, err := scanPlan(l.rdb.QueryRowContext(ctx, `SELECT `+planCols+` FROM plans WHERE id = ?`, id))
+	p, err := scanPlan(l.rqRow(ctx, `SELECT `+planCols+` FROM plans WHERE id = ?`, id))
 	if err != nil {
 		return Plan{}, notFound(err, fmt.Sprintf("read plan %d", id))
 	}
@@ -199,7 +201,7 @@ func (l *Ledger) Plan(ctx context.Context, id int64) (Plan, error) {
 // approved. Use Plans to explain a refusal (pending, rejected, or a plan of
 // an earlier version of the sheet).
 func (l *Ledger) ApprovedPlanFor(ctx context.Context, sha256 string) (Plan, error) {
-	p, err := scanPlan(l.rdb.QueryRowContext(ctx, `SELECT `+planCols+` FROM plans
+	p, err := scanPlan(l.rqRow(ctx, `SELECT `+planCols+` FROM plans
 		WHERE sheet_sha256 = ? AND status = 'approved' ORDER BY id DESC LIMIT 1`, strings.ToLower(sha256)))
 	if err != nil {
 		return Plan{}, notFound(err, "find approved plan")
@@ -230,7 +232,7 @@ func (l *Ledger) Plans(ctx context.Context, f PlanFilter) ([]Plan, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	rs, err := l.rdb.QueryContext(ctx, `SELECT `+planCols+` FROM plans WHERE `+strings.Join(where, " AND ")+
+	rs, err := l.rq(ctx, `SELECT `+planCols+` FROM plans WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list plans: %w", err)

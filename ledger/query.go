@@ -28,7 +28,7 @@ type RowFilter struct {
 
 // Row returns the row with client_transfer_id id, or ErrNotFound.
 func (l *Ledger) Row(ctx context.Context, id string) (Row, error) {
-	r, err := scanRow(l.rdb.QueryRowContext(ctx, `SELECT `+rowCols+` FROM rows WHERE client_transfer_id = ?`, id))
+	r, err := scanRow(l.rqRow(ctx, `SELECT `+rowCols+` FROM rows WHERE client_transfer_id = ?`, id))
 	if err != nil {
 		return Row{}, notFound(err, fmt.Sprintf("read row %q", id))
 	}
@@ -39,7 +39,7 @@ func (l *Ledger) Row(ctx context.Context, id string) (Row, error) {
 // client_transfer_id id: whether Rows with RowFilter{RunID: runID} yields it.
 func (l *Ledger) InRun(ctx context.Context, runID int64, id string) (bool, error) {
 	var n int
-	err := l.rdb.QueryRowContext(ctx, `SELECT count(*) FROM run_rows WHERE run_id = ? AND client_transfer_id = ?`,
+	err := l.rqRow(ctx, `SELECT count(*) FROM run_rows WHERE run_id = ? AND client_transfer_id = ?`,
 		runID, id).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("read run %d's row %q: %w", runID, id, err)
@@ -79,6 +79,26 @@ func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
 	}
 	after := "(" + strings.Join(order, ", ") + ") > (?" + strings.Repeat(", ?", len(order)-1) + ")"
 	return func(yield func(Row, error) bool) {
+		from, where := from, where
+		if f.RunID != 0 && len(f.States) > 0 {
+			// A run's rows in a few states (the rows still to work, the
+			// rows needing action) are usually a handful among the run's
+			// 100,000: find them by state, not by walking the run.
+			few, err := l.fewInStates(ctx, f.States)
+			if err != nil {
+				yield(Row{}, fmt.Errorf("read rows: %w", err))
+				return
+			}
+			if few == 0 {
+				return
+			}
+			if few > 0 {
+				// The run's id stays the first argument: it moved from
+				// the WHERE clause into the join.
+				from = `rows r CROSS JOIN run_rows m ON m.run_id = ? AND m.client_transfer_id = r.client_transfer_id`
+				where = where[1:]
+			}
+		}
 		var last *Row
 		for {
 			w, a := where, args
@@ -113,6 +133,31 @@ func (l *Ledger) Rows(ctx context.Context, f RowFilter) iter.Seq2[Row, error] {
 	}
 }
 
+// fewRows is how many rows in the asked states, ledger-wide, Rows still
+// finds by state rather than by walking the run: up to a few pages, each
+// sorted in memory.
+const fewRows = 4 * pageSize
+
+// fewInStates counts the ledger's rows in states, up to fewRows+1, from the
+// state index alone. It returns 0 for none, the count when it is at most
+// fewRows, and -1 for more.
+func (l *Ledger) fewInStates(ctx context.Context, states []State) (int, error) {
+	args := make([]any, 0, len(states)+1)
+	for _, s := range states {
+		args = append(args, string(s))
+	}
+	var n int
+	err := l.rqRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM rows WHERE state IN (?`+
+		strings.Repeat(", ?", len(states)-1)+`) LIMIT ?)`, append(args, fewRows+1)...).Scan(&n)
+	if err != nil {
+		return 0, err
+	}
+	if n > fewRows {
+		return -1, nil
+	}
+	return n, nil
+}
+
 // settledRunCol selects, for a row r, the run of the event that moved it
 // into a settled state (0 if none). Final states are never left, so there is
 // at most one such move. A row only one run ever held was settled by that run
@@ -136,7 +181,7 @@ func (w withSettledRun) Scan(dest ...any) error { return w.s.Scan(append(dest, w
 // rowPage reads one page of rows; settled says the query ends with
 // settledRunCol.
 func (l *Ledger) rowPage(ctx context.Context, q string, settled bool, args ...any) ([]Row, error) {
-	rs, err := l.rdb.QueryContext(ctx, q, args...)
+	rs, err := l.rq(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +239,7 @@ func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error)
 			UNION ALL SELECT 'CONFLICT', count(*) FROM conflicts WHERE run_id = ?`, []any{runID, runID}
 	}
 	counts := make(map[State]int)
-	rs, err := l.rdb.QueryContext(ctx, q, args...)
+	rs, err := l.rq(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count rows: %w", err)
 	}
@@ -221,7 +266,7 @@ func (l *Ledger) Counts(ctx context.Context, runID int64) (map[State]int, error)
 // SCHEDULED, or 0 when the row is not settled (or unknown).
 func (l *Ledger) SettledRun(ctx context.Context, id string) (int64, error) {
 	var run int64
-	err := l.rdb.QueryRowContext(ctx, `SELECT `+settledRunCol+` FROM rows r WHERE r.client_transfer_id = ?`, id).Scan(&run)
+	err := l.rqRow(ctx, `SELECT `+settledRunCol+` FROM rows r WHERE r.client_transfer_id = ?`, id).Scan(&run)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("read settling run of %q: %w", id, err)
 	}

@@ -111,7 +111,7 @@ func (l *Ledger) Request(ctx context.Context, id, key string) (Request, error) {
 		body []byte
 		at   sql.NullString
 	)
-	err := l.rdb.QueryRowContext(ctx, `SELECT idempotency_key, kind, body, body_sha256, recorded_at
+	err := l.rqRow(ctx, `SELECT idempotency_key, kind, body, body_sha256, recorded_at
 		FROM requests WHERE client_transfer_id = ? AND idempotency_key = ?`, id, key).
 		Scan(&q.Key, &kind, &body, &q.SHA256, &at)
 	if errors.Is(err, sql.ErrNoRows) {

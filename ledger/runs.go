@@ -24,6 +24,10 @@ type RunInfo struct {
 	Operator       string // who ran it (user@host)
 	Environment    string // "sandbox", "production", ...
 	BalancesBefore Balances
+	// IngestKey identifies the sheet's bytes together with every setting
+	// that changes how they become rows; empty when unknown. Runs with the
+	// same key read the same rows: see CopySettledRun.
+	IngestKey string
 	// StartedAt defaults to the ledger's clock.
 	StartedAt time.Time
 }
@@ -49,10 +53,11 @@ type Run struct {
 	BalancesBefore Balances
 	BalancesAfter  Balances
 	Status         RunStatus
+	IngestKey      string // see RunInfo.IngestKey
 }
 
 const runCols = `id, sheet_name, sheet_sha256, started_at, finished_at, operator, environment,
-	row_count, balances_before, balances_after, status`
+	row_count, balances_before, balances_after, status, ingest_key`
 
 // BeginRun records the start of a run and returns it with its new ID.
 func (l *Ledger) BeginRun(ctx context.Context, info RunInfo) (Run, error) {
@@ -66,9 +71,9 @@ func (l *Ledger) BeginRun(ctx context.Context, info RunInfo) (Run, error) {
 	var run Run
 	err = l.write(ctx, false, func(tx *wtx) error {
 		r := tx.queryRow(`INSERT INTO runs
-			(sheet_name, sheet_sha256, started_at, operator, environment, balances_before, status)
-			VALUES (?, ?, ?, ?, ?, ?, 'running') RETURNING `+runCols,
-			info.SheetName, info.SheetSHA256, formatTime(info.StartedAt), info.Operator, info.Environment, before)
+			(sheet_name, sheet_sha256, started_at, operator, environment, balances_before, status, ingest_key)
+			VALUES (?, ?, ?, ?, ?, ?, 'running', ?) RETURNING `+runCols,
+			info.SheetName, info.SheetSHA256, formatTime(info.StartedAt), info.Operator, info.Environment, before, info.IngestKey)
 		var err error
 		run, err = scanRun(r)
 		return err
@@ -108,7 +113,7 @@ func (l *Ledger) FinishRun(ctx context.Context, runID int64, fin RunFinish) (Run
 
 // Run returns run id, or ErrNotFound.
 func (l *Ledger) Run(ctx context.Context, id int64) (Run, error) {
-	run, err := scanRun(l.rdb.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
+	run, err := scanRun(l.rqRow(ctx, `SELECT `+runCols+` FROM runs WHERE id = ?`, id))
 	if err != nil {
 		return Run{}, notFound(err, fmt.Sprintf("read run %d", id))
 	}
@@ -118,7 +123,7 @@ func (l *Ledger) Run(ctx context.Context, id int64) (Run, error) {
 // LatestRun returns the most recently begun run, or ErrNotFound if there is
 // none.
 func (l *Ledger) LatestRun(ctx context.Context) (Run, error) {
-	run, err := scanRun(l.rdb.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs ORDER BY id DESC LIMIT 1`))
+	run, err := scanRun(l.rqRow(ctx, `SELECT `+runCols+` FROM runs ORDER BY id DESC LIMIT 1`))
 	if err != nil {
 		return Run{}, notFound(err, "read latest run")
 	}
@@ -128,7 +133,7 @@ func (l *Ledger) LatestRun(ctx context.Context) (Run, error) {
 // Runs returns every run, oldest first. A ledger holds one run per sheet
 // attempt, so the list stays short.
 func (l *Ledger) Runs(ctx context.Context) ([]Run, error) {
-	rs, err := l.rdb.QueryContext(ctx, `SELECT `+runCols+` FROM runs ORDER BY id`)
+	rs, err := l.rq(ctx, `SELECT `+runCols+` FROM runs ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -157,7 +162,7 @@ func scanRun(s scanner) (Run, error) {
 		before, after, status sql.NullString
 	)
 	if err := s.Scan(&r.ID, &r.SheetName, &r.SheetSHA256, &started, &finished, &r.Operator,
-		&r.Environment, &r.RowCount, &before, &after, &status); err != nil {
+		&r.Environment, &r.RowCount, &before, &after, &status, &r.IngestKey); err != nil {
 		return Run{}, err
 	}
 	var err error

@@ -51,20 +51,34 @@ func decString(d decimal.Decimal) string {
 type Column struct {
 	Header string
 	Value  string
+	// Format is the number format of the sheet's cell when it was a number
+	// in an XLSX (an invoice date, a percentage), so the results show it as
+	// the sheet did; "" for text, CSV and the columns payrun reads itself.
+	Format string
 }
 
-// MarshalJSON encodes the column as [header, value].
+// MarshalJSON encodes the column as [header, value], or [header, value,
+// format] when it has a format.
 func (c Column) MarshalJSON() ([]byte, error) {
+	if c.Format != "" {
+		return json.Marshal([3]string{c.Header, c.Value, c.Format})
+	}
 	return json.Marshal([2]string{c.Header, c.Value})
 }
 
-// UnmarshalJSON decodes [header, value].
+// UnmarshalJSON decodes [header, value] or [header, value, format].
 func (c *Column) UnmarshalJSON(b []byte) error {
-	var p [2]string
+	var p []string
 	if err := json.Unmarshal(b, &p); err != nil {
 		return fmt.Errorf("decode column: %w", err)
 	}
-	c.Header, c.Value = p[0], p[1]
+	if len(p) < 2 || len(p) > 3 {
+		return fmt.Errorf("decode column: %d strings, want 2 or 3", len(p))
+	}
+	c.Header, c.Value, c.Format = p[0], p[1], ""
+	if len(p) == 3 {
+		c.Format = p[2]
+	}
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 // UserToken returns the cached MassPay user_token of internalUserID; ok is
 // false when the user is not cached yet.
 func (l *Ledger) UserToken(ctx context.Context, internalUserID string) (token string, ok bool, err error) {
-	err = l.rdb.QueryRowContext(ctx, `SELECT user_token FROM users WHERE internal_user_id = ?`, internalUserID).Scan(&token)
+	err = l.rqRow(ctx, `SELECT user_token FROM users WHERE internal_user_id = ?`, internalUserID).Scan(&token)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}
@@ -44,7 +44,7 @@ func (l *Ledger) PutUserToken(ctx context.Context, internalUserID, token, email 
 // payee; ok is false when the cache is empty. The planner reads a route's
 // required attributes through it for payees MassPay does not know yet.
 func (l *Ledger) AnyUserToken(ctx context.Context) (token string, ok bool, err error) {
-	err = l.rdb.QueryRowContext(ctx, `SELECT user_token FROM users ORDER BY updated_at DESC LIMIT 1`).Scan(&token)
+	err = l.rqRow(ctx, `SELECT user_token FROM users ORDER BY updated_at DESC LIMIT 1`).Scan(&token)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

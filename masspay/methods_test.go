@@ -40,13 +40,13 @@ func TestMethodsWire(t *testing.T) {
 			return err
 		}, "GET", "/user/lookup", url.Values{"email": {"a+b@x.io"}, "first_name": {"Ana"}}, "", ""},
 		{"CreateUser", `{}`, func(c *Client) error {
-			_, err := c.CreateUser(ctx, "user:u1", User{InternalUserID: "u1", Country: "USA", FirstName: "A", LastName: "B", Email: "a@b.io"})
+			_, err := c.CreateUser(ctx, "user:u1", User{Profile: Profile{InternalUserID: "u1", Country: "USA", FirstName: "A", LastName: "B", Email: "a@b.io"}})
 			return err
 		}, "POST", "/user", nil, "user:u1", `{"internal_user_id":"u1","country":"USA","first_name":"A","last_name":"B","email":"a@b.io"}`},
 		{"GetUser", `{}`, func(c *Client) error { _, err := c.GetUser(ctx, "usr_1"); return err },
 			"GET", "/user/usr_1", nil, "", ""},
 		{"UpdateUser", `{}`, func(c *Client) error {
-			_, err := c.UpdateUser(ctx, "upd-1", "usr_1", UpdateUser{City: "Lima"})
+			_, err := c.UpdateUser(ctx, "upd-1", "usr_1", UpdateUser{Profile: Profile{City: "Lima"}})
 			return err
 		},
 			"PUT", "/user/usr_1", nil, "upd-1", `{"city":"Lima"}`},

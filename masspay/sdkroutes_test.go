@@ -147,12 +147,12 @@ func sdkCalls() map[string]func(ctx context.Context, c *Client) error {
 			return err
 		},
 		"CreateUser": func(ctx context.Context, c *Client) error {
-			_, err := c.CreateUser(ctx, "user:u1", User{InternalUserID: "u1", Country: "USA", FirstName: "A", LastName: "B", Email: "a@b.io"})
+			_, err := c.CreateUser(ctx, "user:u1", User{Profile: Profile{InternalUserID: "u1", Country: "USA", FirstName: "A", LastName: "B", Email: "a@b.io"}})
 			return err
 		},
 		"GetUser": func(ctx context.Context, c *Client) error { _, err := c.GetUser(ctx, u); return err },
 		"UpdateUser": func(ctx context.Context, c *Client) error {
-			_, err := c.UpdateUser(ctx, "k-upd", u, UpdateUser{City: "Lima"})
+			_, err := c.UpdateUser(ctx, "k-upd", u, UpdateUser{Profile: Profile{City: "Lima"}})
 			return err
 		},
 		"LookupUser": func(ctx context.Context, c *Client) error {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -76,11 +77,11 @@ func RunDigest(ctx context.Context, l *ledger.Ledger, info RunInfo) (Message, bo
 	if info.Env != "" {
 		fmt.Fprintf(&b, " (%s)", info.Env)
 	}
-	fmt.Fprintf(&b, " ended with %d rows needing a person.\n\n", len(rows))
+	fmt.Fprintf(&b, " ended with %s needing a person.\n\n", plural.Count(len(rows), "row"))
 	fmt.Fprintf(&b, "Rows: %s\n", stateLine(counts))
 	for _, t := range info.Totals {
-		fmt.Fprintf(&b, "%s: paid %s, fees %s, not paid %s (of %s requested over %d rows)\n", t.Currency,
-			money(t.Paid, t.Currency), money(t.Fees, t.Currency), money(t.NotPaid, t.Currency), money(t.Requested, t.Currency), t.Rows)
+		fmt.Fprintf(&b, "%s: paid %s, fees %s, not paid %s (of %s requested over %s)\n", t.Currency,
+			money(t.Paid, t.Currency), money(t.Fees, t.Currency), money(t.NotPaid, t.Currency), money(t.Requested, t.Currency), plural.Count(t.Rows, "row"))
 	}
 	if info.Results != "" {
 		fmt.Fprintf(&b, "Results: %s (sheet \"Needs action\")\n", info.Results)
@@ -106,7 +107,7 @@ func RunDigest(ctx context.Context, l *ledger.Ledger, info RunInfo) (Message, bo
 	return Message{
 		Key:     "run:" + hex.EncodeToString(h.Sum(nil))[:32],
 		Kind:    KindRun,
-		Subject: fmt.Sprintf("payrun: run %d: %d rows need a person", info.RunID, len(rows)),
+		Subject: fmt.Sprintf("payrun: run %d: %s %s a person", info.RunID, plural.Count(len(rows), "row"), plural.Verb(len(rows), "needs", "need")),
 		Text:    b.String(),
 		Fields:  fields,
 	}, true, nil
@@ -216,7 +217,7 @@ func (n *Notifier) ApprovalWaiting(ctx context.Context, info ApprovalInfo) Resul
 // ApprovalMessage is the alert of a plan that waits for an approver.
 func ApprovalMessage(info ApprovalInfo) Message {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Plan %d of %s, prepared by %s, waits for approval: %d rows", info.PlanID, info.Sheet, info.PreparedBy, info.Rows)
+	fmt.Fprintf(&b, "Plan %d of %s, prepared by %s, waits for approval: %s", info.PlanID, info.Sheet, info.PreparedBy, plural.Count(info.Rows, "row"))
 	if info.Totals != "" {
 		fmt.Fprintf(&b, ", %s", info.Totals)
 	}

@@ -45,22 +45,9 @@ func parseTime(s string, loc *time.Location) (time.Time, error) {
 		}
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 1 && f < 2958466 {
-		return excelSerialTime(f, false, loc), nil
+		return sheet.ExcelSerialTime(f, false, loc), nil
 	}
 	return time.Time{}, fmt.Errorf("parse time %q: unknown layout", s)
-}
-
-// excelSerialTime converts an Excel date serial to a wall-clock time in loc,
-// rounded to the second as Excel displays it.
-func excelSerialTime(serial float64, date1904 bool, loc *time.Location) time.Time {
-	epoch := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
-	if date1904 {
-		epoch = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
-	}
-	days := int(serial)
-	secs := int64((serial-float64(days))*86400 + 0.5)
-	t := epoch.AddDate(0, 0, days).Add(time.Duration(secs) * time.Second)
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, loc)
 }
 
 var dateLayouts = []string{"2006-01-02", "2006/01/02", "2006-1-2", "02.01.2006", "2.1.2006", "2006-01-02T15:04:05"}
@@ -74,7 +61,7 @@ func parseDate(s string) (string, error) {
 		}
 	}
 	if f, err := strconv.ParseFloat(s, 64); err == nil && f >= 1 && f < 2958466 {
-		return excelSerialTime(f, false, time.UTC).Format("2006-01-02"), nil
+		return sheet.ExcelSerialTime(f, false, time.UTC).Format("2006-01-02"), nil
 	}
 	return "", fmt.Errorf("parse date %q: unknown layout", s)
 }

@@ -147,7 +147,7 @@ func Open(path string, opts IngestOptions) (*SheetReader, error) {
 		// Read through excelize (a non-standard package) nothing says which
 		// cells are text or formulas: every cell that looks like a number is
 		// one, as before.
-		r.b.typed = xs
+		r.b.typed, r.b.formats = xs, xs
 	}
 	return r, nil
 }

@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -26,15 +25,6 @@ type memProbe struct {
 	rssReset bool
 	cpuStart time.Duration
 	cpu      time.Duration // CPU time (user+system) of the process while probed
-}
-
-// processCPU is the CPU time the process has used, all threads.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // startMemProbe settles the heap, resets VmHWM and starts sampling.

@@ -23,6 +23,10 @@ type rowBuilder struct {
 	// stored as text (a number carries no decimal mark to ask about) and
 	// which are formulas. Nil for CSV and for cells rebuilt from the ledger.
 	typed typedCells
+	// formats, for a workbook, gives the number format of the numeric
+	// cells of columns payrun does not read, echoed with them in the
+	// results. Nil for CSV, whose cells are echoed as text as given.
+	formats formattedCells
 	// pointRow and commaRow are the first rows whose amount showed a
 	// decimal point or comma, so a file mixing the two is refused.
 	pointRow, commaRow markedRow
@@ -53,6 +57,9 @@ func (b *rowBuilder) build(line int, cells []string) sheet.Row {
 		v := strings.TrimSpace(raw)
 		switch {
 		case c.Key == "":
+			if b.formats != nil {
+				row.Input[len(row.Input)-1].Format = b.formats.numFmt(i)
+			}
 			continue
 		case strings.HasPrefix(c.Key, sheet.AttrPrefix):
 			if v != "" {
@@ -172,7 +179,11 @@ func (b *rowBuilder) build(line int, cells []string) sheet.Row {
 				fmt.Sprintf("the row has %d cells; a sheet may have at most %d columns, and the cells from column %s on are past it", len(cells), MaxInputColumns, sheet.ColumnLetter(i)), sheet.SeverityError)
 			break
 		}
-		row.Input = append(row.Input, sheet.InputField{Header: "", Value: cells[i]})
+		f := sheet.InputField{Header: "", Value: cells[i]}
+		if b.formats != nil {
+			f.Format = b.formats.numFmt(i)
+		}
+		row.Input = append(row.Input, f)
 	}
 
 	// Defaults, in the order the design lists them.

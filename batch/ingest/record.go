@@ -57,7 +57,7 @@ func ledgerInput(r sheet.Row) ledger.RowInput {
 		Input: make([]ledger.Column, len(r.Input)),
 	}
 	for i, c := range r.Input {
-		in.Input[i] = ledger.Column{Header: c.Header, Value: c.Value}
+		in.Input[i] = ledger.Column{Header: c.Header, Value: c.Value, Format: c.Format}
 	}
 	return in
 }

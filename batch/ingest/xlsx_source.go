@@ -33,6 +33,9 @@ type xlsxSource struct {
 type cellBits struct {
 	text    uint64 // stored as text, not as a number
 	formula uint64 // a formula; its text is the last calculated value
+	// fmts is the number format of each numeric cell of a column payrun
+	// does not read, "" for the others; nil when the row has none.
+	fmts []string
 }
 
 // xlsxRows is what ingest needs of a worksheet reader (*xlsxread.Worksheet):
@@ -43,6 +46,7 @@ type xlsxRows interface {
 	Close() error
 	TextCell(col int) bool
 	FormulaCell(col int) bool
+	NumFmt(col int) string
 }
 
 // typedCells is a row source that knows which cells of its current row
@@ -106,6 +110,15 @@ func (s *xlsxSource) textCell(col int) bool {
 	return col < 64 && s.bits.text&(1<<col) != 0
 }
 
+// numFmt is the number format of cell col of the row next returned when it
+// is a number in a column payrun does not read, "" otherwise.
+func (s *xlsxSource) numFmt(col int) string {
+	if col < len(s.bits.fmts) {
+		return s.bits.fmts[col]
+	}
+	return ""
+}
+
 // formulaCell reports whether money cell col of the row next returned is a
 // formula, so a mistake in its value can say so.
 func (s *xlsxSource) formulaCell(col int) bool {
@@ -126,6 +139,18 @@ func (s *xlsxSource) readRow() (int, []string, cellBits, error) {
 	var bits cellBits
 	for i := range cells {
 		if i >= len(s.kinds) || s.kinds[i] == kindText {
+			if cells[i] != "" {
+				if f := tc.NumFmt(i); f != "" && !tc.TextCell(i) && looksNumeric(cells[i]) {
+					if bits.fmts == nil {
+						bits.fmts = make([]string, len(cells))
+					}
+					bits.fmts[i] = f
+					if s.date1904 && sheet.IsDateFormat(f) {
+						// The results are written in the 1900 date system.
+						cells[i] = sheet.From1904(cells[i])
+					}
+				}
+			}
 			continue
 		}
 		typed := s.kinds[i] == kindMoney && i < 64
@@ -165,7 +190,7 @@ func (s *xlsxSource) numericText(v string, kind cellKind) string {
 		if err != nil || f < 0 || f >= 2958466 {
 			return v
 		}
-		t := excelSerialTime(f, s.date1904, time.UTC)
+		t := sheet.ExcelSerialTime(f, s.date1904, time.UTC)
 		if kind == kindDate {
 			return t.Format("2006-01-02")
 		}

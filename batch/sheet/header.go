@@ -241,13 +241,30 @@ func ColumnLetter(i int) string {
 // (excelize.TotalCellChars); Excel refuses longer.
 const MaxCellChars = 32767
 
-// ResultColumns are the columns the results workbook adds after the
-// sheet's own. Ingest caps a sheet's width by their count; they are defined
-// here, below both, so ingest need not import the results.
-var ResultColumns = []string{
-	"result", "action_needed", "kyc_upload_link", "masspay_status", "status_changed_at",
+// The results workbook's own columns. Ingest caps a sheet's width by their
+// count; they are defined here, below both, so ingest need not import the
+// results.
+
+// FrontColumns are the first columns of the results, the ones a person
+// reads to tie a printed or filtered row back to a payee: who, how much,
+// what happened and what to do. The sheet's own columns follow them, then
+// DetailColumns. The sheet's client_transfer_id and amount columns are
+// these first two, so the echo leaves them out.
+var FrontColumns = []string{
+	"client_transfer_id", "payee", "amount", "currency",
+	"result", "action_needed", "kyc_upload_link", "error",
+}
+
+// DetailColumns are payrun's columns after the sheet's own: what MassPay
+// answered, for reconciling rather than for acting on.
+var DetailColumns = []string{
+	"masspay_status", "status_changed_at",
 	"payout_token", "load_token", "fee", "exchange_rate",
 	"source_amount", "destination_amount", "destination_currency",
 	"pickup_code", "payer_name", "delivery_type", "estimated_availability",
-	"error", "attempts", "updated_at",
+	"attempts", "updated_at",
 }
+
+// ResultColumns are every column payrun adds to the sheet's own:
+// FrontColumns, then DetailColumns.
+var ResultColumns = append(append([]string{}, FrontColumns...), DetailColumns...)

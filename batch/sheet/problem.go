@@ -94,3 +94,78 @@ func (ps Problems) Sort() {
 // RuleTotalRow is the rule of a row that is a sheet's total, not a payment.
 // Validate reports nothing else about such a row.
 const RuleTotalRow = "total_row"
+
+// warningExampleRows is how many row numbers a warning summary names.
+const warningExampleRows = 5
+
+// WarningSummary is every warning of one kind (one rule in one column): a
+// sheet whose 10,000 amounts are written "$1,250.00" gets one line saying
+// so, not 10,000.
+type WarningSummary struct {
+	Rule, Column string
+	// Count is how many rows have it; Lines the first of them (at most
+	// warningExampleRows), in sheet order.
+	Count int
+	Lines []int
+	// First is the first such warning, as found.
+	First Problem
+}
+
+// SummarizeWarnings groups the warnings of ps by rule and column, in the
+// order each kind was first found. Errors are left out: each is its own.
+func SummarizeWarnings(ps Problems) []WarningSummary {
+	var out []WarningSummary
+	idx := map[[2]string]int{}
+	for _, p := range ps {
+		if p.Severity != SeverityWarning {
+			continue
+		}
+		key := [2]string{p.Rule, p.Column}
+		if p.Rule == "" {
+			key[0] = p.Message
+		}
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, WarningSummary{Rule: p.Rule, Column: p.Column, First: p})
+		}
+		w := &out[i]
+		w.Count++
+		if p.Line > 0 && len(w.Lines) < warningExampleRows {
+			w.Lines = append(w.Lines, p.Line)
+		}
+	}
+	return out
+}
+
+// RowsText is "rows 2, 3, 4, 5, 6 and 9995 more", or "row 7".
+func (w WarningSummary) RowsText() string {
+	if len(w.Lines) == 0 {
+		return ""
+	}
+	nums := make([]string, len(w.Lines))
+	for i, l := range w.Lines {
+		nums[i] = fmt.Sprint(l)
+	}
+	word := "rows "
+	if w.Count == 1 {
+		word = "row "
+	}
+	s := word + strings.Join(nums, ", ")
+	if more := w.Count - len(w.Lines); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	return s
+}
+
+// String is the warning as the CLI prints it: the first one as found, and
+// for a kind on more than one row how many rows have it and which.
+func (w WarningSummary) String() string {
+	if w.Count <= 1 {
+		return w.First.String()
+	}
+	first := w.First
+	first.Line = 0
+	return fmt.Sprintf("%s (first on row %d; %d rows like it: %s)", first.String(), w.First.Line, w.Count, w.RowsText())
+}

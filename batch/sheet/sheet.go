@@ -139,4 +139,8 @@ func (r Row) Fingerprint() string {
 type InputField struct {
 	Header string
 	Value  string
+	// Format is the XLSX number format of a cell the sheet held as a
+	// number in a column payrun does not read (an invoice date is 46266
+	// shown as a date): the results show it the same way. "" otherwise.
+	Format string
 }

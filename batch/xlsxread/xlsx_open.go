@@ -29,6 +29,22 @@ type cellTyper interface {
 	formulaCell(col int) bool
 }
 
+// styledCells is a row reader that knows the number format of each cell
+// of its current row.
+type styledCells interface {
+	cellNumFmt(col int) string
+}
+
+// NumFmt is the number format code of cell col of the row Next returned:
+// "" for General, text, or when the reader cannot tell.
+func (s *Worksheet) NumFmt(col int) string {
+	sc, ok := s.rows.(styledCells)
+	if !ok {
+		return ""
+	}
+	return sc.cellNumFmt(col)
+}
+
 // Next returns the next row and its line number as the spreadsheet shows
 // it, or io.EOF after the last.
 func (s *Worksheet) Next() (line int, cells []string, err error) { return s.rows.next() }
@@ -72,6 +88,7 @@ func openXLSXScan(path, sheetName string) (*Worksheet, error) {
 		pkg.close()
 		return nil, err
 	}
+	rows.styles = pkg.styles
 	return &Worksheet{rows: &packageRows{scanRows: rows, pkg: pkg}, Name: name, Date1904: pkg.date1904}, nil
 }
 

@@ -21,6 +21,9 @@ type xlsxPackage struct {
 	sheets   []xlsxSheetRef
 	sstPath  string
 	date1904 bool
+	// styles is the number format code of each cell style (cellXfs), read
+	// on open; nil when the workbook has none or they cannot be read.
+	styles []string
 }
 
 // xlsxSheetRef is one sheet of the workbook, in tab order.
@@ -199,6 +202,9 @@ func (p *xlsxPackage) readWorkbook() error {
 	for _, r := range rels.Rels {
 		target := resolvePart(dir, r.Target)
 		targets[r.ID] = target
+		if strings.HasSuffix(r.Type, "/styles") {
+			p.styles = p.numFmtsOf(target)
+		}
 		if strings.HasSuffix(r.Type, "/sharedStrings") {
 			p.sstPath = target
 		}

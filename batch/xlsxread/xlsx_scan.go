@@ -33,8 +33,25 @@ type scanRows struct {
 	done  bool
 	cells []string
 	text  uint64 // bit i: cell i of the current row is a string (i < 64)
-	form  uint64 // bit i: cell i of the current row is a formula (i < 64)
-	v, is []byte // the current cell's <v> and inline string text
+	// styles is the workbook's number format per cell style; style holds
+	// the style index of each cell of the current row, when styles is set.
+	styles []string
+	style  []int
+	form   uint64 // bit i: cell i of the current row is a formula (i < 64)
+	v, is  []byte // the current cell's <v> and inline string text
+}
+
+// cellNumFmt is the number format code of cell col (0-based) of the
+// current row: "" for General, text, or a workbook whose styles were not
+// read.
+func (s *scanRows) cellNumFmt(col int) string {
+	if col >= len(s.style) {
+		return ""
+	}
+	if i := s.style[col]; i > 0 && i < len(s.styles) {
+		return s.styles[i]
+	}
+	return ""
 }
 
 // formulaCell reports whether cell col (0-based) of the current row holds a
@@ -96,6 +113,7 @@ func (s *scanRows) row() (int, []string, error) {
 	}
 	s.line = line
 	s.cells = s.cells[:0]
+	s.style = s.style[:0]
 	s.text, s.form = 0, 0
 	if sc.selfClose {
 		return line, s.cells, nil
@@ -139,6 +157,12 @@ func (s *scanRows) cell(col int) (int, error) {
 		col = c
 	}
 	typ, _ := attr(sc.attrs, "t")
+	styleIdx := 0
+	if s.styles != nil {
+		if v, ok := attr(sc.attrs, "s"); ok {
+			styleIdx, _ = strconv.Atoi(string(v))
+		}
+	}
 	var kind byte // 's' shared, 'i' inline, 0 the value as stored
 	switch string(typ) {
 	case "s":
@@ -193,6 +217,12 @@ func (s *scanRows) cell(col int) (int, error) {
 			s.cells = append(s.cells, "")
 		}
 		s.cells = append(s.cells, val)
+		if s.styles != nil {
+			for len(s.style) < col-1 {
+				s.style = append(s.style, 0)
+			}
+			s.style = append(s.style, styleIdx)
+		}
 		// A formula's string result (t="str") is not counted as text:
 		// excelize marks every formula so, numbers included.
 		if kind != 0 && col-1 < 64 {

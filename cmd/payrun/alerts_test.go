@@ -151,7 +151,7 @@ func TestRunAlertsFailingChannelsKeepExitCode(t *testing.T) {
 	if code != ExitAttention {
 		t.Fatalf("run: exit %d, want 1\n%s%s", code, out, errs)
 	}
-	if !strings.Contains(errs, "Alerts: 2 not delivered") || hook.Tries.Load() != 3 {
+	if !strings.Contains(out+errs, "Alerts: 2 not delivered") || hook.Tries.Load() != 3 {
 		t.Errorf("want both channels failed after 3 tries each; webhook tries %d\n%s", hook.Tries.Load(), errs)
 	}
 	if strings.Contains(out+errs, "T0KEN") {

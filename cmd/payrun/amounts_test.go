@@ -15,11 +15,12 @@ func TestPlanDecimalMark(t *testing.T) {
 	os.WriteFile(sheet, []byte("client_transfer_id,internal_user_id,first_name,last_name,email,country,amount\r\n"+
 		"DM-1,u-dm-1,Ana,Silva,ana.dm@example.com,USA,\"1,500\"\r\n"), 0o600)
 	ledgerPath := filepath.Join(dir, "payrun.db")
-	code, _, errs := runIn(t, nil, "plan", "--sandbox", "--ledger", ledgerPath, sheet)
+	code, out, errs := runIn(t, nil, "plan", "--sandbox", "--ledger", ledgerPath, sheet)
+	errs = out + errs // human lines go to stdout when stderr is no terminal
 	if code != ExitUsage || !strings.Contains(errs, "1500") || !strings.Contains(errs, "1.5") || !strings.Contains(errs, `row 2, column "amount"`) {
 		t.Fatalf("plan without a mark: exit %d\n%s", code, errs)
 	}
-	code, out, errs := runIn(t, nil, "plan", "--sandbox", "--ledger", ledgerPath, "--decimal-mark", ".", sheet)
+	code, out, errs = runIn(t, nil, "plan", "--sandbox", "--ledger", ledgerPath, "--decimal-mark", ".", sheet)
 	if code != ExitOK || !strings.Contains(out+errs, "USD: 1500.00 requested") {
 		t.Fatalf("plan --decimal-mark .: exit %d\n%s\n%s", code, out, errs)
 	}

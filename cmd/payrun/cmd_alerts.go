@@ -48,7 +48,7 @@ func (m *Main) notifier(l *ledger.Ledger, log zerolog.Logger, kycNotice string) 
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("alerts off")
-		fmt.Fprintf(m.Stderr, "Alerts are off: %v\n", err)
+		fmt.Fprintf(m.humanOut(), "Alerts are off: %v\n", err)
 		return nil
 	}
 	return n
@@ -114,10 +114,10 @@ func (m *Main) alertSays(res alert.Result, what string) {
 		what = "Alerts"
 	}
 	if res.Failed > 0 {
-		fmt.Fprintf(m.Stderr, "%s: %d not delivered (recorded; the next run tries again).\n", what, res.Failed)
+		fmt.Fprintf(m.humanOut(), "%s: %d not delivered (recorded; the next run tries again).\n", what, res.Failed)
 	}
 	if res.Sent > 0 {
-		fmt.Fprintf(m.Stderr, "%s: %d sent.\n", what, res.Sent)
+		fmt.Fprintf(m.humanOut(), "%s: %d sent.\n", what, res.Sent)
 	}
 }
 
@@ -134,8 +134,8 @@ type AlertsCommand struct {
 func (c *AlertsCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("alerts", "test [flags]")
 	c.logs.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file the test alerts are recorded in (env PAYRUN_LEDGER)")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "use the sandbox's ledger (payrun-sandbox.db)")
+	ledgerFlag(fs, &c.ledgerPath) // where the test alerts are recorded
+	sandboxLedgerFlag(fs, &c.sandbox)
 	if err := m.parseFlags(fs, args, "payrun alerts test"); err != nil {
 		return err
 	}

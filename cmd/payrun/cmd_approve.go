@@ -16,6 +16,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -48,11 +49,11 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 	}
 	hint := "payrun " + name + " --ledger payrun.db 7"
 	fs := m.newFlagSet(name, "[flags] [PLAN_ID]")
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "use the sandbox's default ledger (payrun-sandbox.db)")
+	ledgerFlag(fs, &c.ledgerPath)
+	sandboxLedgerFlag(fs, &c.sandbox)
 	fs.StringVar(&c.as, "as", "", "who decides (default: the OS user); recorded with the OS user and host")
 	fs.StringVar(&c.reason, "reason", "", "why (recorded with the decision; required to reject)")
-	fs.StringVar(&c.config, "config", "", "configuration file (env PAYRUN_CONFIG; default ./payrun.toml if present)")
+	configFlag(fs, &c.config)
 	if err := m.parseFlags(fs, args, hint); err != nil {
 		return err
 	}
@@ -90,6 +91,9 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 		if berr != nil {
 			return berr
 		}
+		if err := checkApproverAccount(ctx, l, id, who, allowSelf); err != nil {
+			return err
+		}
 		p, err = l.ApprovePlan(ctx, id, who, allowSelf)
 	}
 	switch {
@@ -102,16 +106,19 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 	case err != nil:
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
-	if c.as != "" {
-		// The CLI cannot prove who typed --as: the OS account is recorded
-		// beside the claimed name.
-		_, _ = l.AppendEvent(ctx, ledger.Event{Kind: ledger.EventApproval,
-			Message: fmt.Sprintf("plan %d %s as %q from OS account %s", id, verb, who, operator())})
-	}
-	fmt.Fprintf(m.Stdout, "Plan %d %s by %s: %s (sha256 %s…, %d rows, %s; prepared by %s)\n", p.ID, verb, who,
-		p.SheetName, p.SheetSHA256[:12], p.Rows, ledger.FormatTotals(p.Totals), p.PreparedBy)
+	// The CLI cannot prove who typed --as: the OS account is recorded
+	// beside the name.
+	recordDecider(ctx, l, id, verb, who)
+	fmt.Fprintf(m.Stdout, "Plan %d %s by %s (OS account %s): %s (sha256 %s…, %s, %s; prepared by %s)\n", p.ID, verb, who, osAccount(),
+		p.SheetName, p.SheetSHA256[:12], plural.Count(p.Rows, "row"), ledger.FormatTotals(p.Totals), p.PreparedBy)
 	if !c.reject {
-		fmt.Fprintf(m.Stdout, "%s may now be paid, as long as its bytes stay the same: payrun run --ledger %s SHEET\n", p.SheetName, path)
+		// The next step pays it where it was planned: this ledger, and the
+		// sandbox when the plan was made against it.
+		next := "payrun run " + shellQuote(p.SheetName) + " --ledger " + shellQuote(path)
+		if p.Environment == EnvSandbox {
+			next += " --sandbox"
+		}
+		fmt.Fprintf(m.Stdout, "%s may now be paid, as long as its bytes stay the same: %s\n", p.SheetName, next)
 	}
 	return nil
 }
@@ -217,7 +224,7 @@ func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env st
 	}
 	defer l.Close()
 	p, err := l.RecordPlan(ctx, ledger.PlanInfo{SheetName: filepath.Base(sheetPath), SheetSHA256: sum, Rows: plan.Rows,
-		Totals: plan.Requested, Environment: env, PreparedBy: person(as), Note: "OS account " + operator()})
+		Totals: plan.Requested, Environment: env, PreparedBy: person(as), Note: osAccountNote + osAccount()})
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: err}
 	}

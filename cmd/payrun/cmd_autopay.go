@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // AutopayCommand lists payees' autopay rules or makes a rules sheet true in
@@ -28,10 +29,9 @@ func (c *AutopayCommand) Run(ctx context.Context, m *Main, args []string) error 
 	case "list":
 		return c.list(ctx, m, args[1:])
 	case "-h", "--help", "help":
-		fmt.Fprintf(m.Stderr, "Usage: payrun autopay %s\n", autopayUsage)
-		return nil
+		return m.groupHelp("autopay", autopayUsage)
 	}
-	return &UsageError{Err: fmt.Errorf("unknown autopay subcommand %q", args[0]), Hint: hint}
+	return unknownCommand("autopay", args[0], []string{"apply", "list"})
 }
 
 // apply validates the sheet (exit 2 on a mistake, before any call), plans
@@ -56,8 +56,8 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 	}
 	// The sheet alone first: a mistake in it calls nothing at all.
 	if ps := batch.ValidateAutopaySheet(sheet); ps.HasErrors() {
-		printProblems(m.Stderr, ps)
-		fmt.Fprintf(m.Stderr, "\n%d mistakes in %s; nothing was sent to MassPay.\n", ps.Errors(), sheet.Name)
+		printProblems(m.humanOut(), ps)
+		fmt.Fprintf(m.humanOut(), "\n%s in %s; nothing was sent to MassPay.\n", plural.Count(ps.Errors(), "mistake"), sheet.Name)
 		return &ExitError{Code: ExitUsage, Err: errSilent}
 	}
 	s, err := env.open(ctx, m, !*dryRun)
@@ -70,28 +70,28 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 		return exportFailure("plan autopay rules", err)
 	}
 	if plan.Problems.HasErrors() {
-		printProblems(m.Stderr, plan.Problems)
-		fmt.Fprintf(m.Stderr, "\n%d problems in %s; nothing was changed in MassPay.\n", plan.Problems.Errors(), sheet.Name)
+		printProblems(m.humanOut(), plan.Problems)
+		fmt.Fprintf(m.humanOut(), "\n%s in %s; nothing was changed in MassPay.\n", plural.Count(plan.Problems.Errors(), "problem"), sheet.Name)
 		return &ExitError{Code: ExitUsage, Err: errSilent}
 	}
 	if err := plan.Write(m.Stdout); err != nil {
 		return err
 	}
 	if *dryRun {
-		fmt.Fprintln(m.Stderr, "Dry run: nothing was changed.")
+		fmt.Fprintln(m.humanOut(), "Dry run: nothing was changed.")
 		return nil
 	}
 	if plan.Pending() == 0 {
-		fmt.Fprintln(m.Stderr, "Nothing to change: MassPay already has these rules.")
+		fmt.Fprintln(m.humanOut(), "Nothing to change: MassPay already has these rules.")
 		return nil
 	}
 	done, err := batch.ApplyAutopay(ctx, s.conn.Client, s.ledger, plan)
 	if err != nil {
-		fmt.Fprintf(m.Stderr, "Stopped after %d added, %d replaced, %d removed. Re-run the same command: it picks up from what MassPay now has.\n",
+		fmt.Fprintf(m.humanOut(), "Stopped after %d added, %d replaced, %d removed. Re-run the same command: it picks up from what MassPay now has.\n",
 			done.Added, done.Replaced, done.Removed)
 		return exportFailure("apply autopay rules", err)
 	}
-	fmt.Fprintf(m.Stderr, "Done: %d added, %d replaced, %d removed (recorded in %s).\n", done.Added, done.Replaced, done.Removed, s.ledger.Path())
+	fmt.Fprintf(m.humanOut(), "Done: %d added, %d replaced, %d removed (recorded in %s).\n", done.Added, done.Replaced, done.Removed, s.ledger.Path())
 	return nil
 }
 
@@ -122,7 +122,7 @@ func (c *AutopayCommand) list(ctx context.Context, m *Main, args []string) error
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "Wrote the autopay rules of %d payees to %s\n", len(payees), strings.Join(paths, ", "))
+		fmt.Fprintf(m.humanOut(), "Wrote the autopay rules of %s to %s\n", plural.Count(len(payees), "payee"), strings.Join(paths, ", "))
 		return nil
 	}
 	for _, l := range ls {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"text/tabwriter"
 
@@ -29,10 +30,10 @@ func (c *ConfigCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("config", "[flags]")
 	c.api.register(fs)
 	c.logs.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once")
-	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only approved sheets")
-	fs.StringVar(&c.settle, "settle", "", "payrun inbox settle time")
+	ledgerFlag(fs, &c.ledgerPath)
+	workersFlag(fs, &c.workers)
+	requireApprovalFlag(fs, &c.requireApproval)
+	settleFlag(fs, &c.settle)
 	if err := m.parseFlags(fs, args, "payrun config --config payrun.toml"); err != nil {
 		return err
 	}
@@ -139,7 +140,9 @@ func (c *ConfigCommand) describeKey(env func(string) string, fileVals map[string
 	}
 	st, _ := os.Stat(file)
 	note := ""
-	if st != nil && st.Mode().Perm()&0o077 != 0 {
+	// Windows has no mode bits (every file reads as 0666; ACLs decide who
+	// can read it), so the warning would always be there and always wrong.
+	if st != nil && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		note = fmt.Sprintf("; WARNING: mode %v lets others read it, chmod 600", st.Mode().Perm())
 	}
 	return "set (redacted), read from " + file + note, from
@@ -152,4 +155,13 @@ func (m *Main) defaultLedgerName(sandboxRun bool) string {
 		return "payrun-sandbox.db"
 	}
 	return "payrun.db"
+}
+
+// keyFileShown is how a key file's path is shown (payrun config): as
+// given when it names an existing file, else hidden, as it may be the key.
+func keyFileShown(path string) string {
+	if _, err := os.Stat(path); err != nil {
+		return "(not shown: no such file, so it may be the key itself; give the path of a file holding the key)"
+	}
+	return path
 }

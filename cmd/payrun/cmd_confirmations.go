@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -27,8 +28,8 @@ func (c *ConfirmationsCommand) Run(ctx context.Context, m *Main, args []string) 
 	fs := m.newFlagSet("confirmations", confirmationsUsage)
 	c.api.register(fs)
 	c.log.register(fs)
-	fs.StringVar(&c.ledger, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
-	fs.Int64Var(&c.runID, "run", 0, "the run (default: the latest run)")
+	ledgerFlag(fs, &c.ledger)
+	runIDFlag(fs, &c.runID)
 	fs.StringVar(&c.dir, "dir", "", "directory to save the PDFs in (required)")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "download again PDFs already in the directory")
 	if err := m.parseFlags(fs, args, "payrun confirmations --run 3 --dir confirmations/"); err != nil {
@@ -65,7 +66,7 @@ func (c *ConfirmationsCommand) Run(ctx context.Context, m *Main, args []string) 
 	}
 	defer conn.Close()
 	res, err := batch.DownloadConfirmations(ctx, conn.Client, l, run.ID, c.dir, batch.ConfirmationOptions{Overwrite: c.overwrite})
-	fmt.Fprintf(m.Stdout, "Run %d: %d confirmations saved in %s, %d already there, %d failed.\n", run.ID, len(res.Written), c.dir, res.Skipped, len(res.Problems))
+	fmt.Fprintf(m.Stdout, "Run %d: %s saved in %s, %d already there, %d failed.\n", run.ID, plural.Count(len(res.Written), "confirmation"), c.dir, res.Skipped, len(res.Problems))
 	for _, p := range res.Problems {
 		fmt.Fprintf(m.Stdout, "  %s: %s\n", p.ClientTransferID, p.Err)
 	}

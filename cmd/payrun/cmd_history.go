@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // HistoryCommand exports every user's transactions in a date range to XLSX
@@ -77,6 +78,6 @@ func (c *HistoryCommand) Run(ctx context.Context, m *Main, args []string) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "Wrote %s (%d transactions, %s to %s)\n", sum.Path, sum.Rows, c.from, c.to)
+	fmt.Fprintf(m.Stdout, "Wrote %s (%s, %s to %s)\n", sum.Path, plural.Count(sum.Rows, "transaction"), c.from, c.to)
 	return nil
 }

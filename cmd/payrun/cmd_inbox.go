@@ -47,14 +47,15 @@ type InboxCommand struct {
 	allowPartial    bool
 	settle          string
 	once            bool
+	create          bool
 	interval        time.Duration
 	kycNotice       string // passed on to payrun run
 }
 
-const inboxUsage = "[flags] DIR   (flags may also follow DIR)"
+const inboxUsage = "[flags] DIR"
 
 // inboxOnly are the inbox's own flags, not passed on to payrun run.
-var inboxOnly = map[string]bool{"settle": true, "once": true, "interval": true}
+var inboxOnly = map[string]bool{"settle": true, "once": true, "interval": true, "create": true}
 
 // Outcomes of one sheet.
 const (
@@ -72,26 +73,19 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	c.api.register(fs)
 	c.logs.register(fs)
 	c.sheet.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default DIR/payrun.db, or DIR/payrun-sandbox.db with --sandbox)")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
-	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only sheets matching an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
-	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start a sheet even when the balance cannot cover it whole")
-	fs.StringVar(&c.settle, "settle", "", "how long a new sheet's size and time must stay unchanged before it is taken (env PAYRUN_INBOX_SETTLE; default 5s)")
+	ledgerFlagDefault(fs, &c.ledgerPath, "DIR/payrun.db, or DIR/payrun-sandbox.db with --sandbox")
+	workersFlag(fs, &c.workers)
+	requireApprovalFlag(fs, &c.requireApproval)
+	allowPartialFlag(fs, &c.allowPartial)
+	settleFlag(fs, &c.settle)
 	fs.BoolVar(&c.once, "once", false, "work the sheets present now, then exit (cron, systemd timer)")
+	fs.BoolVar(&c.create, "create", false, "create DIR and its incoming, done and failed folders if missing (once, when setting the inbox up)")
 	fs.DurationVar(&c.interval, "interval", time.Minute, "without --once: how often to look for new sheets")
-	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE)")
-	// Go's flag package stops at the first argument; the inbox also takes
-	// flags after DIR, as in "payrun inbox DIR --once".
-	var pos []string
-	for rest := args; ; {
-		if err := m.parseFlags(fs, rest, hint); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos, rest = append(pos, fs.Arg(0)), fs.Args()[1:]
+	kycNoticeFlag(fs, &c.kycNotice)
+	if err := m.parseFlags(fs, args, hint); err != nil {
+		return err
 	}
+	pos := fs.Args()
 	if len(pos) != 1 {
 		return &UsageError{Err: errors.New("give one inbox folder"), Hint: hint}
 	}
@@ -106,10 +100,8 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return &UsageError{Err: fmt.Errorf("settle time: %w", err), Hint: "--settle 5s"}
 	}
-	for _, sub := range []string{"incoming", "done", "failed"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
-			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox folder: %w", err)}
-		}
+	if err := prepareInbox(dir, c.create); err != nil {
+		return err
 	}
 	ledgerPath := c.ledgerPath
 	if ledgerPath == "" && m.Getenv("PAYRUN_LEDGER") == "" {
@@ -230,12 +222,12 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	_ = os.Remove(mistakes)
 	log := w.log.With().Str("sheet", name).Logger()
 	log.Info().Msg("paying sheet")
-	fmt.Fprintf(w.m.Stderr, "== %s\n", name)
+	fmt.Fprintf(w.m.humanOut(), "== %s\n", name)
 	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes, alertsByCaller: true}
 	err := rc.Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
-		fmt.Fprintln(w.m.Stderr, "payrun: "+err.Error())
+		fmt.Fprintln(w.m.humanOut(), "payrun: "+err.Error())
 	}
 	outcome, sub := sheetFailed, "failed"
 	switch {
@@ -260,8 +252,8 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	log.Info().Int("exit", code).Str("outcome", outcome).Str("moved_to", dest).Str("results", results).Msg("sheet filed")
 	if rc.ran.RunID != 0 {
 		rc.ran.Results = absPath(results)
-		w.alertRun(ctx, rc)
 	}
+	w.afterFiling(ctx, rc, results)
 	fmt.Fprintf(w.m.Stdout, "%s: %s, filed as %s\n", name, outcome, dest)
 	if strings.HasSuffix(results, ".mistakes.txt") {
 		fmt.Fprintf(w.m.Stdout, "Mistakes: %s\n", results)
@@ -271,15 +263,23 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	return outcome, nil
 }
 
-// alertRun sends a filed sheet's run alerts, naming the results where they
-// were filed.
-func (w *inboxWorker) alertRun(ctx context.Context, rc *RunCommand) {
+// afterFiling records where a filed sheet's results now lie (payrun report
+// writes there) and sends its run alerts, naming them there.
+func (w *inboxWorker) afterFiling(ctx context.Context, rc *RunCommand, results string) {
+	// A run that wrote its results set rc.ran; a refused sheet filed
+	// its mistakes instead.
+	if rc.ran.RunID == 0 || results == "" || strings.HasSuffix(results, ".mistakes.txt") {
+		return
+	}
 	l, err := ledger.Open(context.WithoutCancel(ctx), w.ledgerPath, ledger.Options{})
 	if err != nil {
-		w.log.Error().Err(err).Msg("alerts not sent: open ledger")
+		w.log.Error().Err(err).Msg("alerts not sent, results path not recorded: open ledger")
 		return
 	}
 	defer l.Close()
+	if err := recordResults(ctx, l, rc.ran.RunID, results); err != nil {
+		w.log.Error().Err(err).Msg("record results path")
+	}
 	w.m.alertRun(ctx, w.m.notifier(l, w.log, rc.kycNotice), rc.ran)
 }
 

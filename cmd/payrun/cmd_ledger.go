@@ -10,15 +10,18 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/payrun/payrun/internal/dirsync"
 	"github.com/payrun/payrun/ledger"
 )
 
-// LedgerCommand exports or backs up the ledger: `payrun ledger export` and
-// `payrun ledger backup DEST`.
+// LedgerCommand exports, backs up or archives the ledger: `payrun ledger
+// export`, `payrun ledger backup DEST` and `payrun ledger archive --before
+// DATE`.
 type LedgerCommand struct{}
 
 const ledgerUsage = "export [--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|run_rows|conflicts|events] [--out FILE]\n" +
-	"       payrun ledger backup [--ledger FILE] DEST"
+	"       payrun ledger backup [--ledger FILE] DEST\n" +
+	"       payrun ledger " + archiveUsage
 
 // Run dispatches to the ledger subcommand.
 func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
@@ -30,18 +33,20 @@ func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return c.export(ctx, m, args[1:])
 	case "backup":
 		return c.backup(ctx, m, args[1:])
+	case "archive":
+		return c.archive(ctx, m, args[1:])
 	case "-h", "--help", "help":
-		fmt.Fprintln(m.Stderr, "Usage: payrun ledger "+ledgerUsage)
-		return nil
+		return m.groupHelp("ledger", ledgerUsage)
 	}
-	return &UsageError{Err: fmt.Errorf("ledger: unknown subcommand %q", args[0]), Hint: "payrun ledger export --out ledger.jsonl"}
+	return unknownCommand("ledger", args[0], []string{"export", "backup"})
 }
 
 // export writes the ledger's tables as JSON lines or one table as CSV. It
 // opens the ledger read-only, so it may run while a run is active.
 func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("ledger export", "[--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|run_rows|conflicts|events] [--out FILE]")
-	ledgerPath := fs.String("ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
+	var ledgerPath string
+	ledgerFlag(fs, &ledgerPath)
 	format := fs.String("format", "", "jsonl or csv (default: from --out's extension, else jsonl)")
 	table := fs.String("table", "", "which table: all (jsonl only), runs, rows, run_rows, conflicts or events (default: all for jsonl, rows for csv)")
 	out := fs.String("out", "", "file to write (default: standard output); written atomically, mode 0600")
@@ -83,7 +88,7 @@ func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) erro
 		return &UsageError{Err: fmt.Errorf("unknown format %q", *format), Hint: hint}
 	}
 
-	l, err := openLedgerReadOnly(ctx, m.defaultLedger(*ledgerPath, false))
+	l, err := openLedgerReadOnly(ctx, m.defaultLedger(ledgerPath, false))
 	if err != nil {
 		return err
 	}
@@ -100,7 +105,7 @@ func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) erro
 	if err := writeFileAtomic(*out, write); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "exported %s to %s\n", l.Path(), *out)
+	fmt.Fprintf(m.humanOut(), "exported %s to %s\n", l.Path(), *out)
 	return nil
 }
 
@@ -108,7 +113,8 @@ func (c *LedgerCommand) export(ctx context.Context, m *Main, args []string) erro
 // ledger's lock, so it never copies a ledger in the middle of a run.
 func (c *LedgerCommand) backup(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("ledger backup", "[--ledger FILE] DEST")
-	ledgerPath := fs.String("ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
+	var ledgerPath string
+	ledgerFlag(fs, &ledgerPath)
 	hint := "payrun ledger backup --ledger payrun.db backups/payrun-2026-03.db"
 	if err := m.parseFlags(fs, args, hint); err != nil {
 		return err
@@ -117,7 +123,7 @@ func (c *LedgerCommand) backup(ctx context.Context, m *Main, args []string) erro
 		return &UsageError{Err: errors.New("ledger backup needs exactly one destination file"), Hint: hint}
 	}
 	dest := fs.Arg(0)
-	l, err := openLedgerReadOnly(ctx, m.defaultLedger(*ledgerPath, false))
+	l, err := openLedgerReadOnly(ctx, m.defaultLedger(ledgerPath, false))
 	if err != nil {
 		return err
 	}
@@ -134,7 +140,7 @@ func (c *LedgerCommand) backup(ctx context.Context, m *Main, args []string) erro
 	if err := l.Backup(ctx, dest); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stderr, "backed up %s to %s\n", l.Path(), dest)
+	fmt.Fprintf(m.humanOut(), "backed up %s to %s\n", l.Path(), dest)
 	return nil
 }
 
@@ -182,12 +188,7 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write %s: sync directory: %w", path, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := dirsync.Dir(dir); err != nil {
 		return fmt.Errorf("write %s: sync directory: %w", path, err)
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -34,7 +36,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	c.logs.register(fs)
 	c.sheet.register(fs)
 	fs.StringVar(&c.out, "out", "", "plan workbook (default: <sheet>.plan.xlsx next to the sheet)")
-	fs.StringVar(&c.ledgerPath, "ledger", "", "record the plan for approval in this ledger (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
+	ledgerFlag(fs, &c.ledgerPath) // where the plan is recorded for approval
 	fs.StringVar(&c.as, "as", "", "who prepared the plan (default: the OS user)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun plan --sandbox samples/monthly-freelancers.xlsx"); err != nil {
@@ -79,6 +81,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}
+	plan.Warnings = sheet.SummarizeWarnings(rep.Problems)
 	// A sheet the ledger already paid, in part or whole, is said so: a
 	// run pays only the rest, and the figures above are the whole sheet's,
 	// not "to pay".
@@ -90,7 +93,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	if t := standing.Text(); t != "" {
 		m.printPlanAs(plan, "In the sheet")
-		fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%d rows).\n", t, standing.Left())
+		fmt.Fprintf(m.Stdout, "Of this sheet, %s; a run pays only the rest (%s).\n", t, plural.Count(standing.Left(), "row"))
 	} else {
 		m.printPlan(plan)
 	}
@@ -107,10 +110,10 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	if !plan.OK() {
 		if len(plan.Shortfall) > 0 {
-			fmt.Fprintln(m.Stderr, "The MassPay balance does not cover this sheet.")
+			fmt.Fprintln(m.humanOut(), "The MassPay balance does not cover this sheet.")
 		}
 		if n := len(plan.NeedDetails); n > 0 {
-			fmt.Fprintf(m.Stderr, "%d payout rows lack details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", n)
+			fmt.Fprintf(m.humanOut(), "%s %s details their route needs: fill in the attr: columns named above, or the run leaves them NEEDS_ACTION.\n", plural.Count(n, "payout row"), plural.Verb(n, "lacks", "lack"))
 		}
 		return Attention()
 	}
@@ -118,11 +121,14 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintln(m.Stdout, "Nothing left to pay: every row of this sheet was settled before.")
 		return nil
 	}
+	// The next step carries the flags given here that payrun run takes
+	// too: plan --sandbox must not suggest a run that needs a key.
+	next := "payrun run " + shellQuote(sheetPath) + givenFlags(fs, runFlagsFromPlan...)
 	if plan.DetailsUnchecked > 0 {
-		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %d rows are checked at run time (their payees are not at MassPay yet): payrun run %s\n",
-			plan.DetailsUnchecked, sheetPath)
+		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %s %s checked at run time (their payees are not at MassPay yet): %s\n",
+			plural.Count(plan.DetailsUnchecked, "row"), plural.Verb(plan.DetailsUnchecked, "is", "are"), next)
 		return nil
 	}
-	fmt.Fprintln(m.Stdout, "The sheet can be paid: payrun run "+sheetPath)
+	fmt.Fprintln(m.Stdout, "The sheet can be paid: "+next)
 	return nil
 }

@@ -35,7 +35,7 @@ func (c *ReconcileCommand) Run(ctx context.Context, m *Main, args []string) erro
 	fs := m.newFlagSet("reconcile", reconcileUsage)
 	c.api.register(fs)
 	c.log.register(fs)
-	fs.StringVar(&c.ledger, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
+	ledgerFlag(fs, &c.ledger)
 	fs.StringVar(&c.since, "since", "", "skip payments settled before this date, and start the balance check at the first run since (default: 60 days ago)")
 	fs.Int64Var(&c.runID, "run", 0, "check only this run's rows (default: all)")
 	fs.IntVar(&c.workers, "workers", 8, "payments checked at once")

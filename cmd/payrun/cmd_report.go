@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // ReportCommand regenerates the results workbook of a run from the ledger:
@@ -25,13 +26,16 @@ const reportUsage = "[--ledger FILE] [--run ID] [--out FILE] [--format xlsx|csv]
 // Run writes the report.
 func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("report", reportUsage)
-	fs.StringVar(&c.ledgerPath, "ledger", reportLedgerDefault(m), "the ledger file (env PAYRUN_LEDGER)")
-	fs.Int64Var(&c.runID, "run", 0, "the run to report (default: the latest run)")
-	fs.StringVar(&c.out, "out", "", "where to write the results (default: <sheet>.results.xlsx next to the run's sheet)")
+	ledgerFlag(fs, &c.ledgerPath)
+	runIDFlag(fs, &c.runID)
+	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet)")
 	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {
 		return err
+	}
+	if c.ledgerPath == "" {
+		c.ledgerPath = reportLedgerDefault(m)
 	}
 	if fs.NArg() > 0 {
 		return &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), Hint: "payrun report " + reportUsage}
@@ -55,7 +59,9 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 
 	out := c.out
 	if out == "" {
-		out = batch.DefaultResultsPath(run.SheetName, format)
+		if out, format, err = reportDefaultPath(ctx, l, run, c.format); err != nil {
+			return err
+		}
 	}
 	flips, err := batch.LedgerFlips(ctx, l, run.ID)
 	if err != nil {
@@ -76,7 +82,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 // terminal: where it is and what it says.
 func describeResults(sum batch.ResultsSummary) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Wrote %s (run %d, %d rows", sum.Path, sum.RunID, sum.Rows)
+	fmt.Fprintf(&b, "Wrote %s (run %d, %s", sum.Path, sum.RunID, plural.Count(sum.Rows, "row"))
 	for _, k := range batch.ResultKinds {
 		if n := sum.Counts[k]; n > 0 {
 			fmt.Fprintf(&b, ", %d %s", n, k)
@@ -101,7 +107,7 @@ func describeResults(sum batch.ResultsSummary) string {
 		fmt.Fprintf(&b, "\n%s", t)
 	}
 	if sum.NeedsAction > 0 {
-		fmt.Fprintf(&b, "\n%d rows need action: see the \"Needs action\" sheet, or the action_needed column.", sum.NeedsAction)
+		fmt.Fprintf(&b, "\n%s %s action: see the \"Needs action\" sheet, or the action_needed column.", plural.Count(sum.NeedsAction, "row"), plural.Verb(sum.NeedsAction, "needs", "need"))
 	}
 	return b.String()
 }

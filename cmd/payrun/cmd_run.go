@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,13 +8,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -66,17 +65,17 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	c.api.register(fs)
 	c.logs.register(fs)
 	c.sheet.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
-	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only a sheet whose exact bytes match an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
+	ledgerFlag(fs, &c.ledgerPath)
+	workersFlag(fs, &c.workers)
+	requireApprovalFlag(fs, &c.requireApproval)
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
-	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start even when the balance cannot cover the whole sheet")
+	allowPartialFlag(fs, &c.allowPartial)
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", false, "pay the valid rows of a sheet that has mistakes; mark the others INVALID")
 	fs.BoolVar(&c.retry, "retry", true, "retry rows that needed a person in an earlier run of this sheet (a lifted hold, added funds); --retry=false leaves them")
 	fs.StringVar(&c.out, "out", "", "results file (default: <sheet>.results.xlsx next to the sheet)")
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
-	fs.StringVar(&c.kycNotice, "kyc-notice", "", "email held payees' upload links to: off, payee, compliance, both (env PAYRUN_KYC_NOTICE; default off)")
+	kycNoticeFlag(fs, &c.kycNotice)
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -128,7 +127,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return err
 	}
 
-	// 2. The ledger, locked: one runner per ledger.
+	// 2. MassPay reachable with this key, then the ledger, locked: one
+	// runner per ledger.
+	conn, err := m.preflightAPI(ctx, c.api, log)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
 	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
 	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
@@ -144,12 +149,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	defer lock.Release()
 
-	// 3. MassPay.
-	conn, err := m.openAPI(ctx, c.api, log, ledgerPath)
-	if err != nil {
-		return err
+	// 3. MassPay (the sandbox starts only now, under the lock).
+	if conn == nil {
+		if conn, err = m.openAPI(ctx, c.api, log, ledgerPath); err != nil {
+			return err
+		}
+		defer conn.Close()
 	}
-	defer conn.Close()
 	var approved ledger.Plan
 	if c.requireApproval {
 		if approved, err = m.checkApproval(ctx, l, sheetPath, sum, conn.Env); err != nil {
@@ -166,7 +172,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 
 	// 4. Record the run and its rows; conflicts are reported, never paid.
-	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: sheetPath, SheetSHA256: sum, Operator: operator(), Environment: conn.Env, BalancesBefore: before})
+	var problems map[int][]string
+	if c.skipInvalid {
+		problems = errorsByLine(rep)
+	}
+	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: sheetPath, SheetSHA256: sum, Operator: operator(), Environment: conn.Env, BalancesBefore: before,
+		IngestKey: ingestKey(sum, ingestOpts, problems)})
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("begin run: %w", err)}
 	}
@@ -175,16 +186,20 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		_, _ = l.AppendEvent(ctx, ledger.Event{Kind: ledger.EventRun, RunID: run.ID,
 			Message: fmt.Sprintf("run %d pays plan %d, prepared by %s and approved by %s", run.ID, approved.ID, approved.PreparedBy, approved.DecidedBy)})
 	}
-	var problems map[int][]string
-	if c.skipInvalid {
-		problems = errorsByLine(rep)
-	}
-	conflicts, err := ingest.RecordSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems)
+	// A sheet an earlier run read and settled in full is not read again:
+	// its rows are taken over in a few statements (issue 21).
+	var conflicts []ledger.Upserted
+	copied, err := l.CopySettledRun(ctx, run.ID)
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
+	if copied == 0 {
+		if conflicts, err = ingest.RecordSheet(ctx, l, run.ID, sheetPath, ingestOpts, problems); err != nil {
+			return &ExitError{Code: ExitAborted, Err: err}
+		}
+	}
 	for _, cf := range conflicts {
-		fmt.Fprintf(m.Stderr, "row %d: client_transfer_id %q is already in the ledger with different content (state %s); CONFLICT, not paid\n",
+		fmt.Fprintf(m.humanOut(), "row %d: client_transfer_id %q is already in the ledger with different content (state %s); CONFLICT, not paid\n",
 			cf.Line, cf.ID, cf.Conflict.ExistingState)
 	}
 
@@ -194,7 +209,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
 		if n > 0 {
-			fmt.Fprintf(m.Stderr, "Retrying %d rows that needed a person last time.\n", n)
+			fmt.Fprintf(m.humanOut(), "Retrying %s that needed a person last time.\n", plural.Count(n, "row"))
 		}
 	}
 
@@ -205,17 +220,18 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	m.printPlan(plan)
 	if len(plan.Shortfall) > 0 && !c.allowPartial {
-		fmt.Fprintln(m.Stderr, "\nThe MassPay balance does not cover this sheet. Nothing was paid. Add funds, or pass --allow-partial to pay what it covers.")
+		fmt.Fprintln(m.humanOut(), "\nThe MassPay balance does not cover this sheet. Nothing was paid. Add funds, or pass --allow-partial to pay what it covers.")
 		_, _ = l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
 		return Attention()
 	}
 	if plan.Rows > 0 && !c.yes {
-		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %d rows now (%s)? [y/N] ", plan.Rows, conn.Env))
+		again := "payrun run " + shellQuote(sheetPath) + allGivenFlags(fs) + " --yes"
+		ok, err := m.confirm(ctx, fmt.Sprintf("Pay %s now (%s)? [y/N] ", plural.Count(plan.Rows, "row"), conn.Env), again)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			fmt.Fprintln(m.Stderr, "Not confirmed; nothing was paid.")
+			fmt.Fprintln(m.humanOut(), "Not confirmed; nothing was paid.")
 			_, _ = l.FinishRun(context.WithoutCancel(ctx), run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
 			return &ExitError{Code: ExitAborted, Err: errSilent}
 		}
@@ -228,12 +244,24 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	stopSecond := abortOnSecondSignal(ctx, abort, m)
 	defer stopSecond()
 	view := newProgressView(m.Stderr, m.isTerminal(m.Stderr), log)
+	stopView := context.AfterFunc(ctx, view.Stopping)
 	onProgress := view.Update
 	if m.progressHook != nil {
 		onProgress = func(p batch.Progress) { view.Update(p); m.progressHook(p) }
 	}
 	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: onProgress}
-	stats, runErr := r.Run(ctx, hard, run.ID)
+	var (
+		stats  batch.Stats
+		runErr error
+	)
+	if copied != 0 && plan.Rows == 0 {
+		// Every row was settled by the run copied from, which finished
+		// (its autopay settled too): nothing to work, nothing to ask.
+		stats.Counts, runErr = l.Counts(hard, run.ID)
+	} else {
+		stats, runErr = r.Run(ctx, hard, run.ID)
+	}
+	stopView()
 	view.Finish()
 
 	// 7. Results, always, from the ledger.
@@ -272,9 +300,12 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		m.alertKYC(ctx, notify, run.ID)
 	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
-	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
+	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode,
+		Warnings: sheet.SummarizeWarnings(rep.Problems)})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
+	} else if err := recordResults(ctx, l, run.ID, res.Path); err != nil {
+		log.Error().Err(err).Msg("record results path")
 	}
 	m.printRunSummary(run.ID, stats, res, werr == nil && !c.resultsMoved)
 	c.nothingToPay = werr == nil && runErr == nil && !stats.Interrupted && res.NothingToPay()
@@ -299,10 +330,10 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	case runErr != nil:
 		return &ExitError{Code: ExitAborted, Err: runErr}
 	case stats.Interrupted:
-		fmt.Fprintln(m.Stderr, "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
+		fmt.Fprintln(m.humanOut(), "Interrupted. Run the same command again to finish: rows already paid will not be paid twice.")
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil && errors.Is(werr, context.Canceled):
-		fmt.Fprintf(m.Stderr, "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d\n", run.ID)
+		fmt.Fprintf(m.humanOut(), "Interrupted while writing the results; the payments are recorded. Write them with: payrun report --run %d --ledger %s\n", run.ID, shellQuote(ledgerPath))
 		return &ExitError{Code: ExitAborted, Err: errSilent}
 	case werr != nil:
 		return &ExitError{Code: ExitAttention, Err: fmt.Errorf("write results: %w", werr)}
@@ -311,21 +342,6 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return nil
 	}
 	return Attention()
-}
-
-// allPaid reports whether every row ended paid, loaded or scheduled.
-func allPaid(counts map[ledger.State]int) bool {
-	for s, n := range counts {
-		if n == 0 {
-			continue
-		}
-		switch s {
-		case ledger.StatePaid, ledger.StateLoaded, ledger.StateScheduled:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // abortOnSecondSignal cancels abort when a second SIGINT/SIGTERM arrives
@@ -340,7 +356,7 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 			return
 		case <-ctx.Done():
 		}
-		fmt.Fprintln(m.Stderr, "\nStopping: no new rows start; payments in flight finish. Press Ctrl-C again to abandon them (safe: the next run settles them).")
+		fmt.Fprintln(m.humanOut(), "\nStopping: no new rows start; payments in flight finish. Press Ctrl-C again to abandon them (safe: the next run settles them).")
 		// The first signal is already in ch (it is what cancelled ctx, or
 		// will be shortly); wait for one more.
 		seen := 0
@@ -360,50 +376,27 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 	return func() { signal.Stop(ch); close(done) }
 }
 
-// confirm asks a yes/no question on a terminal; without one it refuses and
-// points at --yes, so cron never waits on a prompt.
-func (m *Main) confirm(ctx context.Context, q string) (bool, error) {
-	if !m.isTerminal(m.Stdin) {
-		return false, &UsageError{Err: errors.New("not on a terminal, so cannot ask for confirmation"), Hint: "payrun run --yes SHEET (for cron)"}
-	}
-	fmt.Fprint(m.Stderr, q)
-	// A signal while the question waits is a no: reading a terminal is
-	// not interrupted by the context, so the answer is awaited beside it.
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(m.Stdin).ReadString('\n')
-		answer <- line
-	}()
-	select {
-	case <-ctx.Done():
-		fmt.Fprintln(m.Stderr)
-		return false, nil
-	case line := <-answer:
-		a := strings.ToLower(strings.TrimSpace(line))
-		return a == "y" || a == "yes", nil
-	}
-}
-
 func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
 
 // printPlanAs prints the plan under label: "To pay" for the rows a run is
 // about to pay, "In the sheet" when some were settled by earlier runs and
 // the figures are the whole sheet's.
 func (m *Main) printPlanAs(p *batch.Plan, label string) {
-	fmt.Fprintf(m.Stderr, "%s: %d rows (%d loads, %d payouts)\n", label, p.Rows, p.ByMethod[sheet.MethodLoad], p.ByMethod[sheet.MethodPayout])
+	fmt.Fprintf(m.humanOut(), "%s: %s (%s, %s)\n", label, plural.Count(p.Rows, "row"),
+		plural.Count(p.ByMethod[sheet.MethodLoad], "load"), plural.Count(p.ByMethod[sheet.MethodPayout], "payout"))
 	for _, cur := range p.Currencies() {
 		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
 			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].StringFixed(decimalsFor(cur)))
 		if s, ok := p.Shortfall[cur]; ok {
 			line += fmt.Sprintf("; SHORT by %s", s.StringFixed(decimalsFor(cur)))
 		}
-		fmt.Fprintln(m.Stderr, line)
+		fmt.Fprintln(m.humanOut(), line)
 	}
 	for _, q := range p.NoRoute {
-		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
+		fmt.Fprintf(m.humanOut(), "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
 	}
 	for _, q := range p.NeedDetails {
-		fmt.Fprintf(m.Stderr, "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
+		fmt.Fprintf(m.humanOut(), "  row %d (%s): %s\n", q.Line, q.ID, q.Problem)
 	}
 }
 
@@ -411,8 +404,8 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 	fmt.Fprintf(m.Stdout, "\nRun %d: %s\n", runID, stateCounts(st.Counts))
 	for _, t := range res.Totals {
 		d := decimalsFor(t.Currency)
-		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %d rows)\n", t.Currency,
-			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), t.Rows)
+		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %s)\n", t.Currency,
+			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), plural.Count(t.Rows, "row"))
 	}
 	// Paid above is what this run moved; what other runs settled is named
 	// apart, so adding up runs never counts a payment twice.
@@ -426,58 +419,11 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSum
 		fmt.Fprintln(m.Stdout, "  Nothing left to pay: every row of this sheet was settled before this run.")
 	}
 	if n := st.Counts[ledger.StateNeedsAction] + st.Counts[ledger.StateFailed]; n > 0 {
-		fmt.Fprintf(m.Stdout, "  %d rows need a person: see the \"Needs action\" sheet.\n", n)
+		fmt.Fprintf(m.Stdout, "  %s %s a person: see the \"Needs action\" sheet.\n", plural.Count(n, "row"), plural.Verb(n, "needs", "need"))
 	}
 	if wrote {
 		fmt.Fprintf(m.Stdout, "Results: %s\n", res.Path)
 	}
-}
-
-func decimalsFor(cur string) int32 {
-	if c, ok := sheet.LookupCurrency(cur); ok {
-		return c.Decimals
-	}
-	return 2
-}
-
-// resultsFormat picks the results format from --format, else --out's
-// extension, else xlsx.
-func resultsFormat(flagVal, out string) (ingest.Format, error) {
-	v := flagVal
-	if v == "" && out != "" {
-		if ext := strings.ToLower(filepath.Ext(out)); ext == ".csv" || ext == ".xlsx" {
-			v = ext
-		}
-	}
-	f, err := batch.ParseResultsFormat(v)
-	if err != nil {
-		return f, &UsageError{Err: err, Hint: "--format xlsx"}
-	}
-	return f, nil
-}
-
-// sandboxStatePath is where an in-process sandbox keeps its state: beside
-// the ledger, so a resumed --sandbox run meets the same MassPay.
-func sandboxStatePath(ledgerPath string) string {
-	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath)) + ".sandbox.json"
-}
-
-// apiFailure classifies a MassPay failure before any row was paid.
-func apiFailure(what string, err error) error {
-	if errorsIsUnauthorized(err) {
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: MassPay refused the API key: %w", what, err)}
-	}
-	return &ExitError{Code: ExitAborted, Err: fmt.Errorf("%s: %w", what, err)}
-}
-
-func envInt(m *Main, name string, def int) int {
-	var n int
-	if v := m.Getenv(name); v != "" {
-		if _, err := fmt.Sscanf(v, "%d", &n); err == nil && n > 0 {
-			return n
-		}
-	}
-	return def
 }
 
 // absPath is p made absolute where it can be, for messages read elsewhere.

@@ -43,14 +43,14 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("serve", serveUsage)
 	c.api.register(fs)
 	c.logs.register(fs)
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
+	ledgerFlag(fs, &c.ledgerPath)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8088", "address to serve on; anything but loopback needs --tls-cert and --tls-key, or --insecure-http")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate file (PEM)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.BoolVar(&c.insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback address (passwords and payee data cross the network in clear)")
 	fs.StringVar(&c.dataDir, "data-dir", "", "where uploaded sheets, plan and results workbooks are kept (default: <ledger>.console beside the ledger)")
 	fs.IntVar(&c.maxUploadMB, "max-upload", console.DefaultMaxUpload>>20, "largest sheet accepted, in MiB")
-	fs.IntVar(&c.workers, "workers", envInt(m, "PAYRUN_WORKERS", 8), "rows paid at once (env PAYRUN_WORKERS)")
+	workersFlag(fs, &c.workers)
 	if err := m.parseFlags(fs, args, serveHint); err != nil {
 		return err
 	}
@@ -77,8 +77,11 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer closeLog()
+	if c.workers <= 0 {
+		c.workers = envInt(m, "PAYRUN_WORKERS", 8) // after the logger loaded payrun.toml
+	}
 	if !loopback && !useTLS {
-		fmt.Fprintf(m.Stderr, "WARNING: serving plain HTTP on %s: passwords, session cookies and payee details cross the network unencrypted. Put TLS in front of it.\n", c.listen)
+		fmt.Fprintf(m.humanOut(), "WARNING: serving plain HTTP on %s: passwords, session cookies and payee details cross the network unencrypted. Put TLS in front of it.\n", c.listen)
 	}
 
 	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
@@ -157,9 +160,12 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	url := scheme + "://" + displayAddr(ln.Addr().String()) + "/"
 	fmt.Fprintf(m.Stdout, "payrun console: %s (MassPay %s, ledger %s)\n", url, conn.Env, l.Path())
 	if setupToken != "" {
-		fmt.Fprintf(m.Stdout, "No console user yet. Create the first one, either:\n  open %ssetup?token=%s (works once), or\n  payrun user add --role approver --ledger %s NAME\n",
-			url, setupToken, l.Path())
-		fmt.Fprintln(m.Stdout, "A plan needs two people: one preparer and a different approver (payrun user add --role preparer NAME).")
+		// Each hint names this console's ledger: without it the user
+		// would land in ./payrun.db, which this console never reads.
+		lf := "--ledger " + shellQuote(l.Path())
+		fmt.Fprintf(m.Stdout, "No console user yet. Create the first one, either:\n  open %ssetup?token=%s (works once), or\n  payrun user add --role approver %s NAME\n"+
+			"A plan needs two people: one preparer and a different approver (payrun user add --role preparer %s NAME).\n",
+			url, setupToken, lf, lf)
 	}
 	hs := &http.Server{
 		Handler:           srv,
@@ -182,7 +188,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("serve: %w", err)}
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(m.Stderr, "Stopping: no new rows are started; a run in progress records where it stopped.")
+	fmt.Fprintln(m.humanOut(), "Stopping: no new rows are started; a run in progress records where it stopped.")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_ = hs.Shutdown(sctx)

@@ -75,6 +75,11 @@ func TestServeFirstRun(t *testing.T) {
 	if !strings.Contains(out.String(), "payrun user add --role approver") {
 		t.Errorf("no user add hint:\n%s", out.String())
 	}
+	// Every user add hint names the ledger serve uses: without it the user
+	// lands in ./payrun.db, which this console never reads.
+	if n := strings.Count(out.String(), "payrun user add"); n < 2 || strings.Count(out.String(), "--ledger "+ledger) < n {
+		t.Errorf("a user add hint lacks --ledger %s:\n%s", ledger, out.String())
+	}
 	resp, err := http.Get(match[1] + "setup?token=" + match[2])
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/payrun/payrun/batch"
-	"github.com/payrun/payrun/ledger"
 )
 
 // StatusCommand shows where a run stands: rows by state, what was paid per
@@ -19,9 +18,9 @@ type StatusCommand struct {
 // Run prints the status. Exit 0 when every row is paid, 1 otherwise.
 func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("status", "[--ledger FILE] [--run ID]")
-	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
-	fs.BoolVar(&c.sandbox, "sandbox", false, "the sandbox ledger (payrun-sandbox.db)")
-	fs.Int64Var(&c.runID, "run", 0, "the run (default: the latest)")
+	ledgerFlag(fs, &c.ledgerPath)
+	sandboxLedgerFlag(fs, &c.sandbox)
+	runIDFlag(fs, &c.runID)
 	if err := m.parseFlags(fs, args, "payrun status --run 3"); err != nil {
 		return err
 	}
@@ -43,16 +42,6 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 		run.StartedAt.Local().Format("2006-01-02 15:04"), run.Operator, finished)
 	fmt.Fprintf(m.Stdout, "Rows: %s\n", stateCounts(counts))
 
-	var action []ledger.Row
-	for r, err := range l.Rows(ctx, ledger.RowFilter{RunID: run.ID}) {
-		if err != nil {
-			return fmt.Errorf("read rows: %w", err)
-		}
-		switch r.State {
-		case ledger.StateNeedsAction, ledger.StateFailed:
-			action = append(action, r)
-		}
-	}
 	// A run's totals are what it moved itself; rows another run settled
 	// are named apart, so the status of a re-run never shows a second
 	// payment.
@@ -70,17 +59,8 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if t := sum.LaterText(); t != "" {
 		fmt.Fprintln(m.Stdout, t)
 	}
-	if len(action) > 0 {
-		fmt.Fprintln(m.Stdout, "\nRows that need a person:")
-		for _, r := range action {
-			fmt.Fprintf(m.Stdout, "  row %d %s [%s]: %s\n", r.Line, r.ID, r.State, firstNonEmpty(r.LastError, r.ActionNeeded))
-			if r.ActionNeeded != "" && r.LastError != "" {
-				fmt.Fprintf(m.Stdout, "      next: %s\n", r.ActionNeeded)
-			}
-			if r.KYCUploadLink != "" {
-				fmt.Fprintf(m.Stdout, "      document-upload link: %s\n", r.KYCUploadLink)
-			}
-		}
+	if err := printRowsToAct(ctx, m.Stdout, l, run.ID); err != nil {
+		return err
 	}
 	if allPaid(counts) {
 		return nil

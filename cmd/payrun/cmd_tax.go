@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 )
 
 // TaxCommand exports each payee's total for a tax year, for 1099 and 1042-S
@@ -66,10 +67,10 @@ func (c *TaxCommand) Run(ctx context.Context, m *Main, args []string) error {
 			blocking++
 		}
 	}
-	fmt.Fprintf(m.Stderr, "%d: %d payees paid, %d at or above %s USD, %d without a tax id (%d of them at or above). Wrote %s\n",
-		rep.Year, len(rep.Payees), rep.AtThreshold(), threshold, len(missing), blocking, strings.Join(paths, ", "))
+	fmt.Fprintf(m.humanOut(), "%d: %s paid, %d at or above %s USD, %d without a tax id (%d of them at or above). Wrote %s\n",
+		rep.Year, plural.Count(len(rep.Payees), "payee"), rep.AtThreshold(), threshold, len(missing), blocking, strings.Join(paths, ", "))
 	if blocking > 0 {
-		fmt.Fprintf(m.Stderr, "Ask the %d payees listed on the %q sheet for their SSN, EIN or ITIN before filing.\n", blocking, batch.SheetMissingTaxID)
+		fmt.Fprintf(m.humanOut(), "Ask the %s listed on the %q sheet for their SSN, EIN or ITIN before filing.\n", plural.Count(blocking, "payee"), batch.SheetMissingTaxID)
 		return Attention()
 	}
 	return nil

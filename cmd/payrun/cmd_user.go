@@ -35,10 +35,9 @@ func (c *UserCommand) Run(ctx context.Context, m *Main, args []string) error {
 	case "list":
 		return c.list(ctx, m, args[1:])
 	case "-h", "--help", "help":
-		fmt.Fprintf(m.Stderr, "Usage: payrun user %s\n", userUsage)
-		return nil
+		return m.groupHelp("user", userUsage)
 	}
-	return &UsageError{Err: fmt.Errorf("user: unknown subcommand %q", args[0]), Hint: userHint}
+	return unknownCommand("user", args[0], []string{"add", "passwd", "disable", "enable", "remove", "list"})
 }
 
 // userFlags are the flags every user subcommand shares.
@@ -50,8 +49,8 @@ type userFlags struct {
 
 func (c *UserCommand) flags(m *Main, name, usage string, f *userFlags, role *string) *flag.FlagSet {
 	fs := m.newFlagSet("user "+name, usage)
-	fs.StringVar(&f.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.BoolVar(&f.sandbox, "sandbox", false, "use the sandbox's default ledger (payrun-sandbox.db), as payrun serve --sandbox does")
+	ledgerFlag(fs, &f.ledgerPath)
+	sandboxLedgerFlag(fs, &f.sandbox)
 	if name == "add" || name == "passwd" {
 		fs.StringVar(&f.passwordFile, "password-file", "", "read the password from this file's first line instead of asking")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -58,7 +59,7 @@ func (c *WalletsCommand) Run(ctx context.Context, m *Main, args []string) error 
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stderr, "Wrote %d wallets of %d payees to %s\n", countWallets(rows), len(payees), strings.Join(paths, ", "))
+		fmt.Fprintf(m.humanOut(), "Wrote %s of %s to %s\n", plural.Count(countWallets(rows), "wallet"), plural.Count(len(payees), "payee"), strings.Join(paths, ", "))
 		return nil
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
@@ -102,7 +103,7 @@ type payeeEnv struct {
 func (e *payeeEnv) register(fs *flag.FlagSet) {
 	e.api.register(fs)
 	e.logs.register(fs)
-	fs.StringVar(&e.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
+	ledgerFlag(fs, &e.ledgerPath)
 	fs.Func("user", "a payee's internal_user_id (repeat, or separate with commas); default: every payee the ledger knows", func(v string) error {
 		for _, id := range strings.Split(v, ",") {
 			if id = strings.TrimSpace(id); id != "" {
@@ -167,16 +168,16 @@ func (e *payeeEnv) open(ctx context.Context, m *Main, write bool) (*payeeSession
 
 // payees resolves the payees to list: --user, else the payees of sheet, else
 // every payee the ledger knows.
-func (s *payeeSession) payees(ctx context.Context, sheetName string) ([]batch.Payee, error) {
+func (s *payeeSession) payees(ctx context.Context, sheet string) ([]batch.Payee, error) {
 	ids := s.users
-	if sheetName != "" {
-		more, err := batch.SheetPayees(sheetName, ingest.IngestOptions{})
+	if sheet != "" {
+		more, err := batch.SheetPayees(sheet, ingest.IngestOptions{})
 		if err != nil {
 			return nil, &UsageError{Err: err, Hint: "payrun wallets --sheet samples/monthly-freelancers.xlsx"}
 		}
 		ids = append(ids, more...)
 	}
-	if len(ids) == 0 && sheetName == "" {
+	if len(ids) == 0 && sheet == "" {
 		if s.ledger == nil {
 			return nil, &UsageError{Err: errors.New("no payees: the ledger does not exist yet and no --user or --sheet was given"),
 				Hint: "payrun wallets --user freelancer-0001"}

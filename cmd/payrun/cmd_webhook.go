@@ -30,7 +30,7 @@ const webhookUsage = "--secret-file FILE [--listen ADDR] [--ledger FILE] [--tole
 func (c *WebhookCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("webhook", webhookUsage)
 	c.log.register(fs)
-	fs.StringVar(&c.ledger, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db)")
+	ledgerFlag(fs, &c.ledger)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8787", "address to listen on (put TLS in front of it)")
 	fs.StringVar(&c.secretFile, "secret-file", "", "file holding the webhook secret (env MASSPAY_WEBHOOK_SECRET_FILE)")
 	fs.DurationVar(&c.tolerance, "tolerance", webhook.DefaultTolerance, "refuse signatures older or newer than this")

@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/rs/zerolog"
 )
 
 // Configuration comes from three layers, first found wins: a command's
@@ -272,17 +270,4 @@ func parseSettle(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a duration such as \"5s\"", s)
 	}
 	return d, nil
-}
-
-// runIDHook adds run_id to every log line once set, so the lines of loggers
-// derived before the run began (the MassPay client's) carry it too.
-type runIDHook struct{ id atomic.Int64 }
-
-func (h *runIDHook) set(id int64) { h.id.Store(id) }
-
-// Run implements zerolog.Hook.
-func (h *runIDHook) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
-	if id := h.id.Load(); id != 0 {
-		e.Int64("run_id", id)
-	}
 }

@@ -1,22 +1,18 @@
 package main
 
+// This file resolves settings that come from a flag, then the environment
+// (payrun.toml under it, see config.go): which MassPay and key, the ledger,
+// numbers such as workers. Using them (opening MassPay, logging, asking on
+// the terminal) lives in api.go, logging.go and terminal.go.
+
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"strings"
-	"time"
-
-	"github.com/mattn/go-isatty"
-	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/masspay"
-	"github.com/payrun/payrun/masspay/sandbox"
 )
 
 // Environment names, as recorded in runs and shown in results.
@@ -27,72 +23,17 @@ const (
 	EnvCustom     = "custom"
 )
 
-// sandboxKey is the API key of the embedded sandbox; it opens nothing else.
-const sandboxKey = sandbox.DefaultAPIKey
-
-// apiFlags are the flags of every command that talks to MassPay.
-type apiFlags struct {
-	sandbox      bool
-	sandboxState string
-	baseURL      string
-	env          string
-	keyFile      string
-	rateLimit    rateFlag
-	debug        bool
-}
-
-func (f *apiFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.sandbox, "sandbox", false, "run against the embedded MassPay sandbox (no credentials needed)")
-	fs.StringVar(&f.sandboxState, "sandbox-state", "", "with --sandbox: file the sandbox keeps its state in between runs, with its journal FILE.journal (default: next to the ledger)")
-	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base URL (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
-	fs.StringVar(&f.env, "env", "", "MassPay environment: production or staging (env MASSPAY_ENV)")
-	fs.StringVar(&f.keyFile, "api-key-file", "", "file holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
-	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second (env PAYRUN_RATE_LIMIT; default 50)")
-	fs.BoolVar(&f.debug, "debug", false, "log every MassPay request (method, path, status, latency, attempt)")
-}
-
-// apiConn is an open connection to MassPay: the client, which environment it
-// is, and what to close afterwards.
-type apiConn struct {
-	Client  *masspay.Client
-	Env     string
-	Sandbox *sandbox.Server // set with --sandbox
-	close   func()
-}
-
-func (c *apiConn) Close() {
-	if c != nil && c.close != nil {
-		c.close()
+// endpoint resolves which MassPay to call and with which key, from the
+// flags, then the environment (and payrun.toml under it). It never chooses
+// the sandbox or production by itself: without --sandbox it needs a key and
+// an explicit environment or base URL, and production takes
+// MASSPAY_ENV=production.
+func (m *Main) endpoint(f apiFlags) (key, env, base string, err error) {
+	if key, err = m.apiKey(f); err != nil {
+		return "", "", "", err
 	}
-}
-
-// openAPI builds the MassPay client from flags, then the environment. It
-// never falls back to the sandbox silently: without --sandbox it needs a key
-// and an explicit environment or base URL.
-// ledgerPath locates the sandbox's state file (beside the ledger) for --sandbox.
-func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledgerPath string) (*apiConn, error) {
-	if f.sandbox {
-		state := f.sandboxState
-		if state == "" {
-			state = sandboxStatePath(ledgerPath)
-		}
-		srv, err := sandbox.Start(sandbox.Config{APIKey: sandboxKey, StateFile: state})
-		if err != nil {
-			return nil, fmt.Errorf("start sandbox: %w", err)
-		}
-		c, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandboxKey, Logger: &log, Debug: f.debug})
-		if err != nil {
-			srv.Close()
-			return nil, err
-		}
-		return &apiConn{Client: c, Env: EnvSandbox, Sandbox: srv, close: func() { srv.Close() }}, nil
-	}
-	key, err := m.apiKey(f)
-	if err != nil {
-		return nil, err
-	}
-	env := firstNonEmpty(f.env, m.Getenv("MASSPAY_ENV"))
-	base := firstNonEmpty(f.baseURL, m.Getenv("MASSPAY_BASE_URL"))
+	env = firstNonEmpty(f.env, m.Getenv("MASSPAY_ENV"))
+	base = firstNonEmpty(f.baseURL, m.Getenv("MASSPAY_BASE_URL"))
 	switch {
 	case base != "":
 		if env == "" {
@@ -103,25 +44,17 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 	case env == EnvStaging:
 		base = masspay.StagingURL
 	case env == "":
-		return nil, &UsageError{Err: errors.New("no MassPay environment chosen"),
+		return "", "", "", &UsageError{Err: errors.New("no MassPay environment chosen"),
 			Hint: "MASSPAY_ENV=staging payrun ... (or production), --base-url URL, or --sandbox"}
 	default:
-		return nil, &UsageError{Err: fmt.Errorf("unknown MassPay environment %q", env), Hint: "MASSPAY_ENV=production or MASSPAY_ENV=staging"}
+		return "", "", "", &UsageError{Err: fmt.Errorf("unknown MassPay environment %q", env), Hint: "MASSPAY_ENV=production or MASSPAY_ENV=staging"}
 	}
 	if base == masspay.ProductionURL && env != EnvProduction {
 		// Production is never reached by accident: it takes MASSPAY_ENV=production.
-		return nil, &UsageError{Err: errors.New("the production base URL needs an explicit production environment"),
+		return "", "", "", &UsageError{Err: errors.New("the production base URL needs an explicit production environment"),
 			Hint: "MASSPAY_ENV=production payrun ... (or env = \"production\" in payrun.toml)"}
 	}
-	rate, err := f.rateLimit.resolve(m.Getenv)
-	if err != nil {
-		return nil, err
-	}
-	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: rate, Logger: &log, Debug: f.debug})
-	if err != nil {
-		return nil, err
-	}
-	return &apiConn{Client: c, Env: env}, nil
+	return key, env, base, nil
 }
 
 // apiKey reads the key from --api-key-file, MASSPAY_API_KEY_FILE or
@@ -156,64 +89,6 @@ func keyFileError(err error) error {
 	return err
 }
 
-// keyFileShown is how a key file's path is shown (payrun config): as
-// given when it names an existing file, else hidden, as it may be the key.
-func keyFileShown(path string) string {
-	if _, err := os.Stat(path); err != nil {
-		return "(not shown: no such file, so it may be the key itself; give the path of a file holding the key)"
-	}
-	return path
-}
-
-// logFlags are the logging flags every command shares, and --config, which
-// m.logger loads first since every command builds its logger first.
-type logFlags struct {
-	level  string
-	file   string
-	config string
-}
-
-func (f *logFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.level, "log-level", "", "log level: debug, info, warn, error (env PAYRUN_LOG_LEVEL; default info)")
-	fs.StringVar(&f.file, "log-file", "", "append JSON log lines to this file instead of stderr (env PAYRUN_LOG_FILE)")
-	fs.StringVar(&f.config, "config", "", "configuration file (env PAYRUN_CONFIG; default ./payrun.toml if present)")
-}
-
-// logger builds the command's logger: console lines on a terminal, JSON lines
-// otherwise (cron) or into --log-file (opened for append).
-//
-// It first installs the configuration file (see config.go) under m.Getenv, so
-// everything the command reads afterwards honours it.
-func (m *Main) logger(f logFlags) (zerolog.Logger, func(), error) {
-	if _, err := m.useConfig(f.config); err != nil {
-		return zerolog.Nop(), nil, err
-	}
-	f.level = firstNonEmpty(f.level, m.Getenv("PAYRUN_LOG_LEVEL"))
-	f.file = firstNonEmpty(f.file, m.Getenv("PAYRUN_LOG_FILE"))
-	lvl, err := zerolog.ParseLevel(firstNonEmpty(f.level, "info"))
-	if err != nil {
-		return zerolog.Nop(), nil, &UsageError{Err: fmt.Errorf("parse log level: %w", err), Hint: "--log-level info"}
-	}
-	var w io.Writer = m.Stderr
-	closer := func() {}
-	if f.file != "" {
-		fh, err := os.OpenFile(f.file, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return zerolog.Nop(), nil, fmt.Errorf("open log file: %w", err)
-		}
-		w, closer = fh, func() { fh.Close() }
-	} else if m.isTerminal(m.Stderr) {
-		w = zerolog.ConsoleWriter{Out: m.Stderr, TimeFormat: time.Kitchen}
-	}
-	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), closer, nil
-}
-
-// isTerminal reports whether w is an interactive terminal.
-func (m *Main) isTerminal(w any) bool {
-	f, ok := w.(*os.File)
-	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
-}
-
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {
 		if v != "" {
@@ -244,31 +119,6 @@ func (m *Main) defaultLedger(flagVal string, sandboxRun bool) string {
 	return "payrun.db"
 }
 
-func errorsIsUnauthorized(err error) bool { return errors.Is(err, masspay.ErrUnauthorized) }
-
-// rateFlag is --rate-limit: a number that remembers whether it was given, so
-// an unset flag yields to PAYRUN_RATE_LIMIT and payrun.toml.
-type rateFlag struct {
-	v   float64
-	set bool
-}
-
-func (r *rateFlag) String() string {
-	if r == nil || !r.set {
-		return ""
-	}
-	return strconv.FormatFloat(r.v, 'f', -1, 64)
-}
-
-func (r *rateFlag) Set(s string) error {
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 {
-		return fmt.Errorf("%q is not a number >= 0", s)
-	}
-	r.v, r.set = v, true
-	return nil
-}
-
 // resolve returns the flag, else PAYRUN_RATE_LIMIT, else 50.
 func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
 	if r.set {
@@ -282,4 +132,14 @@ func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
 		return p.v, nil
 	}
 	return 50, nil
+}
+
+func envInt(m *Main, name string, def int) int {
+	var n int
+	if v := m.Getenv(name); v != "" {
+		if _, err := fmt.Sscanf(v, "%d", &n); err == nil && n > 0 {
+			return n
+		}
+	}
+	return def
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/payrun/payrun/batch"
@@ -33,13 +34,7 @@ func main() {
 	err := m.Run(ctx, os.Args[1:])
 	stop()
 	code := ExitCode(err)
-	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errSilent) {
-		fmt.Fprintln(m.Stderr, "payrun: "+err.Error())
-		var ue *UsageError
-		if errors.As(err, &ue) && ue.Hint != "" {
-			fmt.Fprintln(m.Stderr, "Try: "+ue.Hint)
-		}
-	}
+	m.printError(err)
 	os.Exit(code)
 }
 
@@ -66,12 +61,15 @@ type command interface {
 	Run(ctx context.Context, m *Main, args []string) error
 }
 
-// commands maps each subcommand name to a constructor and a one-line summary.
-var commands = []struct {
+// cmdInfo is a subcommand's name, one-line summary and constructor.
+type cmdInfo struct {
 	name    string
 	summary string
 	new     func() command
-}{
+}
+
+// commands lists every subcommand, in the order payrun help shows them.
+var commands = []cmdInfo{
 	{"run", "pay a sheet: validate, check balance, pay every row exactly once, write results", func() command { return &RunCommand{} }},
 	{"plan", "dry run: validate a sheet, quote routes and fees, check the balance; moves no money", func() command { return &PlanCommand{} }},
 	{"status", "show a run's rows by state, totals, and rows needing action", func() command { return &StatusCommand{} }},
@@ -95,29 +93,32 @@ var commands = []struct {
 	{"user", "add, list, re-password, disable, enable or remove the people who may sign in to the web console", func() command { return &UserCommand{} }},
 }
 
-// Run parses the subcommand name and runs it.
+// Run parses the subcommand name and runs it. Flags given before the
+// command name are passed on to it.
 func (m *Main) Run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		m.usage()
-		if len(args) == 0 {
-			return &UsageError{Err: errors.New("no command given"), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
+	args = commandFirst(args)
+	if len(args) == 0 {
+		m.usage(m.Stderr)
+		return &UsageError{Err: errors.New("no command given"), Hint: "payrun run --sandbox samples/monthly-freelancers.xlsx"}
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		if args[0] == "help" && len(args) > 1 {
+			return m.help(ctx, args[1:])
 		}
+		m.usage(m.Stdout)
+		return nil
+	case "version", "-version", "--version":
+		m.printVersion()
 		return nil
 	}
-	for _, c := range commands {
-		if c.name == args[0] {
-			return c.new().Run(ctx, m, args[1:])
-		}
+	if c, ok := lookupCommand(args[0]); ok {
+		return c.new().Run(ctx, m, args[1:])
 	}
-	return &UsageError{Err: fmt.Errorf("unknown command %q", args[0]), Hint: "payrun help"}
-}
-
-func (m *Main) usage() {
-	fmt.Fprintln(m.Stderr, "payrun pays a payout sheet through MassPay, exactly once.\n\nUsage:\n\n\tpayrun <command> [flags] [arguments]\n\nCommands:")
-	for _, c := range commands {
-		fmt.Fprintf(m.Stderr, "\t%-14s %s\n", c.name, c.summary)
+	if strings.HasPrefix(args[0], "-") {
+		return &UsageError{Err: fmt.Errorf("flag %s given without a command", args[0]), Hint: "payrun help"}
 	}
-	fmt.Fprintln(m.Stderr, "\nRun 'payrun <command> -h' for a command's flags.")
+	return unknownCommand("", args[0], commandNames())
 }
 
 // UsageError is a mistake in how payrun was called; Hint is a corrected
@@ -172,27 +173,4 @@ func ExitCode(err error) int {
 		return ExitAborted // a lost ledger, whichever command found it
 	}
 	return ExitAttention
-}
-
-// newFlagSet returns a flag set that reports errors instead of exiting and
-// prints its usage to m.Stderr.
-func (m *Main) newFlagSet(name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet("payrun "+name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(m.Stderr, "Usage: payrun %s %s\n\nFlags:\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args and turns a flag error into a UsageError with a hint.
-func (m *Main) parseFlags(fs *flag.FlagSet, args []string, hint string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return &UsageError{Err: err, Hint: hint}
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -28,6 +29,8 @@ type progressView struct {
 	now      func() time.Time
 	drawn    bool
 	lastSnap batch.Progress
+	stopping bool // Stopping was called: no ETA
+	finished bool // Finish was called: nothing more is drawn
 }
 
 func newProgressView(w io.Writer, tty bool, log zerolog.Logger) *progressView {
@@ -56,6 +59,7 @@ func (p *progressView) Update(s batch.Progress) {
 func (p *progressView) Finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.finished = true
 	if p.lastSnap.Total == 0 {
 		return
 	}
@@ -78,6 +82,10 @@ func (p *progressView) draw(s batch.Progress, now time.Time) {
 	} else if s.Total == s.Done {
 		eta = "0s"
 	}
+	if p.stopping {
+		p.drawStopping(s, rate)
+		return
+	}
 	if !p.tty {
 		ev := p.log.Info().Int("done", s.Done).Int("total", s.Total).Float64("rows_per_s", rate).Str("eta", eta)
 		for st, n := range s.ByState {
@@ -86,14 +94,35 @@ func (p *progressView) draw(s batch.Progress, now time.Time) {
 		ev.Msg("progress")
 		return
 	}
+	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d rows  %.1f/s  ETA %s  %s", progressBar(s), s.Done, s.Total, rate, eta, stateCounts(s.ByState))
+	p.drawn = true
+}
+
+// drawStopping draws a stopping run: payments in flight finish, the rows
+// left wait for the next run.
+func (p *progressView) drawStopping(s batch.Progress, rate float64) {
+	left := s.Total - s.Done
+	if !p.tty {
+		ev := p.log.Info().Int("done", s.Done).Int("total", s.Total).Float64("rows_per_s", rate).Bool("stopping", true).Int("left", left)
+		for st, n := range s.ByState {
+			ev = ev.Int(string(st), n)
+		}
+		ev.Msg("progress")
+		return
+	}
+	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d rows  stopping: payments in flight finish, %s left for the next run  %s",
+		progressBar(s), s.Done, s.Total, plural.Count(left, "row"), stateCounts(s.ByState))
+	p.drawn = true
+}
+
+// progressBar is the bar of s, 24 characters.
+func progressBar(s batch.Progress) string {
 	const width = 24
 	filled := 0
 	if s.Total > 0 {
 		filled = width * s.Done / s.Total
 	}
-	bar := strings.Repeat("#", filled) + strings.Repeat("-", width-filled)
-	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d rows  %.1f/s  ETA %s  %s", bar, s.Done, s.Total, rate, eta, stateCounts(s.ByState))
-	p.drawn = true
+	return strings.Repeat("#", filled) + strings.Repeat("-", width-filled)
 }
 
 // stateCounts renders counts by state, final states first, e.g.
@@ -121,4 +150,20 @@ func stateCounts(m map[ledger.State]int) string {
 		final = append(final, fmt.Sprintf("pending %d", pending))
 	}
 	return strings.Join(final, " · ")
+}
+
+// Stopping tells the view the run was asked to stop (the first Ctrl-C or
+// SIGTERM): from then on it shows what is left instead of an ETA, since
+// the rows left will not be paid by this run and no finish is coming.
+func (p *progressView) Stopping() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping || p.finished {
+		return
+	}
+	p.stopping = true
+	if p.lastSnap.Total > 0 {
+		p.last = p.now()
+		p.draw(p.lastSnap, p.last)
+	}
 }

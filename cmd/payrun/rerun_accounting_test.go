@@ -121,8 +121,8 @@ func TestPlanNamesSampleRowMissingSortCode(t *testing.T) {
 	if code != ExitAttention {
 		t.Errorf("plan: exit %d, want 1 (a row will need details)", code)
 	}
-	if !strings.Contains(errs, "2026-06-FL-0197") || !strings.Contains(errs, "Sort code (column attr:BankCode)") {
-		t.Errorf("plan does not name row 0197's missing sort code:\n%s", errs)
+	if !strings.Contains(out+errs, "2026-06-FL-0197") || !strings.Contains(out+errs, "Sort code (column attr:BankCode)") {
+		t.Errorf("plan does not name row 0197's missing sort code:\n%s%s", out, errs)
 	}
 	if strings.Contains(out, "The sheet can be paid") {
 		t.Errorf("plan says the sheet can be paid:\n%s", out)
@@ -141,7 +141,7 @@ func TestPlanOfPaidSheetDoesNotSayToPay(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
 	}
 	_, out, errs := runIn(t, nil, "plan", "--sandbox", "--ledger", led, "--out", filepath.Join(dir, "plan.xlsx"), sheet)
-	if strings.Contains(errs, "To pay:") || !strings.Contains(errs, "In the sheet: ") || !strings.Contains(out, "already paid earlier") {
+	if strings.Contains(out+errs, "To pay:") || !strings.Contains(out+errs, "In the sheet: ") || !strings.Contains(out, "already paid earlier") {
 		t.Errorf("plan of a paid sheet:\n%s%s", errs, out)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -98,24 +99,30 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*inge
 	if err := ctx.Err(); err != nil {
 		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("check sheet %s: %w", path, err)}
 	}
-	writeProblems(m.Stderr, rep)
+	writeProblems(m.humanOut(), rep)
 	return rep, nil
 }
 
-// writeProblems writes the sheet's mistakes and warnings, one a line, and,
-// when there are mistakes, what that means and what to do.
+// writeProblems writes the sheet's mistakes, one a line, then its warnings,
+// one line per kind with how many rows have it (10,000 amounts written
+// "$1,250.00" are one line, not 10,000), and, when there are mistakes, what
+// that means and what to do.
 func writeProblems(w io.Writer, rep *ingest.Report) {
 	errs, warns := 0, 0
 	for _, p := range rep.Problems {
 		if p.Severity == sheet.SeverityError {
 			errs++
+			fmt.Fprintln(w, p.String())
 		} else {
 			warns++
 		}
-		fmt.Fprintln(w, p.String())
+	}
+	for _, s := range sheet.SummarizeWarnings(rep.Problems) {
+		fmt.Fprintln(w, s.String())
 	}
 	if errs > 0 {
-		fmt.Fprintf(w, "\n%s: %d rows, %d mistakes, %d warnings. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet, rep.Rows, errs, warns)
+		fmt.Fprintf(w, "\n%s: %s, %s, %s. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet,
+			plural.Count(rep.Rows, "row"), plural.Count(errs, "mistake"), plural.Count(warns, "warning"))
 	}
 }
 
@@ -156,6 +163,13 @@ func openRun(ctx context.Context, path string, runID int64) (*ledger.Ledger, led
 	var run ledger.Run
 	if runID > 0 {
 		run, err = l.Run(ctx, runID)
+		if errors.Is(err, ledger.ErrNotFound) {
+			// Moved by payrun ledger archive: read it where it went.
+			if arc, arun, ok, aerr := openArchivedRun(ctx, l, runID); ok {
+				l.Close()
+				return arc, arun, aerr
+			}
+		}
 	} else {
 		run, err = l.LatestRun(ctx)
 	}

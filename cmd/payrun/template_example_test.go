@@ -22,11 +22,11 @@ func TestTemplateExampleRowIsNeverPaid(t *testing.T) {
 			ledgerPath := filepath.Join(dir, "payrun.db")
 			code, out, errs := runIn(t, nil, "plan", "--sandbox", "--ledger", ledgerPath, sheet)
 			if code != ExitUsage || strings.Contains(out+errs, "can be paid") ||
-				!strings.Contains(errs, `row 2, column "client_transfer_id"`) || !strings.Contains(errs, "template's example row; delete it") {
+				!strings.Contains(out+errs, `row 2, column "client_transfer_id"`) || !strings.Contains(out+errs, "template's example row; delete it") {
 				t.Fatalf("plan: exit %d\n%s\n%s", code, out, errs)
 			}
 			code, out, errs = runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", ledgerPath, sheet)
-			if code != ExitUsage || !strings.Contains(errs, "template's example row; delete it") {
+			if code != ExitUsage || !strings.Contains(out+errs, "template's example row; delete it") {
 				t.Fatalf("run: exit %d\n%s\n%s", code, out, errs)
 			}
 			// --skip-invalid pays the other rows, never the example.

@@ -13,6 +13,8 @@
 //
 // The kill is SIGKILL sent to the process itself: no deferred function, no
 // ledger Close, no buffered write runs, exactly like a crash or an OOM kill.
+// Windows has no signals; there the process terminates itself
+// (TerminateProcess) with exit status KilledExitCode, which is as abrupt.
 // Tests inside one process use SetHook instead.
 package faultpoint
 
@@ -23,7 +25,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 )
 
 // Environment variables that enable fault points.
@@ -37,6 +38,11 @@ const (
 
 // Any matches every point name in a kill spec ("*@N").
 const Any = "*"
+
+// KilledExitCode is the exit status of a process killed at a fault point on
+// a system without signals (Windows): 128+9, what a shell shows for SIGKILL.
+// On unix the process dies of SIGKILL itself and has no exit status.
+const KilledExitCode = 137
 
 var (
 	enabled atomic.Bool // the only thing Hit reads when disabled
@@ -133,8 +139,7 @@ func hit(name string) {
 	h := hook
 	mu.Unlock()
 	if kill {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // SIGKILL is not deliverable late; never return
+		killSelf()
 	}
 	if h != nil {
 		h(name)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,8 +36,12 @@ func runChild(t *testing.T, spec string) (stdout string, counted []string, kille
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+		ws, ok := ee.Sys().(syscall.WaitStatus)
+		switch {
+		case ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL:
 			killed = true
+		case runtime.GOOS == "windows" && ee.ExitCode() == KilledExitCode:
+			killed = true // no signals there: killSelf's exit status
 		}
 	} else if err != nil {
 		t.Fatalf("run child: %v", err)

@@ -1,10 +1,11 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package flock
 
 import "os"
 
-// TryLock fails with ErrUnsupported: flock(2) exists on unix systems only.
+// TryLock fails with ErrUnsupported: file locks are implemented for unix
+// (flock) and Windows (LockFileEx) only.
 func TryLock(f *os.File) (bool, error) { return false, ErrUnsupported }
 
 // Unlock fails with ErrUnsupported.

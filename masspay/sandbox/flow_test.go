@@ -41,7 +41,7 @@ func TestGuideFlow(t *testing.T) {
 	}
 	h.call(404, "GET", "/user/lookup?email=grace@example.com&first_name=Someone", nil, nil)
 	// Email is unique.
-	st, b := h.do("POST", "/user", masspay.User{InternalUserID: "emp-2", Country: "USA", FirstName: "G", LastName: "H", Email: "grace@example.com"})
+	st, b := h.do("POST", "/user", masspay.User{Profile: masspay.Profile{InternalUserID: "emp-2", Country: "USA", FirstName: "G", LastName: "H", Email: "grace@example.com"}})
 	if st != 409 || !strings.Contains(string(b), "email") {
 		t.Fatalf("duplicate email: %d %s", st, b)
 	}

@@ -17,7 +17,7 @@ func fuzzSandbox(f *testing.F) (*Sandbox, string, string, string) {
 		f.Fatal(err)
 	}
 	s.mu.Lock()
-	u := &user{StoredUser: masspay.StoredUser{UserToken: "usr_fuzz", Status: masspay.UserActive, Email: "f@x.co", InternalUserID: "f"}}
+	u := &user{StoredUser: masspay.StoredUser{Profile: masspay.Profile{Email: "f@x.co", InternalUserID: "f"}, UserToken: "usr_fuzz", Status: masspay.UserActive}}
 	s.users[u.UserToken] = u
 	w := s.walletFor(u, "USD")
 	usd := s.balances["USD"].token

@@ -164,8 +164,8 @@ var userSeq int
 func (h *harness) createUser(email string, mod func(*masspay.User)) masspay.StoredUser {
 	h.t.Helper()
 	userSeq++
-	u := masspay.User{InternalUserID: "int-" + email, Country: "USA", FirstName: "Ada", LastName: "Lovelace", Email: email,
-		Address1: "1 Main St", City: "Springfield"}
+	u := masspay.User{Profile: masspay.Profile{InternalUserID: "int-" + email, Country: "USA", FirstName: "Ada", LastName: "Lovelace", Email: email,
+		Address1: "1 Main St", City: "Springfield"}}
 	if mod != nil {
 		mod(&u)
 	}

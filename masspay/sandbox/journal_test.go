@@ -57,7 +57,7 @@ func reopen(t *testing.T, path string) *Sandbox {
 func journalScript(h *harness) {
 	h.t.Helper()
 	tk, _ := stateScript(h)
-	h.call(200, "PUT", "/user/"+tk.user, masspay.UpdateUser{Email: "ann.new@example.com", City: "Lisbon"}, nil)
+	h.call(200, "PUT", "/user/"+tk.user, masspay.UpdateUser{Profile: masspay.Profile{Email: "ann.new@example.com", City: "Lisbon"}}, nil)
 	h.call(200, "POST", "/_sandbox/users/"+tk.user+"/hold", nil, nil)
 	h.call(200, "POST", "/_sandbox/users/"+tk.user+"/release", nil, nil)
 	h.call(200, "POST", "/_sandbox/balance/adjust", map[string]any{"currency_code": "EUR", "amount": "12.5"}, nil)

@@ -86,11 +86,7 @@ func (s *Sandbox) createUser(rq *request) (int, any, *apiError) {
 	s.seq++
 	u := &user{seq: s.seq, StoredUser: masspay.StoredUser{
 		UserToken: "usr_" + s.uuid(), Status: masspay.UserActive, CreatedOn: stamp(s.Now()),
-		InternalUserID: in.InternalUserID, Country: in.Country, FirstName: in.FirstName, LastName: in.LastName,
-		Email: in.Email, Address1: in.Address1, Address2: in.Address2, City: in.City, StateProvince: in.StateProvince,
-		PostalCode: in.PostalCode, MiddleName: in.MiddleName, Language: in.Language, MobileNumber: in.MobileNumber,
-		BusinessName: in.BusinessName, DateOfBirth: in.DateOfBirth, Metadata: in.Metadata,
-		Timezone: timezones[in.Country],
+		Profile: in.Profile, Timezone: timezones[in.Country],
 	}}
 	if u.Timezone == "" {
 		u.Timezone = "UTC"

@@ -299,7 +299,7 @@ func TestLostResponsesStillPayOncePerID(t *testing.T) {
 func TestErrorRateDoesNothing(t *testing.T) {
 	h := start(t, func(c *Config) { c.Faults.ErrorRate = 1 })
 	for i := 0; i < 5; i++ {
-		st, _ := h.do("POST", "/user", masspay.User{InternalUserID: "e", Country: "USA", FirstName: "a", LastName: "b", Email: "e@x.co"})
+		st, _ := h.do("POST", "/user", masspay.User{Profile: masspay.Profile{InternalUserID: "e", Country: "USA", FirstName: "a", LastName: "b", Email: "e@x.co"}})
 		if st != 500 && st != 502 && st != 504 {
 			t.Fatalf("error fault: %d", st)
 		}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // ReadPassword reads a new password for a console user: from in, one line,
@@ -17,13 +19,17 @@ func ReadPassword(in io.Reader, out io.Writer, terminal bool, user string) (stri
 	readLine := func(prompt string) (string, error) {
 		if terminal {
 			fmt.Fprint(out, prompt)
-			if f, ok := in.(*os.File); ok {
-				restore, off := echoOff(f)
-				defer restore()
-				if !off {
-					fmt.Fprint(out, "(visible) ")
+			// On a real terminal x/term reads with echo off, on every
+			// system it supports; anything else echoes, and says so.
+			if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+				b, err := term.ReadPassword(int(f.Fd()))
+				fmt.Fprintln(out)
+				if err != nil {
+					return "", fmt.Errorf("read password: %w", err)
 				}
+				return strings.TrimRight(string(b), "\r\n"), nil
 			}
+			fmt.Fprint(out, "(visible) ")
 		}
 		line, err := br.ReadString('\n')
 		if terminal {

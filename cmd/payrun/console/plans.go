@@ -18,6 +18,7 @@ import (
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -100,7 +101,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		d.Problems = append(d.Problems, problemLine{Line: p.Line, Column: p.Column, Value: p.Value, Message: p.Message, Severity: p.Severity.String(), Text: p.String()})
 	}
 	if !rep.OK() {
-		s.record(r, sess.user, "upload", 0, fmt.Sprintf("%s uploaded %s: %d rows, %d mistakes; nothing planned", sess.user, name, rep.Rows, d.Errors),
+		s.record(r, sess.user, "upload", 0, fmt.Sprintf("%s uploaded %s: %s, %s; nothing planned", sess.user, name, plural.Count(rep.Rows, "row"), plural.Count(d.Errors, "mistake")),
 			map[string]string{"sha256": sum, "valid": "false"})
 		s.render(w, r, http.StatusUnprocessableEntity, "report", "Mistakes in "+name, d)
 		return

@@ -12,13 +12,14 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
-//go:embed templates/*.html static/*
+//go:embed pages/*.html static/*
 var assets embed.FS
 
-// pageNames are the templates in templates/, each rendered inside layout.html.
+// pageNames are the templates in pages/, each rendered inside layout.html.
 var pageNames = []string{"signin", "setup", "home", "report", "plan", "run", "runs", "row", "message"}
 
 // pages holds one parsed template set per page.
@@ -29,7 +30,7 @@ type pages struct {
 func loadPages() (*pages, error) {
 	p := &pages{t: map[string]*template.Template{}}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "pages/layout.html", "pages/partials.html", "pages/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
 		}
@@ -101,6 +102,10 @@ func flashText(code string) string { return flashes[code] }
 
 var funcs = template.FuncMap{
 	"money": func(d decimal.Decimal, cur string) string { return formatMoney(d, cur) },
+	// count is "1 row", "2 rows": no page says "1 rows".
+	"count": plural.Count,
+	// verb is "is" for one, "are" for more: {{verb .N "is" "are"}}.
+	"verb": plural.Verb,
 	"dt": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -110,19 +110,16 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	}
-	// The page shows the workbook's columns, with what a person looks for
-	// first (the row's outcome, its next step, its KYC link) moved next to
-	// the id instead of thirty columns to the right.
-	order := displayOrder(header)
-	for _, i := range order {
-		d.Header = append(d.Header, header[i])
-	}
+	// The page shows the workbook's columns in the workbook's order, which
+	// puts what a person looks for first: the id, payee, amount, result,
+	// next step and KYC link, then the sheet's own columns.
+	d.Header = header
 	// batch names the sheet's own columns apart from payrun's (a sheet's
-	// "result" is echoed as "sheet:result"); looking from the right finds
-	// payrun's column even if that ever failed, since they come last.
+	// "result" is echoed as "sheet:result"); looking from the left finds
+	// payrun's column even if that ever failed, since they come first.
 	col := func(name string) int {
-		for i := len(header) - 1; i >= 0; i-- {
-			if header[i] == name {
+		for i, h := range header {
+			if h == name {
 				return i
 			}
 		}
@@ -152,8 +149,8 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 		if d.Matching <= (d.Page-1)*perPage || d.Matching > d.Page*perPage {
 			continue
 		}
-		cells := make([]resultCell, 0, len(order))
-		for _, i := range order {
+		cells := make([]resultCell, 0, len(header))
+		for i := range header {
 			v := ""
 			if i < len(rec) {
 				v = rec[i]
@@ -323,36 +320,4 @@ func (s *Server) writeResults(ctx context.Context, runID int64) (batch.ResultsSu
 // resultsPath is where run runID's results workbook is kept.
 func (s *Server) resultsPath(runID int64) string {
 	return filepath.Join(s.cfg.DataDir, dirResults, fmt.Sprintf("run-%d.results.xlsx", runID))
-}
-
-// upFront are the results columns the page shows right after
-// client_transfer_id.
-var upFront = []string{"result", "action_needed", "kyc_upload_link"}
-
-// displayOrder returns the indexes of header in display order.
-func displayOrder(header []string) []int {
-	pos := map[string]int{}
-	for i, h := range header {
-		pos[h] = i
-	}
-	var order []int
-	seen := map[int]bool{}
-	add := func(i int) {
-		if !seen[i] {
-			seen[i] = true
-			order = append(order, i)
-		}
-	}
-	if i, ok := pos["client_transfer_id"]; ok {
-		add(i)
-		for _, name := range upFront {
-			if j, ok := pos[name]; ok {
-				add(j)
-			}
-		}
-	}
-	for i := range header {
-		add(i)
-	}
-	return order
 }

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -12,12 +13,19 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
 // runLine is one run in the runs list.
 type runLine struct {
-	Run         ledger.Run
+	Run ledger.Run
+	runTotals
+}
+
+// runTotals is what runLines sums from a run's rows, kept in the ledger for
+// runs that can no longer change.
+type runTotals struct {
 	Total       int
 	Settled     int
 	NeedsPerson int
@@ -54,6 +62,13 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 	out := make([]runLine, 0, len(runs))
 	for _, run := range runs {
 		ln := runLine{Run: run}
+		// A run that can no longer change was summed once; a five-year
+		// ledger would otherwise read every row of every month here.
+		if data, ok, err := s.cfg.Ledger.RunSummary(ctx, run.ID); err == nil && ok &&
+			json.Unmarshal([]byte(data), &ln.runTotals) == nil {
+			out = append(out, ln)
+			continue
+		}
 		requested, paid := map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
 		earlier, earlierRows, earlierRuns := map[string]decimal.Decimal{}, 0, map[int64]bool{}
 		for row, err := range s.cfg.Ledger.Rows(ctx, ledger.RowFilter{RunID: run.ID}) {
@@ -99,7 +114,14 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 			if ids[0] > run.ID {
 				what = "paid by a later run"
 			}
-			ln.Earlier = fmt.Sprintf("%s: %d rows, %s, in run %s", what, earlierRows, totalsText(earlier), strings.Join(names, ", "))
+			ln.Earlier = fmt.Sprintf("%s: %s, %s, in run %s", what, plural.Count(earlierRows, "row"), totalsText(earlier), strings.Join(names, ", "))
+		}
+		if run.Status == ledger.RunFinished {
+			// Kept only if nothing can change it (ledger.PutRunSummary);
+			// a read-only ledger keeps nothing, which costs only time.
+			if data, err := json.Marshal(ln.runTotals); err == nil {
+				_, _ = s.cfg.Ledger.PutRunSummary(ctx, run.ID, string(data))
+			}
 		}
 		out = append(out, ln)
 	}

@@ -17,6 +17,7 @@ type signinData struct {
 	Name    string
 	Error   string
 	Token   string // setup only
+	Ledger  string // setup only: the ledger payrun user add must be given
 	NoUsers bool
 	Roles   []ledger.ConsoleRole
 }
@@ -150,13 +151,14 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	if !s.setupOpen(r.Context()) || !sameToken(tok, s.cfg.SetupToken) {
 		s.message(w, r, http.StatusNotFound, "No setup here",
-			"Setup is only open, with the link payrun serve printed, while no console user exists. Create users with: payrun user add --role approver NAME", "/signin")
+			"Setup is only open, with the link payrun serve printed, while no console user exists. Create users with: payrun user add --role approver --ledger LEDGER NAME, with the ledger payrun serve printed", "/signin")
 		return
 	}
 	s.renderSetup(w, r, http.StatusOK, signinData{Token: tok})
 }
 
 func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, status int, d signinData) {
+	d.Ledger = s.cfg.Ledger.Path()
 	d.Roles = []ledger.ConsoleRole{ledger.RoleApprover, ledger.RolePreparer}
 	tok := s.signinCSRF(w, r)
 	s.render(w, r, status, "setup", "First user", struct {

@@ -1,14 +1,19 @@
 package console
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/payrun/payrun/ledger"
 )
 
 // manualClock is a console clock the test moves by hand.
@@ -64,5 +69,45 @@ func TestRefusedUploadsRemovedAfterRetention(t *testing.T) {
 	e.srv.sweepRefused() // the hourly sweep
 	if stored(bad2) || !stored(good) {
 		t.Errorf("after 30 more days: refused upload stored %v (want false), planned sheet stored %v (want true)", stored(bad2), stored(good))
+	}
+}
+
+func TestUploadValidationReport(t *testing.T) {
+	e := newEnv(t)
+	alice := e.signIn("alice")
+	resp, body := alice.upload("mistakes.csv", sample(t, "mistakes.csv"))
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("upload of a sheet with mistakes = %d\n%s", resp.StatusCode, body)
+	}
+	for _, want := range []string{"mistakes.csv", "Nothing was planned or paid", ">Row</th>", "<th>Column</th>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Every error by row and column: as many table rows as problems.
+	if n := strings.Count(body, `class="sev-error"`); n < 5 {
+		t.Errorf("report shows %d errors; the sample has more\n%s", n, body)
+	}
+	if plans, _ := e.ledger.Plans(context.Background(), ledger.PlanFilter{}); len(plans) != 0 {
+		t.Fatalf("a sheet with mistakes was planned: %+v", plans)
+	}
+	if resp, _ := alice.upload("notes.txt", []byte("hello")); resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Fatalf("upload of a .txt = %d, want 415", resp.StatusCode)
+	}
+	if !hasEvent(e.consoleEvents(), "alice uploaded mistakes.csv") {
+		t.Fatal("upload not in the ledger")
+	}
+}
+
+func TestUploadTooLarge(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxUpload = 4 << 10 })
+	alice := e.signIn("alice")
+	big := append(smallSheet("big"), bytes.Repeat([]byte("T-x,u,A,B,a@example.com,USA,1.00\n"), 4000)...)
+	resp, body := alice.upload("big.csv", big)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "larger than this console accepts") {
+		t.Fatalf("oversized upload = %d\n%s", resp.StatusCode, body)
+	}
+	if plans, _ := e.ledger.Plans(context.Background(), ledger.PlanFilter{}); len(plans) != 0 {
+		t.Fatal("an oversized upload was planned")
 	}
 }

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/payrun/payrun/ledger"
+)
+
+// writeBenchSheet writes sandboxBenchRows(n) as a CSV sheet in dir.
+func writeBenchSheet(t testing.TB, dir string, n int) string {
+	t.Helper()
+	sheet := filepath.Join(dir, "big.csv")
+	var b strings.Builder
+	for _, r := range append([][]string{runSheetHeader}, sandboxBenchRows(n)...) {
+		b.WriteString(strings.Join(r, ",") + "\n")
+	}
+	if err := os.WriteFile(sheet, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return sheet
+}
+
+// onlyBalanceCalls fails t unless calls holds nothing but balance checks.
+func onlyBalanceCalls(t *testing.T, calls map[string]int) {
+	t.Helper()
+	for k, n := range calls {
+		if k != "GET /account" {
+			t.Errorf("re-run of a settled sheet called %s %d times; want only balance checks (all calls: %s)", k, n, formatCalls(calls))
+		}
+	}
+}
+
+// TestRerunOfSettledSheetMakesNoPaymentCalls pays a mixed sheet through the
+// real sandbox and runs it again: the second run asks MassPay for nothing
+// but the balance, takes the rows over from the first run (one event, no
+// per-row ingest) and still writes the full results.
+func TestRerunOfSettledSheetMakesNoPaymentCalls(t *testing.T) {
+	const n = 300
+	dir := t.TempDir()
+	sheet, ledgerPath := writeBenchSheet(t, dir, n), filepath.Join(dir, "payrun.db")
+	sb := startCountingSandbox(t)
+	if code, _, stderr := runIn(t, sb.env(), "run", "--yes", "--ledger", ledgerPath, "--out", filepath.Join(dir, "r1.csv"), sheet); code != 0 {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	sb.take()
+	code, stdout, stderr := runIn(t, sb.env(), "run", "--yes", "--ledger", ledgerPath, "--out", filepath.Join(dir, "r2.csv"), sheet)
+	if code != 0 {
+		t.Fatalf("re-run: exit %d\n%s", code, stderr)
+	}
+	onlyBalanceCalls(t, sb.take())
+	if !strings.Contains(stdout, "Nothing left to pay") {
+		t.Errorf("re-run output does not say nothing was left to pay:\n%s", stdout)
+	}
+	if got := len(readCSV(t, filepath.Join(dir, "r2.csv"))); got < n+1 {
+		t.Errorf("re-run results hold %d lines, want the header and %d rows", got, n)
+	}
+	l, err := ledger.Open(context.Background(), ledgerPath, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	run, err := l.Run(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != ledger.RunFinished || run.RowCount != n {
+		t.Errorf("run 2 = %s with %d rows, want finished with %d", run.Status, run.RowCount, n)
+	}
+	counts, err := l.Counts(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts[ledger.StatePaid]+counts[ledger.StateLoaded] != n {
+		t.Errorf("run 2's rows = %v, want all %d paid or loaded", counts, n)
+	}
+	ingests := 0
+	for ev, err := range l.Events(context.Background(), ledger.EventFilter{RunID: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind == ledger.EventIngest {
+			ingests++
+		}
+	}
+	if ingests != 0 {
+		t.Errorf("re-run wrote %d ingest events; the settled rows should be taken over without reading them again", ingests)
+	}
+}
+
+// TestRerunOfSettled100kSheetTakesSeconds is issue 21's measure: re-running
+// a finished 100,000-row sheet makes no payment call and finishes in
+// seconds. Before CopySettledRun it took 29 s (13 s of CPU) on the test
+// machine, most of it reading every row into the ledger again and walking
+// the run three times to find nothing to do. The bound is on the process's
+// CPU time, which a loaded machine does not inflate; wall time is logged.
+func TestRerunOfSettled100kSheetTakesSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 rows")
+	}
+	const n = 100_000
+	dir := t.TempDir()
+	sheet, ledgerPath := writeBenchSheet(t, dir, n), filepath.Join(dir, "payrun.db")
+	settleSheet(t, ledgerPath, sheet)
+	sb := startCountingSandbox(t)
+	cpu0, t0 := processCPU(), time.Now()
+	code, _, stderr := runIn(t, sb.env(), "run", "--yes", "--ledger", ledgerPath, "--out", filepath.Join(dir, "r2.xlsx"), sheet)
+	cpu, wall := processCPU()-cpu0, time.Since(t0)
+	if code != 0 {
+		t.Fatalf("re-run: exit %d\n%s", code, stderr)
+	}
+	onlyBalanceCalls(t, sb.take())
+	t.Logf("re-run of a settled %d-row sheet: %v wall, %v CPU", n, wall.Round(time.Millisecond), cpu.Round(time.Millisecond))
+	if cpu > 10*time.Second {
+		t.Errorf("re-run of a settled %d-row sheet took %v of CPU (%v wall), want under 10 s", n, cpu, wall)
+	}
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

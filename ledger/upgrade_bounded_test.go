@@ -1,0 +1,104 @@
+package ledger_test
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/ledger/ledgergen"
+)
+
+// TestUpgradeOpenIsBounded: the first open of a 200,000-row ledger written
+// by the previous schema (6) takes well under a second: migration 0007 only
+// adds a column with a constant default, small tables and an index on runs.
+func TestUpgradeOpenIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200,000 rows")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	if err := ledgergen.Generate(ctx, path, ledgergen.Spec{Runs: 20, RowsPerRun: 10_000, EventsPerRow: 3,
+		Start: time.Date(2024, 1, 5, 9, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	for _, q := range []string{`DROP TABLE run_summaries`, `DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
+		`ALTER TABLE runs DROP COLUMN ingest_key`, `PRAGMA user_version = 6`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	t0 := time.Now()
+	l, err := ledger.Open(ctx, path, ledger.Options{})
+	took := time.Since(t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Logf("first open of a 200,000-row schema-6 ledger: %v", took)
+	if took > time.Second {
+		t.Errorf("first open after the upgrade took %v, want under 1 s", took)
+	}
+	if c, err := l.Counts(ctx, 20); err != nil || c[ledger.StatePaid]+c[ledger.StateLoaded] != 10_000 {
+		t.Errorf("run 20 after the upgrade: %v, %v", c, err)
+	}
+}
+
+// boundedStatement matches the statements a migration may run on a ledger
+// of any size in constant time: new tables, new columns (SQLite adds a
+// column with a constant default without rewriting a row), triggers, and
+// indexes on the small tables. Anything that reads or rewrites rows,
+// run_rows, events, requests or conflicts (UPDATE, INSERT ... SELECT, an
+// index over them) grows with the ledger and must run in the background
+// instead, with the old query path still serving meanwhile.
+var boundedStatement = regexp.MustCompile(`(?is)^(CREATE TABLE|CREATE TRIGGER|ALTER TABLE \w+ ADD COLUMN|` +
+	`CREATE INDEX \w+ ON (runs|plans|console_users|alerts|archived_runs|archived_rows|users)\b|DROP TRIGGER|DROP INDEX)`)
+
+// TestNewMigrationsAreBounded holds every migration from 0007 on to
+// boundedStatement; 0001-0006 ran their backfills before this rule.
+func TestNewMigrationsAreBounded(t *testing.T) {
+	for _, m := range ledger.MigrationSQL(7) {
+		for _, stmt := range splitSQL(m.SQL) {
+			if !boundedStatement.MatchString(stmt) {
+				t.Errorf("%s: %q may take time proportional to the ledger; run it in the background", m.Name, firstLine(stmt))
+			}
+		}
+	}
+}
+
+// splitSQL splits a migration into statements, dropping comments; trigger
+// bodies (BEGIN ... END;) stay whole.
+func splitSQL(s string) []string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if i := strings.Index(l, "--"); i >= 0 {
+			l = l[:i]
+		}
+		lines = append(lines, l)
+	}
+	var out []string
+	var cur strings.Builder
+	inTrigger := false
+	for _, part := range strings.SplitAfter(strings.Join(lines, "\n"), ";") {
+		cur.WriteString(part)
+		text := strings.TrimSpace(cur.String())
+		if strings.HasPrefix(strings.ToUpper(text), "CREATE TRIGGER") {
+			inTrigger = !strings.HasSuffix(strings.ToUpper(strings.TrimSuffix(text, ";")), "END")
+		}
+		if inTrigger {
+			continue
+		}
+		if text = strings.TrimSpace(strings.TrimSuffix(text, ";")); text != "" {
+			out = append(out, text)
+		}
+		cur.Reset()
+	}
+	return out
+}
+
+func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
