@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/ledgergen"
 )
@@ -86,7 +87,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 				return err
 			}
 			_, err = batch.WriteResults(ctx, l, 3, filepath.Join(t.TempDir(), "r.csv"),
-				batch.ResultsOptions{Format: batch.FormatCSV, Flips: flips})
+				batch.ResultsOptions{Format: ingest.FormatCSV, Flips: flips})
 			return err
 		},
 		"plan and run": func() error {
