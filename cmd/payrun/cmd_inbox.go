@@ -124,6 +124,16 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	})
 	w := &inboxWorker{m: m, dir: dir, settle: settle, ledgerPath: ledgerPath, runArgs: runArgs, log: log}
 	for {
+		// MassPay first, with this key, as payrun run does: a tick that
+		// cannot pay (no key, a key MassPay refuses) stops before the
+		// ledger is touched and leaves every sheet in incoming, where it
+		// is not at fault; each tick asks again, so a key revoked between
+		// paydays shows in cron's mail the day it happens.
+		conn, err := m.preflightAPI(ctx, c.api, log)
+		if err != nil {
+			return err
+		}
+		conn.Close()
 		if err := probeLedger(ctx, ledgerPath); err != nil {
 			return err
 		}
@@ -395,10 +405,12 @@ func lockInbox(dir string) (func(), error) {
 }
 
 // probeLedger fails with exit 3 when another process (a payrun run by hand)
-// holds the ledger, before any sheet is touched.
+// holds the ledger, before any sheet is touched. A ledger not yet there is
+// held by nobody and is left for the first run to create: a tick that pays
+// nothing leaves no empty payrun.db behind.
 func probeLedger(ctx context.Context, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
 	l, err := ledger.Open(ctx, path, ledger.Options{})
 	if err != nil {
