@@ -1,10 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/payrun/payrun/masspay/sandbox"
 )
@@ -52,5 +62,172 @@ func TestRefusedInboxTickCreatesNoLedger(t *testing.T) {
 				t.Errorf("the sheet left incoming/: %v", files)
 			}
 		})
+	}
+}
+
+// consoleUser is one person's cookie jar against a console payrun serve
+// started; it does not follow redirects, so the test sees each answer.
+type consoleUser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+	csrf string
+}
+
+var csrfValue = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (u *consoleUser) read(resp *http.Response, err error) (*http.Response, string) {
+	u.t.Helper()
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if m := csrfValue.FindSubmatch(b); m != nil {
+		u.csrf = string(m[1])
+	}
+	return resp, string(b)
+}
+
+func (u *consoleUser) get(path string) (*http.Response, string) {
+	u.t.Helper()
+	return u.read(u.c.Get(u.base + path))
+}
+
+func (u *consoleUser) post(path string, form url.Values) (*http.Response, string) {
+	u.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", u.csrf)
+	return u.read(u.c.PostForm(u.base+path, form))
+}
+
+// signInConsole signs name in to the console at base.
+func signInConsole(t *testing.T, base, name, password string) *consoleUser {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	u := &consoleUser{t: t, base: base, c: &http.Client{Jar: jar, Timeout: time.Minute,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	u.get("/signin")
+	if resp, body := u.post("/signin", url.Values{"name": {name}, "password": {password}, "next": {"/"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: %d\n%s", name, resp.StatusCode, body)
+	}
+	u.get("/")
+	return u
+}
+
+// consoleRun pays sheet through a console that payrun serve --sandbox
+// serves over ledgerPath, as a preparer and an approver would, and returns
+// when the run has ended and serve has stopped.
+func consoleRun(t *testing.T, ledgerPath, sheet string) {
+	t.Helper()
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("a long passphrase\n"), 0o600)
+	for _, u := range [][]string{{"preparer", "alice"}, {"approver", "bob"}} {
+		if code, out, errs := runIn(t, nil, "user", "add", "--ledger", ledgerPath, "--role", u[0], "--password-file", pw, u[1]); code != ExitOK {
+			t.Fatalf("user add %s: exit %d\n%s%s", u[1], code, out, errs)
+		}
+	}
+	out := &syncBuffer{}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"serve", "--sandbox", "--ledger", ledgerPath, "--listen", "127.0.0.1:0"})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(40 * time.Second):
+			t.Fatal("serve did not stop")
+		}
+	}()
+	listening := regexp.MustCompile(`payrun console: (http://127\.0\.0\.1:\d+)/`)
+	var match []string
+	for deadline := time.Now().Add(20 * time.Second); match == nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed no URL:\n%s", out.String())
+		}
+		match = listening.FindStringSubmatch(out.String())
+	}
+	alice := signInConsole(t, match[1], "alice", "a long passphrase")
+	content, err := os.ReadFile(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("csrf", alice.csrf)
+	fw, _ := mw.CreateFormFile("sheet", filepath.Base(sheet))
+	fw.Write(content)
+	mw.Close()
+	resp, body := alice.read(alice.c.Post(alice.base+"/upload", mw.FormDataContentType(), &buf))
+	plan := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(plan, "/plans/") {
+		t.Fatalf("upload: %d to %q\n%s", resp.StatusCode, plan, body)
+	}
+	bob := signInConsole(t, match[1], "bob", "a long passphrase")
+	bob.get(plan)
+	if resp, body := bob.post(plan+"/approve", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d\n%s", resp.StatusCode, body)
+	}
+	alice.get(plan)
+	resp, body = alice.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run: %d\n%s", resp.StatusCode, body)
+	}
+	run := resp.Header.Get("Location")
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, body := alice.get(run + "/progress")
+		var p struct{ Running bool }
+		if err := json.Unmarshal([]byte(body), &p); err != nil {
+			t.Fatalf("progress: %v\n%s", err, body)
+		}
+		if !p.Running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("console run still running after 60s")
+		}
+	}
+}
+
+// TestReportOfAConsoleRunWritesWhereTheConsoleDid: a run started from the
+// console records where the console wrote its results, and payrun report
+// --run N without --out writes there, not beside the uploaded sheet (the
+// console's uploads folder).
+func TestReportOfAConsoleRunWritesWhereTheConsoleDid(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "payrun-sandbox.db")
+	sheet := filepath.Join(dir, "june.csv")
+	writeRunCSV(t, sheet, runSheetRows("CON", 3))
+	consoleRun(t, ledgerPath, sheet)
+
+	results := filepath.Join(dir, "payrun-sandbox.console", "results", "run-1.results.xlsx")
+	if _, err := os.Stat(results); err != nil {
+		t.Fatalf("the console wrote no results at %s: %v", results, err)
+	}
+	os.Remove(results)
+	before := tree(t, dir)
+	code, out, errs := runIn(t, nil, "report", "--run", "1", "--ledger", ledgerPath)
+	if code != ExitOK {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat(results); err != nil || !strings.Contains(out, "Wrote "+results) {
+		t.Errorf("report did not write the console's results %s (%v):\n%s", results, err, out)
+	}
+	if _, err := os.Stat("june.results.xlsx"); err == nil {
+		os.Remove("june.results.xlsx")
+		t.Errorf("report wrote june.results.xlsx into its working directory")
+	}
+	for _, f := range tree(t, dir) {
+		if !matchAny(f, before) && f != filepath.ToSlash(strings.TrimPrefix(results, dir+"/")) {
+			t.Errorf("report wrote %s", f)
+		}
 	}
 }
