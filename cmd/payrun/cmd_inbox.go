@@ -206,6 +206,12 @@ func (w *inboxWorker) pass(ctx context.Context) (passResult, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if isResultsName(name) {
+			if err := w.setAside(name); err != nil {
+				return res, err
+			}
+			continue
+		}
 		outcome, err := w.runSheet(ctx, name)
 		res[outcome]++
 		if err != nil {
@@ -291,6 +297,20 @@ func (w *inboxWorker) afterFiling(ctx context.Context, rc *RunCommand, results s
 		w.log.Error().Err(err).Msg("record results path")
 	}
 	w.m.alertRun(ctx, w.m.notifier(l, w.log, rc.kycNotice), rc.ran)
+}
+
+// setAside moves a results file found in incoming (payrun report or a run
+// by hand wrote it beside a sheet there) to DIR/ignored/<date>/, saying
+// why: it lists payments already made, and paying it as a sheet would at
+// best read as a second payment.
+func (w *inboxWorker) setAside(name string) error {
+	dest, _, err := fileSheet(filepath.Join(w.dir, "incoming", name), "", "", filepath.Join(w.dir, "ignored", time.Now().Format("2006-01-02")))
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("set aside results file: %w", err)}
+	}
+	w.log.Warn().Str("sheet", name).Str("moved_to", dest).Msg("a results file, not a sheet: moved aside, not paid")
+	fmt.Fprintf(w.m.Stdout, "%s: a results file, not a sheet to pay; moved aside to %s, not paid\n", name, dest)
+	return nil
 }
 
 // fileSheet moves the sheet into folder, and beside it its results as

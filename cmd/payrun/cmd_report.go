@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -58,9 +59,25 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	defer l.Close()
 
 	out := c.out
+	if root, ok := inboxOfIncoming(filepath.Dir(out)); out != "" && ok {
+		return &UsageError{Err: fmt.Errorf("write results into %s: the inbox would take them for a new sheet", filepath.Dir(out)),
+			Hint: fmt.Sprintf("payrun report --run %d --out %s", run.ID, shellQuote(filepath.Join(root, inboxResultsDir, filepath.Base(out))))}
+	}
 	if out == "" {
 		if out, format, err = reportDefaultPath(ctx, l, run, c.format); err != nil {
 			return err
+		}
+		// A run of a sheet in an inbox's incoming folder (recorded by an
+		// older payrun, or run there by hand) writes its results into
+		// DIR/results instead: in incoming the next tick would take them
+		// for a sheet.
+		if root, ok := inboxOfIncoming(filepath.Dir(out)); ok {
+			dir := filepath.Join(root, inboxResultsDir)
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox results folder: %w", err)}
+			}
+			out = filepath.Join(dir, filepath.Base(out))
+			fmt.Fprintf(m.Stdout, "Not written beside the sheet in the inbox's incoming folder (the inbox would take it for a sheet to pay): writing into %s\n", dir)
 		}
 	}
 	flips, err := batch.LedgerFlips(ctx, l, run.ID)

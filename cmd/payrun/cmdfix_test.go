@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay/sandbox"
 )
 
@@ -229,5 +231,123 @@ func TestReportOfAConsoleRunWritesWhereTheConsoleDid(t *testing.T) {
 		if !matchAny(f, before) && f != filepath.ToSlash(strings.TrimPrefix(results, dir+"/")) {
 			t.Errorf("report wrote %s", f)
 		}
+	}
+}
+
+// TestReportNeverWritesIntoInboxIncoming: payrun report of a run whose
+// sheet lies in an inbox's incoming folder (a run recorded by an older
+// payrun, which noted no results path, or a run by hand there) writes into
+// DIR/results, not into incoming where the next tick would take the
+// workbook for a sheet; --out into incoming is refused with a hint.
+func TestReportNeverWritesIntoInboxIncoming(t *testing.T) {
+	ctx := context.Background()
+	box := t.TempDir()
+	if code, out, errs := runIn(t, nil, "inbox", "--sandbox", "--create", "--once", "--settle", "10ms", box); code != ExitOK {
+		t.Fatalf("inbox --create: exit %d\n%s%s", code, out, errs)
+	}
+	incoming := filepath.Join(box, "incoming")
+	ledgerPath := filepath.Join(box, "payrun-sandbox.db")
+
+	// Run 1, as an older payrun recorded it: the sheet's path in
+	// incoming, no results path.
+	old := filepath.Join(incoming, "old.csv")
+	writeSheet(t, old, "OLD", 1, 2)
+	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := batch.FileSHA256(old)
+	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: old, SheetSHA256: sum, Operator: "test", Environment: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := batch.RecordSheet(ctx, l, run.ID, old, batch.IngestOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunAborted}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	os.Remove(old)
+
+	// Run 2, by hand on a sheet in incoming: its results were written
+	// (and recorded) there.
+	hand := filepath.Join(incoming, "hand.csv")
+	writeSheet(t, hand, "HAND", 3)
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", ledgerPath, hand); code != ExitOK {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	os.Remove(hand)
+	os.Remove(filepath.Join(incoming, "hand.results.xlsx"))
+
+	for _, tc := range []struct {
+		run, want string
+	}{{"1", "old.results.xlsx"}, {"2", "hand.results.xlsx"}} {
+		code, out, errs := runIn(t, nil, "report", "--ledger", ledgerPath, "--run", tc.run)
+		if code != ExitOK {
+			t.Fatalf("report --run %s: exit %d\n%s%s", tc.run, code, out, errs)
+		}
+		want := filepath.Join(box, "results", tc.want)
+		if _, err := os.Stat(want); err != nil || !strings.Contains(out, "Wrote "+want) {
+			t.Errorf("report --run %s did not write %s (%v):\n%s", tc.run, want, err, out)
+		}
+	}
+	if ents, _ := os.ReadDir(incoming); len(ents) != 0 {
+		t.Errorf("report wrote into incoming: %v", ents)
+	}
+	code, out, errs := runCLI(t, nil, "report", "--ledger", ledgerPath, "--run", "2", "--out", filepath.Join(incoming, "x.results.xlsx"))
+	if code != ExitUsage || !strings.Contains(errs, "--out "+filepath.Join(box, "results", "x.results.xlsx")) {
+		t.Errorf("report --out into incoming: exit %d, want 2 and a hint to --out DIR/results/...\n%s%s", code, out, errs)
+	}
+	if ents, _ := os.ReadDir(incoming); len(ents) != 0 {
+		t.Errorf("report --out wrote into incoming: %v", ents)
+	}
+}
+
+// TestInboxSetsResultsFilesAside: results workbooks and CSVs found in
+// incoming are moved aside with a line saying why and never paid; the
+// sheet beside them is paid as usual.
+func TestInboxSetsResultsFilesAside(t *testing.T) {
+	box := t.TempDir()
+	for _, sub := range inboxFolders {
+		os.MkdirAll(filepath.Join(box, sub), 0o750)
+	}
+	incoming := filepath.Join(box, "incoming")
+	ledgerPath := filepath.Join(box, "payrun-sandbox.db")
+	// Real results files of a paid sheet, as report would have left them.
+	paid := filepath.Join(t.TempDir(), "march.csv")
+	writeSheet(t, paid, "RES", 1, 2)
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", filepath.Join(t.TempDir(), "other.db"), "--out", filepath.Join(incoming, "march.results.xlsx"), paid); code != ExitOK {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	os.WriteFile(filepath.Join(incoming, "april.results.csv"), []byte("client_transfer_id,result\nRES-0001,PAID\n"), 0o600)
+	writeSheet(t, filepath.Join(incoming, "june.csv"), "JUN", 3)
+
+	code, out, errs := runIn(t, nil, "inbox", "--sandbox", "--once", "--settle", "10ms", box)
+	if code != ExitOK {
+		t.Fatalf("inbox: exit %d\n%s%s", code, out, errs)
+	}
+	files := tree(t, box)
+	for _, want := range []string{"ignored/*/march.results.xlsx", "ignored/*/april.results.csv", "done/*/june.csv", "done/*/june.results.xlsx"} {
+		if !matchAny(want, files) {
+			t.Errorf("no %s among %v", want, files)
+		}
+	}
+	for _, name := range []string{"march.results.xlsx", "april.results.csv"} {
+		if !strings.Contains(out, name+": a results file, not a sheet to pay") {
+			t.Errorf("no line says why %s was moved aside:\n%s", name, out)
+		}
+	}
+	if strings.Contains(out, "== march") || strings.Contains(out, "== april") {
+		t.Errorf("a results file was run as a sheet:\n%s", out)
+	}
+	l, err := ledger.Open(context.Background(), ledgerPath, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	latest, err := l.LatestRun(context.Background())
+	if err != nil || latest.ID != 1 {
+		t.Errorf("the inbox ran %d runs (%v), want 1 (june.csv only)", latest.ID, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // inboxFolders are the folders of an inbox DIR.
@@ -33,4 +34,37 @@ func prepareInbox(dir string, create bool) error {
 		}
 	}
 	return nil
+}
+
+// inboxOfIncoming returns the inbox folder DIR when dir is DIR/incoming of
+// an inbox (one a tick has locked, or with done/ and failed/ beside it):
+// a results file written there would be taken for a new sheet on the next
+// tick.
+func inboxOfIncoming(dir string) (string, bool) {
+	abs := absPath(dir)
+	if filepath.Base(abs) != "incoming" {
+		return "", false
+	}
+	root := filepath.Dir(abs)
+	if _, err := os.Stat(filepath.Join(root, ".payrun-inbox.lock")); err == nil {
+		return root, true
+	}
+	for _, sub := range inboxFolders[1:] {
+		if st, err := os.Stat(filepath.Join(root, sub)); err != nil || !st.IsDir() {
+			return "", false
+		}
+	}
+	return root, true
+}
+
+// inboxResultsDir is where payrun report writes a run's results when their
+// default place is an inbox's incoming folder.
+const inboxResultsDir = "results"
+
+// isResultsName reports a results file's name (<name>.results.xlsx or
+// <name>.results.csv, as payrun run and payrun report write them): found
+// in incoming it was written there, not dropped as a sheet to pay.
+func isResultsName(name string) bool {
+	lower := strings.ToLower(name)
+	return strings.HasSuffix(lower, ".results.xlsx") || strings.HasSuffix(lower, ".results.csv")
 }
