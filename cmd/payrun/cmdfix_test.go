@@ -351,3 +351,29 @@ func TestInboxSetsResultsFilesAside(t *testing.T) {
 		t.Errorf("the inbox ran %d runs (%v), want 1 (june.csv only)", latest.ID, err)
 	}
 }
+
+// TestPlanAsksForApprovalOnlyWhenRunNeedsIt: without require_approval,
+// payrun plan told a new user "To approve it, someone else runs: payrun
+// approve ...", a step payrun run does not need; under require_approval
+// the next step it prints waits for that approval.
+func TestPlanAsksForApprovalOnlyWhenRunNeedsIt(t *testing.T) {
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "june.csv")
+	writeSheet(t, sheet, "APR", 1, 2)
+	env := map[string]string{"PAYRUN_LEDGER": filepath.Join(dir, "payrun-sandbox.db")}
+	code, out, errs := runIn(t, env, "plan", sheet, "--sandbox")
+	if code != ExitOK {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errs)
+	}
+	if strings.Contains(out, "someone else") || strings.Contains(out, "payrun approve") || !strings.Contains(out, "needs no approval") {
+		t.Errorf("plan without require_approval asks for an approval payrun run does not need:\n%s", out)
+	}
+	env["PAYRUN_REQUIRE_APPROVAL"] = "true"
+	code, out, errs = runIn(t, env, "plan", sheet, "--sandbox")
+	if code != ExitOK {
+		t.Fatalf("plan under require_approval: exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(out, "To approve it, someone else runs: payrun approve") || !strings.Contains(out, "once someone else approves plan 2, payrun run ") {
+		t.Errorf("plan under require_approval does not say the run waits for approval:\n%s", out)
+	}
+}
