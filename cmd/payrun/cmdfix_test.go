@@ -377,3 +377,25 @@ func TestPlanAsksForApprovalOnlyWhenRunNeedsIt(t *testing.T) {
 		t.Errorf("plan under require_approval does not say the run waits for approval:\n%s", out)
 	}
 }
+
+// TestStatusSaysWhatToDoAboutAFailedRow: payrun status listed a FAILED row
+// (the demo's load MassPay refused) with its error but no next step, where
+// the results' action_needed says what to do; every row it lists has one.
+func TestStatusSaysWhatToDoAboutAFailedRow(t *testing.T) {
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "pay.db")
+	rows := runSheetRows("FLD", 6)
+	rows[5][7] = "120.13" // a load; the sandbox refuses cents .13
+	sheet := filepath.Join(dir, "june.csv")
+	writeRunCSV(t, sheet, rows[5:])
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "--ledger", ledgerPath, sheet); code != ExitAttention {
+		t.Fatalf("run: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	code, out, errs := runIn(t, nil, "status", "--ledger", ledgerPath)
+	if code != ExitAttention || !strings.Contains(out, "FLD-0006 [FAILED]") {
+		t.Fatalf("status: exit %d, want 1 and the FAILED row\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(out, "      next: "+batch.ActionFailed) {
+		t.Errorf("status lists the FAILED row without what to do (%q):\n%s", batch.ActionFailed, out)
+	}
+}
