@@ -100,8 +100,15 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return &UsageError{Err: fmt.Errorf("settle time: %w", err), Hint: "--settle 5s"}
 	}
-	if err := prepareInbox(dir, c.create); err != nil {
+	created, err := prepareInbox(dir, c.create)
+	if err != nil {
 		return err
+	}
+	if created {
+		// The setup step says what it did: an empty tick prints nothing
+		// (cron mails nothing), which after --create read as a failure.
+		fmt.Fprintf(m.Stdout, "Set up inbox %s: drop sheets (.csv, .xlsx) into %s; each tick files them with their results in %s/<date>/ or %s/<date>/.\n",
+			dir, filepath.Join(dir, "incoming"), filepath.Join(dir, "done"), filepath.Join(dir, "failed"))
 	}
 	ledgerPath := c.ledgerPath
 	if ledgerPath == "" && m.Getenv("PAYRUN_LEDGER") == "" {

@@ -399,3 +399,24 @@ func TestStatusSaysWhatToDoAboutAFailedRow(t *testing.T) {
 		t.Errorf("status lists the FAILED row without what to do (%q):\n%s", batch.ActionFailed, out)
 	}
 }
+
+// TestInboxCreateSaysWhatItSetUp: the README's setup step, payrun inbox
+// --sandbox --create --once DIR, printed nothing at all, and a new user
+// could not tell it had worked; it names the folders it set up, once.
+func TestInboxCreateSaysWhatItSetUp(t *testing.T) {
+	box := filepath.Join(t.TempDir(), "box")
+	code, out, errs := runIn(t, nil, "inbox", "--sandbox", "--create", "--once", box)
+	if code != ExitOK {
+		t.Fatalf("inbox --create: exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(out, "Set up inbox "+box) || !strings.Contains(out, filepath.Join(box, "incoming")) {
+		t.Errorf("inbox --create does not say what it set up:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(box, "payrun-sandbox.db")); err == nil {
+		t.Errorf("setting up the inbox created its ledger before any sheet")
+	}
+	// Once set up, a tick with nothing to do stays silent for cron.
+	if code, out, errs := runIn(t, nil, "inbox", "--sandbox", "--create", "--once", box); code != ExitOK || out != "" {
+		t.Errorf("second inbox --create: exit %d, want 0 and no output\n%s%s", code, out, errs)
+	}
+}

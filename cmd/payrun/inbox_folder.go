@@ -16,24 +16,26 @@ var inboxFolders = []string{"incoming", "done", "failed"}
 // is a usage error unless create: a mistyped path in a crontab would
 // otherwise set up an empty inbox that nobody drops sheets into, and the
 // inbox would exit 0 on every tick, forever.
-func prepareInbox(dir string, create bool) error {
+//
+// It reports whether it created incoming/ (a new inbox, set up by --create).
+func prepareInbox(dir string, create bool) (bool, error) {
 	incoming := filepath.Join(dir, "incoming")
 	st, err := os.Stat(incoming)
 	switch {
 	case err == nil && !st.IsDir():
-		return &UsageError{Err: fmt.Errorf("inbox folder %s is not a folder", incoming), Hint: "payrun inbox --once DIR, DIR holding the folder incoming/"}
+		return false, &UsageError{Err: fmt.Errorf("inbox folder %s is not a folder", incoming), Hint: "payrun inbox --once DIR, DIR holding the folder incoming/"}
 	case errors.Is(err, os.ErrNotExist) && !create:
-		return &UsageError{Err: fmt.Errorf("inbox folder %s does not exist", incoming),
+		return false, &UsageError{Err: fmt.Errorf("inbox folder %s does not exist", incoming),
 			Hint: "check the path; to set up a new inbox there, run once: payrun inbox --create --once " + dir}
 	case err != nil && !errors.Is(err, os.ErrNotExist):
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("open inbox folder: %w", err)}
+		return false, &ExitError{Code: ExitAborted, Err: fmt.Errorf("open inbox folder: %w", err)}
 	}
 	for _, sub := range inboxFolders {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
-			return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox folder: %w", err)}
+			return false, &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox folder: %w", err)}
 		}
 	}
-	return nil
+	return err != nil, nil
 }
 
 // inboxOfIncoming returns the inbox folder DIR when dir is DIR/incoming of
