@@ -420,3 +420,21 @@ func TestInboxCreateSaysWhatItSetUp(t *testing.T) {
 		t.Errorf("second inbox --create: exit %d, want 0 and no output\n%s%s", code, out, errs)
 	}
 }
+
+// TestStatusWithoutLedgerIsAUsageError: payrun status or report run where
+// there is no ledger (after make demo, in the clone's root) said "open
+// ledger payrun.db: stat payrun.db: no such file or directory"; it says
+// there is no ledger there and how to name one, exit 2, creating nothing.
+func TestStatusWithoutLedgerIsAUsageError(t *testing.T) {
+	dir := t.TempDir()
+	for _, cmd := range []string{"status", "report"} {
+		code, out, errs := runCLI(t, nil, cmd, "--ledger", filepath.Join(dir, "payrun.db"))
+		if code != ExitUsage || !strings.Contains(errs, "no ledger at "+filepath.Join(dir, "payrun.db")) ||
+			!strings.Contains(errs, "--ledger") || strings.Contains(errs, "stat ") {
+			t.Errorf("%s without a ledger: exit %d, want 2 naming the missing ledger and --ledger\n%s%s", cmd, code, out, errs)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("status without a ledger created %v", ents)
+	}
+}
