@@ -29,7 +29,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("report", reportUsage)
 	ledgerFlag(fs, &c.ledgerPath)
 	runIDFlag(fs, &c.runID)
-	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet)")
+	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet; never into an inbox's incoming/, DIR/results/ instead)")
 	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -436,5 +437,33 @@ func TestStatusWithoutLedgerIsAUsageError(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("status without a ledger created %v", ents)
+	}
+}
+
+// TestNewUsersFilesAreIgnored: after the README's first commands in a
+// fresh clone (make demo, payrun plan samples/monthly-freelancers.xlsx
+// --sandbox), git status listed the sandbox's state files and the plan
+// workbook as new files to commit; every file payrun writes there is
+// ignored, and the samples stay tracked.
+func TestNewUsersFilesAreIgnored(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	ignored := []string{"payrun-sandbox.db", "payrun-sandbox.sandbox.json", "payrun-sandbox.sandbox.json.journal",
+		"demo/payrun.sandbox.json", "samples/monthly-freelancers.plan.xlsx", "samples/monthly-freelancers.results.xlsx",
+		"samples/crypto-payouts.results.csv", "samples/crypto-payouts.summary.csv", "june.plan.xlsx"}
+	for _, p := range ignored {
+		cmd := exec.Command("git", "check-ignore", "-q", "--no-index", p)
+		cmd.Dir = "../.."
+		if err := cmd.Run(); err != nil {
+			t.Errorf("%s is not ignored by .gitignore (%v)", p, err)
+		}
+	}
+	for _, p := range []string{"samples/monthly-freelancers.xlsx", "samples/crypto-payouts.csv", "samples/payrun.toml"} {
+		cmd := exec.Command("git", "check-ignore", "-q", "--no-index", p)
+		cmd.Dir = "../.."
+		if err := cmd.Run(); err == nil {
+			t.Errorf("sample %s is ignored", p)
+		}
 	}
 }
