@@ -467,3 +467,29 @@ func TestNewUsersFilesAreIgnored(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusNamesWhereTheResultsAre: after an inbox tick, payrun status
+// named the sheet as DIR/incoming/NAME, where it no longer is, and not the
+// results; it names the results where the inbox filed them, and when they
+// are gone, the command that writes them again.
+func TestStatusNamesWhereTheResultsAre(t *testing.T) {
+	box := t.TempDir()
+	for _, sub := range inboxFolders {
+		os.MkdirAll(filepath.Join(box, sub), 0o750)
+	}
+	writeSheet(t, filepath.Join(box, "incoming", "may.csv"), "STR", 1, 2)
+	if code, out, errs := runIn(t, nil, "inbox", "--sandbox", "--once", "--settle", "10ms", box); code != ExitOK {
+		t.Fatalf("inbox: exit %d\n%s%s", code, out, errs)
+	}
+	ledgerPath := filepath.Join(box, "payrun-sandbox.db")
+	filed := filepath.Join(box, "done", time.Now().Format("2006-01-02"), "may.results.xlsx")
+	code, out, errs := runIn(t, nil, "status", "--ledger", ledgerPath)
+	if code != ExitOK || !strings.Contains(out, "Results: "+filed+"\n") {
+		t.Errorf("status: exit %d, want 0 and Results: %s\n%s%s", code, filed, out, errs)
+	}
+	os.Remove(filed)
+	_, out, _ = runIn(t, nil, "status", "--ledger", ledgerPath)
+	if !strings.Contains(out, "not there now; payrun report --run 1 --ledger "+ledgerPath) {
+		t.Errorf("status does not say how to write the missing results again:\n%s", out)
+	}
+}
