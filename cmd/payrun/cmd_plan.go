@@ -50,7 +50,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	defer closeLog()
 
-	rep, err := m.checkSheet(ctx, sheetPath, c.sheet)
+	rep, err := m.checkSheet(ctx, sheetPath, c.sheet, "plan it again")
 	if err != nil {
 		return err
 	}

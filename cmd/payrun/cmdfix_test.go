@@ -493,3 +493,28 @@ func TestStatusNamesWhereTheResultsAre(t *testing.T) {
 		t.Errorf("status does not say how to write the missing results again:\n%s", out)
 	}
 }
+
+// TestPlanOfASheetWithMistakesSaysPlanAgain: payrun plan of a sheet with
+// mistakes ended "Fix the cells named above and run again", sending a new
+// user to payrun run; it says plan it again (and the inbox's mistakes file
+// says to drop the sheet into incoming/ again).
+func TestPlanOfASheetWithMistakesSaysPlanAgain(t *testing.T) {
+	dir := t.TempDir()
+	bad, _ := os.ReadFile("../../samples/mistakes.csv")
+	sheet := filepath.Join(dir, "mistakes.csv")
+	os.WriteFile(sheet, bad, 0o600)
+	code, out, errs := runIn(t, map[string]string{"PAYRUN_LEDGER": filepath.Join(dir, "payrun-sandbox.db")}, "plan", sheet, "--sandbox")
+	if code != ExitUsage || !strings.Contains(out+errs, "Fix the cells named above and plan it again.") || strings.Contains(out+errs, "run again") {
+		t.Errorf("plan of a sheet with mistakes: exit %d, want 2 and \"plan it again\"\n%s%s", code, out, errs)
+	}
+	box := t.TempDir()
+	for _, sub := range inboxFolders {
+		os.MkdirAll(filepath.Join(box, sub), 0o750)
+	}
+	os.WriteFile(filepath.Join(box, "incoming", "bad.csv"), bad, 0o600)
+	runIn(t, nil, "inbox", "--sandbox", "--once", "--settle", "10ms", box)
+	why, err := os.ReadFile(filepath.Join(box, "failed", time.Now().Format("2006-01-02"), "bad.mistakes.txt"))
+	if err != nil || !strings.Contains(string(why), "drop the sheet into incoming/ again") {
+		t.Errorf("the inbox's mistakes file does not say to drop the fixed sheet in again (%v):\n%s", err, why)
+	}
+}

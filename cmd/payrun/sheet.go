@@ -64,7 +64,9 @@ func (f sheetFlags) options(getenv func(string) string) (batch.IngestOptions, ba
 
 // checkSheet validates the whole sheet and prints every mistake. It returns
 // the report; the caller decides what a mistake means (plan and run refuse).
-func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batch.Report, error) {
+// again is the step after the fix ("run again", "plan it again"): plan
+// must not send the user to payrun run with a sheet it just refused.
+func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags, again string) (*batch.Report, error) {
 	io, vo, err := f.options(m.Getenv)
 	if err != nil {
 		return nil, err
@@ -97,13 +99,13 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*batc
 	if err := ctx.Err(); err != nil {
 		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("check sheet %s: %w", path, err)}
 	}
-	writeProblems(m.humanOut(), rep)
+	writeProblems(m.humanOut(), rep, again)
 	return rep, nil
 }
 
 // writeProblems writes the sheet's mistakes and warnings, one a line, and,
-// when there are mistakes, what that means and what to do.
-func writeProblems(w io.Writer, rep *batch.Report) {
+// when there are mistakes, what that means and what to do (fix, then again).
+func writeProblems(w io.Writer, rep *batch.Report, again string) {
 	errs, warns := 0, 0
 	for _, p := range rep.Problems {
 		if p.Severity == batch.SeverityError {
@@ -114,8 +116,8 @@ func writeProblems(w io.Writer, rep *batch.Report) {
 		fmt.Fprintln(w, p.String())
 	}
 	if errs > 0 {
-		fmt.Fprintf(w, "\n%s: %s, %s, %s. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet,
-			plural.Count(rep.Rows, "row"), plural.Count(errs, "mistake"), plural.Count(warns, "warning"))
+		fmt.Fprintf(w, "\n%s: %s, %s, %s. Nothing was paid. Fix the cells named above and %s.\n", rep.Sheet,
+			plural.Count(rep.Rows, "row"), plural.Count(errs, "mistake"), plural.Count(warns, "warning"), again)
 	}
 }
 
