@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // inboxFolders are the folders of an inbox DIR.
@@ -69,4 +70,18 @@ const inboxResultsDir = "results"
 func isResultsName(name string) bool {
 	lower := strings.ToLower(name)
 	return strings.HasSuffix(lower, ".results.xlsx") || strings.HasSuffix(lower, ".results.csv")
+}
+
+// setAside moves a results file found in incoming (payrun report or a run
+// by hand wrote it beside a sheet there) to DIR/ignored/<date>/, saying
+// why: it lists payments already made, and paying it as a sheet would at
+// best read as a second payment.
+func (w *inboxWorker) setAside(name string) error {
+	dest, _, err := fileSheet(filepath.Join(w.dir, "incoming", name), "", "", filepath.Join(w.dir, "ignored", time.Now().Format("2006-01-02")))
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("set aside results file: %w", err)}
+	}
+	w.log.Warn().Str("sheet", name).Str("moved_to", dest).Msg("a results file, not a sheet: moved aside, not paid")
+	fmt.Fprintf(w.m.Stdout, "%s: a results file, not a sheet to pay; moved aside to %s, not paid\n", name, dest)
+	return nil
 }
