@@ -223,3 +223,27 @@ func TestPlanOfASheetWithMistakesSaysPlanAgain(t *testing.T) {
 		t.Errorf("the inbox's mistakes file does not say to drop the fixed sheet in again (%v):\n%s", err, why)
 	}
 }
+
+// TestReportTakesSandboxLikeStatus: after payrun run --sandbox SHEET,
+// payrun status --sandbox showed the run but payrun report --sandbox was
+// "unknown flag --sandbox" and payrun report looked for payrun.db; report
+// reads the sandbox's ledger with --sandbox, as status does.
+func TestReportTakesSandboxLikeStatus(t *testing.T) {
+	dir := t.TempDir()
+	writeSheet(t, filepath.Join(dir, "june.csv"), "RSB", 1, 2)
+	t.Chdir(dir)
+	if code, out, errs := runIn(t, nil, "run", "--sandbox", "--yes", "june.csv"); code != ExitOK {
+		t.Fatalf("run --sandbox: exit %d\n%s%s", code, out, errs)
+	}
+	os.Remove("june.results.xlsx")
+	if code, out, errs := runIn(t, nil, "status", "--sandbox"); code != ExitOK {
+		t.Fatalf("status --sandbox: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := runIn(t, nil, "report", "--sandbox")
+	if code != ExitOK || !strings.Contains(out, "Wrote "+filepath.Join(dir, "june.results.xlsx")) {
+		t.Fatalf("report --sandbox: exit %d, want 0 and the run's results rewritten\n%s%s", code, out, errs)
+	}
+	if _, err := os.Stat("payrun.db"); err == nil {
+		t.Errorf("report --sandbox created payrun.db")
+	}
+}
