@@ -304,3 +304,36 @@ func TestInboxSetsResultsFilesAside(t *testing.T) {
 		t.Errorf("the inbox ran %d runs (%v), want 1 (june.csv only)", latest.ID, err)
 	}
 }
+
+// TestReportOfAnOlderConsoleRun: a console run recorded before runs noted
+// their results has a bare upload name for its sheet, so report wrote
+// ./june.results.xlsx into whatever folder it ran in; it writes into the
+// console's results folder beside the ledger instead.
+func TestReportOfAnOlderConsoleRun(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ledgerPath := filepath.Join(dir, "payrun.db")
+	results := filepath.Join(dir, "payrun.console", "results")
+	os.MkdirAll(results, 0o700)
+	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := l.BeginRun(ctx, ledger.RunInfo{SheetName: "june.csv", SheetSHA256: strings.Repeat("ab", 32), Operator: "alice (console)", Environment: "sandbox"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.FinishRun(ctx, run.ID, ledger.RunFinish{Status: ledger.RunFinished}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	code, out, errs := runIn(t, nil, "report", "--ledger", ledgerPath, "--run", "1")
+	want := filepath.Join(results, "run-1.results.xlsx")
+	if _, err := os.Stat("june.results.xlsx"); err == nil {
+		os.Remove("june.results.xlsx")
+		t.Errorf("report wrote june.results.xlsx into its working directory")
+	}
+	if code != ExitOK || !strings.Contains(out, "Wrote "+want) {
+		t.Errorf("report of an older console run: exit %d, want 0 and %s\n%s%s", code, want, out, errs)
+	}
+}

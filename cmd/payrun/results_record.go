@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -31,6 +33,16 @@ func reportDefaultPath(ctx context.Context, l *ledger.Ledger, run ledger.Run, fo
 	format, err := batch.ParseResultsFormat(formatFlag)
 	if err != nil {
 		return "", "", &UsageError{Err: err, Hint: "payrun report --format csv"}
+	}
+	if p == "" && strings.HasSuffix(run.Operator, " (console)") && filepath.Base(run.SheetName) == run.SheetName {
+		// A console run from before runs recorded their results: its
+		// sheet is a bare upload name, so "beside the sheet" is the
+		// working directory. The console's own results folder, under
+		// serve's default data directory, is where finance looks.
+		dir := filepath.Join(strings.TrimSuffix(l.Path(), filepath.Ext(l.Path()))+".console", "results")
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			p = filepath.Join(dir, fmt.Sprintf("run-%d.results.%s", run.ID, format))
+		}
 	}
 	if p == "" {
 		return batch.DefaultResultsPath(run.SheetName, format), format, nil
