@@ -209,36 +209,45 @@ func planTotals(plan *batch.Plan) string {
 
 // recordPlan records a checked sheet's plan in the ledger for approval
 // (maker-checker) and prints its id. It needs no ledger lock: recording a
-// plan pays nothing and may happen while a run works the same ledger.
-func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *batch.Plan) error {
+// plan pays nothing and may happen while a run works the same ledger. It
+// returns the plan's id, and whether payrun run waits for its approval
+// (require_approval): only then is the preparer told to find an approver,
+// as a new user otherwise takes the hint for a step they must take.
+func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *batch.Plan) (int64, bool, error) {
+	required, err := m.envBool("PAYRUN_REQUIRE_APPROVAL")
+	if err != nil {
+		return 0, false, err
+	}
 	sum, err := ingest.FileSHA256(sheetPath)
 	if err != nil {
-		return err
+		return 0, false, err
 	}
 	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
+		return 0, false, &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
 	}
 	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
 	if err != nil {
-		return &ExitError{Code: ExitAborted, Err: err}
+		return 0, false, &ExitError{Code: ExitAborted, Err: err}
 	}
 	defer l.Close()
 	p, err := l.RecordPlan(ctx, ledger.PlanInfo{SheetName: filepath.Base(sheetPath), SheetSHA256: sum, Rows: plan.Rows,
 		Totals: plan.Requested, Environment: env, PreparedBy: person(as), Note: osAccountNote + osAccount()})
 	if err != nil {
-		return &ExitError{Code: ExitAborted, Err: err}
+		return 0, false, &ExitError{Code: ExitAborted, Err: err}
+	}
+	if !required {
+		fmt.Fprintf(m.Stdout, "Recorded as plan %d (prepared by %s); payrun run needs no approval (require_approval is off).\n", p.ID, p.PreparedBy)
+		return p.ID, false, nil
 	}
 	fmt.Fprintf(m.Stdout, "Recorded as plan %d (prepared by %s). To approve it, someone else runs: payrun approve --ledger %s %d\n",
 		p.ID, p.PreparedBy, ledgerPath, p.ID)
 	// Under require_approval a plan is a sheet waiting for an approver:
 	// tell them, once per plan.
-	if on, err := m.envBool("PAYRUN_REQUIRE_APPROVAL"); err == nil && on {
-		if n := m.notifier(l, zerolog.Nop(), ""); n != nil {
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
-			defer cancel()
-			m.alertSays(n.ApprovalWaiting(ctx, alert.ApprovalInfo{PlanID: p.ID, Sheet: filepath.Base(sheetPath), PreparedBy: p.PreparedBy,
-				Rows: plan.Rows, Totals: planTotals(plan), Command: fmt.Sprintf("payrun approve --ledger %s %d", ledgerPath, p.ID)}), "")
-		}
+	if n := m.notifier(l, zerolog.Nop(), ""); n != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), alertBudget)
+		defer cancel()
+		m.alertSays(n.ApprovalWaiting(ctx, alert.ApprovalInfo{PlanID: p.ID, Sheet: filepath.Base(sheetPath), PreparedBy: p.PreparedBy,
+			Rows: plan.Rows, Totals: planTotals(plan), Command: fmt.Sprintf("payrun approve --ledger %s %d", ledgerPath, p.ID)}), "")
 	}
-	return nil
+	return p.ID, true, nil
 }

@@ -100,8 +100,15 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return &UsageError{Err: fmt.Errorf("settle time: %w", err), Hint: "--settle 5s"}
 	}
-	if err := prepareInbox(dir, c.create); err != nil {
+	created, err := prepareInbox(dir, c.create)
+	if err != nil {
 		return err
+	}
+	if created {
+		// The setup step says what it did: an empty tick prints nothing
+		// (cron mails nothing), which after --create read as a failure.
+		fmt.Fprintf(m.Stdout, "Set up inbox %s: drop sheets (.csv, .xlsx) into %s; each tick files them with their results in %s/<date>/ or %s/<date>/.\n",
+			dir, filepath.Join(dir, "incoming"), filepath.Join(dir, "done"), filepath.Join(dir, "failed"))
 	}
 	ledgerPath := c.ledgerPath
 	if ledgerPath == "" && m.Getenv("PAYRUN_LEDGER") == "" {
@@ -124,6 +131,16 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	})
 	w := &inboxWorker{m: m, dir: dir, settle: settle, ledgerPath: ledgerPath, runArgs: runArgs, log: log}
 	for {
+		// MassPay first, with this key, as payrun run does: a tick that
+		// cannot pay (no key, a key MassPay refuses) stops before the
+		// ledger is touched and leaves every sheet in incoming, where it
+		// is not at fault; each tick asks again, so a key revoked between
+		// paydays shows in cron's mail the day it happens.
+		conn, err := m.preflightAPI(ctx, c.api, log)
+		if err != nil {
+			return err
+		}
+		conn.Close()
 		if err := probeLedger(ctx, ledgerPath); err != nil {
 			return err
 		}
@@ -196,6 +213,12 @@ func (w *inboxWorker) pass(ctx context.Context) (passResult, error) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		if isResultsName(name) {
+			if err := w.setAside(name); err != nil {
+				return res, err
+			}
+			continue
+		}
 		outcome, err := w.runSheet(ctx, name)
 		res[outcome]++
 		if err != nil {
@@ -395,10 +418,12 @@ func lockInbox(dir string) (func(), error) {
 }
 
 // probeLedger fails with exit 3 when another process (a payrun run by hand)
-// holds the ledger, before any sheet is touched.
+// holds the ledger, before any sheet is touched. A ledger not yet there is
+// held by nobody and is left for the first run to create: a tick that pays
+// nothing leaves no empty payrun.db behind.
 func probeLedger(ctx context.Context, path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
 	l, err := ledger.Open(ctx, path, ledger.Options{})
 	if err != nil {

@@ -52,7 +52,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	defer closeLog()
 
-	rep, err := m.checkSheet(ctx, sheetPath, c.sheet)
+	rep, err := m.checkSheet(ctx, sheetPath, c.sheet, "plan it again")
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,8 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return fmt.Errorf("write plan workbook: %w", err)
 	}
 	fmt.Fprintf(m.Stdout, "Plan: %s\n", out)
-	if err := m.recordPlan(ctx, ledgerPath, sheetPath, c.as, conn.Env, plan); err != nil {
+	planID, needsApproval, err := m.recordPlan(ctx, ledgerPath, sheetPath, c.as, conn.Env, plan)
+	if err != nil {
 		return err
 	}
 	if !plan.OK() {
@@ -124,6 +125,10 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// The next step carries the flags given here that payrun run takes
 	// too: plan --sandbox must not suggest a run that needs a key.
 	next := "payrun run " + shellQuote(sheetPath) + givenFlags(fs, runFlagsFromPlan...)
+	if needsApproval {
+		// payrun run refuses the sheet until then (require_approval).
+		next = fmt.Sprintf("once someone else approves plan %d, %s", planID, next)
+	}
 	if plan.DetailsUnchecked > 0 {
 		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %s %s checked at run time (their payees are not at MassPay yet): %s\n",
 			plural.Count(plan.DetailsUnchecked, "row"), plural.Verb(plan.DetailsUnchecked, "is", "are"), next)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -15,28 +16,30 @@ import (
 // after a crash, for a past month, or as CSV for another system.
 type ReportCommand struct {
 	ledgerPath  string
+	sandbox     bool
 	runID       int64
 	out         string
 	format      string
 	resultsMode fileModeFlag
 }
 
-const reportUsage = "[--ledger FILE] [--run ID] [--out FILE] [--format xlsx|csv] [--results-mode 0600]"
+const reportUsage = "[--ledger FILE | --sandbox] [--run ID] [--out FILE] [--format xlsx|csv] [--results-mode 0600]"
 
 // Run writes the report.
 func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs := m.newFlagSet("report", reportUsage)
 	ledgerFlag(fs, &c.ledgerPath)
+	sandboxLedgerFlag(fs, &c.sandbox)
 	runIDFlag(fs, &c.runID)
-	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet)")
+	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet; never into an inbox's incoming/, DIR/results/ instead)")
 	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {
 		return err
 	}
-	if c.ledgerPath == "" {
-		c.ledgerPath = reportLedgerDefault(m)
-	}
+	// The same default as payrun status: after payrun run --sandbox,
+	// payrun report --sandbox reads payrun-sandbox.db.
+	c.ledgerPath = m.defaultLedger(c.ledgerPath, c.sandbox)
 	if fs.NArg() > 0 {
 		return &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), Hint: "payrun report " + reportUsage}
 	}
@@ -58,9 +61,25 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	defer l.Close()
 
 	out := c.out
+	if root, ok := inboxOfIncoming(filepath.Dir(out)); out != "" && ok {
+		return &UsageError{Err: fmt.Errorf("write results into %s: the inbox would take them for a new sheet", filepath.Dir(out)),
+			Hint: fmt.Sprintf("payrun report --run %d --out %s", run.ID, shellQuote(filepath.Join(root, inboxResultsDir, filepath.Base(out))))}
+	}
 	if out == "" {
 		if out, format, err = reportDefaultPath(ctx, l, run, c.format); err != nil {
 			return err
+		}
+		// A run of a sheet in an inbox's incoming folder (recorded by an
+		// older payrun, or run there by hand) writes its results into
+		// DIR/results instead: in incoming the next tick would take them
+		// for a sheet.
+		if root, ok := inboxOfIncoming(filepath.Dir(out)); ok {
+			dir := filepath.Join(root, inboxResultsDir)
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox results folder: %w", err)}
+			}
+			out = filepath.Join(dir, filepath.Base(out))
+			fmt.Fprintf(m.Stdout, "Not written beside the sheet in the inbox's incoming folder (the inbox would take it for a sheet to pay): writing into %s\n", dir)
 		}
 	}
 	flips, err := batch.LedgerFlips(ctx, l, run.ID)
@@ -110,12 +129,4 @@ func describeResults(sum batch.ResultsSummary) string {
 		fmt.Fprintf(&b, "\n%s %s action: see the \"Needs action\" sheet, or the action_needed column.", plural.Count(sum.NeedsAction, "row"), plural.Verb(sum.NeedsAction, "needs", "need"))
 	}
 	return b.String()
-}
-
-// reportLedgerDefault is the ledger path when --ledger is not given.
-func reportLedgerDefault(m *Main) string {
-	if p := m.Getenv("PAYRUN_LEDGER"); p != "" {
-		return p
-	}
-	return "payrun.db"
 }

@@ -105,13 +105,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	log = log.Hook(runField)
 
 	// 1. The sheet, whole, before anything else: a bad sheet moves no money.
-	rep, err := m.checkSheet(ctx, sheetPath, c.sheet)
+	rep, err := m.checkSheet(ctx, sheetPath, c.sheet, "run again")
 	if err != nil {
 		return err
 	}
 	if !rep.OK() && !c.skipInvalid {
 		if c.mistakesOut != "" {
-			if err := writeFileAtomic(c.mistakesOut, func(w io.Writer) error { writeProblems(w, rep); return nil }); err != nil {
+			if err := writeFileAtomic(c.mistakesOut, func(w io.Writer) error { writeProblems(w, rep, "drop the sheet into incoming/ again"); return nil }); err != nil {
 				return &ExitError{Code: ExitAborted, Err: err}
 			}
 		}

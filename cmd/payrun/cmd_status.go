@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 )
 
 // StatusCommand shows where a run stands: rows by state, what was paid per
@@ -41,6 +43,17 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fmt.Fprintf(m.Stdout, "Run %d of %s (%s), started %s by %s, %s\n", run.ID, run.SheetName, run.Environment,
 		run.StartedAt.Local().Format("2006-01-02 15:04"), run.Operator, finished)
 	fmt.Fprintf(m.Stdout, "Rows: %s\n", stateCounts(counts))
+	// Where the results lie now: the header names the sheet where it was
+	// when the run began, which for the inbox is incoming/, since emptied.
+	if p, err := resultsnote.Recorded(ctx, l, run.ID); err != nil {
+		return err
+	} else if p != "" {
+		if _, err := os.Stat(p); err == nil {
+			fmt.Fprintf(m.Stdout, "Results: %s\n", p)
+		} else {
+			fmt.Fprintf(m.Stdout, "Results: %s, not there now; payrun report --run %d --ledger %s writes them again\n", p, run.ID, shellQuote(path))
+		}
+	}
 
 	// A run's totals are what it moved itself; rows another run settled
 	// are named apart, so the status of a re-run never shows a second

@@ -66,7 +66,9 @@ func (f sheetFlags) options(getenv func(string) string) (ingest.IngestOptions, v
 
 // checkSheet validates the whole sheet and prints every mistake. It returns
 // the report; the caller decides what a mistake means (plan and run refuse).
-func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*ingest.Report, error) {
+// again is the step after the fix ("run again", "plan it again"): plan
+// must not send the user to payrun run with a sheet it just refused.
+func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags, again string) (*ingest.Report, error) {
 	io, vo, err := f.options(m.Getenv)
 	if err != nil {
 		return nil, err
@@ -99,15 +101,15 @@ func (m *Main) checkSheet(ctx context.Context, path string, f sheetFlags) (*inge
 	if err := ctx.Err(); err != nil {
 		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("check sheet %s: %w", path, err)}
 	}
-	writeProblems(m.humanOut(), rep)
+	writeProblems(m.humanOut(), rep, again)
 	return rep, nil
 }
 
 // writeProblems writes the sheet's mistakes, one a line, then its warnings,
 // one line per kind with how many rows have it (10,000 amounts written
 // "$1,250.00" are one line, not 10,000), and, when there are mistakes, what
-// that means and what to do.
-func writeProblems(w io.Writer, rep *ingest.Report) {
+// that means and what to do (fix, then again).
+func writeProblems(w io.Writer, rep *ingest.Report, again string) {
 	errs, warns := 0, 0
 	for _, p := range rep.Problems {
 		if p.Severity == sheet.SeverityError {
@@ -121,8 +123,8 @@ func writeProblems(w io.Writer, rep *ingest.Report) {
 		fmt.Fprintln(w, s.String())
 	}
 	if errs > 0 {
-		fmt.Fprintf(w, "\n%s: %s, %s, %s. Nothing was paid. Fix the cells named above and run again.\n", rep.Sheet,
-			plural.Count(rep.Rows, "row"), plural.Count(errs, "mistake"), plural.Count(warns, "warning"))
+		fmt.Fprintf(w, "\n%s: %s, %s, %s. Nothing was paid. Fix the cells named above and %s.\n", rep.Sheet,
+			plural.Count(rep.Rows, "row"), plural.Count(errs, "mistake"), plural.Count(warns, "warning"), again)
 	}
 }
 
@@ -153,8 +155,13 @@ var errNoSheet = errors.New("no sheet given")
 // finds run runID, or the latest run when runID is 0. The caller closes the
 // ledger.
 func openRun(ctx context.Context, path string, runID int64) (*ledger.Ledger, ledger.Run, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, ledger.Run{}, &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "payrun status --ledger path/to/payrun.db"}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		// Most often the wrong folder or a forgotten --ledger (make demo
+		// keeps its ledger in demo/): a usage error, named plainly.
+		return nil, ledger.Run{}, &UsageError{Err: fmt.Errorf("no ledger at %s: payrun run creates it with the first run", path),
+			Hint: "payrun status --ledger path/to/payrun.db"}
+	} else if err != nil {
+		return nil, ledger.Run{}, &ExitError{Code: ExitAborted, Err: fmt.Errorf("open ledger %s: %w", path, err)}
 	}
 	l, err := openReadOnly(ctx, path)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -52,6 +53,15 @@ func printRowsToAct(ctx context.Context, w io.Writer, l *ledger.Ledger, runID in
 			next = "fix that cell in the sheet and run it again: the corrected row replaces this one"
 		case ledger.StateConflict:
 			next = firstNonEmpty(next, "nothing was paid for this row; ask MassPay's support which payment holds the id before paying it under a new client_transfer_id")
+		case ledger.StateFailed:
+			// The results' action_needed says the same: a re-run
+			// leaves a FAILED row as it is.
+			next = firstNonEmpty(next, batch.ActionFailed)
+		case ledger.StateNeedsAction:
+			if r.KYCUploadLink != "" {
+				next = firstNonEmpty(next, batch.ActionKYC)
+			}
+			next = firstNonEmpty(next, batch.ActionFixAndRerun)
 		}
 		if next != "" && next != r.LastError {
 			fmt.Fprintf(w, "      next: %s\n", next)

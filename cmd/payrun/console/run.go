@@ -11,6 +11,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/validate"
+	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -207,6 +208,9 @@ func (s *Server) pay(runID int64, lock *ledger.Lock, before ledger.Balances) {
 	sum, werr := s.writeResults(ctx, runID)
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
+	} else if err := resultsnote.Record(ctx, s.cfg.Ledger, runID, sum.Path); err != nil {
+		// payrun report would write beside the uploaded sheet instead.
+		log.Error().Err(err).Msg("record results path")
 	}
 	if s.cfg.OnRunEnded != nil {
 		ended := RunEnded{RunID: runID, Halted: rn.Halted(), After: after, Summary: sum}
