@@ -26,6 +26,7 @@ type RunCommand struct {
 	sheet        sheetFlags
 	ledgerPath   string
 	workers      int
+	maxWorkers   int
 	yes          bool
 	allowPartial bool
 	skipInvalid  bool
@@ -65,7 +66,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	c.logs.register(fs)
 	c.sheet.register(fs)
 	fs.StringVar(&c.ledgerPath, "ledger", "", "the ledger file (env PAYRUN_LEDGER; default payrun.db, or payrun-sandbox.db with --sandbox)")
-	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default 8)")
+	fs.IntVar(&c.workers, "workers", 0, "rows paid at once (env PAYRUN_WORKERS; default: adaptive, from MassPay's latency and 429s)")
+	fs.IntVar(&c.maxWorkers, "max-workers", 0, "most rows paid at once while adapting (env PAYRUN_MAX_WORKERS; default 64)")
 	fs.BoolVar(&c.requireApproval, "require-approval", false, "pay only a sheet whose exact bytes match an approved plan (env PAYRUN_REQUIRE_APPROVAL)")
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
 	fs.BoolVar(&c.allowPartial, "allow-partial", false, "start even when the balance cannot cover the whole sheet")
@@ -90,8 +92,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	// The logger loaded payrun.toml: settings not given as flags come from
 	// the environment, then the file.
 	if c.workers <= 0 {
-		c.workers = envInt(m, "PAYRUN_WORKERS", 8)
+		c.workers = envInt(m, "PAYRUN_WORKERS", 0)
 	}
+	if c.maxWorkers <= 0 {
+		c.maxWorkers = envInt(m, "PAYRUN_MAX_WORKERS", defaultMaxWorkers)
+	}
+	fl, observe := runFlow(c.workers, c.maxWorkers)
+	c.api.observe = observe
 	if on, err := m.envBool("PAYRUN_REQUIRE_APPROVAL"); err != nil {
 		return err
 	} else if on {
@@ -230,7 +237,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if m.progressHook != nil {
 		onProgress = func(p batch.Progress) { view.Update(p); m.progressHook(p) }
 	}
-	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: onProgress}
+	r := &batch.Runner{API: conn.Client, Ledger: l, Flow: fl, Log: log, OnProgress: onProgress}
 	stats, runErr := r.Run(ctx, hard, run.ID)
 	view.Finish()
 

@@ -39,6 +39,9 @@ type apiFlags struct {
 	keyFile      string
 	rateLimit    rateFlag
 	debug        bool
+	// observe, set by the caller (not a flag), sees every attempt of the
+	// client: the run's concurrency window learns from it.
+	observe func(masspay.Attempt)
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -47,7 +50,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base URL (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
 	fs.StringVar(&f.env, "env", "", "MassPay environment: production or staging (env MASSPAY_ENV)")
 	fs.StringVar(&f.keyFile, "api-key-file", "", "file holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
-	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second (env PAYRUN_RATE_LIMIT; default 50)")
+	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second (env PAYRUN_RATE_LIMIT; default none: MassPay's announced limit and 429s set the pace)")
 	fs.BoolVar(&f.debug, "debug", false, "log every MassPay request (method, path, status, latency, attempt)")
 }
 
@@ -80,7 +83,7 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 		if err != nil {
 			return nil, fmt.Errorf("start sandbox: %w", err)
 		}
-		c, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandboxKey, Logger: &log, Debug: f.debug})
+		c, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandboxKey, Logger: &log, Debug: f.debug, Observer: f.observe})
 		if err != nil {
 			srv.Close()
 			return nil, err
@@ -117,7 +120,7 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 	if err != nil {
 		return nil, err
 	}
-	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: rate, Logger: &log, Debug: f.debug})
+	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: rate, Logger: &log, Debug: f.debug, Observer: f.observe})
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +272,10 @@ func (r *rateFlag) Set(s string) error {
 	return nil
 }
 
-// resolve returns the flag, else PAYRUN_RATE_LIMIT, else 50.
+// resolve returns the flag, else PAYRUN_RATE_LIMIT, else 0: no limit of
+// payrun's own. The client still follows the limit MassPay's answers
+// announce and a 429's Retry-After, and the run's adaptive window backs off
+// on 429s, so a guessed default would only slow a MassPay that allows more.
 func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
 	if r.set {
 		return r.v, nil
@@ -281,5 +287,5 @@ func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
 		}
 		return p.v, nil
 	}
-	return 50, nil
+	return 0, nil
 }
