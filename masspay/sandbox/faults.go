@@ -26,7 +26,10 @@ func (s *Sandbox) roll(pick func(Faults) float64) bool {
 // request. It reports false when it already answered.
 func (s *Sandbox) injectFaults(w http.ResponseWriter, r *http.Request) (int, bool) {
 	wait, ok, limit, remaining := s.limiter.allow()
-	if limit > 0 {
+	s.faultMu.Lock()
+	quiet := s.faults.RateLimitQuiet
+	s.faultMu.Unlock()
+	if limit > 0 && !quiet {
 		// Like MassPay behind a common API gateway: every answer says the
 		// budget (requests per second) and what is left of it, so a client
 		// can pace itself before it is refused.

@@ -342,6 +342,11 @@ func TestRateLimitHeaders(t *testing.T) {
 	if resp.Header.Get("X-RateLimit-Reset") == "" {
 		t.Fatal("no X-RateLimit-Reset")
 	}
+	h.srv.SetFaults(Faults{RateLimit: 5, RateLimitQuiet: true})
+	resp, _, _ = h.raw("GET", "/account/balance", nil)
+	if resp.Header.Get("X-RateLimit-Limit") != "" {
+		t.Fatalf("rate-limit headers with rate_limit_quiet: %v", resp.Header)
+	}
 	h.srv.SetFaults(Faults{})
 	resp, _, _ = h.raw("GET", "/account/balance", nil)
 	if resp.Header.Get("X-RateLimit-Limit") != "" {
