@@ -18,7 +18,7 @@
 //
 //   - a 429 in the round: window x 0.7 (at most once per tenth of a second or two
 //     round trips, since one overload answers many requests at once);
-//   - median above Tolerance x the minimum: window x (0.5 + 0.5 g), where
+//   - median above Tolerance (3) x the minimum: window x (0.5 + 0.5 g), where
 //     g = Tolerance x minimum / median, at least 0.5;
 //   - otherwise, when at least half the window was in use: double the
 //     window until the first of those signals (slow start), afterwards add

@@ -12,7 +12,7 @@ import (
 const (
 	DefaultInitial   = 8
 	DefaultMax       = 64
-	DefaultTolerance = 2.0
+	DefaultTolerance = 3.0
 )
 
 const (
