@@ -50,7 +50,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs.BoolVar(&c.insecureHTTP, "insecure-http", false, "serve plain HTTP on a non-loopback address (passwords and payee data cross the network in clear)")
 	fs.StringVar(&c.dataDir, "data-dir", "", "where uploaded sheets, plan and results workbooks are kept (default: <ledger>.console beside the ledger)")
 	fs.IntVar(&c.maxUploadMB, "max-upload", console.DefaultMaxUpload>>20, "largest sheet accepted, in MiB")
-	fs.IntVar(&c.workers, "workers", envInt(m, "PAYRUN_WORKERS", 8), "rows paid at once (env PAYRUN_WORKERS)")
+	fs.IntVar(&c.workers, "workers", envInt(m, "PAYRUN_WORKERS", 0), "rows paid at once (env PAYRUN_WORKERS; default: adaptive, up to PAYRUN_MAX_WORKERS, 64)")
 	if err := m.parseFlags(fs, args, serveHint); err != nil {
 		return err
 	}
@@ -87,6 +87,10 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("open ledger %s: %w", ledgerPath, err)}
 	}
 	defer l.Close()
+	// One window for the console's runs (one at a time, under the ledger
+	// lock), fed by the one client.
+	fl, observe := runFlow(c.workers, envInt(m, "PAYRUN_MAX_WORKERS", defaultMaxWorkers))
+	c.api.observe = observe
 	conn, err := m.openAPI(ctx, c.api, log, ledgerPath)
 	if err != nil {
 		return err
@@ -134,7 +138,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	cfg := console.Config{
 		Ledger: l, API: conn.Client, Environment: conn.Env, DataDir: dataDir,
-		SecureCookies: useTLS, MaxUpload: int64(c.maxUploadMB) << 20, Workers: c.workers,
+		SecureCookies: useTLS, MaxUpload: int64(c.maxUploadMB) << 20, Workers: c.workers, Flow: fl,
 		SetupToken: setupToken, Log: log, DecimalMark: iopts.DecimalMark,
 	}
 	if notify != nil {
