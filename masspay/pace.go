@@ -31,6 +31,9 @@ type Attempt struct {
 	RetryAfter time.Duration
 }
 
+// followShare is the share of MassPay's announced rate the client uses.
+const followShare = 0.95
+
 // pacer is the client's token bucket and the pause a 429 asks for. The
 // bucket's rate is the configured RateLimit, lowered to MassPay's own limit
 // when its answers name one (X-RateLimit-Limit, RateLimit-Limit or
@@ -98,7 +101,11 @@ func (p *pacer) follow(perSecond float64, remaining int) {
 		return
 	}
 	p.server = perSecond
-	r := perSecond
+	// A hair under MassPay's rate: requests bunch up on the way (a
+	// scheduler, the network), and a bucket run at exactly the server's
+	// rate then meets an empty one there; each 429 costs its Retry-After
+	// (a second or more) for every request.
+	r := perSecond * followShare
 	if p.own > 0 && p.own < r {
 		r = p.own
 	}
@@ -118,8 +125,8 @@ func (p *pacer) follow(perSecond float64, remaining int) {
 }
 
 // Rate returns the requests per second the client allows itself now: the
-// configured RateLimit or MassPay's announced limit, whichever is lower;
-// 0 when neither is known.
+// configured RateLimit or 95% of MassPay's announced limit, whichever is
+// lower; 0 when neither is known.
 func (c *Client) Rate() float64 {
 	if l := c.pace.limiter(); l != nil {
 		return float64(l.Limit())
