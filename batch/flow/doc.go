@@ -13,8 +13,9 @@
 // client's Observer feeds it); it works in rounds of about one window's worth
 // of answers. Per round it takes the median latency, including the time
 // the request waited for the client's token bucket, and compares it with the
-// smallest round median of the last 30 seconds (minimum-RTT filter, so a
-// MassPay that became slower for good is learnt within that time):
+// smallest round median of MassPay's own answer time (the wait left out) of
+// the last 30 seconds (minimum-RTT filter, so a MassPay that became slower
+// for good is learnt within that time):
 //
 //   - a 429 in the round: window x 0.7 (at most once per tenth of a second or two
 //     round trips, since one overload answers many requests at once);

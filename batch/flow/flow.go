@@ -43,13 +43,21 @@ type Config struct {
 	Tolerance float64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// MinWindow is how long the minimum latency is remembered (default
+	// 30 seconds).
+	MinWindow time.Duration
 }
 
 // Sample is what one HTTP attempt tells the controller.
 type Sample struct {
-	// Latency is the time the caller spent on the attempt: waiting for the
-	// client's token bucket and for the answer.
+	// Latency is the time from sending the request to the answer.
 	Latency time.Duration
+	// Queued is the time the request waited before it was sent, for the
+	// client's token bucket or a Retry-After pause. It counts in a round's
+	// latency (rows queueing there are rows the window need not hold) but
+	// not in the minimum: else a window kept full by the bucket would
+	// raise its own yardstick every 30 seconds.
+	Queued time.Duration
 	// Throttled is a 429: MassPay asked to slow down.
 	Throttled bool
 }
@@ -85,8 +93,8 @@ type Limiter struct {
 	inFlight int
 	limit    float64
 
-	// the current round
-	lat       []time.Duration
+	// the current round: latencies with and without the queueing
+	lat, wire []time.Duration
 	throttled bool
 	peak      int // most rows in flight during the round
 	slowStart bool
@@ -96,6 +104,7 @@ type Limiter struct {
 	// current epoch, which replaces it when the epoch ends.
 	minRTT, epochMin time.Duration
 	epochStart       time.Time
+	minWindow        time.Duration
 
 	// request rate
 	slots      [rateSlots]int
@@ -124,7 +133,10 @@ func New(cfg Config) *Limiter {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Limiter{
+	if cfg.MinWindow <= 0 {
+		cfg.MinWindow = minRTTWindow
+	}
+	return &Limiter{minWindow: cfg.MinWindow,
 		adaptive: true, min: float64(cfg.Min), max: float64(cfg.Max), tol: cfg.Tolerance, now: cfg.Now,
 		changed: make(chan struct{}), limit: float64(cfg.Initial), slowStart: true,
 	}
@@ -215,7 +227,8 @@ func (l *Limiter) Observe(s Sample) {
 		}
 		return
 	}
-	l.lat = append(l.lat, s.Latency)
+	l.lat = append(l.lat, s.Queued+s.Latency)
+	l.wire = append(l.wire, s.Latency)
 	if len(l.lat) < max(minRound, l.window()) {
 		return
 	}
@@ -226,20 +239,21 @@ func (l *Limiter) Observe(s Sample) {
 func (l *Limiter) endRound(now time.Time) {
 	defer l.resetRound()
 	slices.Sort(l.lat)
-	rtt := l.lat[len(l.lat)/2]
+	slices.Sort(l.wire)
+	rtt, base := l.lat[len(l.lat)/2], l.wire[len(l.wire)/2]
 	if l.throttled {
 		return // the cut was made when the 429 came
 	}
 	if l.epochStart.IsZero() {
 		l.epochStart = now
 	}
-	if l.minRTT == 0 || rtt < l.minRTT {
-		l.minRTT = rtt
+	if l.minRTT == 0 || base < l.minRTT {
+		l.minRTT = base
 	}
-	if l.epochMin == 0 || rtt < l.epochMin {
-		l.epochMin = rtt
+	if l.epochMin == 0 || base < l.epochMin {
+		l.epochMin = base
 	}
-	if now.Sub(l.epochStart) >= minRTTWindow {
+	if now.Sub(l.epochStart) >= l.minWindow {
 		l.minRTT, l.epochMin, l.epochStart = l.epochMin, 0, now
 	}
 	limit := float64(l.minRTT) * l.tol
@@ -259,7 +273,7 @@ func (l *Limiter) endRound(now time.Time) {
 }
 
 func (l *Limiter) resetRound() {
-	l.lat = l.lat[:0]
+	l.lat, l.wire = l.lat[:0], l.wire[:0]
 	l.throttled = false
 	l.peak = l.inFlight
 }

@@ -206,3 +206,36 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("initial above max: window %d", l.Window())
 	}
 }
+
+// TestBucketQueueDoesNotRaiseTheYardstick: rows that wait in the client's
+// token bucket (200 requests/s, MassPay answering in 5 ms) make a round's
+// latency, so the window stays near what the bucket lets through, also
+// after the minimum latency was forgotten and learnt again several times:
+// the minimum is MassPay's answer time, not the wait.
+func TestBucketQueueDoesNotRaiseTheYardstick(t *testing.T) {
+	bucket := rate.NewLimiter(200, 1)
+	l := New(Config{Max: 64, Now: time.Now, MinWindow: 200 * time.Millisecond})
+	var mu sync.Mutex
+	var windows []int
+	drive(t, l, 3*time.Second, 3, func() Sample {
+		start := time.Now()
+		bucket.Wait(context.Background())
+		queued := time.Since(start)
+		s := timed(func() bool { time.Sleep(5 * time.Millisecond); return false })
+		s.Queued = queued
+		mu.Lock()
+		windows = append(windows, l.Window())
+		mu.Unlock()
+		return s
+	})
+	last := windows[len(windows)*2/3:]
+	sum := 0
+	for _, w := range last {
+		sum += w
+	}
+	avg := float64(sum) / float64(len(last))
+	t.Logf("average window %.1f over the last third, min latency %v", avg, l.Stats().MinLatency)
+	if avg > 24 {
+		t.Errorf("average window %.1f: 200/s at 5 ms needs about 1 row in flight, 3x tolerance about 3", avg)
+	}
+}

@@ -24,6 +24,6 @@ func runFlow(workers, maxWorkers int) (fl *flow.Limiter, observe func(masspay.At
 	return fl, func(a masspay.Attempt) {
 		// The time the row waited for the client's token bucket counts:
 		// rows queueing there are rows the window should not hold.
-		fl.Observe(flow.Sample{Latency: a.Waited + a.Latency, Throttled: a.Status == http.StatusTooManyRequests})
+		fl.Observe(flow.Sample{Latency: a.Latency, Queued: a.Waited, Throttled: a.Status == http.StatusTooManyRequests})
 	}
 }
