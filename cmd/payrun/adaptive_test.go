@@ -89,6 +89,9 @@ func runTrial(tb testing.TB, label string, n int, f sandbox.Faults, args ...stri
 		}
 		last = now
 		tr.Windows = append(tr.Windows, p.Window)
+		if os.Getenv("BENCH_ADAPTIVE_TRACE") != "" && p.Done%25 == 0 {
+			fmt.Printf("  %5.2fs done %4d window %2d %5.0f req/s\n", now.Sub(p.Started).Seconds(), p.Done, p.Window, p.RequestRate)
+		}
 		tr.Rates = append(tr.Rates, p.RequestRate)
 	}
 	cmd := append([]string{"run", "--yes", "--base-url", base, "--ledger", ledgerPath}, args...)
@@ -195,7 +198,10 @@ func TestAdaptiveRunFollowsAnnouncedLimit(t *testing.T) {
 // (goal <= 1.1). BENCH_ADAPTIVE=1 turns it on (make bench-adaptive);
 // BENCH_ADAPTIVE_ROWS sets the sheet's rows (default 5000),
 // BENCH_ADAPTIVE_WORKERS the fixed runs (default 1,4,8,16,32,64),
-// BENCH_ADAPTIVE_SCENARIO picks the scenarios whose name contains it.
+// BENCH_ADAPTIVE_SCENARIO picks the scenarios whose name contains it,
+// BENCH_ADAPTIVE_ARGS adds flags to the adaptive run, and
+// BENCH_ADAPTIVE_TRACE=1 prints every 25th row's time, window and request
+// rate.
 func BenchmarkAdaptiveVsFixed(b *testing.B) {
 	if os.Getenv("BENCH_ADAPTIVE") == "" {
 		b.Skip("BENCH_ADAPTIVE=1 runs it (make bench-adaptive): minutes per scenario")
@@ -226,7 +232,7 @@ func BenchmarkAdaptiveVsFixed(b *testing.B) {
 				continue
 			}
 			fmt.Printf("== %s, %d rows\n", sc.name, rows)
-			ad := runTrial(b, "adaptive", rows, sc.faults)
+			ad := runTrial(b, "adaptive", rows, sc.faults, strings.Fields(os.Getenv("BENCH_ADAPTIVE_ARGS"))...)
 			fmt.Println(ad)
 			best := trial{}
 			for _, w := range fixed {
