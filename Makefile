@@ -6,7 +6,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 SEEDS   ?= 200
 
-.PHONY: all build test crossbuild contract demo demo-reset bench lint fuzz torture clean
+.PHONY: all build test crossbuild contract demo demo-reset bench bench-adaptive lint fuzz torture clean
 
 all: build
 
@@ -55,6 +55,14 @@ demo-reset:
 
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
+
+# make bench-adaptive: issue 21's adaptive window against --workers 1..64,
+# side by side, on the sandbox at 200 ms with a 40/s limit and at 50 ms
+# without one. ADAPTIVE_ROWS rows per run (a full set of 14 runs of 5,000
+# rows takes hours on a shared machine; the README says what was measured).
+ADAPTIVE_ROWS ?= 5000
+bench-adaptive:
+	BENCH_ADAPTIVE=1 BENCH_ADAPTIVE_ROWS=$(ADAPTIVE_ROWS) $(GO) test -run '^$$' -bench AdaptiveVsFixed -benchtime 1x -timeout 0 ./cmd/payrun
 
 # staticcheck comes through the module proxy at a pinned version.
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -16,6 +16,7 @@ import (
 var batchLayers = map[string]int{
 	"batch/sheet":           0, // the row model, columns, amounts, countries, currencies, problems
 	"batch/xlsxread":        0, // the fast XLSX worksheet reader
+	"batch/flow":            0, // the adaptive window over rows in flight
 	"batch/alert/alerttest": 0, // the receiving side of alert channels, for tests
 	"batch/validate":        1, // row and sheet problems, duplicate detection
 	"batch/ingest":          2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger

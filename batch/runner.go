@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/payrun/payrun/batch/flow"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
@@ -27,8 +28,14 @@ var ErrAborted = errors.New("run aborted")
 type Runner struct {
 	API    API
 	Ledger *ledger.Ledger
-	// Workers is the number of rows worked on at once (default 8).
+	// Workers is the number of rows worked on at once (default 8) when
+	// Flow is nil.
 	Workers int
+	// Flow, when set, decides how many rows are in flight instead of
+	// Workers: an adaptive window (batch/flow) fed by the MassPay client's
+	// observer, or a fixed one. Progress reports its window and the
+	// request rate it sees.
+	Flow *flow.Limiter
 	// Clock is the runner's notion of now (quote expiry); default time.Now.
 	Clock func() time.Time
 	Log   zerolog.Logger
@@ -59,6 +66,10 @@ type Progress struct {
 	Done    int
 	ByState map[ledger.State]int
 	Started time.Time
+	// Window is the number of rows allowed in flight, and RequestRate the
+	// MassPay requests per second seen lately (Runner.Flow).
+	Window      int
+	RequestRate float64
 }
 
 // Stats is what a finished (or interrupted) run reports.
@@ -83,8 +94,12 @@ func (r *Runner) Run(stop, calls context.Context, runID int64) (Stats, error) {
 	}
 	r.progress.start(counts, r.Clock())
 
+	fl := r.Flow
+	if fl == nil {
+		fl = flow.Fixed(r.Workers, r.Clock)
+	}
 	g, gctx := errgroup.WithContext(calls)
-	g.SetLimit(r.Workers)
+	g.SetLimit(fl.Max())
 	interrupted := false
 	var listErr error
 	for row, err := range r.Ledger.RowsToWork(calls, runID) {
@@ -92,15 +107,19 @@ func (r *Runner) Run(stop, calls context.Context, runID int64) (Stats, error) {
 			listErr = fmt.Errorf("list rows to work: %w", err)
 			break
 		}
-		if stop.Err() != nil || gctx.Err() != nil {
+		if stop.Err() != nil || gctx.Err() != nil || fl.Acquire(gctx) != nil {
 			interrupted = true
 			break
 		}
 		g.Go(func() error {
+			defer fl.Release()
 			final, err := r.payRow(stop, gctx, row)
 			r.progress.moved(row.State, final.State)
 			if r.OnProgress != nil {
-				r.OnProgress(r.progress.snapshot())
+				p := r.progress.snapshot()
+				st := fl.Stats()
+				p.Window, p.RequestRate = st.Window, st.RequestRate
+				r.OnProgress(p)
 			}
 			return err
 		})

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"golang.org/x/time/rate"
 )
 
 // Base URLs of MassPay's payout API. Paths of every method are relative to
@@ -55,7 +54,10 @@ type Config struct {
 	MaxRetries int
 	// RateLimit is the sustained request rate in requests per second that
 	// the client allows itself, so a big run stays under MassPay's limits
-	// instead of bouncing off 429s. Zero disables client-side limiting.
+	// instead of bouncing off 429s. Zero sets no limit of the client's own.
+	// Either way the client lowers its rate to the limit MassPay's answers
+	// announce (X-RateLimit-Limit, RateLimit-Limit, RateLimit-Policy), and a
+	// 429's Retry-After holds all its requests, not only the refused one.
 	RateLimit float64
 	// RateBurst is the number of requests allowed at once above RateLimit.
 	// Zero means max(1, ceil(RateLimit)).
@@ -71,6 +73,10 @@ type Config struct {
 	// MinRetryBackoff and MaxRetryBackoff bound the exponential backoff with
 	// full jitter between attempts. Zero means the Default values.
 	MinRetryBackoff, MaxRetryBackoff time.Duration
+	// Observer, when set, is called after every attempt (from the calling
+	// goroutine, so it must be quick): a concurrency controller reads
+	// MassPay's latency and 429s from it.
+	Observer func(Attempt)
 }
 
 // Option adjusts a Config in the NewProduction and NewStaging constructors.
@@ -112,7 +118,8 @@ type Client struct {
 	hc         *http.Client
 	timeout    time.Duration
 	maxRetries int
-	limiter    *rate.Limiter
+	pace       *pacer
+	observer   func(Attempt)
 	userAgent  string
 	log        zerolog.Logger
 	debug      bool
@@ -169,6 +176,8 @@ func New(cfg Config) (*Client, error) {
 		minBackoff: cfg.MinRetryBackoff,
 		maxBackoff: cfg.MaxRetryBackoff,
 		sleep:      sleepCtx,
+		pace:       newPacer(cfg.RateLimit, cfg.RateBurst),
+		observer:   cfg.Observer,
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{}
@@ -201,13 +210,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.maxBackoff < c.minBackoff {
 		c.maxBackoff = c.minBackoff
-	}
-	if cfg.RateLimit > 0 {
-		burst := cfg.RateBurst
-		if burst <= 0 {
-			burst = max(1, int(math.Ceil(cfg.RateLimit)))
-		}
-		c.limiter = rate.NewLimiter(rate.Limit(cfg.RateLimit), burst)
 	}
 	return c, nil
 }

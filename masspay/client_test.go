@@ -131,7 +131,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Fatalf("NewProduction: %v %v", c, err)
 	}
 	c, err = NewStaging("k", WithMaxRetries(-1), WithRateLimit(5, 0))
-	if err != nil || c.BaseURL() != StagingURL || c.maxRetries != 0 || c.limiter.Burst() != 5 {
+	if err != nil || c.BaseURL() != StagingURL || c.maxRetries != 0 || c.pace.limiter().Burst() != 5 {
 		t.Fatalf("NewStaging: %+v %v", c, err)
 	}
 }

@@ -31,6 +31,7 @@ type attemptResult struct {
 	err        error // *APIError or *TransportError; nil on 2xx
 	retryAfter time.Duration
 	hasRetryAt bool
+	latency    time.Duration
 }
 
 // do is the one request path every method goes through. It marshals in once
@@ -75,18 +76,27 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	// that outcome known.
 	var unknown bool
 	var last error
+	// slept is when this request's last back-off ended: a pause that
+	// MassPay asked for (Retry-After) and that ends before it was already
+	// waited out by this request's own back-off.
+	var slept time.Time
 	for attempt := 1; ; attempt++ {
-		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx); err != nil {
-				err = fmt.Errorf("masspay: %s %s: wait for rate limiter: %w", method, path, limiterErr(ctx, err))
-				if last == nil {
-					return err
-				}
-				return &RetryError{Attempts: attempt - 1, Reason: "rate limiter wait would outlast the context", Err: last,
-					Ctx: limiterErr(ctx, err), unknown: unknown}
+		waitStart := time.Now()
+		if err := c.wait(ctx, slept); err != nil {
+			err = fmt.Errorf("masspay: %s %s: wait for rate limiter: %w", method, path, limiterErr(ctx, err))
+			if last == nil {
+				return err
 			}
+			return &RetryError{Attempts: attempt - 1, Reason: "rate limiter wait would outlast the context", Err: last,
+				Ctx: limiterErr(ctx, err), unknown: unknown}
 		}
+		waited := time.Since(waitStart)
 		res := c.attempt(ctx, method, target, path, idemKey, payload, attempt)
+		c.learn(res)
+		if c.observer != nil {
+			c.observer(Attempt{Method: method, Path: path, Status: res.status, Waited: waited,
+				Latency: res.latency, RetryAfter: res.retryAfter})
+		}
 		if res.err == nil {
 			if out == nil || len(bytes.TrimSpace(res.body)) == 0 {
 				return nil
@@ -138,6 +148,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		c.log.Warn().Str("method", method).Str("path", path).Int("attempt", attempt).
 			Str("idempotency_key", idemKey).Str("reason", reason).Dur("backoff", wait).
 			Str("error", c.redact(res.err.Error())).Msg("masspay: retrying")
+		slept = time.Now().Add(wait)
 		if err := c.sleep(ctx, wait); err != nil {
 			return &RetryError{Attempts: attempt, Reason: "context ended while waiting to retry", Err: res.err,
 				Ctx: ctxErrOr(ctx, err), unknown: unknown}
@@ -288,6 +299,7 @@ func (c *Client) attempt(ctx context.Context, method, target, path, idemKey stri
 		}
 		ev.Msg("masspay: request")
 	}
+	res.latency = latency
 	return res
 }
 

@@ -60,6 +60,7 @@ var sdkRoutes = []sdkRoute{
 // with the reason. A new method belongs in sdkRoutes or here.
 var noSDKRoute = map[string]string{
 	"BaseURL": "reads the configuration; sends nothing",
+	"Rate":    "reads the client's token bucket; sends nothing",
 	"BestRoutes": "GET /payout/country/{country_code}/best is what MassPay's guides use, but SDK 2.0.0 does not define it " +
 		"(CatalogService has only getCountryServices and getCheapestCountryServices); PreferredRoutes falls back from it",
 	"PreferredRoutes": "not one route: /best, then on 404/405 the SDK's getCheapestCountryServices and getCountryServices " +

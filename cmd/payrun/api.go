@@ -45,7 +45,7 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 		if err != nil {
 			return nil, fmt.Errorf("start sandbox: %w", err)
 		}
-		c, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandboxKey, Logger: &log, Debug: f.debug})
+		c, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandboxKey, Logger: &log, Debug: f.debug, Observer: f.observe})
 		if err != nil {
 			srv.Close()
 			return nil, err
@@ -60,7 +60,7 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 	if err != nil {
 		return nil, err
 	}
-	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: rate, Logger: &log, Debug: f.debug})
+	c, err := masspay.New(masspay.Config{BaseURL: base, APIKey: key, RateLimit: rate, Logger: &log, Debug: f.debug, Observer: f.observe})
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ type RunCommand struct {
 	sheet        sheetFlags
 	ledgerPath   string
 	workers      int
+	maxWorkers   int
 	yes          bool
 	allowPartial bool
 	skipInvalid  bool
@@ -67,6 +68,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	c.sheet.register(fs)
 	ledgerFlag(fs, &c.ledgerPath)
 	workersFlag(fs, &c.workers)
+	maxWorkersFlag(fs, &c.maxWorkers)
 	requireApprovalFlag(fs, &c.requireApproval)
 	fs.BoolVar(&c.yes, "yes", false, "do not ask for confirmation (cron)")
 	allowPartialFlag(fs, &c.allowPartial)
@@ -91,8 +93,13 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	// The logger loaded payrun.toml: settings not given as flags come from
 	// the environment, then the file.
 	if c.workers <= 0 {
-		c.workers = envInt(m, "PAYRUN_WORKERS", 8)
+		c.workers = envInt(m, "PAYRUN_WORKERS", 0)
 	}
+	if c.maxWorkers <= 0 {
+		c.maxWorkers = envInt(m, "PAYRUN_MAX_WORKERS", defaultMaxWorkers)
+	}
+	fl, observe := runFlow(c.workers, c.maxWorkers)
+	c.api.observe = observe
 	if on, err := m.envBool("PAYRUN_REQUIRE_APPROVAL"); err != nil {
 		return err
 	} else if on {
@@ -249,7 +256,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if m.progressHook != nil {
 		onProgress = func(p batch.Progress) { view.Update(p); m.progressHook(p) }
 	}
-	r := &batch.Runner{API: conn.Client, Ledger: l, Workers: c.workers, Log: log, OnProgress: onProgress}
+	r := &batch.Runner{API: conn.Client, Ledger: l, Flow: fl, Log: log, OnProgress: onProgress}
 	var (
 		stats  batch.Stats
 		runErr error

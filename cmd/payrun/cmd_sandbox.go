@@ -52,7 +52,8 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 	jitter := fs.Duration("latency-jitter", 0, "add up to this much random delay")
 	errRate := fs.Float64("error-rate", 0, "share of requests answered 500/502/504 without doing anything (0..1)")
 	lostRate := fs.Float64("lost-response-rate", 0, "share of requests processed, then the connection dropped without an answer (0..1)")
-	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed; above it 429 with Retry-After (0 = off)")
+	rateLimit := fs.Float64("rate-limit", 0, "requests per second allowed; above it 429 with Retry-After (0 = off); answers announce it in X-RateLimit-* headers")
+	rateQuiet := fs.Bool("rate-limit-quiet", false, "with --rate-limit: no X-RateLimit-* headers, only 429 and Retry-After")
 	hookURL := fs.String("webhook-url", "", "deliver signed status callbacks to this URL")
 	hookSecret := fs.String("webhook-secret", "", "secret for the X-MassPay-Signature HMAC")
 	dupRate := fs.Float64("webhook-duplicate-rate", 0, "share of webhook deliveries sent twice (0..1)")
@@ -83,7 +84,7 @@ func (c *SandboxCommand) Run(ctx context.Context, m *Main, args []string) error 
 	cfg := sandbox.Config{
 		APIKey: *apiKey, Seed: *seed, WebhookURL: *hookURL, WebhookSecret: *hookSecret, StateFile: *state, NoBestRoute: *noBest,
 		Faults: sandbox.Faults{Latency: *latency, LatencyJitter: *jitter, ErrorRate: *errRate, LostResponseRate: *lostRate,
-			RateLimit: *rateLimit, WebhookDuplicateRate: *dupRate, WebhookReorder: *reorder},
+			RateLimit: *rateLimit, RateLimitQuiet: *rateQuiet, WebhookDuplicateRate: *dupRate, WebhookReorder: *reorder},
 	}
 	if len(balances) > 0 {
 		cfg.Balances = balances

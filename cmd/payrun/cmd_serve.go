@@ -78,7 +78,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	defer closeLog()
 	if c.workers <= 0 {
-		c.workers = envInt(m, "PAYRUN_WORKERS", 8) // after the logger loaded payrun.toml
+		c.workers = envInt(m, "PAYRUN_WORKERS", 0) // after the logger loaded payrun.toml; 0: adaptive
 	}
 	if !loopback && !useTLS {
 		fmt.Fprintf(m.humanOut(), "WARNING: serving plain HTTP on %s: passwords, session cookies and payee details cross the network unencrypted. Put TLS in front of it.\n", c.listen)
@@ -90,6 +90,10 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("open ledger %s: %w", ledgerPath, err)}
 	}
 	defer l.Close()
+	// One window for the console's runs (one at a time, under the ledger
+	// lock), fed by the one client.
+	fl, observe := runFlow(c.workers, envInt(m, "PAYRUN_MAX_WORKERS", defaultMaxWorkers))
+	c.api.observe = observe
 	conn, err := m.openAPI(ctx, c.api, log, ledgerPath)
 	if err != nil {
 		return err
@@ -137,7 +141,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	cfg := console.Config{
 		Ledger: l, API: conn.Client, Environment: conn.Env, DataDir: dataDir,
-		SecureCookies: useTLS, MaxUpload: int64(c.maxUploadMB) << 20, Workers: c.workers,
+		SecureCookies: useTLS, MaxUpload: int64(c.maxUploadMB) << 20, Workers: c.workers, Flow: fl,
 		SetupToken: setupToken, Log: log, DecimalMark: iopts.DecimalMark,
 	}
 	if notify != nil {

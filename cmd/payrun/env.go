@@ -119,7 +119,10 @@ func (m *Main) defaultLedger(flagVal string, sandboxRun bool) string {
 	return "payrun.db"
 }
 
-// resolve returns the flag, else PAYRUN_RATE_LIMIT, else 50.
+// resolve returns the flag, else PAYRUN_RATE_LIMIT, else 0: no limit of
+// payrun's own. The client still follows the limit MassPay's answers
+// announce and a 429's Retry-After, and the run's adaptive window backs off
+// on 429s, so a guessed default would only slow a MassPay that allows more.
 func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
 	if r.set {
 		return r.v, nil
@@ -131,7 +134,7 @@ func (r rateFlag) resolve(getenv func(string) string) (float64, error) {
 		}
 		return p.v, nil
 	}
-	return 50, nil
+	return 0, nil
 }
 
 func envInt(m *Main, name string, def int) int {

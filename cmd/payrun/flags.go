@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/payrun/payrun/masspay"
 	"strconv"
 )
 
@@ -19,6 +20,9 @@ type apiFlags struct {
 	keyFile      string
 	rateLimit    rateFlag
 	debug        bool
+	// observe, set by the caller (not a flag), sees every attempt of the
+	// client: the run's concurrency window learns from it.
+	observe func(masspay.Attempt)
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -27,7 +31,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.baseURL, "base-url", "", "MassPay base `URL` (env MASSPAY_BASE_URL), e.g. http://127.0.0.1:8080/v1.0.0/payout")
 	fs.StringVar(&f.env, "env", "", "MassPay environment: production or staging (env MASSPAY_ENV)")
 	fs.StringVar(&f.keyFile, "api-key-file", "", "`FILE` holding the MassPay API key (env MASSPAY_API_KEY_FILE; or MASSPAY_API_KEY)")
-	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second, a `number` (env PAYRUN_RATE_LIMIT; default 50)")
+	fs.Var(&f.rateLimit, "rate-limit", "most MassPay requests per second, a `number` (env PAYRUN_RATE_LIMIT; default none: MassPay's announced limit and 429s set the pace)")
 	fs.BoolVar(&f.debug, "debug", false, "log every MassPay request (method, path, status, latency, attempt)")
 }
 
@@ -75,7 +79,13 @@ func runIDFlag(fs *flag.FlagSet, p *int64) {
 
 // workersFlag is --workers, the rows paid at once.
 func workersFlag(fs *flag.FlagSet, p *int) {
-	fs.IntVar(p, "workers", 0, "`N` rows paid at once (env PAYRUN_WORKERS; default 8)")
+	fs.IntVar(p, "workers", 0, "`N` rows paid at once, pinned (env PAYRUN_WORKERS; default: adaptive, from MassPay's latency and 429s)")
+}
+
+// maxWorkersFlag is --max-workers: the most rows paid at once while the
+// window adapts.
+func maxWorkersFlag(fs *flag.FlagSet, p *int) {
+	fs.IntVar(p, "max-workers", 0, "`N`, the most rows paid at once while adapting (env PAYRUN_MAX_WORKERS; default 64)")
 }
 
 // requireApprovalFlag is --require-approval. It can only switch approval

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -87,14 +88,16 @@ func (p *progressView) draw(s batch.Progress, now time.Time) {
 		return
 	}
 	if !p.tty {
-		ev := p.log.Info().Int("done", s.Done).Int("total", s.Total).Float64("rows_per_s", rate).Str("eta", eta)
+		ev := p.log.Info().Int("done", s.Done).Int("total", s.Total).Float64("rows_per_s", rate).Str("eta", eta).
+			Int("window", s.Window).Float64("requests_per_s", math.Round(s.RequestRate*10)/10)
 		for st, n := range s.ByState {
 			ev = ev.Int(string(st), n)
 		}
 		ev.Msg("progress")
 		return
 	}
-	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d rows  %.1f/s  ETA %s  %s", progressBar(s), s.Done, s.Total, rate, eta, stateCounts(s.ByState))
+	fmt.Fprintf(p.w, "\r\033[K[%s] %d/%d rows  %.1f/s  ETA %s  window %d, %.0f req/s  %s", progressBar(s), s.Done, s.Total, rate, eta,
+		s.Window, s.RequestRate, stateCounts(s.ByState))
 	p.drawn = true
 }
 

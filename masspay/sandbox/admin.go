@@ -126,13 +126,14 @@ type faultsJSON struct {
 	ErrorRate            float64 `json:"error_rate"`
 	LostResponseRate     float64 `json:"lost_response_rate"`
 	RateLimit            float64 `json:"rate_limit"`
+	RateLimitQuiet       bool    `json:"rate_limit_quiet"`
 	WebhookDuplicateRate float64 `json:"webhook_duplicate_rate"`
 	WebhookReorder       bool    `json:"webhook_reorder"`
 }
 
 func faultsWire(f Faults) faultsJSON {
 	return faultsJSON{Latency: f.Latency.String(), LatencyJitter: f.LatencyJitter.String(), ErrorRate: f.ErrorRate,
-		LostResponseRate: f.LostResponseRate, RateLimit: f.RateLimit, WebhookDuplicateRate: f.WebhookDuplicateRate,
+		LostResponseRate: f.LostResponseRate, RateLimit: f.RateLimit, RateLimitQuiet: f.RateLimitQuiet, WebhookDuplicateRate: f.WebhookDuplicateRate,
 		WebhookReorder: f.WebhookReorder}
 }
 
@@ -184,6 +185,11 @@ func parseFaults(body []byte, cur Faults) (Faults, *apiError) {
 	} {
 		if e != nil {
 			return cur, e
+		}
+	}
+	if v, ok := raw["rate_limit_quiet"]; ok {
+		if json.Unmarshal(v, &f.RateLimitQuiet) != nil {
+			return cur, badField("rate_limit_quiet", "invalid_type", "rate_limit_quiet must be true or false")
 		}
 	}
 	if v, ok := raw["webhook_reorder"]; ok {

@@ -44,6 +44,9 @@ type Faults struct {
 	// RateLimit is the number of requests per second allowed; above it the
 	// answer is 429 with Retry-After. 0 turns the limit off.
 	RateLimit float64 `json:"rate_limit"`
+	// RateLimitQuiet leaves the X-RateLimit-* headers out of the answers,
+	// like a MassPay that only says 429 and Retry-After once over the limit.
+	RateLimitQuiet bool `json:"rate_limit_quiet"`
 	// WebhookDuplicateRate is the share of webhook deliveries sent twice.
 	WebhookDuplicateRate float64 `json:"webhook_duplicate_rate"`
 	// WebhookReorder delivers webhook events out of order by holding some

@@ -25,7 +25,20 @@ func (s *Sandbox) roll(pick func(Faults) float64) bool {
 // injectFaults applies rate limit, latency and the 5xx fault to an API
 // request. It reports false when it already answered.
 func (s *Sandbox) injectFaults(w http.ResponseWriter, r *http.Request) (int, bool) {
-	if wait, ok := s.limiter.allow(); !ok {
+	wait, ok, limit, remaining := s.limiter.allow()
+	s.faultMu.Lock()
+	quiet := s.faults.RateLimitQuiet
+	s.faultMu.Unlock()
+	if limit > 0 && !quiet {
+		// Like MassPay behind a common API gateway: every answer says the
+		// budget (requests per second) and what is left of it, so a client
+		// can pace itself before it is refused.
+		h := w.Header()
+		h.Set("X-RateLimit-Limit", strconv.FormatFloat(limit, 'f', -1, 64))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		h.Set("X-RateLimit-Reset", "1")
+	}
+	if !ok {
 		secs := int(math.Ceil(wait.Seconds()))
 		if secs < 1 {
 			secs = 1
@@ -85,19 +98,21 @@ func (l *limiter) set(perSecond float64) {
 	l.l = rate.NewLimiter(rate.Limit(perSecond), burst)
 }
 
-// allow takes a token, or reports how long until one is available.
-func (l *limiter) allow() (time.Duration, bool) {
+// allow takes a token, or reports how long until one is available. It
+// also returns the limit in requests per second (0 when off) and the whole
+// tokens left after this request, for the rate-limit headers.
+func (l *limiter) allow() (wait time.Duration, ok bool, limit float64, remaining int) {
 	l.mu.Lock()
 	lim := l.l
 	l.mu.Unlock()
 	if lim == nil {
-		return 0, true
+		return 0, true, 0, 0
 	}
 	now := time.Now()
 	res := lim.ReserveN(now, 1)
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return d, false
+		return d, false, float64(lim.Limit()), 0
 	}
-	return 0, true
+	return 0, true, float64(lim.Limit()), max(0, int(lim.TokensAt(now)))
 }

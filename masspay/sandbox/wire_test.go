@@ -320,6 +320,38 @@ func TestRateLimit(t *testing.T) {
 	if body["code"] == nil || body["message"] == nil || body["details"] == nil || body["timestamp"] == nil {
 		t.Fatalf("429 body: %s", b)
 	}
+	if resp.Header.Get("X-RateLimit-Limit") != "1" || resp.Header.Get("X-RateLimit-Remaining") != "0" {
+		t.Fatalf("429 rate-limit headers: %v", resp.Header)
+	}
+}
+
+// TestRateLimitHeaders: under a rate limit every answer names the limit
+// (requests per second) and what is left of it; without one, none does.
+func TestRateLimitHeaders(t *testing.T) {
+	h := start(t, func(c *Config) { c.Faults.RateLimit = 5 })
+	resp, _, err := h.raw("GET", "/account/balance", nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("balance: %v %v", err, resp)
+	}
+	if got := resp.Header.Get("X-RateLimit-Limit"); got != "5" {
+		t.Fatalf("X-RateLimit-Limit %q, want 5", got)
+	}
+	if got := resp.Header.Get("X-RateLimit-Remaining"); got != "4" && got != "3" {
+		t.Fatalf("X-RateLimit-Remaining %q after one of five", got)
+	}
+	if resp.Header.Get("X-RateLimit-Reset") == "" {
+		t.Fatal("no X-RateLimit-Reset")
+	}
+	h.srv.SetFaults(Faults{RateLimit: 5, RateLimitQuiet: true})
+	resp, _, _ = h.raw("GET", "/account/balance", nil)
+	if resp.Header.Get("X-RateLimit-Limit") != "" {
+		t.Fatalf("rate-limit headers with rate_limit_quiet: %v", resp.Header)
+	}
+	h.srv.SetFaults(Faults{})
+	resp, _, _ = h.raw("GET", "/account/balance", nil)
+	if resp.Header.Get("X-RateLimit-Limit") != "" {
+		t.Fatalf("rate-limit headers without a limit: %v", resp.Header)
+	}
 }
 
 func TestFaultsEndpoint(t *testing.T) {

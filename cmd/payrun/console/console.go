@@ -34,6 +34,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/flow"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 )
@@ -62,8 +63,12 @@ type Config struct {
 	// ResultsPageRows is how many rows one results page shows (default
 	// 1000); the others are on the next pages, and all in the workbook.
 	ResultsPageRows int
-	// Workers is the number of rows paid at once (default 8).
+	// Workers is the number of rows paid at once (default 8) when Flow is
+	// nil.
 	Workers int
+	// Flow, when set, sizes the runs' window of rows in flight instead
+	// (batch.Runner.Flow).
+	Flow *flow.Limiter
 	// SetupToken, when set, lets /setup?token=... create the first console
 	// user while the ledger has none. It stops working once a user exists.
 	SetupToken string

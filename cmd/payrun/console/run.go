@@ -190,7 +190,7 @@ func (s *Server) pay(runID int64, lock *ledger.Lock, before ledger.Balances) {
 	log := s.cfg.Log.With().Int64("run_id", runID).Logger()
 	// Progress pages read the ledger, not the runner's reports: the same
 	// page then serves a run cron started.
-	rn := &batch.Runner{API: s.cfg.API, Ledger: s.cfg.Ledger, Workers: s.cfg.Workers, Log: log}
+	rn := &batch.Runner{API: s.cfg.API, Ledger: s.cfg.Ledger, Workers: s.cfg.Workers, Flow: s.cfg.Flow, Log: log}
 	stats, runErr := rn.Run(s.stop, s.calls, runID)
 	ctx := context.WithoutCancel(s.calls)
 	after := before
