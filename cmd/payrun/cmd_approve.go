@@ -13,9 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -199,7 +199,7 @@ func approvalRefusal(ctx context.Context, l *ledger.Ledger, sheetPath, sum, env 
 }
 
 // planTotals is a plan's requested totals, "208143.34 USD, 31633.14 EUR".
-func planTotals(plan *batch.Plan) string {
+func planTotals(plan *results.Plan) string {
 	var totals []string
 	for _, cur := range plan.Currencies() {
 		totals = append(totals, plan.Requested[cur].StringFixed(decimalsFor(cur))+" "+cur)
@@ -210,7 +210,7 @@ func planTotals(plan *batch.Plan) string {
 // recordPlan records a checked sheet's plan in the ledger for approval
 // (maker-checker) and prints its id. It needs no ledger lock: recording a
 // plan pays nothing and may happen while a run works the same ledger.
-func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *batch.Plan) error {
+func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *results.Plan) error {
 	sum, err := ingest.FileSHA256(sheetPath)
 	if err != nil {
 		return err

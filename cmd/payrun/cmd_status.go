@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 )
 
 // StatusCommand shows where a run stands: rows by state, what was paid per
@@ -45,7 +45,7 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// A run's totals are what it moved itself; rows another run settled
 	// are named apart, so the status of a re-run never shows a second
 	// payment.
-	sum, err := batch.SummarizeRun(ctx, l, run.ID)
+	sum, err := results.SummarizeRun(ctx, l, run.ID)
 	if err != nil {
 		return err
 	}
