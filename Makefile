@@ -87,7 +87,7 @@ FUZZTIME ?= 30s
 # Go minimizes every input that finds new code for up to 60 s by default;
 # for the XML targets that stalled fuzzing for most of a 30 s run.
 FUZZMINTIME ?= 5s
-FUZZ_TARGETS = ./batch:FuzzAppendEscaped ./batch/sheet:FuzzParseAmount ./batch/ingest:FuzzCSVReader ./batch/sheet:FuzzMatchHeader ./batch/xlsxread:FuzzXLSXScanRows ./batch/xlsxread:FuzzXLSXSharedStrings \
+FUZZ_TARGETS = ./batch/results:FuzzAppendEscaped ./batch/sheet:FuzzParseAmount ./batch/ingest:FuzzCSVReader ./batch/sheet:FuzzMatchHeader ./batch/xlsxread:FuzzXLSXScanRows ./batch/xlsxread:FuzzXLSXSharedStrings \
 	./ledger:FuzzDecodeColumnsFast ./masspay:FuzzNewAPIError ./masspay/webhook:FuzzHandler ./masspay/sandbox:FuzzCreateUser ./masspay/sandbox:FuzzInitiatePayout \
 	./masspay/sandbox:FuzzLoad ./masspay/sandbox:FuzzAttributesAndAutopay ./masspay/sandbox:FuzzSandboxAdmin
 fuzz:

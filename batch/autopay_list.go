@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
@@ -85,17 +86,17 @@ var AutopayListColumns = []string{
 // WriteAutopayRules writes listings to path (CSV for .csv, XLSX otherwise),
 // atomically, and returns the paths written.
 func WriteAutopayRules(path string, listings []AutopayListing) ([]string, error) {
-	t := exportTable{name: "Autopay rules", header: AutopayListColumns, empty: "No payees to list."}
+	t := results.Table{Name: "Autopay rules", Header: AutopayListColumns, Empty: "No payees to list."}
 	for _, l := range listings {
-		pct := outCell{}
+		pct := results.Cell{}
 		if l.Rule.Token != "" {
-			pct = rateCell(decimal.NewNullDecimal(l.Rule.Percentage))
+			pct = results.RateCell(decimal.NewNullDecimal(l.Rule.Percentage))
 		}
-		t.rows = append(t.rows, []outCell{
-			textCell(l.InternalUserID), textCell(l.WalletCurrency), pct, textCell(l.Rule.DestinationToken),
-			textCell(l.Country), textCell(l.DeliveryType), textCell(l.PayerName), outCell{},
-			textCell(l.UserToken), textCell(l.WalletToken), textCell(l.Rule.Token), textCell(l.Rule.AttrSetToken), textCell(strings.TrimSpace(l.Note)),
+		t.Rows = append(t.Rows, []results.Cell{
+			results.TextCell(l.InternalUserID), results.TextCell(l.WalletCurrency), pct, results.TextCell(l.Rule.DestinationToken),
+			results.TextCell(l.Country), results.TextCell(l.DeliveryType), results.TextCell(l.PayerName), results.Cell{},
+			results.TextCell(l.UserToken), results.TextCell(l.WalletToken), results.TextCell(l.Rule.Token), results.TextCell(l.Rule.AttrSetToken), results.TextCell(strings.TrimSpace(l.Note)),
 		})
 	}
-	return writeExport(path, ExportFormatOf(path), []exportTable{t})
+	return results.WriteTables(path, results.ExportFormatOf(path), []results.Table{t})
 }

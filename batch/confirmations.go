@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -143,7 +144,7 @@ func savePDF(ctx context.Context, api ConfirmationsAPI, row ledger.Row, path str
 	if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		return fmt.Errorf("fetch confirmation of %s: %w", row.PayoutToken, ErrNotPDF)
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return results.WriteAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(pdf)
 		return err
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -61,12 +62,12 @@ func orDashStatus(s string) string {
 }
 
 // flipFromEvent builds the results' Flip of one EventFlip event.
-func flipFromEvent(row ledger.Row, ev ledger.Event, d flipData) Flip {
+func flipFromEvent(row ledger.Row, ev ledger.Event, d flipData) results.Flip {
 	amt := row.SourceAmount
 	if !amt.Valid {
 		amt = decimal.NullDecimal{Decimal: row.Amount, Valid: true}
 	}
-	return Flip{
+	return results.Flip{
 		ClientTransferID: row.ID,
 		Token:            d.Token,
 		Was:              d.Was,
@@ -93,8 +94,8 @@ func flipAction(row ledger.Row, was, now string) string {
 // LedgerFlips returns every flip recorded for run runID (0: every run),
 // oldest first: what ResultsOptions.Flips takes when results are
 // regenerated after a reconcile.
-func LedgerFlips(ctx context.Context, l *ledger.Ledger, runID int64) ([]Flip, error) {
-	var out []Flip
+func LedgerFlips(ctx context.Context, l *ledger.Ledger, runID int64) ([]results.Flip, error) {
+	var out []results.Flip
 	type flipped struct {
 		row   ledger.Row
 		inRun bool // run runID's sheet held the row

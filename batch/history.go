@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -54,7 +55,7 @@ var HistoryColumns = []string{"time_of_txn", "type", "token", "client_transfer_i
 func ExportHistory(ctx context.Context, api HistoryAPI, from, to time.Time, path string, opts HistoryOptions) (HistorySummary, error) {
 	sum := HistorySummary{Path: path}
 	if path == "" {
-		return sum, ErrResultsPathNeeded
+		return sum, results.ErrResultsPathNeeded
 	}
 	per := opts.PageSize
 	if per <= 0 {
@@ -65,7 +66,7 @@ func ExportHistory(ctx context.Context, api HistoryAPI, from, to time.Time, path
 		maxPages = 100000
 	}
 	var w historyWriter
-	a, err := createAtomic(path)
+	a, err := results.CreateAtomic(path)
 	if err != nil {
 		return sum, err
 	}
@@ -133,10 +134,10 @@ func (h *historyCSV) row(r *masspay.TxnHistory) error {
 	if r.ExchangeRate != nil {
 		rate = r.ExchangeRate.String()
 	}
-	return h.w.Write([]string{inertText(r.TimeOfTxn), inertText(r.Type), inertText(r.Token), inertText(r.ClientTransferID),
-		inertText(r.UserToken), inertText(r.Status), inertText(r.StatusReason),
-		r.SourceAmount.String(), inertText(r.SourceCurrencyCode), r.DestinationAmount.String(), inertText(r.DestinationCurrencyCode),
-		rate, r.Fee.String(), inertText(r.PickupCode)})
+	return h.w.Write([]string{results.InertText(r.TimeOfTxn), results.InertText(r.Type), results.InertText(r.Token), results.InertText(r.ClientTransferID),
+		results.InertText(r.UserToken), results.InertText(r.Status), results.InertText(r.StatusReason),
+		r.SourceAmount.String(), results.InertText(r.SourceCurrencyCode), r.DestinationAmount.String(), results.InertText(r.DestinationCurrencyCode),
+		rate, r.Fee.String(), results.InertText(r.PickupCode)})
 }
 
 func (h *historyCSV) finish(io.Writer) error {
@@ -189,10 +190,10 @@ func (h *historyXLSX) row(r *masspay.TxnHistory) error {
 	if r.ExchangeRate != nil {
 		rate = r.ExchangeRate.InexactFloat64()
 	}
-	return h.put([]any{inertText(r.TimeOfTxn), inertText(r.Type), inertText(r.Token), inertText(r.ClientTransferID),
-		inertText(r.UserToken), inertText(r.Status), inertText(r.StatusReason),
-		r.SourceAmount.InexactFloat64(), inertText(r.SourceCurrencyCode), r.DestinationAmount.InexactFloat64(),
-		inertText(r.DestinationCurrencyCode), rate, r.Fee.InexactFloat64(), inertText(r.PickupCode)})
+	return h.put([]any{results.InertText(r.TimeOfTxn), results.InertText(r.Type), results.InertText(r.Token), results.InertText(r.ClientTransferID),
+		results.InertText(r.UserToken), results.InertText(r.Status), results.InertText(r.StatusReason),
+		r.SourceAmount.InexactFloat64(), results.InertText(r.SourceCurrencyCode), r.DestinationAmount.InexactFloat64(),
+		results.InertText(r.DestinationCurrencyCode), rate, r.Fee.InexactFloat64(), results.InertText(r.PickupCode)})
 }
 
 func (h *historyXLSX) finish(w io.Writer) error {

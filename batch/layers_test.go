@@ -20,9 +20,10 @@ var batchLayers = map[string]int{
 	"batch/alert/alerttest": 0, // the receiving side of alert channels, for tests
 	"batch/validate":        1, // row and sheet problems, duplicate detection
 	"batch/ingest":          2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger
-	"batch":                 3, // the runner, plans, results, reconcile, autopay, exports
-	"batch/alert":           4, // tells people what a run did
-	"batch/torture":         5, // exactly-once evidence (tests only)
+	"batch/results":         3, // results, plan and summary workbooks and CSV, the fast XLSX writer, export tables
+	"batch":                 4, // the runner, plans, reconcile, autopay, exports
+	"batch/alert":           5, // tells people what a run did
+	"batch/torture":         6, // exactly-once evidence (tests only)
 }
 
 // TestBatchImportsOnlyDownward fails when a package under batch imports a

@@ -5,63 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"sort"
 	"strings"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
-
-// Quote is what MassPay's routes say one payout row will cost.
-type Quote struct {
-	Line                int
-	ID                  string
-	Country             string
-	DeliveryType        string
-	PayerName           string
-	DestinationToken    string
-	SourceCurrency      string
-	DestinationCurrency string
-	Fee                 decimal.Decimal
-	Rate                decimal.Decimal // destination units per source unit; zero if unknown
-	SourceAmount        decimal.Decimal // what leaves the account, before the fee
-	DestinationAmount   decimal.Decimal
-	// Problem is set when no route was found; the row cannot be paid as is.
-	Problem string
-}
-
-// Plan is a dry run of a sheet: what it asks for per currency, what MassPay
-// would charge, and whether the account covers it. It moves no money.
-type Plan struct {
-	Rows     int
-	ByMethod map[string]int
-	// Requested is the sum leaving the account per source currency (loads and
-	// payouts, before fees); Fees the estimated payout fees.
-	Requested map[string]decimal.Decimal
-	Fees      map[string]decimal.Decimal
-	Balances  map[string]decimal.Decimal
-	// Shortfall is how much more each source currency needs; empty when the
-	// account covers the sheet.
-	Shortfall map[string]decimal.Decimal
-	Quotes    []Quote
-	// NoRoute lists the payout rows MassPay offers no route for.
-	NoRoute []Quote
-	// NeedDetails lists the payout rows whose route requires payee details
-	// (attr: columns) the row neither gives nor MassPay holds, or gives in a
-	// form MassPay refuses: the run would end them NEEDS_ACTION. Problem
-	// names each detail and its column.
-	NeedDetails []Quote
-	// DetailsUnchecked counts the payout rows whose details could not be
-	// checked: their payee is not at MassPay yet and no known payee was
-	// there to read the route's requirements through. The run checks them.
-	DetailsUnchecked int
-	// Warnings are the sheet's warnings, one per kind, for the plan
-	// workbook; the caller sets them from the sheet's report.
-	Warnings []sheet.WarningSummary
-}
 
 // PlanOptions tune MakePlanWith.
 type PlanOptions struct {
@@ -74,26 +26,6 @@ type PlanOptions struct {
 	Ledger *ledger.Ledger
 }
 
-// OK reports whether the sheet can be paid in full: funds cover it, every
-// payout row has a route, and no row lacks a payout detail its route needs.
-func (p *Plan) OK() bool {
-	return len(p.Shortfall) == 0 && len(p.NoRoute) == 0 && len(p.NeedDetails) == 0
-}
-
-// Currencies returns the plan's source currencies in order.
-func (p *Plan) Currencies() []string {
-	set := map[string]bool{}
-	for c := range p.Requested {
-		set[c] = true
-	}
-	out := make([]string, 0, len(set))
-	for c := range set {
-		out = append(out, c)
-	}
-	sort.Strings(out)
-	return out
-}
-
 type routeGroup struct {
 	country, delivery, payer, token, src, dst string
 }
@@ -101,18 +33,18 @@ type routeGroup struct {
 // MakePlan prices rows against MassPay: balances once, and one route query per
 // distinct (country, delivery type, payer, currencies) so a thousand payouts
 // to Mexico cost one call.
-func MakePlan(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error]) (*Plan, error) {
+func MakePlan(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error]) (*results.Plan, error) {
 	return MakePlanWith(ctx, api, rows, PlanOptions{})
 }
 
 // MakePlanWith is MakePlan with options: with CheckDetails it also predicts
 // which payout rows will need payee details, as the run would find.
-func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error], opts PlanOptions) (*Plan, error) {
+func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error], opts PlanOptions) (*results.Plan, error) {
 	bals, err := api.Balances(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("fetch balances: %w", err)
 	}
-	p := &Plan{
+	p := &results.Plan{
 		ByMethod: map[string]int{}, Requested: map[string]decimal.Decimal{}, Fees: map[string]decimal.Decimal{},
 		Balances: map[string]decimal.Decimal{}, Shortfall: map[string]decimal.Decimal{},
 	}
@@ -140,7 +72,7 @@ func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error]
 			}
 			routes[g], rt = found, found
 		}
-		q := Quote{Line: r.Line, ID: r.ClientTransferID, Country: r.Country, DeliveryType: r.DeliveryType,
+		q := results.Quote{Line: r.Line, ID: r.ClientTransferID, Country: r.Country, DeliveryType: r.DeliveryType,
 			PayerName: r.PayerName, DestinationToken: r.DestinationToken, SourceCurrency: r.SourceCurrency,
 			DestinationCurrency: r.DestinationCurrency}
 		if rt == nil {
@@ -154,11 +86,11 @@ func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error]
 		if r.AmountIs == sheet.AmountIsDestination {
 			q.DestinationAmount = r.Amount
 			if !q.Rate.IsZero() {
-				q.SourceAmount = r.Amount.DivRound(q.Rate, decimalsOf(r.SourceCurrency)).RoundCeil(decimalsOf(r.SourceCurrency))
+				q.SourceAmount = r.Amount.DivRound(q.Rate, sheet.DecimalsOf(r.SourceCurrency)).RoundCeil(sheet.DecimalsOf(r.SourceCurrency))
 			}
 		} else {
 			q.SourceAmount = r.Amount
-			q.DestinationAmount = r.Amount.Mul(q.Rate).Round(decimalsOf(r.DestinationCurrency))
+			q.DestinationAmount = r.Amount.Mul(q.Rate).Round(sheet.DecimalsOf(r.DestinationCurrency))
 		}
 		p.Requested[r.SourceCurrency] = p.Requested[r.SourceCurrency].Add(q.SourceAmount)
 		p.Fees[r.SourceCurrency] = p.Fees[r.SourceCurrency].Add(q.Fee)
@@ -228,15 +160,6 @@ func rateTo(rt masspay.Route, currency string) decimal.Decimal {
 		}
 	}
 	return decimal.Zero
-}
-
-// decimalsOf is the number of decimals a currency's amounts carry (2 when the
-// currency is unknown).
-func decimalsOf(code string) int32 {
-	if c, ok := sheet.LookupCurrency(code); ok {
-		return c.Decimals
-	}
-	return 2
 }
 
 // detailChecker predicts, read-only, what the runner's storeAttributes will

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -36,7 +37,7 @@ func TestPlanNamesRowsMissingPayoutDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got *Quote
+	var got *results.Quote
 	for i, q := range p.NeedDetails {
 		if q.ID == "2026-06-FL-0197" {
 			got = &p.NeedDetails[i]

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -66,7 +67,7 @@ type ReconcileReport struct {
 	Checked int
 	Changes []StatusChange
 	// Flips are the flips this reconcile found (not those recorded before).
-	Flips    []Flip
+	Flips    []results.Flip
 	Problems []RowProblem
 	Balances []BalanceCheck
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -96,7 +97,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 
 	// The summary tells the story.
 	var sb strings.Builder
-	rep.Flips = []batch.Flip{f}
+	rep.Flips = []results.Flip{f}
 	if err := batch.WriteReconcileSummary(&sb, rep); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 		t.Fatalf("LedgerFlips = %+v, %v", flips, err)
 	}
 	out := filepath.Join(t.TempDir(), "march.results.xlsx")
-	if _, err := batch.WriteResults(ctx, w.l, w.runID, out, batch.ResultsOptions{Flips: flips}); err != nil {
+	if _, err := results.WriteResults(ctx, w.l, w.runID, out, results.ResultsOptions{Flips: flips}); err != nil {
 		t.Fatal(err)
 	}
 	x, err := excelize.OpenFile(out)
@@ -120,7 +121,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	rows, err := x.GetRows(batch.SheetFlips)
+	rows, err := x.GetRows(results.SheetFlips)
 	if err != nil || len(rows) != 2 || rows[1][0] != "r-flip" || rows[1][2] != "COMPLETED" || rows[1][3] != "CANCELLED" {
 		t.Fatalf("Flips sheet = %q, %v", rows, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -56,7 +57,7 @@ func TestEarlierRunResultsAfterALaterRun(t *testing.T) {
 		t.Errorf("LedgerFlips(run 1) = %+v, %v; want r-flip's", flips, err)
 	}
 	out := filepath.Join(t.TempDir(), "march.results.csv")
-	sum, err := batch.WriteResults(ctx, w.l, w.runID, out, batch.ResultsOptions{Format: ingest.FormatCSV, Flips: flips})
+	sum, err := results.WriteResults(ctx, w.l, w.runID, out, results.ResultsOptions{Format: ingest.FormatCSV, Flips: flips})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestEarlierRunResultsAfterALaterRun(t *testing.T) {
 
 	// Run 2's results hold run 2's sheet only, in its order.
 	out2 := filepath.Join(t.TempDir(), "march-again.results.csv")
-	if _, err := batch.WriteResults(ctx, w.l, run2.ID, out2, batch.ResultsOptions{Format: ingest.FormatCSV}); err != nil {
+	if _, err := results.WriteResults(ctx, w.l, run2.ID, out2, results.ResultsOptions{Format: ingest.FormatCSV}); err != nil {
 		t.Fatal(err)
 	}
 	got = resultsCSVColumns(t, out2, "client_transfer_id")

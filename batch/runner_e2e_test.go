@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -222,7 +223,7 @@ func (g *rig) check(runID int64) map[string]ledger.Row {
 	g.t.Helper()
 	rows := g.rows(runID)
 	checkAgreement(g.t, g.srv.Audit(), rows)
-	res, err := WriteResults(g.ctx, g.led, runID, filepath.Join(g.dir, fmt.Sprintf("results-%d.xlsx", runID)), ResultsOptions{})
+	res, err := results.WriteResults(g.ctx, g.led, runID, filepath.Join(g.dir, fmt.Sprintf("results-%d.xlsx", runID)), results.ResultsOptions{})
 	if err != nil {
 		g.t.Fatalf("write results: %v", err)
 	}
@@ -317,7 +318,7 @@ func checkResultsBook(t testing.TB, path string, rows map[string]ledger.Row) {
 		t.Fatalf("open results: %v", err)
 	}
 	defer f.Close()
-	all, err := f.GetRows(SheetResults, excelize.Options{RawCellValue: true})
+	all, err := f.GetRows(results.SheetResults, excelize.Options{RawCellValue: true})
 	if err != nil || len(all) == 0 {
 		t.Fatalf("read results: %v (%d rows)", err, len(all))
 	}

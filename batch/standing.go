@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
@@ -37,12 +38,12 @@ func (s Standing) NothingLeft() bool { return s.Rows > 0 && s.Settled == s.Rows 
 
 // Text is "already paid earlier: 2 rows, 350.50 USD, in run 1", or "".
 func (s Standing) Text() string {
-	totals := make([]CurrencyTotal, 0, len(s.Paid))
+	totals := make([]results.CurrencyTotal, 0, len(s.Paid))
 	for cur, amt := range s.Paid {
-		totals = append(totals, CurrencyTotal{Currency: cur, PaidEarlier: amt})
+		totals = append(totals, results.CurrencyTotal{Currency: cur, PaidEarlier: amt})
 	}
 	sort.Slice(totals, func(i, j int) bool { return totals[i].Currency < totals[j].Currency })
-	return settledText("already paid earlier", s.Settled, totals, func(t CurrencyTotal) decimal.Decimal { return t.PaidEarlier }, s.Runs)
+	return results.SettledText("already paid earlier", s.Settled, totals, func(t results.CurrencyTotal) decimal.Decimal { return t.PaidEarlier }, s.Runs)
 }
 
 // SheetStanding reads where each of the sheet's rows stands in the ledger
@@ -64,7 +65,7 @@ func SheetStanding(ctx context.Context, l *ledger.Ledger, rows iter.Seq2[sheet.R
 		}
 		same := had.Fingerprint == r.Fingerprint()
 		switch {
-		case same && ResultOf(string(had.State)).Settled():
+		case same && results.ResultOf(string(had.State)).Settled():
 			st.Settled++
 			amt := had.Amount
 			if had.SourceAmount.Valid {
@@ -84,6 +85,6 @@ func SheetStanding(ctx context.Context, l *ledger.Ledger, rows iter.Seq2[sheet.R
 			st.Closed++
 		}
 	}
-	st.Runs = sortedRuns(runs)
+	st.Runs = results.SortedRuns(runs)
 	return st, nil
 }

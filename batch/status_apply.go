@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -79,7 +80,7 @@ type StatusOutcome struct {
 	// Flip is set when this news revealed a flip not recorded before: the
 	// status moved between COMPLETED (or READY_FOR_PICKUP) and CANCELLED, or a
 	// late, older piece of news showed the row had been settled the other way.
-	Flip *Flip
+	Flip *results.Flip
 }
 
 // StatusApplier applies status news to the ledger. It is the only path by
@@ -218,7 +219,7 @@ func (a *StatusApplier) now() time.Time {
 
 // recordFlip appends an EventFlip for row unless the same flip (was, now and
 // the time of now) is already recorded. It returns the flip when it wrote one.
-func (a *StatusApplier) recordFlip(ctx context.Context, row ledger.Row, token, was, now string, nowAt time.Time, src ledger.EventKind) (*Flip, error) {
+func (a *StatusApplier) recordFlip(ctx context.Context, row ledger.Row, token, was, now string, nowAt time.Time, src ledger.EventKind) (*results.Flip, error) {
 	for ev, err := range a.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID, Kind: EventFlip}) {
 		if err != nil {
 			return nil, fmt.Errorf("read flips of %s: %w", row.ID, err)

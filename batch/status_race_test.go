@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -114,7 +115,7 @@ func (w *statusWorld) webhook(t *testing.T, id, token, status string, at, receiv
 func (w *statusWorld) shownStatus(t *testing.T, id string) string {
 	t.Helper()
 	path := filepath.Join(w.dir, "results.csv")
-	if _, err := WriteResults(context.Background(), w.led, w.runID, path, ResultsOptions{Format: ingest.FormatCSV}); err != nil {
+	if _, err := results.WriteResults(context.Background(), w.led, w.runID, path, results.ResultsOptions{Format: ingest.FormatCSV}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)

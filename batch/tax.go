@@ -7,6 +7,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -107,34 +108,34 @@ const (
 // the balances of every payee (those at or above the threshold filled amber
 // and marked yes) and a second sheet listing the payees without a tax id;
 // or, for a .csv path, the balances there and the second list at
-// ExportSiblingPath(path, "missing-tax-id"). It returns the paths written.
+// results.ExportSiblingPath(path, "missing-tax-id"). It returns the paths written.
 func WriteTaxReport(path string, rep *TaxReport) ([]string, error) {
-	balances := exportTable{name: SheetTaxBalances, header: TaxColumns,
-		empty: fmt.Sprintf("MassPay reports no payee paid in %d.", rep.Year)}
+	balances := results.Table{Name: SheetTaxBalances, Header: TaxColumns,
+		Empty: fmt.Sprintf("MassPay reports no payee paid in %d.", rep.Year)}
 	for _, p := range rep.Payees {
-		balances.rows = append(balances.rows, taxCells(p))
-		fill := fillNone
+		balances.Rows = append(balances.Rows, taxCells(p))
+		fill := results.FillNone
 		if p.AtThreshold {
-			fill = fillAmber
+			fill = results.FillAmber
 		}
-		balances.fills = append(balances.fills, fill)
+		balances.Fills = append(balances.Fills, fill)
 	}
-	missing := exportTable{name: SheetMissingTaxID, header: TaxColumns, empty: "Every payee has a tax id."}
+	missing := results.Table{Name: SheetMissingTaxID, Header: TaxColumns, Empty: "Every payee has a tax id."}
 	for _, p := range rep.MissingTaxIDs() {
-		missing.rows = append(missing.rows, taxCells(p))
-		fill := fillNone
+		missing.Rows = append(missing.Rows, taxCells(p))
+		fill := results.FillNone
 		if p.AtThreshold {
-			fill = fillRed
+			fill = results.FillRed
 		}
-		missing.fills = append(missing.fills, fill)
+		missing.Fills = append(missing.Fills, fill)
 	}
-	return writeExport(path, ExportFormatOf(path), []exportTable{balances, missing})
+	return results.WriteTables(path, results.ExportFormatOf(path), []results.Table{balances, missing})
 }
 
-func taxCells(p TaxPayee) []outCell {
-	return []outCell{
-		textCell(p.InternalUserID), textCell(p.FirstName), textCell(p.LastName), textCell(p.Email), textCell(p.Country),
-		textCell(p.Address1), textCell(p.City), textCell(p.StateProvince), textCell(string(p.PostalCode)), textCell(p.TaxID),
-		amountCell(decimal.NewNullDecimal(p.Balance), "USD"), textCell(yesNo(p.AtThreshold)), textCell(p.UserToken),
+func taxCells(p TaxPayee) []results.Cell {
+	return []results.Cell{
+		results.TextCell(p.InternalUserID), results.TextCell(p.FirstName), results.TextCell(p.LastName), results.TextCell(p.Email), results.TextCell(p.Country),
+		results.TextCell(p.Address1), results.TextCell(p.City), results.TextCell(p.StateProvince), results.TextCell(string(p.PostalCode)), results.TextCell(p.TaxID),
+		results.AmountCell(decimal.NewNullDecimal(p.Balance), "USD"), results.TextCell(yesNo(p.AtThreshold)), results.TextCell(p.UserToken),
 	}
 }

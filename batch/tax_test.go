@@ -1,10 +1,12 @@
 package batch
 
 import (
-	"github.com/payrun/payrun/batch/ingest"
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 )
 
 // TestTaxReportMatchesSandbox marks payees exactly as MassPay's own
@@ -85,7 +87,7 @@ func TestTaxReportMatchesSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths) != 2 || paths[1] != ExportSiblingPath(csvPath, "missing-tax-id") {
+	if len(paths) != 2 || paths[1] != results.ExportSiblingPath(csvPath, "missing-tax-id") {
 		t.Fatalf("csv paths %v", paths)
 	}
 	if c := readCSV(t, paths[1]); len(c) != 4 {

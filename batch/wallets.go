@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -173,23 +174,23 @@ var WalletColumns = []string{"internal_user_id", "user_token", "wallet_token", "
 // WriteWallets writes rows to path, as CSV when it ends in .csv and XLSX
 // otherwise, atomically. It returns the paths written.
 func WriteWallets(path string, rows []WalletRow) ([]string, error) {
-	t := exportTable{name: "Wallets", header: WalletColumns, empty: "No payees to list."}
+	t := results.Table{Name: "Wallets", Header: WalletColumns, Empty: "No payees to list."}
 	for _, r := range rows {
 		w := r.Wallet
-		cells := []outCell{textCell(r.InternalUserID), textCell(r.UserToken)}
+		cells := []results.Cell{results.TextCell(r.InternalUserID), results.TextCell(r.UserToken)}
 		if w.Token == "" {
-			cells = append(cells, outCell{}, outCell{}, outCell{}, outCell{}, outCell{}, outCell{}, textCell(r.Note))
+			cells = append(cells, results.Cell{}, results.Cell{}, results.Cell{}, results.Cell{}, results.Cell{}, results.Cell{}, results.TextCell(r.Note))
 		} else {
 			fees := "payee"
 			if w.ClientPayingFees {
 				fees = "client"
 			}
-			cells = append(cells, textCell(w.Token), textCell(w.CurrencyCode), amountCell(decimal.NewNullDecimal(w.Balance), w.CurrencyCode),
-				textCell(w.Type), textCell(yesNo(w.Active)), textCell(fees), textCell(r.Note))
+			cells = append(cells, results.TextCell(w.Token), results.TextCell(w.CurrencyCode), results.AmountCell(decimal.NewNullDecimal(w.Balance), w.CurrencyCode),
+				results.TextCell(w.Type), results.TextCell(yesNo(w.Active)), results.TextCell(fees), results.TextCell(r.Note))
 		}
-		t.rows = append(t.rows, cells)
+		t.Rows = append(t.Rows, cells)
 	}
-	return writeExport(path, ExportFormatOf(path), []exportTable{t})
+	return results.WriteTables(path, results.ExportFormatOf(path), []results.Table{t})
 }
 
 func yesNo(b bool) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/ledgergen"
 )
@@ -78,7 +79,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 					return err
 				}
 			}
-			_, err := batch.SummarizeRun(ctx, l, 4)
+			_, err := results.SummarizeRun(ctx, l, 4)
 			return err
 		},
 		"report": func() error {
@@ -86,8 +87,8 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			_, err = batch.WriteResults(ctx, l, 3, filepath.Join(t.TempDir(), "r.csv"),
-				batch.ResultsOptions{Format: ingest.FormatCSV, Flips: flips})
+			_, err = results.WriteResults(ctx, l, 3, filepath.Join(t.TempDir(), "r.csv"),
+				results.ResultsOptions{Format: ingest.FormatCSV, Flips: flips})
 			return err
 		},
 		"plan and run": func() error {

@@ -15,7 +15,8 @@
 // back-off and then recorded as failed (the next run tries again); the error
 // is logged, never returned to the payment code.
 //
-// It may import batch (for run and reconcile results), ledger and the
-// standard library plus its mail library; batch and ledger must not import
-// it. cmd/payrun wires it in at the end of run, inbox, reconcile and webhook.
+// It may import batch and batch/results (for run and reconcile results),
+// ledger and the standard library plus its mail library; batch and ledger
+// must not import it. cmd/payrun wires it in at the end of run, inbox,
+// reconcile and webhook.
 package alert

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
@@ -26,7 +27,7 @@ type RunInfo struct {
 	Sheet   string
 	Env     string
 	Results string // the results file's path, where finance finds it
-	Totals  []batch.CurrencyTotal
+	Totals  []results.CurrencyTotal
 }
 
 // RunEnded sends the run's digest when rows need a person or failed: one
@@ -237,7 +238,7 @@ func ApprovalMessage(info ApprovalInfo) Message {
 }
 
 // Flip sends one alert for a flip the webhook receiver or reconcile found.
-func (n *Notifier) Flip(ctx context.Context, f batch.Flip) Result {
+func (n *Notifier) Flip(ctx context.Context, f results.Flip) Result {
 	if n == nil {
 		return Result{}
 	}
@@ -246,7 +247,7 @@ func (n *Notifier) Flip(ctx context.Context, f batch.Flip) Result {
 
 // FlipMessage is the alert of one flip. The ledger records a flip once (by
 // row, statuses and time), so its detection time makes the key.
-func FlipMessage(f batch.Flip) Message {
+func FlipMessage(f results.Flip) Message {
 	amt := ""
 	if f.SourceAmount.Valid {
 		amt = money(f.SourceAmount.Decimal, f.SourceCurrency) + " " + f.SourceCurrency

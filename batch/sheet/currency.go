@@ -70,3 +70,13 @@ var DestinationCurrencies = []string{
 	"ZAR", "EGP", "MAD", "TRY", "PLN", "RON", "UAH", "AUD", "NZD", "CHF", "SEK", "NOK", "DKK",
 	"BTC", "ETH", "USDT", "USDC",
 }
+
+// DecimalsOf is the number of decimals a currency's amounts carry (2 when
+// the currency is unknown). Plans and results both round with it, so it
+// lives here below them.
+func DecimalsOf(code string) int32 {
+	if c, ok := LookupCurrency(code); ok {
+		return c.Decimals
+	}
+	return 2
+}

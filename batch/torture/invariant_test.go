@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -150,7 +150,7 @@ func checkResults(v *verdict, path string, sh sheet, rows map[string]ledger.Row)
 		return
 	}
 	defer f.Close()
-	all, err := f.GetRows(batch.SheetResults, excelize.Options{RawCellValue: true})
+	all, err := f.GetRows(results.SheetResults, excelize.Options{RawCellValue: true})
 	if err != nil {
 		v.addf("results workbook: %v", err)
 		return
@@ -188,7 +188,7 @@ func checkResults(v *verdict, path string, sh sheet, rows map[string]ledger.Row)
 		}
 		seen++
 		lr := rows[id]
-		if got, want := cell(r, "result"), string(batch.ResultOf(string(lr.State))); got != want {
+		if got, want := cell(r, "result"), string(results.ResultOf(string(lr.State))); got != want {
 			v.addf("results %s: result %q, ledger %q", id, got, want)
 		}
 		if cell(r, "payout_token") != lr.PayoutToken || cell(r, "load_token") != lr.LoadToken {

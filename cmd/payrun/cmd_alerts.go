@@ -12,6 +12,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -168,7 +169,7 @@ func (c *AlertsCommand) Run(ctx context.Context, m *Main, args []string) error {
 	msgs := []alert.Message{
 		{Kind: alert.KindRun, Subject: "payrun TEST: run 0: 2 rows need a person",
 			Text: "This is a test of payrun's run digest.\n\nRows needing a person:\n- line 2, test-1 (Ana Test), 10.00 USD: NEEDS_ACTION KYC hold\n- line 3, test-2 (Bo Test), 20.00 USD: FAILED refused\n"},
-		alert.FlipMessage(batch.Flip{ClientTransferID: "test-flip", Token: "pay_test", Was: "COMPLETED", Now: "CANCELLED",
+		alert.FlipMessage(results.Flip{ClientTransferID: "test-flip", Token: "pay_test", Was: "COMPLETED", Now: "CANCELLED",
 			SourceAmount: decimal.NullDecimal{Decimal: one, Valid: true}, SourceCurrency: "USD", DetectedAt: time.Now(), ActionNeeded: "This is a test flip."}),
 		alert.BalanceMessage(batch.BalanceCheck{Currency: "USD", Expected: one, Actual: one.Add(decimal.NewFromInt(1)), Difference: decimal.NewFromInt(1)}),
 		alert.AbortMessage(alert.AbortInfo{RunID: 0, Sheet: "test.xlsx", Reason: "this is a test of the stopped-run alert"}, nil),

@@ -13,9 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -199,7 +199,7 @@ func approvalRefusal(ctx context.Context, l *ledger.Ledger, sheetPath, sum, env 
 }
 
 // planTotals is a plan's requested totals, "208143.34 USD, 31633.14 EUR".
-func planTotals(plan *batch.Plan) string {
+func planTotals(plan *results.Plan) string {
 	var totals []string
 	for _, cur := range plan.Currencies() {
 		totals = append(totals, plan.Requested[cur].StringFixed(decimalsFor(cur))+" "+cur)
@@ -213,7 +213,7 @@ func planTotals(plan *batch.Plan) string {
 // returns the plan's id, and whether payrun run waits for its approval
 // (require_approval): only then is the preparer told to find an approver,
 // as a new user otherwise takes the hint for a step they must take.
-func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *batch.Plan) (int64, bool, error) {
+func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env string, plan *results.Plan) (int64, bool, error) {
 	required, err := m.envBool("PAYRUN_REQUIRE_APPROVAL")
 	if err != nil {
 		return 0, false, err

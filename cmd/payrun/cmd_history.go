@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
 )
 
@@ -56,7 +57,7 @@ func (c *HistoryCommand) Run(ctx context.Context, m *Main, args []string) error 
 	if formatText == "" && c.out != "" {
 		formatText = strings.ToLower(filepath.Ext(c.out))
 	}
-	format, err := batch.ParseResultsFormat(formatText)
+	format, err := results.ParseResultsFormat(formatText)
 	if err != nil {
 		return &UsageError{Err: err, Hint: hint}
 	}

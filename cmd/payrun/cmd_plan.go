@@ -7,6 +7,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
@@ -99,9 +100,9 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	out := c.out
 	if out == "" {
-		out = batch.DefaultPlanPath(sheetPath)
+		out = results.DefaultPlanPath(sheetPath)
 	}
-	if err := batch.WritePlanMode(out, plan, c.resultsMode.mode); err != nil {
+	if err := results.WritePlanMode(out, plan, c.resultsMode.mode); err != nil {
 		return fmt.Errorf("write plan workbook: %w", err)
 	}
 	fmt.Fprintf(m.Stdout, "Plan: %s\n", out)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
 )
 
@@ -49,7 +50,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 			formatText = ext
 		}
 	}
-	format, err := batch.ParseResultsFormat(formatText)
+	format, err := results.ParseResultsFormat(formatText)
 	if err != nil {
 		return &UsageError{Err: err, Hint: "payrun report --format csv"}
 	}
@@ -86,9 +87,9 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read flips: %w", err)
 	}
-	sum, err := batch.WriteResults(ctx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
-	if errors.Is(err, batch.ErrOverwriteSheet) {
-		return &UsageError{Err: err, Hint: "payrun report --out " + batch.DefaultResultsPath(run.SheetName, format)}
+	sum, err := results.WriteResults(ctx, l, run.ID, out, results.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode})
+	if errors.Is(err, results.ErrOverwriteSheet) {
+		return &UsageError{Err: err, Hint: "payrun report --out " + results.DefaultResultsPath(run.SheetName, format)}
 	}
 	if err != nil {
 		return err
@@ -99,10 +100,10 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 
 // describeResults is the one-paragraph story of a results file for the
 // terminal: where it is and what it says.
-func describeResults(sum batch.ResultsSummary) string {
+func describeResults(sum results.ResultsSummary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Wrote %s (run %d, %s", sum.Path, sum.RunID, plural.Count(sum.Rows, "row"))
-	for _, k := range batch.ResultKinds {
+	for _, k := range results.ResultKinds {
 		if n := sum.Counts[k]; n > 0 {
 			fmt.Fprintf(&b, ", %d %s", n, k)
 		}

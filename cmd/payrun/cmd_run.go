@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
@@ -288,7 +289,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	out := c.out
 	if out == "" {
-		out = batch.DefaultResultsPath(sheetPath, format)
+		out = results.DefaultResultsPath(sheetPath, format)
 	}
 	// A signal while the results are written stops them (systemd's
 	// SIGTERM must not wait on a wide sheet): payrun report writes them
@@ -307,7 +308,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		m.alertKYC(ctx, notify, run.ID)
 	}
 	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
-	res, werr := batch.WriteResults(resCtx, l, run.ID, out, batch.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode,
+	res, werr := results.WriteResults(resCtx, l, run.ID, out, results.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode,
 		Warnings: sheet.SummarizeWarnings(rep.Problems)})
 	if werr != nil {
 		log.Error().Err(werr).Msg("write results")
@@ -383,12 +384,12 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 	return func() { signal.Stop(ch); close(done) }
 }
 
-func (m *Main) printPlan(p *batch.Plan) { m.printPlanAs(p, "To pay") }
+func (m *Main) printPlan(p *results.Plan) { m.printPlanAs(p, "To pay") }
 
 // printPlanAs prints the plan under label: "To pay" for the rows a run is
 // about to pay, "In the sheet" when some were settled by earlier runs and
 // the figures are the whole sheet's.
-func (m *Main) printPlanAs(p *batch.Plan, label string) {
+func (m *Main) printPlanAs(p *results.Plan, label string) {
 	fmt.Fprintf(m.humanOut(), "%s: %s (%s, %s)\n", label, plural.Count(p.Rows, "row"),
 		plural.Count(p.ByMethod[sheet.MethodLoad], "load"), plural.Count(p.ByMethod[sheet.MethodPayout], "payout"))
 	for _, cur := range p.Currencies() {
@@ -407,7 +408,7 @@ func (m *Main) printPlanAs(p *batch.Plan, label string) {
 	}
 }
 
-func (m *Main) printRunSummary(runID int64, st batch.Stats, res batch.ResultsSummary, wrote bool) {
+func (m *Main) printRunSummary(runID int64, st batch.Stats, res results.ResultsSummary, wrote bool) {
 	fmt.Fprintf(m.Stdout, "\nRun %d: %s\n", runID, stateCounts(st.Counts))
 	for _, t := range res.Totals {
 		d := decimalsFor(t.Currency)

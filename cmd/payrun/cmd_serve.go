@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/cmd/payrun/console"
 	"github.com/payrun/payrun/ledger"
 )
@@ -123,7 +123,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// The console's plans and runs alert as payrun plan and run do: the
 	// approvers learn a plan waits for them, finance a run's digest.
 	notify := m.notifier(l, log, "")
-	onPlan := func(ctx context.Context, rec ledger.Plan, plan *batch.Plan) {
+	onPlan := func(ctx context.Context, rec ledger.Plan, plan *results.Plan) {
 		ctx, cancel := context.WithTimeout(ctx, alertBudget)
 		defer cancel()
 		notify.ApprovalWaiting(ctx, alert.ApprovalInfo{PlanID: rec.ID, Sheet: rec.SheetName, PreparedBy: rec.PreparedBy,

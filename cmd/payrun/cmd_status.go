@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 )
 
@@ -58,7 +58,7 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// A run's totals are what it moved itself; rows another run settled
 	// are named apart, so the status of a re-run never shows a second
 	// payment.
-	sum, err := batch.SummarizeRun(ctx, l, run.ID)
+	sum, err := results.SummarizeRun(ctx, l, run.ID)
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,11 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 )
 
 // fileModeFlag is --results-mode: the permissions of the results and plan
-// workbooks, in octal. Unset, they are batch.DefaultFileMode (0600, like the
+// workbooks, in octal. Unset, they are results.DefaultFileMode (0600, like the
 // ledger), because they hold payees' names, bank details and KYC links; a
 // team that shares them through a group sets 0640 on purpose.
 type fileModeFlag struct{ mode os.FileMode }
@@ -17,7 +17,7 @@ type fileModeFlag struct{ mode os.FileMode }
 // String shows the mode in octal, as it is typed.
 func (f *fileModeFlag) String() string {
 	if f == nil || f.mode == 0 {
-		return fmt.Sprintf("%04o", batch.DefaultFileMode)
+		return fmt.Sprintf("%04o", results.DefaultFileMode)
 	}
 	return fmt.Sprintf("%04o", f.mode)
 }

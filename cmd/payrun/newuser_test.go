@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/masspay/sandbox"
 )
 
@@ -101,8 +101,8 @@ func TestStatusSaysWhatToDoAboutAFailedRow(t *testing.T) {
 	if code != ExitAttention || !strings.Contains(out, "FLD-0006 [FAILED]") {
 		t.Fatalf("status: exit %d, want 1 and the FAILED row\n%s%s", code, out, errs)
 	}
-	if !strings.Contains(out, "      next: "+batch.ActionFailed) {
-		t.Errorf("status lists the FAILED row without what to do (%q):\n%s", batch.ActionFailed, out)
+	if !strings.Contains(out, "      next: "+results.ActionFailed) {
+		t.Errorf("status lists the FAILED row without what to do (%q):\n%s", results.ActionFailed, out)
 	}
 }
 

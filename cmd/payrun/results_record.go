@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 	"github.com/payrun/payrun/ledger"
 )
@@ -31,7 +31,7 @@ func reportDefaultPath(ctx context.Context, l *ledger.Ledger, run ledger.Run, fo
 	if p != "" && formatFlag == "" {
 		formatFlag = filepath.Ext(p)
 	}
-	format, err := batch.ParseResultsFormat(formatFlag)
+	format, err := results.ParseResultsFormat(formatFlag)
 	if err != nil {
 		return "", "", &UsageError{Err: err, Hint: "payrun report --format csv"}
 	}
@@ -46,7 +46,7 @@ func reportDefaultPath(ctx context.Context, l *ledger.Ledger, run ledger.Run, fo
 		}
 	}
 	if p == "" {
-		return batch.DefaultResultsPath(run.SheetName, format), format, nil
+		return results.DefaultResultsPath(run.SheetName, format), format, nil
 	}
 	if ext, want := filepath.Ext(p), "."+string(format); !strings.EqualFold(ext, want) {
 		p = strings.TrimSuffix(p, ext) + want

@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
@@ -41,7 +41,7 @@ func resultsFormat(flagVal, out string) (ingest.Format, error) {
 			v = ext
 		}
 	}
-	f, err := batch.ParseResultsFormat(v)
+	f, err := results.ParseResultsFormat(v)
 	if err != nil {
 		return f, &UsageError{Err: err, Hint: "--format xlsx"}
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay/sandbox"
 )
@@ -182,7 +182,7 @@ func checkResultsAgree(t *testing.T, path string, rows map[string]ledger.Row) {
 		t.Fatalf("open results: %v", err)
 	}
 	defer f.Close()
-	all, err := f.GetRows(batch.SheetResults, excelize.Options{RawCellValue: true})
+	all, err := f.GetRows(results.SheetResults, excelize.Options{RawCellValue: true})
 	if err != nil || len(all) < 1 {
 		t.Fatalf("read results: %v", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -56,12 +56,12 @@ func printRowsToAct(ctx context.Context, w io.Writer, l *ledger.Ledger, runID in
 		case ledger.StateFailed:
 			// The results' action_needed says the same: a re-run
 			// leaves a FAILED row as it is.
-			next = firstNonEmpty(next, batch.ActionFailed)
+			next = firstNonEmpty(next, results.ActionFailed)
 		case ledger.StateNeedsAction:
 			if r.KYCUploadLink != "" {
-				next = firstNonEmpty(next, batch.ActionKYC)
+				next = firstNonEmpty(next, results.ActionKYC)
 			}
-			next = firstNonEmpty(next, batch.ActionFixAndRerun)
+			next = firstNonEmpty(next, results.ActionFixAndRerun)
 		}
 		if next != "" && next != r.LastError {
 			fmt.Fprintf(w, "      next: %s\n", next)

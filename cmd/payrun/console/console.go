@@ -36,6 +36,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/flow"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -88,7 +89,7 @@ type Config struct {
 	DecimalMark rune
 	// OnPlanRecorded, when set, is told of each plan an upload recorded
 	// (payrun serve alerts the approvers). It runs on its own goroutine.
-	OnPlanRecorded func(ctx context.Context, rec ledger.Plan, plan *batch.Plan)
+	OnPlanRecorded func(ctx context.Context, rec ledger.Plan, plan *results.Plan)
 	// OnRunEnded, when set, is told when a run the console started ended:
 	// what stopped it (nil when it finished, or a signal stopped it), the
 	// source currencies MassPay stopped for want of funds, the balances
@@ -105,7 +106,7 @@ type RunEnded struct {
 	Halted  map[string]string // currencies stopped for want of funds
 	After   ledger.Balances
 	Results string // the results workbook's path, "" when not written
-	Summary batch.ResultsSummary
+	Summary results.ResultsSummary
 }
 
 // ingestOptions are how every uploaded sheet is read: validated, planned
@@ -135,8 +136,8 @@ type Server struct {
 	sweepMu sync.Mutex // between sweepRefused and an upload of the same bytes
 
 	mu     sync.Mutex
-	active *activeRun            // the run this process is paying, if any
-	priced map[int64]*batch.Plan // plan id -> its quote, as priced at upload
+	active *activeRun              // the run this process is paying, if any
+	priced map[int64]*results.Plan // plan id -> its quote, as priced at upload
 }
 
 // New checks cfg and returns a console.
@@ -177,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 		sessions:        newSessionStore(cfg.Clock, cfg.SessionTTL),
 		signins:         newSigninLimiter(cfg.Clock),
 		formReadTimeout: defaultFormReadTimeout,
-		priced:          map[int64]*batch.Plan{},
+		priced:          map[int64]*results.Plan{},
 	}
 	s.stop, s.cancelStop = context.WithCancel(context.Background())
 	s.calls, s.abandon = context.WithCancel(context.Background())

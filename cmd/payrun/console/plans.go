@@ -16,6 +16,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/internal/plural"
@@ -133,7 +134,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 	if s.cfg.OnPlanRecorded != nil {
 		go s.cfg.OnPlanRecorded(context.WithoutCancel(r.Context()), rec, plan)
 	}
-	if err := batch.WritePlan(s.planWorkbookPath(rec.ID), plan); err != nil {
+	if err := results.WritePlan(s.planWorkbookPath(rec.ID), plan); err != nil {
 		s.cfg.Log.Error().Err(err).Msg("write plan workbook")
 	}
 	// RecordPlan wrote the plan's event, naming sess.user as its preparer.
@@ -159,11 +160,11 @@ type planData struct {
 	Priced     bool
 	PriceError string
 	Currencies []currencyLine
-	Quotes     []batch.Quote
-	NoRoute    []batch.Quote
+	Quotes     []results.Quote
+	NoRoute    []results.Quote
 	// NeedDetails are the payout rows the run would leave NEEDS_ACTION for
 	// a missing payee detail; Unchecked the rows checked only at run time.
-	NeedDetails []batch.Quote
+	NeedDetails []results.Quote
 	Unchecked   int
 	Loads       int
 	Payouts     int
@@ -231,7 +232,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 
 // pricedPlan returns the plan's quote as priced at upload, or prices the
 // stored sheet again (after a restart, or for a plan recorded by payrun plan).
-func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*batch.Plan, error) {
+func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*results.Plan, error) {
 	s.mu.Lock()
 	p := s.priced[rec.ID]
 	s.mu.Unlock()

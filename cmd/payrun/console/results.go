@@ -17,6 +17,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -31,7 +32,7 @@ type runData struct {
 	Running  bool
 	Progress progressJSON
 	// Results, once the run has ended.
-	Summary batch.ResultsSummary
+	Summary results.ResultsSummary
 	Header  []string
 	Rows    [][]resultCell
 	Filter  string // "" or "needs-action"
@@ -82,7 +83,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request, sess *session) 
 }
 
 // fillResults reads the run's results as the results CSV has them: written
-// by batch.WriteResults from the ledger, so the page and the workbook never
+// by results.WriteResults from the ledger, so the page and the workbook never
 // disagree.
 func (s *Server) fillResults(ctx context.Context, d *runData) error {
 	dir, err := os.MkdirTemp(filepath.Join(s.cfg.DataDir, dirResults), ".view-*")
@@ -91,7 +92,7 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "results.csv")
-	sum, err := batch.WriteResults(ctx, s.cfg.Ledger, d.Run.ID, path, batch.ResultsOptions{Format: ingest.FormatCSV})
+	sum, err := results.WriteResults(ctx, s.cfg.Ledger, d.Run.ID, path, results.ResultsOptions{Format: ingest.FormatCSV})
 	if err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
@@ -138,9 +139,9 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 		if err != nil {
 			return fmt.Errorf("results: %w", err)
 		}
-		kind := batch.ResultKind("")
+		kind := results.ResultKind("")
 		if resCol >= 0 && resCol < len(rec) {
-			kind = batch.ResultKind(rec[resCol])
+			kind = results.ResultKind(rec[resCol])
 		}
 		if d.Filter == "needs-action" && !kind.NeedsPerson() {
 			continue
@@ -305,16 +306,16 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, sess *session)
 		s.message(w, r, http.StatusInternalServerError, "No workbook", "The results workbook could not be written: "+err.Error(), fmt.Sprintf("/runs/%d", run.ID))
 		return
 	}
-	name := batch.DefaultResultsPath(filepath.Base(run.SheetName), ingest.FormatXLSX)
+	name := results.DefaultResultsPath(filepath.Base(run.SheetName), ingest.FormatXLSX)
 	s.record(r, sess.user, "download", run.ID, fmt.Sprintf("%s downloaded the results of run %d", sess.user, run.ID), nil)
 	serveAttachment(w, r, sum.Path, filepath.Base(name))
 }
 
 // writeResults writes run runID's results workbook into the data directory.
-func (s *Server) writeResults(ctx context.Context, runID int64) (batch.ResultsSummary, error) {
+func (s *Server) writeResults(ctx context.Context, runID int64) (results.ResultsSummary, error) {
 	path := s.resultsPath(runID)
 	flips, _ := batch.LedgerFlips(ctx, s.cfg.Ledger, runID)
-	return batch.WriteResults(ctx, s.cfg.Ledger, runID, path, batch.ResultsOptions{Format: ingest.FormatXLSX, Flips: flips})
+	return results.WriteResults(ctx, s.cfg.Ledger, runID, path, results.ResultsOptions{Format: ingest.FormatXLSX, Flips: flips})
 }
 
 // resultsPath is where run runID's results workbook is kept.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
@@ -76,7 +76,7 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 				return nil, err
 			}
 			ln.Total++
-			kind := batch.ResultOf(string(row.State))
+			kind := results.ResultOf(string(row.State))
 			cur := row.SourceCurrency
 			amt, known := row.Amount, row.AmountIs != sheet.AmountIsDestination
 			if row.SourceAmount.Valid {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -116,8 +116,8 @@ func TestRunToResults(t *testing.T) {
 	}
 	// The columns a person reads come first, in the workbook's order: the
 	// payee and amount beside the result, not after the sheet's columns.
-	if head := resultsHeaderCells(body); strings.Join(head[:min(len(head), 8)], "|") != strings.Join(batch.FrontColumns, "|") {
-		t.Errorf("results table starts with %q, want %q", head[:min(len(head), 8)], batch.FrontColumns)
+	if head := resultsHeaderCells(body); strings.Join(head[:min(len(head), 8)], "|") != strings.Join(results.FrontColumns, "|") {
+		t.Errorf("results table starts with %q, want %q", head[:min(len(head), 8)], results.FrontColumns)
 	}
 	_, needs := alice.get(runPath + "?show=needs-action")
 	if !strings.Contains(needs, "T-run-3") || strings.Contains(needs, ">T-run-1<") {
@@ -245,7 +245,7 @@ func TestPlanAndRunTellTheirHooks(t *testing.T) {
 	var plans []ledger.Plan
 	var ended []RunEnded
 	e := newEnv(t, func(c *Config) {
-		c.OnPlanRecorded = func(_ context.Context, rec ledger.Plan, plan *batch.Plan) {
+		c.OnPlanRecorded = func(_ context.Context, rec ledger.Plan, plan *results.Plan) {
 			mu.Lock()
 			defer mu.Unlock()
 			plans = append(plans, rec)
