@@ -1,6 +1,10 @@
 package sheet
 
-import "strings"
+import (
+	"strings"
+
+	"golang.org/x/text/currency"
+)
 
 // Currency is an ISO 4217 currency or a crypto asset, with the number of
 // decimals an amount in it may carry.
@@ -10,26 +14,73 @@ type Currency struct {
 	Crypto   bool
 }
 
-// fiatDecimals is ISO 4217 (list one, 2024 amendment 178 and later): every
-// active currency code and its minor units. Funds codes and precious metals
-// are left out: nobody is paid in XAU.
-var fiatDecimals = map[string]int32{
-	"AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "ANG": 2, "AOA": 2, "ARS": 2, "AUD": 2, "AWG": 2, "AZN": 2,
-	"BAM": 2, "BBD": 2, "BDT": 2, "BGN": 2, "BHD": 3, "BIF": 0, "BMD": 2, "BND": 2, "BOB": 2, "BRL": 2,
-	"BSD": 2, "BTN": 2, "BWP": 2, "BYN": 2, "BZD": 2, "CAD": 2, "CDF": 2, "CHF": 2, "CLP": 0, "CNY": 2,
-	"COP": 2, "CRC": 2, "CUP": 2, "CVE": 2, "CZK": 2, "DJF": 0, "DKK": 2, "DOP": 2, "DZD": 2, "EGP": 2,
-	"ERN": 2, "ETB": 2, "EUR": 2, "FJD": 2, "FKP": 2, "GBP": 2, "GEL": 2, "GHS": 2, "GIP": 2, "GMD": 2,
-	"GNF": 0, "GTQ": 2, "GYD": 2, "HKD": 2, "HNL": 2, "HTG": 2, "HUF": 2, "IDR": 2, "ILS": 2, "INR": 2,
-	"IQD": 3, "IRR": 2, "ISK": 0, "JMD": 2, "JOD": 3, "JPY": 0, "KES": 2, "KGS": 2, "KHR": 2, "KMF": 0,
-	"KPW": 2, "KRW": 0, "KWD": 3, "KYD": 2, "KZT": 2, "LAK": 2, "LBP": 2, "LKR": 2, "LRD": 2, "LSL": 2,
-	"LYD": 3, "MAD": 2, "MDL": 2, "MGA": 2, "MKD": 2, "MMK": 2, "MNT": 2, "MOP": 2, "MRU": 2, "MUR": 2,
-	"MVR": 2, "MWK": 2, "MXN": 2, "MYR": 2, "MZN": 2, "NAD": 2, "NGN": 2, "NIO": 2, "NOK": 2, "NPR": 2,
-	"NZD": 2, "OMR": 3, "PAB": 2, "PEN": 2, "PGK": 2, "PHP": 2, "PKR": 2, "PLN": 2, "PYG": 0, "QAR": 2,
-	"RON": 2, "RSD": 2, "RUB": 2, "RWF": 0, "SAR": 2, "SBD": 2, "SCR": 2, "SDG": 2, "SEK": 2, "SGD": 2,
-	"SHP": 2, "SLE": 2, "SOS": 2, "SRD": 2, "SSP": 2, "STN": 2, "SVC": 2, "SYP": 2, "SZL": 2, "THB": 2,
-	"TJS": 2, "TMT": 2, "TND": 3, "TOP": 2, "TRY": 2, "TTD": 2, "TWD": 2, "TZS": 2, "UAH": 2, "UGX": 0,
-	"USD": 2, "UYU": 2, "UYW": 4, "UZS": 2, "VES": 2, "VND": 0, "VUV": 0, "WST": 2, "XAF": 0, "XCD": 2,
-	"XCG": 2, "XOF": 0, "XPF": 0, "YER": 2, "ZAR": 2, "ZMW": 2, "ZWG": 2, "CLF": 4, "CUC": 2, "SLL": 2,
+// fiatCodes are the fiat currencies a sheet may name: ISO 4217 list one
+// (2024 amendment 178 and later), every active code. Funds codes and precious
+// metals are left out: nobody is paid in XAU. The list is ours, not
+// golang.org/x/text's, because x/text also knows withdrawn codes (DEM, VEF)
+// and test codes (XTS) that must stay refused.
+var fiatCodes = []string{
+	"AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN",
+	"BAM", "BBD", "BDT", "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL",
+	"BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY",
+	"COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP",
+	"ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD",
+	"GNF", "GTQ", "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR",
+	"IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF",
+	"KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL",
+	"LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR",
+	"MVR", "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR",
+	"NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG", "QAR",
+	"RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD",
+	"SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+	"TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX",
+	"USD", "UYU", "UYW", "UZS", "VES", "VND", "VUV", "WST", "XAF", "XCD",
+	"XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG", "CLF", "CUC", "SLL",
+}
+
+// isoMinorUnits overrides golang.org/x/text/currency where its numbers are
+// not ISO 4217's minor units. x/text's Standard digits come from CLDR, which
+// gives the digits a currency is usually *shown* with: 0 for currencies whose
+// subunit fell out of use (IDR, COP, PKR...), while ISO 4217, and so MassPay,
+// still count 2 (IQD 3) and accept amounts with them. A row must not be
+// refused, nor a results cell rounded, for decimals ISO allows. x/text v0.40.0
+// also does not know the codes introduced since its CLDR (MRU 2018, VES 2018,
+// UYW 2018, SLE 2022, ZWG 2024, XCG 2025). Cash digits (CHF, SEK, CZK, HUF,
+// NOK, TWD round cash to 0 or 0.05) are never used: payouts are not cash.
+var isoMinorUnits = map[string]int32{
+	// CLDR shows 0 digits; ISO 4217 has 2.
+	"AFN": 2, "ALL": 2, "AMD": 2, "COP": 2, "GYD": 2, "IDR": 2, "IRR": 2, "KPW": 2,
+	"LAK": 2, "LBP": 2, "MGA": 2, "MMK": 2, "MNT": 2, "MUR": 2, "PKR": 2, "RSD": 2,
+	"SLL": 2, "SOS": 2, "SYP": 2, "TZS": 2, "UZS": 2, "YER": 2,
+	// CLDR shows 0 digits; ISO 4217 has 3.
+	"IQD": 3,
+	// Unknown to x/text v0.40.0.
+	"MRU": 2, "SLE": 2, "UYW": 4, "VES": 2, "XCG": 2, "ZWG": 2,
+}
+
+// fiatDecimals maps every code of fiatCodes to its ISO 4217 minor units,
+// built once from x/text and the overrides so a lookup per cell stays a map
+// read.
+var fiatDecimals = buildFiatDecimals()
+
+func buildFiatDecimals() map[string]int32 {
+	m := make(map[string]int32, len(fiatCodes))
+	for _, code := range fiatCodes {
+		if d, ok := isoMinorUnits[code]; ok {
+			m[code] = d
+			continue
+		}
+		u, err := currency.ParseISO(code)
+		if err != nil {
+			// A code in fiatCodes that x/text does not know and that has no
+			// override is a programming error the currency test catches; it
+			// is left out rather than guessed.
+			continue
+		}
+		scale, _ := currency.Standard.Rounding(u)
+		m[code] = int32(scale)
+	}
+	return m
 }
 
 // cryptoDecimals are the crypto assets a sheet may name. The chain's own
