@@ -1,0 +1,48 @@
+package ledger_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/payrun/payrun/ledger"
+)
+
+// TestExportCSVGolden pins the bytes of `payrun ledger export` in CSV for
+// every table: header, quoting of sheet text with quotes, commas and line
+// breaks, decimal text and RFC 3339 times. PAYRUN_UPDATE_GOLDEN=1 rewrites
+// testdata/export/*.csv.
+func TestExportCSVGolden(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openTemp(t)
+	run := beginRun(t, l)
+	b := input("b,\"q\"", 3, "1.50")
+	b.Input = append(b.Input, ledger.Column{Header: "memo, \"x\"", Value: "=1+1\nsecond line"})
+	upsert(t, l, run.ID, input("a", 2, "10.00"), b, input("c", 4, "0.000001"))
+	walk(t, l, "a", ledger.StatePaid)
+	upsert(t, l, beginRun(t, l).ID, input("a", 2, "11.00")) // a conflict
+	for _, tb := range ledger.Tables {
+		var buf bytes.Buffer
+		if err := l.ExportCSV(ctx, &buf, tb); err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "export", string(tb)+".csv")
+		if os.Getenv("PAYRUN_UPDATE_GOLDEN") == "1" {
+			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("ExportCSV(%s) differs from %s:\ngot:\n%q\nwant:\n%q", tb, golden, buf.Bytes(), want)
+		}
+	}
+}
