@@ -42,7 +42,6 @@ func exportCSVGolden(t *testing.T, name, got string) {
 var nasty = []string{`=HYPERLINK("http://evil","click")`, "+1 555", "-5", "@SUM(A1)", "  =1+1", "\tx",
 	`say "hi", then`, "two\nlines", "José Ñúñez", "\uff1d1"}
 
-
 // TestExportCSVGolden pins the bytes of the fixed-schema CSV exports
 // (wallets, tax, autopay list, history): the BOM, header, quoting, formula
 // escaping and decimal text, so a change of CSV library shows as a diff.
