@@ -3,6 +3,8 @@ package ledger_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,6 +45,31 @@ func TestExportCSVGolden(t *testing.T) {
 		}
 		if !bytes.Equal(buf.Bytes(), want) {
 			t.Errorf("ExportCSV(%s) differs from %s:\ngot:\n%q\nwant:\n%q", tb, golden, buf.Bytes(), want)
+		}
+	}
+}
+
+// TestExportCSVBatches: a table longer than one gocsv batch arrives whole
+// and in order.
+func TestExportCSVBatches(t *testing.T) {
+	l, _ := openTemp(t)
+	run := beginRun(t, l)
+	var in []ledger.RowInput
+	for i := range 600 {
+		in = append(in, input(fmt.Sprintf("r%04d", i), i+2, "1.00"))
+	}
+	upsert(t, l, run.ID, in...)
+	var buf bytes.Buffer
+	if err := l.ExportCSV(context.Background(), &buf, ledger.TableRows); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil || len(recs) != 601 {
+		t.Fatalf("%d records, %v; want 601", len(recs), err)
+	}
+	for i, r := range recs[1:] {
+		if r[0] != fmt.Sprintf("r%04d", i) || r[8] != "1.00" {
+			t.Fatalf("record %d = %q", i+1, r[:9])
 		}
 	}
 }
