@@ -12,40 +12,45 @@ import (
 	"github.com/payrun/payrun/ledger/ledgergen"
 )
 
-// TestUpgradeOpenIsBounded: the first open of a 200,000-row ledger written
-// by the previous schema (6) takes well under a second: migration 0007 only
-// adds a column with a constant default, small tables and an index on runs.
-func TestUpgradeOpenIsBounded(t *testing.T) {
-	if testing.Short() {
-		t.Skip("200,000 rows")
-	}
+// BenchmarkUpgradeOpen200k: the first open of a 200,000-row ledger written
+// by the previous schema (6) takes well under a second (issue 21's goal:
+// never more than 1 s blocked on a migration): migration 0007 only adds a
+// column with a constant default, small tables and an index on runs. It
+// reports the open in ms. It was a timed test in make test, where -race made
+// generating the ledger take minutes; TestNewMigrationsAreBounded is the
+// check that stays there. Run it alone:
+//
+//	go test -run '^$' -bench UpgradeOpen200k -benchtime 1x ./ledger/
+func BenchmarkUpgradeOpen200k(b *testing.B) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	if err := ledgergen.Generate(ctx, path, ledgergen.Spec{Runs: 20, RowsPerRun: 10_000, EventsPerRow: 3,
-		Start: time.Date(2024, 1, 5, 9, 0, 0, 0, time.UTC)}); err != nil {
-		t.Fatal(err)
-	}
-	db := rawDB(t, path)
-	for _, q := range []string{`DROP TABLE run_summaries`, `DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
-		`ALTER TABLE runs DROP COLUMN ingest_key`, `PRAGMA user_version = 6`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		path := filepath.Join(b.TempDir(), "old.db")
+		if err := ledgergen.Generate(ctx, path, ledgergen.Spec{Runs: 20, RowsPerRun: 10_000, EventsPerRow: 3,
+			Start: time.Date(2024, 1, 5, 9, 0, 0, 0, time.UTC)}); err != nil {
+			b.Fatal(err)
 		}
-	}
-	db.Close()
-	t0 := time.Now()
-	l, err := ledger.Open(ctx, path, ledger.Options{})
-	took := time.Since(t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	t.Logf("first open of a 200,000-row schema-6 ledger: %v", took)
-	if took > time.Second {
-		t.Errorf("first open after the upgrade took %v, want under 1 s", took)
-	}
-	if c, err := l.Counts(ctx, 20); err != nil || c[ledger.StatePaid]+c[ledger.StateLoaded] != 10_000 {
-		t.Errorf("run 20 after the upgrade: %v, %v", c, err)
+		db := rawDB(b, path)
+		for _, q := range []string{`DROP TABLE run_summaries`, `DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
+			`ALTER TABLE runs DROP COLUMN ingest_key`, `PRAGMA user_version = 6`} {
+			if _, err := db.Exec(q); err != nil {
+				b.Fatalf("%s: %v", q, err)
+			}
+		}
+		db.Close()
+		b.StartTimer()
+		t0 := time.Now()
+		l, err := ledger.Open(ctx, path, ledger.Options{})
+		took := time.Since(t0)
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if c, err := l.Counts(ctx, 20); err != nil || c[ledger.StatePaid]+c[ledger.StateLoaded] != 10_000 {
+			b.Errorf("run 20 after the upgrade: %v, %v", c, err)
+		}
+		l.Close()
+		b.ReportMetric(float64(took.Microseconds())/1000, "open-ms")
 	}
 }
 
