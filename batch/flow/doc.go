@@ -21,9 +21,17 @@
 //     round trips, since one overload answers many requests at once);
 //   - median above Tolerance (3) x the minimum: window x (0.5 + 0.5 g), where
 //     g = Tolerance x minimum / median, at least 0.5;
+//   - the window grew last round, the new rows were in flight, and answers
+//     came less than 10% faster: take the growth back and hold the window
+//     for four rounds (the bottleneck is not MassPay: the ledger's disk,
+//     this machine's CPU, an in-process sandbox);
 //   - otherwise, when at least half the window was in use: double the
 //     window until the first of those signals (slow start), afterwards add
 //     its square root.
+//
+// A median less than 5 ms above the minimum never counts as queueing: a
+// sandbox answering in a fraction of a millisecond triples its latency on a
+// garbage collection.
 //
 // The package depends on nothing of payrun's: batch gives it rows, the
 // masspay client's observer gives it samples.

@@ -25,6 +25,21 @@ const (
 	minRound = 10
 	// throttleCut multiplies the window on a 429.
 	throttleCut = 0.7
+	// plateauGain is the least rise of the answer rate a bigger window must
+	// bring (10%); a window that grew without it is taken back and held
+	// for plateauHold rounds before it is tried again. MassPay's latency
+	// alone does not show every bottleneck: when the rows queue on this
+	// machine (the ledger's disk, the CPU, an in-process sandbox), the
+	// answers stay fast while more rows in flight only crowd each other.
+	// BBR leaves its start-up on the same test (delivery rate not growing).
+	plateauGain = 1.1
+	plateauHold = 4
+	// latencySlack is the least rise over the minimum latency taken for
+	// queueing: a MassPay answering in a fraction of a millisecond (the
+	// embedded sandbox) triples its latency on a garbage collection or a
+	// disk sync, which says nothing about load; at MassPay's real 50 to
+	// 500 ms it changes nothing.
+	latencySlack = 5 * time.Millisecond
 	// rateSlot and rateSlots: the request rate is counted in slots of
 	// rateSlot over the last rateSlots of them.
 	rateSlot  = 500 * time.Millisecond
@@ -98,7 +113,15 @@ type Limiter struct {
 	throttled bool
 	peak      int // most rows in flight during the round
 	slowStart bool
-	lastCut   time.Time
+	// answer-rate plateau: when the round began, the rate of the round
+	// before the window last grew, the window it grew from (0 when the
+	// last change was not a growth), and rounds left to hold after an
+	// undone growth.
+	roundStart time.Time
+	prevRate   float64
+	grewFrom   float64
+	hold       int
+	lastCut    time.Time
 
 	// minimum-RTT filter: the least round median, and the least of the
 	// current epoch, which replaces it when the epoch ends.
@@ -222,8 +245,9 @@ func (l *Limiter) Observe(s Sample) {
 		if l.lastCut.IsZero() || now.Sub(l.lastCut) >= gap {
 			l.lastCut = now
 			l.slowStart = false
+			l.grewFrom = 0
 			l.setLimit(l.limit * throttleCut)
-			l.resetRound()
+			l.resetRound(now)
 		}
 		return
 	}
@@ -237,7 +261,7 @@ func (l *Limiter) Observe(s Sample) {
 
 // endRound decides on a full round of latencies. l.mu is held.
 func (l *Limiter) endRound(now time.Time) {
-	defer l.resetRound()
+	defer l.resetRound(now)
 	slices.Sort(l.lat)
 	slices.Sort(l.wire)
 	rtt, base := l.lat[len(l.lat)/2], l.wire[len(l.wire)/2]
@@ -256,23 +280,50 @@ func (l *Limiter) endRound(now time.Time) {
 	if now.Sub(l.epochStart) >= l.minWindow {
 		l.minRTT, l.epochMin, l.epochStart = l.epochMin, 0, now
 	}
-	limit := float64(l.minRTT) * l.tol
+	rate := 0.0
+	if d := now.Sub(l.roundStart); !l.roundStart.IsZero() && d > 0 {
+		rate = float64(len(l.lat)) / d.Seconds()
+	}
+	grewFrom := l.grewFrom
+	l.grewFrom = 0
+	limit := max(float64(l.minRTT)*l.tol, float64(l.minRTT+latencySlack))
 	switch {
 	case float64(rtt) > limit:
 		g := max(0.5, limit/float64(rtt))
 		l.slowStart = false
 		l.setLimit(l.limit * (0.5 + 0.5*g))
+	case grewFrom > 0 && float64(l.peak) > grewFrom && rate > 0 && rate < l.prevRate*plateauGain:
+		// The window grew, the extra rows were in flight, and answers
+		// came no faster: take the growth back and hold.
+		l.slowStart = false
+		l.hold = plateauHold
+		l.setLimit(grewFrom)
 	case float64(l.peak) < l.limit/2:
 		// Rows, not MassPay, were short (the sheet's tail, a slow
 		// ledger): a bigger window would prove nothing.
+	case l.hold > 0:
+		l.hold--
 	case l.slowStart:
-		l.setLimit(l.limit * 2)
+		l.grow(l.limit*2, rate)
 	default:
-		l.setLimit(l.limit + max(1, math.Sqrt(l.limit)))
+		l.grow(l.limit+max(1, math.Sqrt(l.limit)), rate)
 	}
 }
 
-func (l *Limiter) resetRound() {
+// grow opens the window to v, remembering the answer rate it had, so the
+// next round can tell whether the bigger window bought anything. l.mu is
+// held.
+func (l *Limiter) grow(v, rate float64) {
+	if int(min(l.max, v)) <= l.window() || rate == 0 {
+		l.setLimit(v)
+		return
+	}
+	l.grewFrom, l.prevRate = l.limit, rate
+	l.setLimit(v)
+}
+
+func (l *Limiter) resetRound(now time.Time) {
+	l.roundStart = now
 	l.lat, l.wire = l.lat[:0], l.wire[:0]
 	l.throttled = false
 	l.peak = l.inFlight

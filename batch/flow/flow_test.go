@@ -239,3 +239,38 @@ func TestBucketQueueDoesNotRaiseTheYardstick(t *testing.T) {
 		t.Errorf("average window %.1f: 200/s at 5 ms needs about 1 row in flight, 3x tolerance about 3", avg)
 	}
 }
+
+// TestGrowthThatBuysNothingIsTakenBack: MassPay answers in 2 ms whatever the
+// load, but every row then waits its turn for one local resource (the
+// ledger's disk, the CPU of an in-process sandbox) held 2 ms: at most about
+// 500 rows a second whatever the window. MassPay's latency never rises, so
+// before the answer-rate plateau rule the window grew to the maximum and the
+// rows only crowded each other (a 10,000-row --sandbox run slowed from 206 to
+// 101 rows/s). Now growth that brings no faster answers is taken back.
+func TestGrowthThatBuysNothingIsTakenBack(t *testing.T) {
+	l := New(Config{Max: 64, Now: time.Now})
+	var local sync.Mutex
+	var windows []int
+	var wmu sync.Mutex
+	drive(t, l, 3*time.Second, 2, func() Sample {
+		s := timed(func() bool { time.Sleep(2 * time.Millisecond); return false })
+		local.Lock()
+		time.Sleep(2 * time.Millisecond)
+		local.Unlock()
+		wmu.Lock()
+		windows = append(windows, l.Window())
+		wmu.Unlock()
+		return s
+	})
+	wmu.Lock()
+	defer wmu.Unlock()
+	tail := windows[len(windows)/2:]
+	most := 0
+	for _, w := range tail {
+		most = max(most, w)
+	}
+	if most >= 64 {
+		t.Fatalf("window reached %d over the second half though a bigger window bought no faster answers", most)
+	}
+	t.Logf("largest window over the second half: %d", most)
+}

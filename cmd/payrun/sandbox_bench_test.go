@@ -54,18 +54,25 @@ func sandboxRun(tb testing.TB, n int) (done []time.Duration, total time.Duration
 	}
 	var mu sync.Mutex
 	var started time.Time
+	trace := os.Getenv("BENCH_SANDBOX_TRACE") != "" // the window every 500 rows, on stderr
 	m := &Main{Stdin: strings.NewReader(""), Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, Getenv: func(string) string { return "" }}
 	m.progressHook = func(p batch.Progress) {
 		now := time.Now()
 		mu.Lock()
 		defer mu.Unlock()
 		started = p.Started
+		if trace && p.Done/500 != len(done)/500 {
+			fmt.Fprintf(os.Stderr, "%6.1fs %5d rows window %d %.0f req/s\n", now.Sub(p.Started).Seconds(), p.Done, p.Window, p.RequestRate)
+		}
 		for len(done) < p.Done {
 			done = append(done, now.Sub(p.Started))
 		}
 	}
 	t0 := time.Now()
-	err := m.Run(context.Background(), []string{"run", "--sandbox", "--yes", "--ledger", ledgerPath, sheet})
+	// BENCH_SANDBOX_ARGS adds flags (e.g. "--workers 8") to compare a
+	// setting with the defaults a new user runs.
+	args := append([]string{"run", "--sandbox", "--yes", "--ledger", ledgerPath}, strings.Fields(os.Getenv("BENCH_SANDBOX_ARGS"))...)
+	err := m.Run(context.Background(), append(args, sheet))
 	total = time.Since(t0)
 	if err != nil {
 		tb.Fatalf("payrun run: %v\n%s", err, m.Stderr.(*syncBuffer).String())
