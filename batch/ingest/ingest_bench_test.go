@@ -3,6 +3,7 @@ package ingest
 import (
 	"bufio"
 	"fmt"
+	"github.com/payrun/payrun/internal/memprobe"
 	"os"
 	"path/filepath"
 	"testing"
@@ -90,10 +91,10 @@ func benchValidate(b *testing.B, path string, rows int) {
 	var cpu time.Duration
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		probe := startMemProbe()
+		probe := memprobe.Start()
 		rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
-		h, r := probe.stop()
-		cpu += probe.cpu
+		h, r := probe.Stop()
+		cpu += probe.CPU
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -130,16 +131,16 @@ func BenchmarkIngestCSV1M(b *testing.B) {
 	small := genCSV(b, 100_000)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		probe := startMemProbe()
+		probe := memprobe.Start()
 		if _, err := ValidateFile(small, IngestOptions{}, validate.ValidateOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		h100k, r100k := probe.stop()
+		h100k, r100k := probe.Stop()
 		start := time.Now()
-		probe = startMemProbe()
+		probe = memprobe.Start()
 		rep, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
-		h1m, r1m := probe.stop()
-		b.ReportMetric(probe.cpu.Seconds(), "cpu-s-1M")
+		h1m, r1m := probe.Stop()
+		b.ReportMetric(probe.CPU.Seconds(), "cpu-s-1M")
 		if err != nil || rep.Rows != 1_000_000 || !rep.OK() {
 			b.Fatal(err)
 		}

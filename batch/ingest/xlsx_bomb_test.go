@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"errors"
+	"github.com/payrun/payrun/internal/memprobe"
 	"io"
 	"os"
 	"path/filepath"
@@ -96,9 +97,9 @@ func TestXLSXSharedStringsBombRefused(t *testing.T) {
 		if fi, _ := os.Stat(path); fi.Size() > 2<<20 {
 			t.Fatalf("bomb is %d bytes on disk; the test wants a small file", fi.Size())
 		}
-		probe := startMemProbe()
+		probe := memprobe.Start()
 		_, err := ValidateFile(path, IngestOptions{}, validate.ValidateOptions{})
-		heapMB, _ := probe.stop()
+		heapMB, _ := probe.Stop()
 		if !errors.Is(err, ErrWorkbookTooLarge) {
 			t.Fatalf("%d MB: ValidateFile = %v, want ErrWorkbookTooLarge", tc.mb, err)
 		}
@@ -121,9 +122,9 @@ func TestXLSXExcelizeReaderRefusesBomb(t *testing.T) {
 		t.Skip("builds a 300 MB-inflating workbook")
 	}
 	path := bombXLSX(t, 300<<20, "<si><t>"+strings.Repeat("A", 64<<10)+"</t></si>")
-	probe := startMemProbe()
+	probe := memprobe.Start()
 	s, err := xlsxread.OpenExcelize(path, "")
-	heapMB, _ := probe.stop()
+	heapMB, _ := probe.Stop()
 	if s != nil {
 		s.Close()
 	}

@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"fmt"
+	"github.com/payrun/payrun/internal/memprobe"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -72,9 +73,9 @@ func measureWrites(b *testing.B, write func(i int) error) {
 	var heap, rss float64
 	start := time.Now()
 	for i := 0; b.Loop(); i++ {
-		probe := startMemProbe()
+		probe := memprobe.Start()
 		err := write(i)
-		h, r := probe.stop()
+		h, r := probe.Stop()
 		if err != nil {
 			b.Fatal(err)
 		}

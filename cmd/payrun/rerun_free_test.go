@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/payrun/payrun/internal/memprobe"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,12 +113,12 @@ func BenchmarkRerunOfSettled100kSheet(b *testing.B) {
 		sheet, ledgerPath := writeBenchSheet(b, dir, n), filepath.Join(dir, "payrun.db")
 		settleSheet(b, ledgerPath, sheet)
 		sb := startCountingSandbox(b)
-		cpu0, _ := processCPU()
+		cpu0, _ := memprobe.ProcessCPU()
 		t0 := time.Now()
 		b.StartTimer()
 		code, _, stderr := runInB(b, sb.env(), "run", "--yes", "--ledger", ledgerPath, "--out", filepath.Join(dir, "r2.xlsx"), sheet)
 		b.StopTimer()
-		cpu1, _ := processCPU()
+		cpu1, _ := memprobe.ProcessCPU()
 		if code != 0 {
 			b.Fatalf("re-run: exit %d\n%s", code, stderr)
 		}

@@ -44,14 +44,7 @@ func sandboxBenchRows(n int) [][]string {
 func sandboxRun(tb testing.TB, n int) (done []time.Duration, total time.Duration) {
 	tb.Helper()
 	dir := tb.TempDir()
-	sheet, ledgerPath := filepath.Join(dir, "big.csv"), filepath.Join(dir, "payrun.db")
-	var b strings.Builder
-	for _, r := range append([][]string{runSheetHeader}, sandboxBenchRows(n)...) {
-		b.WriteString(strings.Join(r, ",") + "\n")
-	}
-	if err := os.WriteFile(sheet, []byte(b.String()), 0o600); err != nil {
-		tb.Fatal(err)
-	}
+	sheet, ledgerPath := writeBenchSheet(tb, dir, n), filepath.Join(dir, "payrun.db")
 	var mu sync.Mutex
 	var started time.Time
 	trace := os.Getenv("BENCH_SANDBOX_TRACE") != "" // the window every 500 rows, on stderr

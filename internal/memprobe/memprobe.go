@@ -1,4 +1,9 @@
-package ingest
+// Package memprobe measures what a benchmark costs: the peak live Go heap,
+// the process's peak resident set and its CPU time. Only tests and
+// benchmarks import it (batch/ingest, batch/results, cmd/payrun); it was
+// copied into each of them before, since test files cannot be shared
+// between packages. It imports nothing of payrun's.
+package memprobe
 
 import (
 	"bufio"
@@ -11,32 +16,34 @@ import (
 	"time"
 )
 
-// memProbe measures what a benchmark run costs in memory: the live Go heap,
+// Probe measures what a benchmark run costs in memory: the live Go heap,
 // sampled, and the process's peak resident set (VmHWM), which also counts
 // what the heap numbers miss (fragmentation, goroutine stacks, buffers
 // outside the Go heap). It is for benchmarks only: VmHWM is per process, so
 // the probe first returns freed memory to the OS and resets the high-water
 // mark, so the generation of the input file does not count.
-type memProbe struct {
+type Probe struct {
 	peakHeap atomic.Uint64
 	done     chan struct{}
 	stopped  chan struct{}
 	baseRSS  uint64
 	rssReset bool
 	cpuStart time.Duration
-	cpu      time.Duration // CPU time (user+system) of the process while probed
+	// CPU is the CPU time (user and system) of the process while probed,
+	// 0 where it cannot be read; set by Stop.
+	CPU time.Duration
 }
 
-// startMemProbe settles the heap, resets VmHWM and starts sampling.
-func startMemProbe() *memProbe {
+// Start settles the heap, resets VmHWM and starts sampling.
+func Start() *Probe {
 	runtime.GC()
 	debug.FreeOSMemory()
-	p := &memProbe{done: make(chan struct{}), stopped: make(chan struct{})}
+	p := &Probe{done: make(chan struct{}), stopped: make(chan struct{})}
 	// Writing 5 to clear_refs resets the peak RSS to the current RSS
 	// (Linux 4.0 and later); without it VmHWM would report the generator.
 	p.rssReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	p.baseRSS = procStatusKB("VmRSS")
-	p.cpuStart = processCPU()
+	p.cpuStart, _ = ProcessCPU()
 	go func() {
 		defer close(p.stopped)
 		var ms runtime.MemStats
@@ -57,12 +64,13 @@ func startMemProbe() *memProbe {
 	return p
 }
 
-// stop ends sampling and returns the peak heap and, when the kernel let the
+// Stop ends sampling and returns the peak heap and, when the kernel let the
 // high-water mark be reset, the peak RSS, both in MiB (RSS 0 when unknown).
-func (p *memProbe) stop() (heapMB, rssMB float64) {
+func (p *Probe) Stop() (heapMB, rssMB float64) {
 	close(p.done)
 	<-p.stopped
-	p.cpu = processCPU() - p.cpuStart
+	cpu, _ := ProcessCPU()
+	p.CPU = cpu - p.cpuStart
 	heapMB = float64(p.peakHeap.Load()) / (1 << 20)
 	if p.rssReset {
 		rssMB = float64(procStatusKB("VmHWM")) / 1024
