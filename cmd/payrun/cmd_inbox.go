@@ -75,7 +75,7 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	c.sheet.register(fs)
 	ledgerFlagDefault(fs, &c.ledgerPath, "DIR/payrun.db, or DIR/payrun-sandbox.db with --sandbox")
 	workersFlag(fs, &c.workers)
-	fs.Int("max-workers", 0, "`N`, the most rows paid at once while adapting (env PAYRUN_MAX_WORKERS; default 64)")
+	maxWorkersFlag(fs, new(int)) // forwarded to payrun run by name, like every flag given
 	requireApprovalFlag(fs, &c.requireApproval)
 	allowPartialFlag(fs, &c.allowPartial)
 	settleFlag(fs, &c.settle)
