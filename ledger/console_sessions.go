@@ -219,6 +219,15 @@ type SigninCounter struct {
 	RefusedNoted bool
 }
 
+// sameCounter reports whether a and b would be stored alike.
+func sameCounter(a, b SigninCounter) bool {
+	if a.empty() && b.empty() {
+		return true
+	}
+	return a.Fails == b.Fails && a.LastFailure.Equal(b.LastFailure) && a.InFlight == b.InFlight &&
+		a.InFlightFrom.Equal(b.InFlightFrom) && a.RefusedNoted == b.RefusedNoted
+}
+
 // empty reports whether c holds nothing worth keeping.
 func (c SigninCounter) empty() bool { return c.Fails == 0 && c.InFlight == 0 }
 
@@ -242,11 +251,15 @@ func (l *Ledger) UpdateSigninCounters(ctx context.Context, keys []string, update
 			}
 			cs[i] = c
 		}
+		was := append([]SigninCounter(nil), cs...)
 		if err := update(now, cs); err != nil {
 			return err
 		}
 		for i, c := range cs {
 			c.Key = keys[i] // update may not rename a counter
+			if sameCounter(c, was[i]) {
+				continue // a refusal already noted changes nothing: no write
+			}
 			if c.empty() {
 				if _, err := tx.exec(`DELETE FROM console_signin_counters WHERE counter_key = ?`, c.Key); err != nil {
 					return err
@@ -274,29 +287,32 @@ func (l *Ledger) UpdateSigninCounters(ctx context.Context, keys []string, update
 }
 
 // SigninCounters returns the counters of keys as stored (zero for a key with
-// none), for reading only.
-func (l *Ledger) SigninCounters(ctx context.Context, keys ...string) ([]SigninCounter, error) {
+// none), for reading only, and the ledger's clock's time they were read at
+// (to judge them by, as UpdateSigninCounters's update is).
+func (l *Ledger) SigninCounters(ctx context.Context, keys ...string) ([]SigninCounter, time.Time, error) {
+	now := l.now()
 	out := make([]SigninCounter, len(keys))
 	for i, k := range keys {
 		c, err := scanSigninCounter(k, l.rqRow(ctx, `SELECT fails, last_failure, in_flight, in_flight_since, refused_noted
 			FROM console_signin_counters WHERE counter_key = ?`, k))
 		if err != nil {
-			return nil, fmt.Errorf("read sign-in counters: %w", err)
+			return nil, time.Time{}, fmt.Errorf("read sign-in counters: %w", err)
 		}
 		out[i] = c
 	}
-	return out, nil
+	return out, now, nil
 }
 
-// SweepSigninCounters deletes the counters whose last failure is before
-// forgetBefore and that have nothing in flight since staleBefore (an attempt
-// older than that was cut short by a console that died), and returns how
-// many.
-func (l *Ledger) SweepSigninCounters(ctx context.Context, forgetBefore, staleBefore time.Time) (int64, error) {
+// SweepSigninCounters deletes the counters whose last failure is at least
+// forgetAfter old (by the ledger's clock) and that have nothing in flight
+// begun in the last staleAfter (an older attempt was cut short by a console
+// that died), and returns how many.
+func (l *Ledger) SweepSigninCounters(ctx context.Context, forgetAfter, staleAfter time.Duration) (int64, error) {
+	now := l.now()
 	var n int64
 	err := l.write(ctx, false, func(tx *wtx) error {
-		res, err := tx.exec(`DELETE FROM console_signin_counters WHERE last_failure < ? AND (in_flight = 0 OR in_flight_since < ?)`,
-			formatTime(forgetBefore), formatTime(staleBefore))
+		res, err := tx.exec(`DELETE FROM console_signin_counters WHERE last_failure <= ? AND (in_flight = 0 OR in_flight_since <= ?)`,
+			formatTime(now.Add(-forgetAfter)), formatTime(now.Add(-staleAfter)))
 		if err != nil {
 			return err
 		}

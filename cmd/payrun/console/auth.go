@@ -1,10 +1,13 @@
 package console
 
 import (
+	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
@@ -63,91 +66,69 @@ func sameToken(a, b string) bool {
 	return a != "" && len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// session is one signed-in person. Sessions live in memory: restarting the
-// console signs everyone out, which is the safe direction.
+// session is one signed-in person. Sessions live in the ledger
+// (ledger.ConsoleSession), so every console on one ledger shares them and a
+// restart signs no one out; the ledger keeps the SHA-256 of the id only.
 type session struct {
-	id       string
-	user     string
-	role     ledger.ConsoleRole
-	csrf     string // the token every form of this session carries
-	cred     string // credOf the user at sign-in: a password change ends the session
-	created  time.Time
-	lastSeen time.Time
+	id   string // the cookie's value; never stored, never logged
+	user string
+	role ledger.ConsoleRole
+	csrf string // the token every form of this session carries (csrfOf id)
+	cred string // credOf the user at sign-in: a password change ends the session
 }
 
 // maxSessionAge bounds a session however active it is.
 const maxSessionAge = 12 * time.Hour
 
-// sessionStore holds the live sessions.
+// sessionStore keeps sessions in the ledger.
 type sessionStore struct {
-	mu    sync.Mutex
-	clock func() time.Time
-	ttl   time.Duration
-	m     map[string]*session
+	l   *ledger.Ledger
+	ttl time.Duration // idle TTL
 }
 
-func newSessionStore(clock func() time.Time, ttl time.Duration) *sessionStore {
-	return &sessionStore{clock: clock, ttl: ttl, m: map[string]*session{}}
+func newSessionStore(l *ledger.Ledger, ttl time.Duration) *sessionStore {
+	return &sessionStore{l: l, ttl: ttl}
 }
 
-// create starts a new session for user with a fresh id and CSRF token. A new
-// id at every sign-in is what defeats session fixation.
-func (st *sessionStore) create(u ledger.ConsoleUser) *session {
-	now := st.clock()
-	s := &session{id: randomToken(32), user: u.Name, role: u.Role, csrf: randomToken(32), cred: credOf(u), created: now, lastSeen: now}
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.sweep(now)
-	st.m[s.id] = s
-	return s
+// create starts a new session for user with a fresh id. A new id at every
+// sign-in is what defeats session fixation.
+func (st *sessionStore) create(ctx context.Context, u ledger.ConsoleUser) (*session, error) {
+	id := randomToken(32)
+	if _, err := st.l.CreateConsoleSession(ctx, id, ledger.ConsoleSession{User: u.Name, Role: u.Role, Cred: credOf(u)}, st.ttl, maxSessionAge); err != nil {
+		return nil, err
+	}
+	return &session{id: id, user: u.Name, role: u.Role, csrf: csrfOf(id), cred: credOf(u)}, nil
 }
 
-// get returns the live session id names, and marks it seen.
-func (st *sessionStore) get(id string) (*session, bool) {
-	if id == "" {
-		return nil, false
+// get returns the live session id names, and marks it seen; a session
+// unknown, ended or expired is ledger.ErrNotFound.
+func (st *sessionStore) get(ctx context.Context, id string) (*session, error) {
+	ls, err := st.l.ConsoleSession(ctx, id, st.ttl)
+	if err != nil {
+		return nil, err
 	}
-	now := st.clock()
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	s, ok := st.m[id]
-	if !ok {
-		return nil, false
-	}
-	if st.expired(s, now) {
-		delete(st.m, id)
-		return nil, false
-	}
-	s.lastSeen = now
-	cp := *s
-	return &cp, true
+	return &session{id: id, user: ls.User, role: ls.Role, csrf: csrfOf(id), cred: ls.Cred}, nil
+}
+
+// drop ends session id, on every console of the ledger.
+func (st *sessionStore) drop(ctx context.Context, id string) error {
+	return st.l.DropConsoleSession(ctx, id)
+}
+
+// csrfOf derives a session's form token from its id, so every console
+// computes the same token and the ledger need not store it: the stored hash
+// of the id does not give the token (HMAC with the id as key).
+func csrfOf(id string) string {
+	m := hmac.New(sha256.New, []byte(id))
+	m.Write([]byte("payrun console form token v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // credOf fingerprints a user's password hash, so a session can tell that
 // the password changed since sign-in without keeping the hash itself.
 func credOf(u ledger.ConsoleUser) string {
 	sum := sha256.Sum256(u.PasswordHash)
-	return string(sum[:])
-}
-
-// drop ends session id.
-func (st *sessionStore) drop(id string) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	delete(st.m, id)
-}
-
-func (st *sessionStore) expired(s *session, now time.Time) bool {
-	return now.Sub(s.lastSeen) > st.ttl || now.Sub(s.created) > maxSessionAge
-}
-
-// sweep drops expired sessions; called with mu held.
-func (st *sessionStore) sweep(now time.Time) {
-	for id, s := range st.m {
-		if st.expired(s, now) {
-			delete(st.m, id)
-		}
-	}
+	return hex.EncodeToString(sum[:])
 }
 
 // signinLimiter slows password guessing, per user name and per client
@@ -161,21 +142,13 @@ func (st *sessionStore) sweep(now time.Time) {
 // guesser gets about two dozen tries an hour at a name. Failures are
 // forgotten forgetAfter after the last one, and a name's on a successful
 // sign-in.
+//
+// The counts live in the ledger (ledger.SigninCounter), read and changed in
+// one write transaction per step, so consoles sharing a ledger count every
+// attempt once: a load balancer does not multiply a guesser's tries. The
+// policy is here; times are the ledger's clock's.
 type signinLimiter struct {
-	mu    sync.Mutex
-	clock func() time.Time
-	keys  map[string]*attempts
-}
-
-// attempts is what the limiter knows of one name or address.
-type attempts struct {
-	fails    int       // failures not yet forgotten
-	inFlight int       // attempts begun whose password is being checked
-	last     time.Time // the last failure
-	// refusedNoted is set once a refusal since the last failure was
-	// reported, so a flood of refused attempts writes one event, not one
-	// per request.
-	refusedNoted bool
+	l *ledger.Ledger
 }
 
 // signinOutcome is what became of an attempt begin let through.
@@ -193,14 +166,12 @@ const (
 	backoffBase      = time.Second
 	backoffMax       = 5 * time.Minute
 	forgetAfter      = time.Hour
-	// maxLimiterKeys bounds the limiter's memory against made-up names;
-	// past it, stale keys are swept at every attempt.
-	maxLimiterKeys = 10000
+	// staleInFlight is when an attempt begun and never ended (its console
+	// died checking the password) stops counting as in flight.
+	staleInFlight = time.Minute
 )
 
-func newSigninLimiter(clock func() time.Time) *signinLimiter {
-	return &signinLimiter{clock: clock, keys: map[string]*attempts{}}
-}
+func newSigninLimiter(l *ledger.Ledger) *signinLimiter { return &signinLimiter{l: l} }
 
 // backoff is the wait before attempt number n (0-based) of a key allowed
 // free failures before back-off starts.
@@ -215,92 +186,126 @@ func backoff(n, free int) time.Duration {
 	return min(d, backoffMax)
 }
 
-// wait is how long key k must wait before another attempt; called with mu
-// held.
-func (l *signinLimiter) wait(k string, free int, now time.Time) time.Duration {
-	a := l.keys[k]
-	if a == nil {
-		return 0
-	}
-	n := a.fails + a.inFlight
+// waitFor is how long a key with counter c must wait before another
+// attempt.
+func waitFor(c ledger.SigninCounter, free int, now time.Time) time.Duration {
+	n := c.Fails + c.InFlight
 	if n < free {
 		return 0
 	}
-	if a.inFlight > 0 {
+	if c.InFlight > 0 {
 		// Past the free attempts, one guess at a time: the next waits for
 		// the outcome of the one being checked.
 		return backoffBase
 	}
-	if until := a.last.Add(backoff(n, free)); now.Before(until) {
+	if until := c.LastFailure.Add(backoff(n, free)); now.Before(until) {
 		return until.Sub(now)
 	}
 	return 0
+}
+
+// forget clears what c no longer needs to hold: an in-flight count gone
+// stale, failures forgetAfter old.
+func forget(c *ledger.SigninCounter, now time.Time) {
+	if c.InFlight > 0 && now.Sub(c.InFlightFrom) >= staleInFlight {
+		c.InFlight, c.InFlightFrom = 0, time.Time{}
+	}
+	if c.InFlight == 0 && (c.Fails == 0 || now.Sub(c.LastFailure) >= forgetAfter) {
+		*c = ledger.SigninCounter{Key: c.Key}
+	}
+}
+
+// limiterKeys are the counters of an attempt as name from addr: the name's
+// (any case), then the address's, with their free failures.
+func limiterKeys(name, addr string) ([]string, []int) {
+	return []string{"name:" + strings.ToLower(name), "addr:" + addr}, []int{freeFailures, freeFailuresAddr}
+}
+
+// judge decides on an attempt given its keys' counters: the wait (0: go
+// ahead) and, when waiting, whether this is the first refusal since the
+// last failure (the one worth an event), which it marks in cs.
+func judge(cs []ledger.SigninCounter, free []int, now time.Time) (wait time.Duration, note bool) {
+	for i := range cs {
+		forget(&cs[i], now)
+		wait = max(wait, waitFor(cs[i], free[i], now))
+	}
+	if wait > 0 {
+		for i := range cs {
+			if (cs[i].Fails > 0 || cs[i].InFlight > 0) && !cs[i].RefusedNoted {
+				cs[i].RefusedNoted, note = true, true
+			}
+		}
+	}
+	return wait, note
 }
 
 // begin counts a sign-in attempt as name from addr before its password is
 // checked. When either is backing off it answers how long to wait, a nil
 // done, and note set on the first refusal since the last failure (the one
 // worth an event); otherwise done must be called with the outcome once the
-// password was checked.
-func (l *signinLimiter) begin(name, addr string) (done func(signinOutcome), wait time.Duration, note bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.clock()
-	if len(l.keys) >= maxLimiterKeys {
-		l.sweep(now)
+// password was checked. An error means the ledger failed: nothing was
+// checked or counted.
+func (l *signinLimiter) begin(ctx context.Context, name, addr string) (done func(signinOutcome) error, wait time.Duration, note bool, err error) {
+	keys, free := limiterKeys(name, addr)
+	// A refusal already noted changes nothing: answer it from a read, so
+	// a flood of refused attempts takes no write lock from the runs.
+	if cs, now, err := l.l.SigninCounters(ctx, keys...); err == nil {
+		if w, n := judge(cs, free, now); w > 0 && !n {
+			return nil, w, false, nil
+		}
 	}
-	nk, ak := "name:"+strings.ToLower(name), "addr:"+addr
-	l.forget(nk, now)
-	l.forget(ak, now)
-	wait = max(l.wait(nk, freeFailures, now), l.wait(ak, freeFailuresAddr, now))
-	if wait > 0 {
-		for _, k := range []string{nk, ak} {
-			if a := l.keys[k]; a != nil && !a.refusedNoted {
-				a.refusedNoted, note = true, true
+	admitted := false
+	err = l.l.UpdateSigninCounters(ctx, keys, func(now time.Time, cs []ledger.SigninCounter) error {
+		if wait, note = judge(cs, free, now); wait > 0 {
+			return nil
+		}
+		for i := range cs {
+			cs[i].InFlight++
+			cs[i].InFlightFrom = now
+		}
+		admitted = true
+		return nil
+	})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if !admitted {
+		return nil, wait, note, nil
+	}
+	return func(o signinOutcome) error {
+		// Not the request's context: a client that hangs up must not
+		// take its failure off the count.
+		return l.l.UpdateSigninCounters(context.WithoutCancel(ctx), keys, func(now time.Time, cs []ledger.SigninCounter) error {
+			for i := range cs {
+				if cs[i].InFlight > 0 {
+					cs[i].InFlight--
+				}
+				if o == signinFailed {
+					cs[i].Fails++
+					cs[i].LastFailure = now
+					cs[i].RefusedNoted = false
+				}
 			}
-		}
-		return nil, wait, note
-	}
-	for _, k := range []string{nk, ak} {
-		if l.keys[k] == nil {
-			l.keys[k] = &attempts{}
-		}
-		l.keys[k].inFlight++
-	}
-	return func(o signinOutcome) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		now := l.clock()
-		for _, k := range []string{nk, ak} {
-			a := l.keys[k]
-			a.inFlight--
-			if o == signinFailed {
-				a.fails++
-				a.last = now
-				a.refusedNoted = false
+			if o == signinOK {
+				// The person knows the password: their name's slate is
+				// clean. The address keeps its count, so signing in to
+				// one's own account does not buy more guesses at
+				// others'.
+				cs[0].Fails = 0
 			}
-		}
-		if o == signinOK {
-			// The person knows the password: their name's slate is clean.
-			// The address keeps its count, so signing in to one's own
-			// account does not buy more guesses at others'.
-			l.keys[nk].fails = 0
-		}
-	}, 0, false
+			return nil
+		})
+	}, 0, false, nil
 }
 
-// forget drops k's failures once the last is forgetAfter old; called with
-// mu held.
-func (l *signinLimiter) forget(k string, now time.Time) {
-	if a := l.keys[k]; a != nil && a.inFlight == 0 && (a.fails == 0 || now.Sub(a.last) >= forgetAfter) {
-		delete(l.keys, k)
+// sweepAuth drops the forgettable counters and the expired sessions from the
+// ledger; both are refused anyway, this keeps the tables small.
+func (s *Server) sweepAuth(ctx context.Context) {
+	if _, err := s.cfg.Ledger.SweepConsoleSessions(ctx); err != nil {
+		s.cfg.Log.Error().Err(err).Msg("sweep console sessions")
 	}
-}
-
-// sweep drops every forgettable key; called with mu held.
-func (l *signinLimiter) sweep(now time.Time) {
-	for k := range l.keys {
-		l.forget(k, now)
+	if _, err := s.cfg.Ledger.SweepSigninCounters(ctx, forgetAfter, staleInFlight); err != nil {
+		s.cfg.Log.Error().Err(err).Msg("sweep sign-in counters")
 	}
 }
 

@@ -12,13 +12,16 @@
 // progressive JavaScript (progress polling); everything is embedded.
 //
 // Security: sessions are random 256-bit ids in HttpOnly, SameSite=Strict
-// cookies (Secure under TLS); every form carries a per-session CSRF token and
-// unsafe cross-origin requests are refused; sign-in attempts are counted
-// before the password hash, per name and per address, with a doubling
-// back-off; the user is re-read from the ledger at every request, so a new
-// password, disable or remove ends a session; uploads are size-limited; the
-// MassPay API key never reaches this package; every action is an event in the
-// ledger naming the user; the person who prepared a plan can never approve it.
+// cookies (Secure under TLS), kept in the ledger as their SHA-256 only, so
+// consoles sharing a ledger share them and a restart keeps them; every form
+// carries a per-session CSRF token (derived from the id) and unsafe
+// cross-origin requests are refused; sign-in attempts are counted in the
+// ledger before the password hash, per name and per address, with a
+// doubling back-off; the user is re-read from the ledger at every request,
+// so a new password, disable or remove ends a session; uploads are
+// size-limited; the MassPay API key never reaches this package; every action
+// is an event in the ledger naming the user; the person who prepared a plan
+// can never approve it.
 package console
 
 import (
@@ -74,7 +77,9 @@ type Config struct {
 	// user while the ledger has none. It stops working once a user exists.
 	SetupToken string
 	// SessionTTL is how long a session lasts without activity (default 1h);
-	// a session never outlives 12 hours.
+	// a session never outlives 12 hours. Sessions and sign-in back-offs
+	// live in the ledger and are timed by its clock (ledger.Options.Clock),
+	// as every console on the ledger shares them.
 	SessionTTL time.Duration
 	// Log receives the console's log lines (never a secret).
 	Log zerolog.Logger
@@ -175,8 +180,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:             cfg,
 		pages:           pg,
-		sessions:        newSessionStore(cfg.Clock, cfg.SessionTTL),
-		signins:         newSigninLimiter(cfg.Clock),
+		sessions:        newSessionStore(cfg.Ledger, cfg.SessionTTL),
+		signins:         newSigninLimiter(cfg.Ledger),
 		formReadTimeout: defaultFormReadTimeout,
 		priced:          map[int64]*results.Plan{},
 	}
@@ -184,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 	s.calls, s.abandon = context.WithCancel(context.Background())
 	s.routes()
 	s.sweepRefused()
+	s.sweepAuth(context.Background())
 	s.wg.Add(1)
 	go s.sweepEvery(time.Hour)
 	return s, nil

@@ -46,6 +46,7 @@ type env struct {
 	ledger  *ledger.Ledger
 	path    string
 	sandbox *sandbox.Server
+	opts    []envOption // as started, for a second console on the same ledger
 
 	mu     sync.Mutex
 	bodies []string // every page served, for the "never shows the key" check
@@ -58,31 +59,45 @@ type envOption func(*Config)
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	dir := t.TempDir()
-	path := filepath.Join(dir, "payrun.db")
-	l, err := ledger.Open(context.Background(), path, ledger.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
 	sb, err := sandbox.Start(sandbox.Config{APIKey: testAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
+	e := startConsole(t, filepath.Join(dir, "payrun.db"), filepath.Join(dir, "console"), sb, opts...)
+	for name, role := range map[string]ledger.ConsoleRole{"alice": ledger.RolePreparer, "bob": ledger.RoleApprover,
+		"carol": ledger.RoleApprover, "vic": ledger.RoleViewer} {
+		e.addUser(name, role)
+	}
+	return e
+}
+
+// startConsole opens the ledger at path (with the console's clock, which
+// then times sessions and sign-in back-offs too) and serves a console over
+// it on a loopback port. Each call is what one payrun serve process has:
+// its own *ledger.Ledger, its own server.
+func startConsole(t *testing.T, path, dataDir string, sb *sandbox.Server, opts ...envOption) *env {
+	t.Helper()
 	client, err := masspay.New(masspay.Config{BaseURL: sb.URL(), APIKey: testAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Ledger: l, API: client, Environment: "sandbox", DataDir: filepath.Join(dir, "console"), Log: zerolog.Nop()}
+	cfg := Config{API: client, Environment: "sandbox", DataDir: dataDir, Log: zerolog.Nop()}
 	for _, o := range opts {
 		o(&cfg)
 	}
+	l, err := ledger.Open(context.Background(), path, ledger.Options{Clock: cfg.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	cfg.Ledger = l
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	e := &env{t: t, srv: s, ledger: l, path: path, sandbox: sb}
+	e := &env{t: t, srv: s, ledger: l, path: path, sandbox: sb, opts: opts}
 	e.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &recorder{ResponseWriter: w}
 		s.ServeHTTP(rec, r)
@@ -91,10 +106,6 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		e.mu.Unlock()
 	}))
 	t.Cleanup(e.http.Close)
-	for name, role := range map[string]ledger.ConsoleRole{"alice": ledger.RolePreparer, "bob": ledger.RoleApprover,
-		"carol": ledger.RoleApprover, "vic": ledger.RoleViewer} {
-		e.addUser(name, role)
-	}
 	return e
 }
 

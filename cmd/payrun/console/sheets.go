@@ -162,6 +162,7 @@ func (s *Server) sweepEvery(interval time.Duration) {
 			return
 		case <-t.C:
 			s.sweepRefused()
+			s.sweepAuth(s.stop)
 		}
 	}
 }

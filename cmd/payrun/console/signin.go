@@ -81,7 +81,12 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		fail("Wrong name or password.")
 		return
 	}
-	done, wait, note := s.signins.begin(name, clientIP(r))
+	done, wait, note, err := s.signins.begin(r.Context(), name, clientIP(r))
+	if err != nil {
+		s.cfg.Log.Error().Err(err).Msg("count sign-in attempt")
+		s.message(w, r, http.StatusInternalServerError, "Sign-in failed", "The ledger could not be written. Try again.", "/signin")
+		return
+	}
 	if done == nil {
 		if note { // once per back-off, so a flood of refusals is one event
 			s.record(r, name, "sign_in_blocked", 0, "sign-in as "+name+" refused: too many failed attempts", nil)
@@ -91,9 +96,17 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 			Error: "Too many failed attempts for this name or from this address. Try again in " + waitText(wait) + "."})
 		return
 	}
+	// The outcome must reach the count: a failure not counted is a free
+	// guess. A ledger that cannot count is logged; the attempt's in-flight
+	// mark then goes stale after staleInFlight.
+	end := func(o signinOutcome) {
+		if err := done(o); err != nil {
+			s.cfg.Log.Error().Err(err).Msg("count sign-in outcome")
+		}
+	}
 	u, err := s.cfg.Ledger.ConsoleUser(r.Context(), name)
 	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
-		done(signinAborted) // not a guess: the ledger failed
+		end(signinAborted) // not a guess: the ledger failed
 		s.cfg.Log.Error().Err(err).Msg("read console user")
 		s.message(w, r, http.StatusInternalServerError, "Sign-in failed", "The ledger could not be read. Try again.", "/signin")
 		return
@@ -103,7 +116,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		hash = dummyHash() // same work for an unknown name as for a wrong password
 	}
 	if !checkPassword(hash, password) || err != nil {
-		done(signinFailed)
+		end(signinFailed)
 		s.record(r, name, "sign_in_failed", 0, "failed sign-in as "+name, nil)
 		fail("Wrong name or password.")
 		return
@@ -111,16 +124,25 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	if u.Disabled {
 		// The password was right, so saying so leaks nothing a guesser
 		// could use; it still counts as a failure.
-		done(signinFailed)
+		end(signinFailed)
 		s.record(r, name, "sign_in_failed", 0, "sign-in as "+name+" refused: user disabled", nil)
 		fail("This user is disabled. Ask an administrator: payrun user enable " + u.Name)
 		return
 	}
-	done(signinOK)
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.sessions.drop(c.Value)
+	end(signinOK)
+	// A session the browser brought along is ended, and a new id is made:
+	// an id planted before sign-in (fixation) never becomes a signed-in one.
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := s.sessions.drop(r.Context(), c.Value); err != nil {
+			s.cfg.Log.Error().Err(err).Msg("end the session a sign-in replaces")
+		}
 	}
-	sess := s.sessions.create(u)
+	sess, err := s.sessions.create(r.Context(), u)
+	if err != nil {
+		s.cfg.Log.Error().Err(err).Msg("create console session")
+		s.message(w, r, http.StatusInternalServerError, "Sign-in failed", "The ledger could not be written. Try again.", "/signin")
+		return
+	}
 	s.setCookie(w, sessionCookie, sess.id, 0)
 	s.setCookie(w, signinCookie, "", -1)
 	s.record(r, u.Name, "sign_in", 0, u.Name+" signed in ("+string(u.Role)+")", nil)
@@ -129,7 +151,12 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 
 // signout ends the session.
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.sessions.drop(sess.id)
+	if err := s.sessions.drop(r.Context(), sess.id); err != nil {
+		// The session still works on every console: do not pretend.
+		s.cfg.Log.Error().Err(err).Msg("end console session")
+		s.message(w, r, http.StatusInternalServerError, "Sign-out failed", "The ledger could not be written, so the session is still open. Try again.", "/")
+		return
+	}
 	s.setCookie(w, sessionCookie, "", -1)
 	s.record(r, sess.user, "sign_out", 0, sess.user+" signed out", nil)
 	http.Redirect(w, r, "/signin?msg=signedout", http.StatusSeeOther)

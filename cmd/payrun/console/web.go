@@ -156,24 +156,37 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request, limit int64) 
 // currentSession returns the request's live session.
 func (s *Server) currentSession(r *http.Request) (*session, bool) {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil {
+	if err != nil || c.Value == "" {
 		return nil, false
 	}
-	sess, ok := s.sessions.get(c.Value)
-	if !ok {
-		return nil, false
+	sess, err := s.sessions.get(r.Context(), c.Value)
+	if err != nil {
+		if !errors.Is(err, ledger.ErrNotFound) {
+			s.cfg.Log.Error().Err(err).Msg("read console session")
+		}
+		return nil, false // fail closed
 	}
 	// The ledger, not the session, says who may act: a user removed,
 	// disabled or given a new password (payrun user ..., possibly from
 	// another process) is signed out at their next request, and a changed
 	// role applies at once.
 	u, err := s.cfg.Ledger.ConsoleUser(r.Context(), sess.user)
-	if err != nil || u.Disabled || credOf(u) != sess.cred {
-		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
-			s.cfg.Log.Error().Err(err).Msg("read console user of a session")
-			return nil, false // fail closed, but keep the session for a retry
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+		s.cfg.Log.Error().Err(err).Msg("read console user of a session")
+		return nil, false // fail closed, but keep the session for a retry
+	}
+	if err != nil || u.Disabled {
+		// Gone or disabled: none of the user's sessions may live on.
+		if _, err := s.cfg.Ledger.DropConsoleSessionsOf(r.Context(), sess.user); err != nil {
+			s.cfg.Log.Error().Err(err).Msg("end the sessions of a removed or disabled user")
 		}
-		s.sessions.drop(sess.id)
+		return nil, false
+	}
+	if credOf(u) != sess.cred {
+		// Only this one: a session opened with the new password stays.
+		if err := s.sessions.drop(r.Context(), sess.id); err != nil {
+			s.cfg.Log.Error().Err(err).Msg("end a session opened before a password change")
+		}
 		return nil, false
 	}
 	sess.role = u.Role

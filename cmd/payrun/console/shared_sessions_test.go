@@ -1,0 +1,242 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/ledger"
+)
+
+// Issue 22 item 3: two consoles behind a load balancer on one ledger share
+// sign-ins, sign-outs and back-offs, and a restart signs no one out.
+//
+// payrun serve opens its ledger read-write without the ledger's Lock (the
+// flock is taken only while a run pays), so two serve processes can open
+// one ledger file. Each console here has its own *ledger.Ledger on the one
+// file, as two processes would: its own connection pools and writer, SQLite
+// serialising their writes.
+
+// twin starts a second console on e's ledger file, on its own port, with
+// its own data folder.
+func (e *env) twin() *env {
+	e.t.Helper()
+	return startConsole(e.t, e.path, filepath.Join(e.t.TempDir(), "console-b"), e.sandbox, e.opts...)
+}
+
+// at is the same person (the same cookie jar) sending their next request to
+// console o, as a load balancer may.
+func (b *browser) at(o *env) *browser {
+	bb := *b
+	bb.e = o
+	return &bb
+}
+
+// sessionCookieOf is the session cookie the browser holds.
+func (b *browser) sessionCookieOf() string {
+	for _, c := range b.c.Jar.Cookies(mustURL(b.e.t, b.e.http.URL)) {
+		if c.Name == sessionCookie {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// logTo sends the console's log to buf.
+func logTo(buf *syncBuffer) envOption {
+	return func(c *Config) { c.Log = zerolog.New(buf) }
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSessionSharedBetweenConsoles: signed in on A, the cookie works on B,
+// B's pages' forms are accepted on A (the CSRF token is the session's, not
+// the instance's), and signing out on B ends the session on A. Before the
+// sessions moved into the ledger, B did not know A's session.
+func TestSessionSharedBetweenConsoles(t *testing.T) {
+	var logs syncBuffer
+	a := newEnv(t, logTo(&logs))
+	b := a.twin()
+	alice := a.signIn("alice")
+	cookie := alice.sessionCookieOf()
+	tokenA := alice.csrf
+
+	onB := alice.at(b)
+	code, body := onB.get("/")
+	if code != http.StatusOK || !strings.Contains(body, "alice") {
+		t.Fatalf("console B with the session cookie from A: %d, want alice's home page", code)
+	}
+	if onB.csrf != tokenA {
+		t.Errorf("the session's form token differs between consoles: %q on A, %q on B", tokenA, onB.csrf)
+	}
+
+	// Sign out on B, with the token A's page carried.
+	resp, _ := onB.post("/signout", url.Values{"csrf": {tokenA}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin?msg=signedout" {
+		t.Fatalf("sign out on B = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	replay := a.browser()
+	replay.c.Jar.SetCookies(mustURL(t, a.http.URL), []*http.Cookie{{Name: sessionCookie, Value: cookie}})
+	if code, _ := replay.get("/"); code != http.StatusSeeOther {
+		t.Fatalf("console A after the sign-out on B: GET / = %d, want a redirect to sign in", code)
+	}
+	for _, secret := range []string{cookie, tokenA, testPassword} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the console's log holds a secret (%.6s...)", secret)
+		}
+	}
+}
+
+// TestSigninBackoffSharedBetweenConsoles: failures counted on A hold on B,
+// so a load balancer does not multiply a guesser's free attempts by the
+// number of consoles.
+func TestSigninBackoffSharedBetweenConsoles(t *testing.T) {
+	a := newEnv(t)
+	b := a.twin()
+	guesser := a.browser()
+	guesser.get("/signin")
+	for range freeFailures {
+		guesser.post("/signin", url.Values{"name": {"bob"}, "password": {"not the password"}})
+	}
+	other := b.browser() // another address would do as well: the name is backing off
+	other.get("/signin")
+	resp, body := other.post("/signin", url.Values{"name": {"Bob"}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many failed attempts") {
+		t.Fatalf("console B, right password after %d failures on A = %d, want 429", freeFailures, resp.StatusCode)
+	}
+}
+
+// TestParallelGuessesAcrossConsoles: guesses sent at once, half to each
+// console, are counted before the hash on both: at most freeFailures of
+// them have their password checked.
+func TestParallelGuessesAcrossConsoles(t *testing.T) {
+	a := newEnv(t)
+	b := a.twin()
+	ba, bb := a.browser(), b.browser()
+	ba.get("/signin")
+	bb.get("/signin")
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		checked int
+	)
+	for i := range 30 {
+		br := ba
+		if i%2 == 1 {
+			br = bb
+		}
+		csrf := br.csrf
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := br.c.PostForm(br.e.http.URL+"/signin", url.Values{"name": {"carol"}, "password": {fmt.Sprintf("guess %d!!!!!", i)}, "csrf": {csrf}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			var buf bytes.Buffer
+			buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(buf.String(), "Wrong name or password") {
+				mu.Lock()
+				checked++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if checked > freeFailures {
+		t.Errorf("%d of 30 guesses split between two consoles were checked; want at most %d", checked, freeFailures)
+	}
+}
+
+// TestSessionSurvivesRestart: a console stopped and started again (a deploy,
+// a crash) keeps everyone signed in. Sessions used to live in memory only.
+func TestSessionSurvivesRestart(t *testing.T) {
+	a := newEnv(t)
+	alice := a.signIn("alice")
+	a.http.Close()
+	a.srv.Close()
+	if err := a.ledger.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := startConsole(t, a.path, a.srv.cfg.DataDir, a.sandbox, a.opts...)
+	code, body := alice.at(again).get("/")
+	if code != http.StatusOK || !strings.Contains(body, "alice") {
+		t.Fatalf("after a restart: GET / = %d, want alice still signed in", code)
+	}
+}
+
+// TestStoredSessionIsNoCookie: what the ledger file holds of a session (a
+// backup, a copied file) cannot sign anyone in: no column holds the cookie
+// or the form token, and none of them works as a cookie.
+func TestStoredSessionIsNoCookie(t *testing.T) {
+	a := newEnv(t)
+	alice := a.signIn("alice")
+	cookie, token := alice.sessionCookieOf(), alice.csrf
+	db, err := sql.Open("sqlite", "file:"+a.path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.QueryContext(context.Background(), `SELECT * FROM console_sessions`)
+	if err != nil {
+		t.Fatalf("read the sessions table: %v", err)
+	}
+	cols, _ := rs.Columns()
+	var values []string
+	for rs.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vals {
+			if strings.Contains(v.String, cookie) || strings.Contains(v.String, token) {
+				t.Errorf("column %s holds the session cookie or its form token", cols[i])
+			}
+			if cols[i] == "id_hash" && v.String != ledger.SessionIDHash(cookie) {
+				t.Errorf("id_hash is not the SHA-256 of the cookie")
+			}
+			values = append(values, v.String)
+		}
+	}
+	rs.Close()
+	if len(values) == 0 {
+		t.Fatal("no session row in the ledger file")
+	}
+	for _, v := range values {
+		thief := a.browser()
+		thief.c.Jar.SetCookies(mustURL(t, a.http.URL), []*http.Cookie{{Name: sessionCookie, Value: v}})
+		if code, _ := thief.get("/"); code != http.StatusSeeOther {
+			t.Errorf("a stored value as the session cookie: GET / = %d, want a redirect to sign in", code)
+		}
+	}
+}
