@@ -27,6 +27,9 @@ import (
 
 func TestMain(m *testing.M) {
 	bcryptCost = bcrypt.MinCost // sign-ins in tests need no real work factor
+	if path := os.Getenv(childConsoleEnv); path != "" {
+		os.Exit(runChildConsole(path)) // TestTwoProcessesShareSessions's second console
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,20 +1,29 @@
 package console
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
+	"github.com/payrun/payrun/masspay/sandbox"
 )
 
 // Issue 22 item 3: two consoles behind a load balancer on one ledger share
@@ -238,5 +247,161 @@ func TestStoredSessionIsNoCookie(t *testing.T) {
 		if code, _ := thief.get("/"); code != http.StatusSeeOther {
 			t.Errorf("a stored value as the session cookie: GET / = %d, want a redirect to sign in", code)
 		}
+	}
+}
+
+// TestSigninReplacesPlantedSession: a session id planted in a browser before
+// its owner signs in (fixation) never becomes theirs: sign-in ends it and
+// issues a new id, so the planter's copy opens nothing.
+func TestSigninReplacesPlantedSession(t *testing.T) {
+	a := newEnv(t)
+	b := a.twin()
+	mallory := a.signIn("vic")
+	planted := mallory.sessionCookieOf()
+	victim := a.browser()
+	onB := victim.at(b) // the victim's sign-in lands on the other console
+	onB.get("/signin")
+	// Planted while the form is open (a cookie set from a sibling site).
+	victim.c.Jar.SetCookies(mustURL(t, a.http.URL), []*http.Cookie{{Name: sessionCookie, Value: planted}})
+	resp, body := onB.post("/signin", url.Values{"name": {"bob"}, "password": {testPassword}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in = %d\n%s", resp.StatusCode, body)
+	}
+	if got := victim.sessionCookieOf(); got == planted || got == "" {
+		t.Fatal("sign-in kept the planted session id")
+	}
+	if code, _ := mallory.get("/"); code != http.StatusSeeOther {
+		t.Errorf("the planted id after the victim signed in: GET / = %d, want a redirect to sign in", code)
+	}
+	if code, body := victim.get("/"); code != http.StatusOK || !strings.Contains(body, "bob") {
+		t.Errorf("the victim's new session on A: %d", code)
+	}
+}
+
+// TestDisableEndsSessionsOnEveryConsole: payrun user disable ends a user's
+// sessions on every console, each of which saw it at a request.
+func TestDisableEndsSessionsOnEveryConsole(t *testing.T) {
+	a := newEnv(t)
+	b := a.twin()
+	bobA, bobB := a.signIn("bob"), b.signIn("bob")
+	if err := a.ledger.SetConsoleUserDisabled(context.Background(), "bob", true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := bobA.get("/runs"); code != http.StatusSeeOther {
+		t.Errorf("disabled bob on A: /runs = %d, want a redirect to sign in", code)
+	}
+	// A's request ended all of bob's sessions in the ledger, B's too.
+	var n int
+	db, err := sql.Open("sqlite", "file:"+a.path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.QueryRow(`SELECT count(*) FROM console_sessions WHERE user_name = 'bob'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d sessions of disabled bob left (%v), want 0", n, err)
+	}
+	if err := a.ledger.SetConsoleUserDisabled(context.Background(), "bob", false, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := bobB.get("/runs"); code != http.StatusSeeOther {
+		t.Errorf("bob's session on B, disabled then enabled: /runs = %d, want it ended", code)
+	}
+}
+
+// childConsoleEnv, set to a ledger path, makes the test binary serve a
+// console on that ledger instead of running tests: the second process of
+// TestTwoProcessesShareSessions. It prints its address and serves until its
+// stdin closes.
+const childConsoleEnv = "PAYRUN_TEST_CHILD_CONSOLE"
+
+func runChildConsole(path string) int {
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "child console:", err); return 1 }
+	sb, err := sandbox.Start(sandbox.Config{APIKey: testAPIKey})
+	if err != nil {
+		return fail(err)
+	}
+	defer sb.Close()
+	client, err := masspay.New(masspay.Config{BaseURL: sb.URL(), APIKey: testAPIKey})
+	if err != nil {
+		return fail(err)
+	}
+	l, err := ledger.Open(context.Background(), path, ledger.Options{})
+	if err != nil {
+		return fail(err)
+	}
+	defer l.Close()
+	s, err := New(Config{Ledger: l, API: client, Environment: "sandbox", DataDir: path + ".child-console", Log: zerolog.Nop()})
+	if err != nil {
+		return fail(err)
+	}
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	go http.Serve(ln, s)
+	fmt.Println(ln.Addr().String())
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// TestTwoProcessesShareSessions: a second console process on the same
+// ledger file (payrun serve takes the ledger's flock only while a run pays,
+// so two can open it) honours the first one's sign-in, its sign-out holds
+// on the first, and failures counted on it back off the first.
+func TestTwoProcessesShareSessions(t *testing.T) {
+	a := newEnv(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childConsoleEnv+"="+a.path)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("child console did not start: %v", err)
+	}
+	child := &env{t: t, http: &httptest.Server{URL: "http://" + strings.TrimSpace(addr)}}
+
+	alice := a.signIn("alice")
+	onChild := alice.at(child)
+	if code, body := onChild.get("/"); code != http.StatusOK || !strings.Contains(body, "alice") {
+		t.Fatalf("the other process with the cookie from this one: GET / = %d, want alice's page", code)
+	}
+	if resp, _ := onChild.post("/signout", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out on the other process = %d", resp.StatusCode)
+	}
+	if code, _ := alice.get("/"); code != http.StatusSeeOther {
+		t.Fatalf("this process after the sign-out on the other: GET / = %d, want a redirect to sign in", code)
+	}
+
+	guesser := child.browser()
+	guesser.get("/signin")
+	for range freeFailures {
+		guesser.post("/signin", url.Values{"name": {"carol"}, "password": {"not the password"}})
+	}
+	carol := a.browser()
+	carol.get("/signin")
+	if resp, _ := carol.post("/signin", url.Values{"name": {"carol"}, "password": {testPassword}}); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("right password here after %d failures on the other process = %d, want 429", freeFailures, resp.StatusCode)
 	}
 }
