@@ -405,3 +405,34 @@ func TestTwoProcessesShareSessions(t *testing.T) {
 		t.Fatalf("right password here after %d failures on the other process = %d, want 429", freeFailures, resp.StatusCode)
 	}
 }
+
+// TestSessionIdleAndMaxAgeFromLedger: the idle TTL and the 12-hour maximum
+// hold with sessions in the ledger, on any console: use on B keeps a
+// session signed in on A alive.
+func TestSessionIdleAndMaxAgeFromLedger(t *testing.T) {
+	clk := &fakeClock{now: time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)}
+	a := newEnv(t, func(c *Config) { c.Clock = clk.Now; c.SessionTTL = 30 * time.Minute })
+	b := a.twin()
+	alice := a.signIn("alice")
+	for i, at := range []*env{b, a, b} {
+		clk.advance(25 * time.Minute)
+		if code, _ := alice.at(at).get("/"); code != http.StatusOK {
+			t.Fatalf("use %d, 25 minutes after the last: GET / = %d, want 200", i+1, code)
+		}
+	}
+	clk.advance(31 * time.Minute)
+	if code, _ := alice.at(b).get("/"); code != http.StatusSeeOther {
+		t.Fatalf("31 minutes idle with a 30-minute TTL: GET / = %d, want a redirect to sign in", code)
+	}
+	alice = a.signIn("alice")
+	for elapsed := time.Duration(0); elapsed < maxSessionAge-20*time.Minute; elapsed += 20 * time.Minute {
+		clk.advance(20 * time.Minute)
+		if code, _ := alice.get("/"); code != http.StatusOK {
+			t.Fatalf("in use, %v after sign-in: GET / = %d", elapsed+20*time.Minute, code)
+		}
+	}
+	clk.advance(20 * time.Minute)
+	if code, _ := alice.get("/"); code != http.StatusSeeOther {
+		t.Fatalf("in use all along, past %v: GET / = %d, want a redirect to sign in", maxSessionAge, code)
+	}
+}
