@@ -40,23 +40,50 @@ func (r *Runner) payoutBody(row ledger.Row, data sheet.Row, clientTransferID str
 }
 
 func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
+	// Month two: the payee's tokens from the last committed payout with
+	// the same details (step_route_cache.go) skip the route and attribute
+	// calls.
+	if upd, ok, err := r.cachedRoute(ctx, row, data); err != nil {
+		return row, err
+	} else if ok {
+		payer := ""
+		if upd.PayerName != nil {
+			payer = *upd.PayerName
+		}
+		return r.move(ctx, row, ledger.StateRouteReady, upd,
+			ledger.Event{Message: msgRouteCached + strings.TrimSpace(payer+" "+data.DeliveryType)})
+	}
+	upd, na, what, err := r.fullRoute(ctx, row, data)
+	if na != nil {
+		return r.needsAction(ctx, row, upd, na.reason, na.action)
+	}
+	if err != nil {
+		return r.settle(ctx, row, "", what, err)
+	}
+	return r.move(ctx, row, ledger.StateRouteReady, upd, ledger.Event{Message: msgRouteFull + *upd.PayerName + " " + *upd.DeliveryType})
+}
+
+// fullRoute is the route a payout row takes without the cache: the route
+// (chooseRoute) and its required attributes, read and stored. A person's
+// problem (no route, details missing or refused) comes back as na, with
+// upd holding the destination when it was found; a failed call comes back
+// as err, with what names it.
+func (r *Runner) fullRoute(ctx context.Context, row ledger.Row, data sheet.Row) (upd ledger.RowUpdate, na *needsActionError, what string, err error) {
 	route, err := r.chooseRoute(ctx, row.UserToken, data)
 	if err != nil {
-		var na *needsActionError
 		if errors.As(err, &na) {
-			return r.needsAction(ctx, row, ledger.RowUpdate{}, na.reason, na.action)
+			return ledger.RowUpdate{}, na, "", nil
 		}
-		return r.settle(ctx, row, "", "find a payout route", err)
+		return ledger.RowUpdate{}, nil, "find a payout route", err
 	}
 	attrSet, err := r.storeAttributes(ctx, row, data, route)
 	if err != nil {
-		var na *needsActionError
 		if errors.As(err, &na) {
-			return r.needsAction(ctx, row, ledger.RowUpdate{DestinationToken: &route.DestinationToken}, na.reason, na.action)
+			return ledger.RowUpdate{DestinationToken: &route.DestinationToken}, na, "", nil
 		}
-		return r.settle(ctx, row, "", "store the payee's payout details", err)
+		return ledger.RowUpdate{}, nil, "store the payee's payout details", err
 	}
-	upd := ledger.RowUpdate{
+	upd = ledger.RowUpdate{
 		DestinationToken: &route.DestinationToken, AttrSetToken: &attrSet,
 		PayerName: &route.PayerName, DeliveryType: &route.DeliveryType, CountryCode: &route.CountryCode,
 	}
@@ -64,7 +91,7 @@ func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) 
 		fee := route.Fee
 		upd.Fee = &fee
 	}
-	return r.move(ctx, row, ledger.StateRouteReady, upd, ledger.Event{Message: "route " + route.PayerName + " " + route.DeliveryType})
+	return upd, nil, "", nil
 }
 
 func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
@@ -110,6 +137,9 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data sheet.Ro
 	resp, err := r.API.InitiatePayoutBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.initiate.after")
 	if err != nil {
+		if next, handled, ferr := r.fallBackFromCache(ctx, row, data, callInitiate, key, err); handled {
+			return next, ferr
+		}
 		return r.settleMoney(ctx, row, data, callInitiate, key, "start the payout", err)
 	}
 	return r.move(ctx, row, ledger.StateInitiated, ledger.RowUpdate{
