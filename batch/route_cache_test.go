@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay"
 )
 
 // The payee route cache (step_route_cache.go), against the real sandbox
@@ -217,5 +218,31 @@ func TestCachedRouteRefusalIsFailedOnlyOnFullPath(t *testing.T) {
 		if p.Committed && strings.HasPrefix(p.ClientTransferID, "M2-") {
 			t.Errorf("%s committed", p.ClientTransferID)
 		}
+	}
+}
+
+// TestRunSharesServiceLookups: rows naming their destination_token ask
+// MassPay about that destination once a run (GET /service/{token} names no
+// payee and no amount), while the route query, tailored to the payee and
+// priced for the amount, stays one per payee.
+func TestRunSharesServiceLookups(t *testing.T) {
+	g := newRig(t, rigOptions{})
+	cs, err := g.api.PreferredRoutes(g.ctx, "USA", masspay.RouteParams{SourceCurrency: "USD", DestinationCurrency: "USD", OnlyGenericPayers: true})
+	if err != nil || len(cs.Routes()) == 0 {
+		t.Fatalf("routes: %v %v", cs, err)
+	}
+	dst := cs.Routes()[0].DestinationToken
+	var b strings.Builder
+	b.WriteString("client_transfer_id,internal_user_id,first_name,last_name,email,country,method,amount,destination_currency,destination_token,attr:BankAccountNumber,attr:BankRoutingNumber\n")
+	for i := 1; i <= 4; i++ {
+		fmt.Fprintf(&b, "S-%d,su-%d,Sam,Svc%d,sam.svc%d@example.com,USA,payout,%d.20,USD,%s,12345678,021000021\n", i, i, i, i, 100+i, dst)
+	}
+	runID := g.ingest(writeFile(t, "svc.csv", []byte(b.String())))
+	g.srv.ResetRequests()
+	g.run(runID, 4)
+	calls := g.srv.ResetRequests()
+	g.wantStates(runID, ledger.StatePaid)
+	if calls["GET /service/{}"] != 1 || calls[callRoute] != 0 {
+		t.Errorf("calls: %v, want one GET /service/{} for the run", calls)
 	}
 }

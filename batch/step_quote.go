@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
@@ -157,7 +159,7 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data sheet.Ro
 // following SDK 2.0.0 has no /best, and every payout row would fail on it.
 func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.Row) (masspay.Route, error) {
 	if data.DestinationToken != "" {
-		svc, err := r.API.Service(ctx, data.DestinationToken)
+		svc, err := r.routes.service(ctx, r.API, data.DestinationToken)
 		if err != nil {
 			return masspay.Route{}, err
 		}
@@ -182,7 +184,7 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.R
 	if data.PayerName != "" {
 		p.PayerNames = []string{data.PayerName}
 	}
-	cs, err := r.API.PreferredRoutes(ctx, data.Country, p)
+	cs, err := r.routes.preferred(ctx, r.API, data.Country, p)
 	if err != nil {
 		return masspay.Route{}, err
 	}
@@ -203,6 +205,76 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.R
 		reason: fmt.Sprintf("MassPay offers no route for %s in %s.", what, data.DestinationCurrency),
 		action: "Choose another delivery_type, payer_name or destination_currency for this payee, or pay them by wallet load (method load), and re-run.",
 	}
+}
+
+// runRoutes shares route answers among the rows of one run, only where
+// MassPay's answer depends on neither the payee nor the amount, or the
+// question is asked again word for word. GET /service/{destination_token}
+// names no payee and no amount: one call per destination a run. The route
+// query (/best, /cheapest) carries the payee's user_token, for which MassPay
+// tailors the answer ("custom-tailored to this user", SDK 2.0.0
+// CatalogService), and the amount, which sets each payer's fee and which
+// payers' limits admit the row: its answer is shared only by rows asking
+// with the same payee, amount, currencies, country and payers. Sharing it
+// by country and amount band would pick routes for one payee from another's
+// answer, and fees quoted for another amount. A nil *runRoutes shares
+// nothing.
+type runRoutes struct {
+	mu       sync.Mutex
+	services map[string]*masspay.Service
+	quotes   map[string]*masspay.CountryServices
+}
+
+func (m *runRoutes) service(ctx context.Context, api API, destination string) (*masspay.Service, error) {
+	if m == nil {
+		return api.Service(ctx, destination)
+	}
+	m.mu.Lock()
+	svc, ok := m.services[destination]
+	m.mu.Unlock()
+	if ok {
+		return svc, nil
+	}
+	svc, err := api.Service(ctx, destination)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.services == nil {
+		m.services = map[string]*masspay.Service{}
+	}
+	m.services[destination] = svc
+	m.mu.Unlock()
+	return svc, nil
+}
+
+func (m *runRoutes) preferred(ctx context.Context, api API, country string, p masspay.RouteParams) (*masspay.CountryServices, error) {
+	if m == nil {
+		return api.PreferredRoutes(ctx, country, p)
+	}
+	amount := ""
+	if p.Amount != nil {
+		amount = p.Amount.String()
+	}
+	key := strings.Join([]string{country, p.UserToken, p.WalletToken, amount, p.SourceCurrency, p.DestinationCurrency,
+		strings.Join(p.PayerNames, "|"), strconv.FormatBool(p.OnlyGenericPayers), strconv.Itoa(p.Limit)}, "\x00")
+	m.mu.Lock()
+	cs, ok := m.quotes[key]
+	m.mu.Unlock()
+	if ok {
+		return cs, nil
+	}
+	cs, err := api.PreferredRoutes(ctx, country, p)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.quotes == nil {
+		m.quotes = map[string]*masspay.CountryServices{}
+	}
+	m.quotes[key] = cs
+	m.mu.Unlock()
+	return cs, nil
 }
 
 func routePays(rt masspay.Route, currency string) bool {
