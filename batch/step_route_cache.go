@@ -44,7 +44,9 @@ func routeKey(data sheet.Row) ledger.PayeeRouteKey {
 // detailsFingerprint is the SHA-256 of what the sheet says about where the
 // money goes beyond routeKey: every attr: value, the payer_name and
 // destination_token. A changed bank account (or payer) changes it, and the
-// row takes the full path. The values are hashed, never stored or logged.
+// row takes the full path. The values are hashed with the payee's id, so
+// equal details of two payees do not hash alike; the hash is never logged
+// (the ledger's rows keep the sheet's cells themselves anyway).
 func detailsFingerprint(data sheet.Row) string {
 	types := make([]string, 0, len(data.Attrs))
 	for t, v := range data.Attrs {
@@ -53,7 +55,7 @@ func detailsFingerprint(data sheet.Row) string {
 		}
 	}
 	sort.Strings(types)
-	parts := []string{"payee-route-v1", strings.ToLower(strings.TrimSpace(data.PayerName)), data.DestinationToken}
+	parts := []string{"payee-route-v1", data.InternalUserID, strings.ToLower(strings.TrimSpace(data.PayerName)), data.DestinationToken}
 	for _, t := range types {
 		parts = append(parts, t, strings.TrimSpace(data.Attrs[t]))
 	}
