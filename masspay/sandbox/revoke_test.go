@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/payrun/payrun/masspay"
@@ -95,3 +96,23 @@ func TestRequestCounters(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRevokedAttributeSetSurvivesRestart: a revoke is journaled like any
+// change, so a restarted sandbox still refuses the token.
+func TestRevokedAttributeSetSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.json")
+	cfg := Config{APIKey: testKey, Seed: 7, StateFile: path}
+	h := start(t, func(c *Config) { c.StateFile = path })
+	user, dst := h.payee("restart@example.com")
+	var reqs []masspay.AttrsRequirement
+	h.call(200, "GET", "/attribute/"+user+"/"+dst+"/USD", nil, &reqs)
+	set := reqs[0].AttrSetToken
+	h.call(200, "POST", "/_sandbox/users/"+user+"/attributes/revoke", nil, nil)
+	h = restart(h, cfg)
+	a := dec("100.20")
+	st, b := h.do("POST", "/"+user, masspay.PayoutTxn{ClientTransferID: "RS-1", DestinationCurrencyCode: "USD",
+		SourceToken: h.sourceToken("USD"), DestinationToken: dst, SourceAmount: &a, AttrSetToken: set})
+	if st != 400 || errBody(t, b).Error.Reason != "unknown_attr_set" {
+		t.Fatalf("initiate with a revoked set after restart: %d %s", st, b)
+	}
+}
