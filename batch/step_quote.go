@@ -221,31 +221,56 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.R
 // nothing.
 type runRoutes struct {
 	mu       sync.Mutex
-	services map[string]*masspay.Service
-	quotes   map[string]*masspay.CountryServices
+	services map[string]*shared[*masspay.Service]
+	quotes   map[string]*shared[*masspay.CountryServices]
+}
+
+// shared is one answer of a runRoutes question: the first row to ask makes
+// the call, rows asking meanwhile wait for it (so the run asks once), and
+// a failed call is forgotten, so a later row asks again.
+type shared[T any] struct {
+	done chan struct{}
+	v    T
+	err  error
+}
+
+// ask returns m[key]'s answer, calling call once for all rows asking.
+func ask[T any](ctx context.Context, mu *sync.Mutex, m *map[string]*shared[T], key string, call func() (T, error)) (T, error) {
+	mu.Lock()
+	if *m == nil {
+		*m = map[string]*shared[T]{}
+	}
+	if e, ok := (*m)[key]; ok {
+		mu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+		if e.err == nil {
+			return e.v, nil
+		}
+		return call() // its failure is this row's to settle
+	}
+	e := &shared[T]{done: make(chan struct{})}
+	(*m)[key] = e
+	mu.Unlock()
+	e.v, e.err = call()
+	if e.err != nil {
+		mu.Lock()
+		delete(*m, key)
+		mu.Unlock()
+	}
+	close(e.done)
+	return e.v, e.err
 }
 
 func (m *runRoutes) service(ctx context.Context, api API, destination string) (*masspay.Service, error) {
 	if m == nil {
 		return api.Service(ctx, destination)
 	}
-	m.mu.Lock()
-	svc, ok := m.services[destination]
-	m.mu.Unlock()
-	if ok {
-		return svc, nil
-	}
-	svc, err := api.Service(ctx, destination)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	if m.services == nil {
-		m.services = map[string]*masspay.Service{}
-	}
-	m.services[destination] = svc
-	m.mu.Unlock()
-	return svc, nil
+	return ask(ctx, &m.mu, &m.services, destination, func() (*masspay.Service, error) { return api.Service(ctx, destination) })
 }
 
 func (m *runRoutes) preferred(ctx context.Context, api API, country string, p masspay.RouteParams) (*masspay.CountryServices, error) {
@@ -258,23 +283,7 @@ func (m *runRoutes) preferred(ctx context.Context, api API, country string, p ma
 	}
 	key := strings.Join([]string{country, p.UserToken, p.WalletToken, amount, p.SourceCurrency, p.DestinationCurrency,
 		strings.Join(p.PayerNames, "|"), strconv.FormatBool(p.OnlyGenericPayers), strconv.Itoa(p.Limit)}, "\x00")
-	m.mu.Lock()
-	cs, ok := m.quotes[key]
-	m.mu.Unlock()
-	if ok {
-		return cs, nil
-	}
-	cs, err := api.PreferredRoutes(ctx, country, p)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	if m.quotes == nil {
-		m.quotes = map[string]*masspay.CountryServices{}
-	}
-	m.quotes[key] = cs
-	m.mu.Unlock()
-	return cs, nil
+	return ask(ctx, &m.mu, &m.quotes, key, func() (*masspay.CountryServices, error) { return api.PreferredRoutes(ctx, country, p) })
 }
 
 func routePays(rt masspay.Route, currency string) bool {
