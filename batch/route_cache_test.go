@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -246,5 +247,42 @@ func TestRunSharesServiceLookups(t *testing.T) {
 	g.wantStates(runID, ledger.StatePaid)
 	if calls["GET /service/{}"] != 1 || calls[callRoute] != 0 {
 		t.Errorf("calls: %v, want one GET /service/{} for the run", calls)
+	}
+}
+
+// TestCachedRefusalAfterLostAnswerFallsBackOncePaysOnce: the cached
+// initiate's first answer is lost (MassPay refused it, the runner sees a
+// 504), so its refusal on the re-send cannot be taken at its word until
+// MassPay is asked; the row is never FAILED, falls back once, and the
+// fallback's commit answer is lost too: the same key is sent again and the
+// payee is paid exactly once.
+func TestCachedRefusalAfterLostAnswerFallsBackOncePaysOnce(t *testing.T) {
+	g, p := newHostileRig(t, rigOptions{})
+	run1, _ := g.payMonth(bankMonth("M1", 2))
+	first := g.rows(run1)["M1-001"]
+	if _, err := g.srv.RevokeAttributes(first.UserToken); err != nil {
+		t.Fatal(err)
+	}
+	lost := map[string]bool{}
+	p.setRule(func(r *http.Request, body []byte, forward func() proxied) (proxied, bool) {
+		key := r.Header.Get("Idempotency-Key")
+		if (key == "M2-001" || key == "M2-001#2#commit") && !lost[key] {
+			lost[key] = true
+			forward()
+			return proxied{504, `{"title":"Gateway Timeout","message":"upstream timed out","code":504}`}, true
+		}
+		return proxied{}, false
+	})
+	run2, _ := g.payMonth(bankMonth("M2", 2))
+	rows := g.wantStates(run2, ledger.StatePaid)
+	if len(lost) != 2 {
+		t.Fatalf("answers lost: %v", lost)
+	}
+	row := rows["M2-001"]
+	if row.QuoteSeq != 2 {
+		t.Errorf("M2-001 quote %d, want 2 (one fallback)", row.QuoteSeq)
+	}
+	if got := committedFor(g.srv.Audit(), "M2-001"); len(got) != 1 {
+		t.Errorf("M2-001 committed %d times", len(got))
 	}
 }
