@@ -53,7 +53,8 @@ func (d *answerDropper) RoundTrip(r *http.Request) (*http.Response, error) {
 	// payee's loads and history, which the runner asks before re-sending
 	// an unknown call, are dropped while dropping is on, so the row stays
 	// in flight until the re-run.
-	lookup := r.Method == http.MethodGet && (d.drop["lookup:"+r.URL.Query().Get("email")] ||
+	q := r.URL.Query()
+	lookup := r.Method == http.MethodGet && (d.drop["lookup:"+q.Get("email")] || d.drop["lookup:"+q.Get("internal_user_id")] ||
 		strings.Contains(r.URL.Path, "/load/") || strings.HasSuffix(r.URL.Path, "/history"))
 	if err != nil || !d.dropping.Load() || !(d.drop[key] || lookup) {
 		return resp, err
@@ -96,9 +97,11 @@ func TestLostAnswerThenCorrectedNotesResendsRecordedBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	// i-new's payee creation loses its answer, so i-new stays new: nothing
-	// of it was sent, and a corrected sheet may still change its note.
-	tr := &answerDropper{drop: map[string]bool{"i-load": true, "i-pay": true, "user:u-3": true, "lookup:cy@example.com": true}, bodies: map[string][][]byte{}}
+	// i-new's payee look-ups and creation lose their answers, so i-new
+	// stays new: nothing of it was sent, and a corrected sheet may still
+	// change its note.
+	tr := &answerDropper{drop: map[string]bool{"i-load": true, "i-pay": true, "user:u-3": true, "lookup:cy@example.com": true,
+		"lookup:u-3": true}, bodies: map[string][][]byte{}}
 	tr.dropping.Store(true)
 	api, err := masspay.New(masspay.Config{BaseURL: srv.URL(), APIKey: sandbox.DefaultAPIKey,
 		HTTPClient: &http.Client{Transport: tr}, MaxRetries: 1,

@@ -54,6 +54,8 @@ type Runner struct {
 	haltMu   sync.Mutex
 	halted   map[string]string // source currency -> why new rows stop (NSF)
 	progress progressCounter
+	// routes shares route answers among the run's rows (runRoutes).
+	routes *runRoutes
 	// resumed holds the rows this process found in flight (load_sent,
 	// initiating, committing) when it took them up: an earlier process may
 	// have sent their call, so their first attempt asks MassPay first.
@@ -159,6 +161,7 @@ func (r *Runner) defaults() {
 		r.RetryWait = 2 * time.Second
 	}
 	r.halted = map[string]string{}
+	r.routes = &runRoutes{}
 }
 
 // loadSources fetches the account balances once: their tokens are the

@@ -93,10 +93,18 @@ func (r *Runner) sendCommit(ctx context.Context, row ledger.Row, data sheet.Row)
 		if row.MasspayStatus != "" {
 			st = row.MasspayStatus
 		}
-		return r.move(ctx, row, ledger.StatePaid, ledger.RowUpdate{PickupCode: nonEmpty(resp.PickupCode), MasspayStatus: &st},
+		next, err := r.move(ctx, row, ledger.StatePaid, ledger.RowUpdate{PickupCode: nonEmpty(resp.PickupCode), MasspayStatus: &st},
 			ledger.Event{IdempotencyKey: key, MasspayStatus: resp.Status, Message: "committed " + row.PayoutToken})
+		if err == nil {
+			// What was just paid to is what next month's row re-uses.
+			r.rememberRoute(ctx, next, data)
+		}
+		return next, err
 	case verdictRequote:
 		return r.moveFreshQuote(ctx, row, masspay.CommitExRateExpired, "quote expired at commit; fresh quote")
+	}
+	if next, handled, ferr := r.fallBackFromCache(ctx, row, data, callCommit, key, err); handled {
+		return next, ferr
 	}
 	if errors.Is(err, masspay.ErrAdditionalAttributes) {
 		return r.needsAction(ctx, row, ledger.RowUpdate{},

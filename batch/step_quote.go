@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
@@ -40,23 +42,50 @@ func (r *Runner) payoutBody(row ledger.Row, data sheet.Row, clientTransferID str
 }
 
 func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
+	// Month two: the payee's tokens from the last committed payout with
+	// the same details (step_route_cache.go) skip the route and attribute
+	// calls.
+	if upd, ok, err := r.cachedRoute(ctx, row, data); err != nil {
+		return row, err
+	} else if ok {
+		payer := ""
+		if upd.PayerName != nil {
+			payer = *upd.PayerName
+		}
+		return r.move(ctx, row, ledger.StateRouteReady, upd,
+			ledger.Event{Message: msgRouteCached + strings.TrimSpace(payer+" "+data.DeliveryType)})
+	}
+	upd, na, what, err := r.fullRoute(ctx, row, data)
+	if na != nil {
+		return r.needsAction(ctx, row, upd, na.reason, na.action)
+	}
+	if err != nil {
+		return r.settle(ctx, row, "", what, err)
+	}
+	return r.move(ctx, row, ledger.StateRouteReady, upd, ledger.Event{Message: msgRouteFull + *upd.PayerName + " " + *upd.DeliveryType})
+}
+
+// fullRoute is the route a payout row takes without the cache: the route
+// (chooseRoute) and its required attributes, read and stored. A person's
+// problem (no route, details missing or refused) comes back as na, with
+// upd holding the destination when it was found; a failed call comes back
+// as err, with what names it.
+func (r *Runner) fullRoute(ctx context.Context, row ledger.Row, data sheet.Row) (upd ledger.RowUpdate, na *needsActionError, what string, err error) {
 	route, err := r.chooseRoute(ctx, row.UserToken, data)
 	if err != nil {
-		var na *needsActionError
 		if errors.As(err, &na) {
-			return r.needsAction(ctx, row, ledger.RowUpdate{}, na.reason, na.action)
+			return ledger.RowUpdate{}, na, "", nil
 		}
-		return r.settle(ctx, row, "", "find a payout route", err)
+		return ledger.RowUpdate{}, nil, "find a payout route", err
 	}
 	attrSet, err := r.storeAttributes(ctx, row, data, route)
 	if err != nil {
-		var na *needsActionError
 		if errors.As(err, &na) {
-			return r.needsAction(ctx, row, ledger.RowUpdate{DestinationToken: &route.DestinationToken}, na.reason, na.action)
+			return ledger.RowUpdate{DestinationToken: &route.DestinationToken}, na, "", nil
 		}
-		return r.settle(ctx, row, "", "store the payee's payout details", err)
+		return ledger.RowUpdate{}, nil, "store the payee's payout details", err
 	}
-	upd := ledger.RowUpdate{
+	upd = ledger.RowUpdate{
 		DestinationToken: &route.DestinationToken, AttrSetToken: &attrSet,
 		PayerName: &route.PayerName, DeliveryType: &route.DeliveryType, CountryCode: &route.CountryCode,
 	}
@@ -64,7 +93,7 @@ func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) 
 		fee := route.Fee
 		upd.Fee = &fee
 	}
-	return r.move(ctx, row, ledger.StateRouteReady, upd, ledger.Event{Message: "route " + route.PayerName + " " + route.DeliveryType})
+	return upd, nil, "", nil
 }
 
 func (r *Runner) stepInitiateIntent(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
@@ -110,6 +139,9 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data sheet.Ro
 	resp, err := r.API.InitiatePayoutBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.initiate.after")
 	if err != nil {
+		if next, handled, ferr := r.fallBackFromCache(ctx, row, data, callInitiate, key, err); handled {
+			return next, ferr
+		}
 		return r.settleMoney(ctx, row, data, callInitiate, key, "start the payout", err)
 	}
 	return r.move(ctx, row, ledger.StateInitiated, ledger.RowUpdate{
@@ -127,7 +159,7 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data sheet.Ro
 // following SDK 2.0.0 has no /best, and every payout row would fail on it.
 func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.Row) (masspay.Route, error) {
 	if data.DestinationToken != "" {
-		svc, err := r.API.Service(ctx, data.DestinationToken)
+		svc, err := r.routes.service(ctx, r.API, data.DestinationToken)
 		if err != nil {
 			return masspay.Route{}, err
 		}
@@ -152,7 +184,7 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.R
 	if data.PayerName != "" {
 		p.PayerNames = []string{data.PayerName}
 	}
-	cs, err := r.API.PreferredRoutes(ctx, data.Country, p)
+	cs, err := r.routes.preferred(ctx, r.API, data.Country, p)
 	if err != nil {
 		return masspay.Route{}, err
 	}
@@ -173,6 +205,85 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.R
 		reason: fmt.Sprintf("MassPay offers no route for %s in %s.", what, data.DestinationCurrency),
 		action: "Choose another delivery_type, payer_name or destination_currency for this payee, or pay them by wallet load (method load), and re-run.",
 	}
+}
+
+// runRoutes shares route answers among the rows of one run, only where
+// MassPay's answer depends on neither the payee nor the amount, or the
+// question is asked again word for word. GET /service/{destination_token}
+// names no payee and no amount: one call per destination a run. The route
+// query (/best, /cheapest) carries the payee's user_token, for which MassPay
+// tailors the answer ("custom-tailored to this user", SDK 2.0.0
+// CatalogService), and the amount, which sets each payer's fee and which
+// payers' limits admit the row: its answer is shared only by rows asking
+// with the same payee, amount, currencies, country and payers. Sharing it
+// by country and amount band would pick routes for one payee from another's
+// answer, and fees quoted for another amount. A nil *runRoutes shares
+// nothing.
+type runRoutes struct {
+	mu       sync.Mutex
+	services map[string]*shared[*masspay.Service]
+	quotes   map[string]*shared[*masspay.CountryServices]
+}
+
+// shared is one answer of a runRoutes question: the first row to ask makes
+// the call, rows asking meanwhile wait for it (so the run asks once), and
+// a failed call is forgotten, so a later row asks again.
+type shared[T any] struct {
+	done chan struct{}
+	v    T
+	err  error
+}
+
+// ask returns m[key]'s answer, calling call once for all rows asking.
+func ask[T any](ctx context.Context, mu *sync.Mutex, m *map[string]*shared[T], key string, call func() (T, error)) (T, error) {
+	mu.Lock()
+	if *m == nil {
+		*m = map[string]*shared[T]{}
+	}
+	if e, ok := (*m)[key]; ok {
+		mu.Unlock()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+		if e.err == nil {
+			return e.v, nil
+		}
+		return call() // its failure is this row's to settle
+	}
+	e := &shared[T]{done: make(chan struct{})}
+	(*m)[key] = e
+	mu.Unlock()
+	e.v, e.err = call()
+	if e.err != nil {
+		mu.Lock()
+		delete(*m, key)
+		mu.Unlock()
+	}
+	close(e.done)
+	return e.v, e.err
+}
+
+func (m *runRoutes) service(ctx context.Context, api API, destination string) (*masspay.Service, error) {
+	if m == nil {
+		return api.Service(ctx, destination)
+	}
+	return ask(ctx, &m.mu, &m.services, destination, func() (*masspay.Service, error) { return api.Service(ctx, destination) })
+}
+
+func (m *runRoutes) preferred(ctx context.Context, api API, country string, p masspay.RouteParams) (*masspay.CountryServices, error) {
+	if m == nil {
+		return api.PreferredRoutes(ctx, country, p)
+	}
+	amount := ""
+	if p.Amount != nil {
+		amount = p.Amount.String()
+	}
+	key := strings.Join([]string{country, p.UserToken, p.WalletToken, amount, p.SourceCurrency, p.DestinationCurrency,
+		strings.Join(p.PayerNames, "|"), strconv.FormatBool(p.OnlyGenericPayers), strconv.Itoa(p.Limit)}, "\x00")
+	return ask(ctx, &m.mu, &m.quotes, key, func() (*masspay.CountryServices, error) { return api.PreferredRoutes(ctx, country, p) })
 }
 
 func routePays(rt masspay.Route, currency string) bool {

@@ -99,6 +99,23 @@ func (s *Sandbox) admin(r *http.Request, seg []string) (int, any, *apiError) {
 		}
 		s.AdjustBalance(cur, in.Amount)
 		return http.StatusOK, s.Audit().Balances, nil
+	case path == "requests":
+		switch r.Method {
+		case http.MethodGet:
+			return http.StatusOK, s.Requests(), nil
+		case http.MethodDelete:
+			return http.StatusOK, s.ResetRequests(), nil
+		}
+		return 0, nil, methodNotAllowed("GET, DELETE")
+	case len(seg) == 4 && seg[0] == "users" && seg[2] == "attributes" && seg[3] == "revoke":
+		if r.Method != http.MethodPost {
+			return 0, nil, methodNotAllowed("POST")
+		}
+		n, err := s.RevokeAttributes(seg[1])
+		if err != nil {
+			return 0, nil, notFound("user %s not found", seg[1])
+		}
+		return http.StatusOK, map[string]any{"user_token": seg[1], "revoked_attr_sets": n}, nil
 	case len(seg) == 3 && seg[0] == "users" && (seg[2] == "hold" || seg[2] == "release"):
 		if r.Method != http.MethodPost {
 			return 0, nil, methodNotAllowed("POST")

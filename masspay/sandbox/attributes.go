@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/payrun/payrun/masspay"
@@ -30,7 +31,7 @@ func (s *Sandbox) getAttributes(rq *request) (int, any, *apiError) {
 
 // attrReqs lists r's attributes with the values u stored last for r.
 func (s *Sandbox) attrReqs(u *user, r *route) []masspay.AttrsRequirement {
-	set := s.lastAttrSet[u.UserToken+"|"+r.Token]
+	set := s.liveLast(u.UserToken + "|" + r.Token)
 	out := make([]masspay.AttrsRequirement, 0, len(r.Attrs))
 	for _, a := range r.Attrs {
 		req := masspay.AttrsRequirement{Token: attrToken(r.Token, a.Type), Label: a.Label, Validation: a.Validation,
@@ -79,13 +80,13 @@ func (s *Sandbox) storeAttributes(rq *request) (int, any, *apiError) {
 	key := u.UserToken + "|" + r.Token
 	var set *attrSet
 	if in.AttrSetToken != "" {
-		set = s.attrSets[in.AttrSetToken]
+		set = s.liveAttrSet(in.AttrSetToken)
 		if set == nil || set.userToken != u.UserToken || set.destToken != r.Token {
 			return 0, nil, badField("attr_set_token", "unknown_attr_set", "attr_set_token %q does not belong to this user and destination", in.AttrSetToken)
 		}
 	} else {
 		set = &attrSet{token: "attr_set_" + s.uuid(), userToken: u.UserToken, destToken: r.Token, values: map[string]string{}}
-		if prev := s.lastAttrSet[key]; prev != nil {
+		if prev := s.liveLast(key); prev != nil {
 			for k, v := range prev.values {
 				set.values[k] = v
 			}
@@ -98,6 +99,48 @@ func (s *Sandbox) storeAttributes(rq *request) (int, any, *apiError) {
 	s.lastAttrSet[key] = set
 	s.touchAttrSet(set, key)
 	return http.StatusOK, masspay.AttrTxnResp{AttrSetToken: set.token}, nil
+}
+
+// liveAttrSet is the attribute set tok names, nil when there is none or it
+// was revoked.
+func (s *Sandbox) liveAttrSet(tok string) *attrSet {
+	if set := s.attrSets[tok]; set != nil && !set.revoked {
+		return set
+	}
+	return nil
+}
+
+// liveLast is the latest attribute set of user|destination key, nil when
+// there is none or it was revoked.
+func (s *Sandbox) liveLast(key string) *attrSet {
+	if set := s.lastAttrSet[key]; set != nil && !set.revoked {
+		return set
+	}
+	return nil
+}
+
+// RevokeAttributes invalidates every attribute set stored for userToken, as
+// MassPay does when a payee's stored payout details are removed: their
+// tokens are refused from then on (initiate and store answer 400
+// unknown_attr_set), the attribute requirements show no stored values, and
+// a payout initiated with one before answers its commit addtl_attr_req. It
+// returns how many sets it revoked.
+func (s *Sandbox) RevokeAttributes(userToken string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users[userToken] == nil {
+		return 0, fmt.Errorf("revoke attributes: %w", ErrNotFound)
+	}
+	n := 0
+	for _, set := range s.attrSets {
+		if set.userToken == userToken && !set.revoked {
+			set.revoked = true
+			s.touchAttrSet(set, "")
+			n++
+		}
+	}
+	s.ver.Add(1)
+	return n, nil
 }
 
 // missingAttrs reports whether set lacks a value required by r.

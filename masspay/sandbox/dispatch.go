@@ -69,6 +69,7 @@ func (s *Sandbox) serve(w http.ResponseWriter, r *http.Request) int {
 		writeError(w, rerr)
 		return rerr.Status
 	}
+	s.requests.add(r.Method, seg)
 	if st, ok := s.injectFaults(w, r); !ok {
 		return st
 	}

@@ -93,7 +93,7 @@ func (s *Sandbox) initiatePayout(rq *request) (int, any, *apiError) {
 		return 0, nil, badField("source_amount", "amount_out_of_range", "source amount %s %s is outside this route's limits %s..%s", sa, src, q.min, q.max)
 	}
 	if in.AttrSetToken != "" {
-		set := s.attrSets[in.AttrSetToken]
+		set := s.liveAttrSet(in.AttrSetToken)
 		if set == nil || set.userToken != u.UserToken || set.destToken != r.Token {
 			return 0, nil, badField("attr_set_token", "unknown_attr_set", "attr_set_token %q does not belong to this user and destination", in.AttrSetToken)
 		}
@@ -246,9 +246,9 @@ func (s *Sandbox) setStatus(p *payout, status, reason string, at time.Time) {
 // latest for the route.
 func (s *Sandbox) attrSetFor(p *payout) *attrSet {
 	if p.AttrSetToken != "" {
-		return s.attrSets[p.AttrSetToken]
+		return s.liveAttrSet(p.AttrSetToken)
 	}
-	return s.lastAttrSet[p.userToken+"|"+p.route.Token]
+	return s.liveLast(p.userToken + "|" + p.route.Token)
 }
 
 // view is the payout as GET shows it: an uncommitted quote past its expiry

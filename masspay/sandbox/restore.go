@@ -286,10 +286,10 @@ func (s *Sandbox) putAttrSet(j attrSetJSON) {
 		j.Values = map[string]string{}
 	}
 	if a := s.attrSets[j.Token]; a != nil {
-		a.values = j.Values
+		a.values, a.revoked = j.Values, j.Revoked
 		return
 	}
-	s.attrSets[j.Token] = &attrSet{token: j.Token, userToken: j.UserToken, destToken: j.DestToken, values: j.Values}
+	s.attrSets[j.Token] = &attrSet{token: j.Token, userToken: j.UserToken, destToken: j.DestToken, values: j.Values, revoked: j.Revoked}
 }
 
 func (s *Sandbox) putLastAttrSets(m map[string]string) error {

@@ -36,10 +36,11 @@ type Sandbox struct {
 	faultRng *rand.Rand
 	limiter  *limiter
 
-	idem  *idemStore
-	hooks *webhookQueue
-	store *stateStore // nil without Config.StateFile
-	dirty *dirtySet   // what changed since the last write; nil without Config.StateFile; under mu
+	idem     *idemStore
+	requests requestCounter
+	hooks    *webhookQueue
+	store    *stateStore // nil without Config.StateFile
+	dirty    *dirtySet   // what changed since the last write; nil without Config.StateFile; under mu
 
 	// ver counts the changes of state a client may have seen; a state
 	// file holding version ver is durable for every answer given so far.

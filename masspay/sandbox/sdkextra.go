@@ -100,7 +100,7 @@ func (s *Sandbox) allAttributes(rq *request) (int, any, *apiError) {
 	}
 	var routes []*route
 	for _, set := range s.attrSets {
-		if set.userToken == u.UserToken {
+		if set.userToken == u.UserToken && !set.revoked {
 			if r := routesByToken[set.destToken]; r != nil && !containsRoute(routes, r) {
 				routes = append(routes, r)
 			}

@@ -25,6 +25,9 @@ type user struct {
 type attrSet struct {
 	token, userToken, destToken string
 	values                      map[string]string // attribute type -> value
+	// revoked sets are no longer valid (RevokeAttributes): MassPay
+	// refuses their token and lists no values from them.
+	revoked bool
 }
 
 // payout is an initiated (and maybe committed) payout.

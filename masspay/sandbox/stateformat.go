@@ -47,6 +47,7 @@ type attrSetJSON struct {
 	UserToken string            `json:"user_token"`
 	DestToken string            `json:"destination_token"`
 	Values    map[string]string `json:"values"`
+	Revoked   bool              `json:"revoked,omitempty"`
 }
 
 type walletJSON struct {
@@ -137,7 +138,7 @@ func attrSetToJSON(a *attrSet) attrSetJSON {
 	for k, v := range a.values {
 		vals[k] = v
 	}
-	return attrSetJSON{Token: a.token, UserToken: a.userToken, DestToken: a.destToken, Values: vals}
+	return attrSetJSON{Token: a.token, UserToken: a.userToken, DestToken: a.destToken, Values: vals, Revoked: a.revoked}
 }
 
 func payoutToJSON(p *payout) payoutJSON {

@@ -78,7 +78,7 @@ func (s *Sandbox) addRule(rq *request) (int, any, *apiError) {
 		return 0, nil, badField("percentage", "invalid_percentage", "the wallet's autopay rules would add up to %s%%, more than 100%%", sum)
 	}
 	if in.AttrSetToken != "" {
-		set := s.attrSets[in.AttrSetToken]
+		set := s.liveAttrSet(in.AttrSetToken)
 		if set == nil || set.userToken != u.UserToken || set.destToken != r.Token {
 			return 0, nil, badField("attr_set_token", "unknown_attr_set", "attr_set_token %q does not belong to this user and destination", in.AttrSetToken)
 		}
