@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -44,7 +45,7 @@ type ConfirmationOptions struct {
 type ConfirmationsResult struct {
 	Written  []string // files written
 	Skipped  int      // already there
-	Problems []RowProblem
+	Problems []reconcile.RowProblem
 }
 
 // ConfirmationFileName is the file a row's confirmation is saved as: its
@@ -94,7 +95,7 @@ func DownloadConfirmations(ctx context.Context, api ConfirmationsAPI, l *ledger.
 			listErr = fmt.Errorf("list paid rows: %w", err)
 			break
 		}
-		if row.PayoutToken == "" || !settledPaid(row.Status()) || gctx.Err() != nil {
+		if row.PayoutToken == "" || !reconcile.SettledPaid(row.Status()) || gctx.Err() != nil {
 			continue
 		}
 		path := filepath.Join(dir, ConfirmationFileName(row.ID))
@@ -117,7 +118,7 @@ func DownloadConfirmations(ctx context.Context, api ConfirmationsAPI, l *ledger.
 			if errors.Is(err, masspay.ErrUnauthorized) {
 				return err
 			}
-			res.Problems = append(res.Problems, RowProblem{ClientTransferID: row.ID, Err: err.Error()})
+			res.Problems = append(res.Problems, reconcile.RowProblem{ClientTransferID: row.ID, Err: err.Error()})
 			return nil
 		})
 	}

@@ -13,13 +13,14 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 )
 
 func TestConfirmationsAndHistory(t *testing.T) {
 	ctx := context.Background()
 	w := newPaidWorld(t, "", "")
 	w.sb.Advance(6 * time.Minute)
-	if _, err := (&batch.Reconciler{API: w.client, Ledger: w.l, Clock: w.clock.Now}).Reconcile(ctx); err != nil {
+	if _, err := (&reconcile.Reconciler{API: w.client, Ledger: w.l, Clock: w.clock.Now}).Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "pdf")

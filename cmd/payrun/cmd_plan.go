@@ -7,6 +7,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
@@ -86,9 +87,9 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// A sheet the ledger already paid, in part or whole, is said so: a
 	// run pays only the rest, and the figures above are the whole sheet's,
 	// not "to pay".
-	var standing batch.Standing
+	var standing reconcile.Standing
 	if popts.Ledger != nil {
-		if standing, err = batch.SheetStanding(ctx, popts.Ledger, ingest.SheetRows(sheetPath, ingestOpts)); err != nil {
+		if standing, err = reconcile.SheetStanding(ctx, popts.Ledger, ingest.SheetRows(sheetPath, ingestOpts)); err != nil {
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
@@ -307,7 +308,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if runErr == nil && !stats.Interrupted {
 		m.alertKYC(ctx, notify, run.ID)
 	}
-	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
+	flips, _ := reconcile.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
 	res, werr := results.WriteResults(resCtx, l, run.ID, out, results.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode,
 		Warnings: sheet.SummarizeWarnings(rep.Problems)})
 	if werr != nil {

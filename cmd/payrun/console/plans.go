@@ -16,6 +16,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
@@ -215,7 +216,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	d.Left = rec.Rows
 	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
-		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil {
+		if st, err := reconcile.SheetStanding(r.Context(), s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil {
 			d.Left, d.Earlier, d.NothingLeft = st.Left(), st.Text(), st.NothingLeft()
 		} else {
 			s.cfg.Log.Error().Err(err).Msg("read the sheet's standing in the ledger")

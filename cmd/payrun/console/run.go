@@ -10,6 +10,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 	"github.com/payrun/payrun/ledger"
@@ -111,7 +112,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	}
 	// A sheet paid in full already: no run, which would only read as a
 	// second payment of it.
-	if st, err := batch.SheetStanding(ctx, s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil && st.NothingLeft() {
+	if st, err := reconcile.SheetStanding(ctx, s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil && st.NothingLeft() {
 		return 0, &runRefusal{http.StatusConflict, "Nothing to pay", "Every row of this sheet was settled before (" + st.Text() + "); no run was started.", ""}
 	}
 

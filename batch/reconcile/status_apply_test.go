@@ -1,4 +1,4 @@
-package batch_test
+package reconcile_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -30,7 +30,7 @@ type hookWorld struct {
 
 func newHookWorld(t *testing.T) *hookWorld {
 	t.Helper()
-	var app atomic.Pointer[batch.StatusApplier]
+	var app atomic.Pointer[reconcile.StatusApplier]
 	hw := &hookWorld{}
 	h := webhook.New([]byte(hookSecret), func(ctx context.Context, ev masspay.WebhookEvent, received time.Time) error {
 		a := app.Load()
@@ -44,7 +44,7 @@ func newHookWorld(t *testing.T) *hookWorld {
 	hw.srv = httptest.NewServer(h)
 	t.Cleanup(hw.srv.Close)
 	hw.paidWorld = newPaidWorld(t, hw.srv.URL, hookSecret)
-	app.Store(batch.NewStatusApplier(hw.l))
+	app.Store(reconcile.NewStatusApplier(hw.l))
 	return hw
 }
 
@@ -75,7 +75,7 @@ func TestWebhooksBringLedgerToSandboxTruth(t *testing.T) {
 		t.Fatalf("flip events = %+v, want one for r-flip", evs)
 	}
 	// The webhooks left nothing for reconcile to do.
-	rep, err := (&batch.Reconciler{API: w.client, Ledger: w.l, Clock: w.clock.Now}).Reconcile(ctx)
+	rep, err := (&reconcile.Reconciler{API: w.client, Ledger: w.l, Clock: w.clock.Now}).Reconcile(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func post(t *testing.T, url string, body []byte, secret string, ts time.Time) in
 func TestWebhookOrderDuplicatesAndForgeries(t *testing.T) {
 	ctx := context.Background()
 	w := newPaidWorld(t, "", "")
-	app := batch.NewStatusApplier(w.l)
+	app := reconcile.NewStatusApplier(w.l)
 	srv := httptest.NewServer(webhook.New([]byte(hookSecret), func(ctx context.Context, ev masspay.WebhookEvent, rcv time.Time) error {
 		_, err := app.Webhook(ctx, ev, rcv)
 		return err
@@ -213,11 +213,11 @@ func TestWebhookOrderDuplicatesAndForgeries(t *testing.T) {
 func TestStatusApplierNeverPays(t *testing.T) {
 	ctx := context.Background()
 	w := newPaidWorld(t, "", "")
-	app := batch.NewStatusApplier(w.l)
+	app := reconcile.NewStatusApplier(w.l)
 	before := w.sb.Audit()
 	for _, st := range []string{"PROCESSING", "COMPLETED", "CANCELLED", "COMPLETED"} {
 		w.clock.Advance(time.Minute)
-		if _, err := app.Apply(ctx, batch.StatusNews{TransferID: "r-ok", Status: st, At: w.clock.Now(), Source: ledger.EventWebhook}); err != nil {
+		if _, err := app.Apply(ctx, reconcile.StatusNews{TransferID: "r-ok", Status: st, At: w.clock.Now(), Source: ledger.EventWebhook}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -233,7 +233,7 @@ func TestStatusApplierNeverPays(t *testing.T) {
 			t.Fatalf("row %s moved to %s", row.ID, row.State)
 		}
 	}
-	if _, err := app.Apply(ctx, batch.StatusNews{TransferID: "nobody", Status: "COMPLETED", At: w.clock.Now()}); !errors.Is(err, batch.ErrUnknownPayment) {
+	if _, err := app.Apply(ctx, reconcile.StatusNews{TransferID: "nobody", Status: "COMPLETED", At: w.clock.Now()}); !errors.Is(err, reconcile.ErrUnknownPayment) {
 		t.Fatalf("unknown row: %v", err)
 	}
 }

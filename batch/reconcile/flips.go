@@ -1,4 +1,4 @@
-package batch
+package reconcile
 
 import (
 	"context"
@@ -25,15 +25,16 @@ type flipData struct {
 	Source string    `json:"source"`
 }
 
-// settledPaid reports whether status means the money reached the payee.
-func settledPaid(s string) bool {
+// SettledPaid reports whether status means the money reached the payee
+// (exports.DownloadConfirmations fetches the confirmations of those only).
+func SettledPaid(s string) bool {
 	return s == masspay.StatusCompleted || s == masspay.StatusReadyForPickup
 }
 
 // isFlip reports whether a move from was to now is a flip: paid then
 // cancelled, or cancelled then paid.
 func isFlip(was, now string) bool {
-	return (settledPaid(was) && now == masspay.StatusCancelled) ||
+	return (SettledPaid(was) && now == masspay.StatusCancelled) ||
 		(was == masspay.StatusCancelled && now == masspay.StatusCompleted)
 }
 

@@ -1,4 +1,4 @@
-package batch_test
+package reconcile_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/masspay"
 )
@@ -18,9 +18,9 @@ import (
 func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	ctx := context.Background()
 	w := newPaidWorld(t, "", "")
-	rec := &batch.Reconciler{API: w.client, Ledger: w.l, Workers: 4, Clock: w.clock.Now}
+	rec := &reconcile.Reconciler{API: w.client, Ledger: w.l, Workers: 4, Clock: w.clock.Now}
 
-	reconcile := func(step string) batch.ReconcileReport {
+	reconcileAt := func(step string) reconcile.ReconcileReport {
 		t.Helper()
 		rep, err := rec.Reconcile(ctx)
 		if err != nil {
@@ -42,7 +42,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	}
 
 	w.sb.Advance(2 * time.Minute)
-	rep := reconcile("after 2m")
+	rep := reconcileAt("after 2m")
 	if len(rep.Changes) != 3 || len(rep.Flips) != 0 {
 		t.Fatalf("after 2m: changes %+v flips %+v, want 3 payouts PROCESSING, no flip", rep.Changes, rep.Flips)
 	}
@@ -53,7 +53,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	}
 
 	w.sb.Advance(4 * time.Minute)
-	rep = reconcile("after 6m")
+	rep = reconcileAt("after 6m")
 	want := map[string]string{"r-ok": "COMPLETED", "r-cancel": "CANCELLED", "r-flip": "COMPLETED"}
 	if len(rep.Changes) != 3 || len(rep.Flips) != 0 {
 		t.Fatalf("after 6m: changes %+v flips %+v", rep.Changes, rep.Flips)
@@ -68,7 +68,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	}
 
 	w.sb.Advance(30 * time.Minute)
-	rep = reconcile("after 36m")
+	rep = reconcileAt("after 36m")
 	if len(rep.Flips) != 1 {
 		t.Fatalf("after 36m: flips %+v, want r-flip", rep.Flips)
 	}
@@ -84,7 +84,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	}
 
 	// Nothing new: no change, no flip, and the ledger holds the flip once.
-	rep = reconcile("second reconcile")
+	rep = reconcileAt("second reconcile")
 	if len(rep.Changes) != 0 || len(rep.Flips) != 0 || rep.NeedsAttention() {
 		t.Fatalf("second reconcile: %+v", rep)
 	}
@@ -98,7 +98,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	// The summary tells the story.
 	var sb strings.Builder
 	rep.Flips = []results.Flip{f}
-	if err := batch.WriteReconcileSummary(&sb, rep); err != nil {
+	if err := reconcile.WriteReconcileSummary(&sb, rep); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"Flips", "r-flip", "COMPLETED -> CANCELLED", "USD"} {
@@ -108,7 +108,7 @@ func TestReconcileFollowsSandboxThroughFlip(t *testing.T) {
 	}
 
 	// Regenerated results carry the flip on a "Flips" sheet.
-	flips, err := batch.LedgerFlips(ctx, w.l, w.runID)
+	flips, err := reconcile.LedgerFlips(ctx, w.l, w.runID)
 	if err != nil || len(flips) != 1 || flips[0].ClientTransferID != "r-flip" {
 		t.Fatalf("LedgerFlips = %+v, %v", flips, err)
 	}
@@ -132,12 +132,12 @@ func TestReconcileReportsBalanceDifference(t *testing.T) {
 	w := newPaidWorld(t, "", "")
 	w.sb.Advance(6 * time.Minute)
 	w.sb.AdjustBalance("USD", decimal.RequireFromString("-12.34"))
-	rec := &batch.Reconciler{API: w.client, Ledger: w.l, Clock: w.clock.Now}
+	rec := &reconcile.Reconciler{API: w.client, Ledger: w.l, Clock: w.clock.Now}
 	rep, err := rec.Reconcile(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var usd *batch.BalanceCheck
+	var usd *reconcile.BalanceCheck
 	for i := range rep.Balances {
 		if rep.Balances[i].Currency == "USD" {
 			usd = &rep.Balances[i]
@@ -152,7 +152,7 @@ func TestReconcileReportsBalanceDifference(t *testing.T) {
 		t.Fatal("a balance difference needs attention")
 	}
 	var sb strings.Builder
-	if err := batch.WriteReconcileSummary(&sb, rep); err != nil {
+	if err := reconcile.WriteReconcileSummary(&sb, rep); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(sb.String(), "-12.34") {

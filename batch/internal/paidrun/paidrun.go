@@ -1,4 +1,9 @@
-package batch_test
+// Package paidrun is a test fixture shared by the tests of batch, batch/reconcile
+// and batch/exports: the embedded sandbox on a manual clock and a real ledger
+// file whose run the real batch.Runner paid. Test files cannot be imported
+// across packages, and this one is too large to copy; only external test
+// packages (package x_test) import it, as it imports the runner above them.
+package paidrun
 
 import (
 	"context"
@@ -11,34 +16,35 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
 )
 
-// reconcileSheet pays three USA bank payouts (one plain, one ending
-// CANCELLED by magic cents .15, one flipping COMPLETED -> CANCELLED by .16)
-// and one wallet load.
-const reconcileSheet = `client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method,destination_currency,attr:BankAccountNumber,attr:BankRoutingNumber
+// Sheet pays three USA bank payouts (one plain, one ending CANCELLED by
+// magic cents .15, one flipping COMPLETED -> CANCELLED by .16) and one
+// wallet load.
+const Sheet = `client_transfer_id,internal_user_id,first_name,last_name,email,country,amount,method,destination_currency,attr:BankAccountNumber,attr:BankRoutingNumber
 r-ok,u-1,Ana,Lima,ana@example.com,USA,100.00,payout,USD,123456789,021000021
 r-cancel,u-2,Bo,Chen,bo@example.com,USA,200.15,payout,USD,223456789,021000021
 r-flip,u-3,Cy,Diaz,cy@example.com,USA,300.16,payout,USD,323456789,021000021
 r-load,u-4,Di,Eze,di@example.com,USA,50.00,load,USD,,
 `
 
-// paidWorld is a sandbox on a manual clock and a real ledger file whose run
+// World is a sandbox on a manual clock and a real ledger file whose run
 // was paid by the real runner.
-type paidWorld struct {
-	sb     *sandbox.Server
-	clock  *sandbox.ManualClock
-	client *masspay.Client
-	l      *ledger.Ledger
-	runID  int64
+type World struct {
+	Sandbox *sandbox.Server
+	Clock   *sandbox.ManualClock
+	Client  *masspay.Client
+	Ledger  *ledger.Ledger
+	RunID   int64
 }
 
-// newPaidWorld starts a sandbox (delivering webhooks to hookURL, if set),
-// ingests reconcileSheet into a fresh ledger and pays it with batch.Runner.
-func newPaidWorld(t *testing.T, hookURL, secret string) *paidWorld {
+// New starts a sandbox (delivering webhooks to hookURL, if set), ingests
+// Sheet into a fresh ledger and pays it with batch.Runner.
+func New(t *testing.T, hookURL, secret string) *World {
 	t.Helper()
 	ctx := context.Background()
 	clock := sandbox.NewManualClock(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
@@ -59,7 +65,7 @@ func newPaidWorld(t *testing.T, hookURL, secret string) *paidWorld {
 	t.Cleanup(func() { l.Close() })
 
 	sheet := filepath.Join(dir, "march.csv")
-	if err := os.WriteFile(sheet, []byte(reconcileSheet), 0o600); err != nil {
+	if err := os.WriteFile(sheet, []byte(Sheet), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	bals, err := client.Balances(ctx)
@@ -82,17 +88,18 @@ func newPaidWorld(t *testing.T, hookURL, secret string) *paidWorld {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"r-ok", "r-cancel", "r-flip"} {
-		if row := mustRow(t, l, id); row.State != ledger.StatePaid || row.PayoutToken == "" {
+		if row := MustRow(t, l, id); row.State != ledger.StatePaid || row.PayoutToken == "" {
 			t.Fatalf("setup: row %s is %s (%s), want PAID with a payout token", id, row.State, row.LastError)
 		}
 	}
-	if row := mustRow(t, l, "r-load"); row.State != ledger.StateLoaded {
+	if row := MustRow(t, l, "r-load"); row.State != ledger.StateLoaded {
 		t.Fatalf("setup: r-load is %s (%s), want LOADED", row.State, row.LastError)
 	}
-	return &paidWorld{sb: sb, clock: clock, client: client, l: l, runID: run.ID}
+	return &World{Sandbox: sb, Clock: clock, Client: client, Ledger: l, RunID: run.ID}
 }
 
-func mustRow(t *testing.T, l *ledger.Ledger, id string) ledger.Row {
+// MustRow reads row id from l, failing the test when it cannot.
+func MustRow(t *testing.T, l *ledger.Ledger, id string) ledger.Row {
 	t.Helper()
 	row, err := l.Row(context.Background(), id)
 	if err != nil {
@@ -101,48 +108,11 @@ func mustRow(t *testing.T, l *ledger.Ledger, id string) ledger.Row {
 	return row
 }
 
-// truth is the sandbox's status of every committed payout and load, by
-// client_transfer_id.
-func (w *paidWorld) truth() map[string]string {
-	out := map[string]string{}
-	a := w.sb.Audit()
-	for _, p := range a.Payouts {
-		if p.Committed {
-			out[p.ClientTransferID] = p.Status
-		}
-	}
-	for _, l := range a.Loads {
-		out[l.ClientLoadID] = l.Status
-	}
-	return out
-}
-
-// assertMatchesTruth fails unless every row's masspay_status is the sandbox's.
-func (w *paidWorld) assertMatchesTruth(t *testing.T) {
-	t.Helper()
-	for id, want := range w.truth() {
-		if got := mustRow(t, w.l, id).Status(); got != want {
-			t.Errorf("row %s: ledger says %q, sandbox says %q", id, got, want)
-		}
-	}
-}
-
-func (w *paidWorld) statuses(t *testing.T) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	for row, err := range w.l.Rows(context.Background(), ledger.RowFilter{}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[row.ID] = row.Status()
-	}
-	return out
-}
-
-func flipEvents(t *testing.T, l *ledger.Ledger) []ledger.Event {
+// FlipEvents returns every EventFlip event l holds, oldest first.
+func FlipEvents(t *testing.T, l *ledger.Ledger) []ledger.Event {
 	t.Helper()
 	var out []ledger.Event
-	for ev, err := range l.Events(context.Background(), ledger.EventFilter{Kind: batch.EventFlip}) {
+	for ev, err := range l.Events(context.Background(), ledger.EventFilter{Kind: reconcile.EventFlip}) {
 		if err != nil {
 			t.Fatal(err)
 		}
