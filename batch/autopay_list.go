@@ -8,6 +8,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
@@ -17,7 +18,7 @@ import (
 // named as a sheet would name it. A payee with no rule (or unknown to
 // MassPay) gets one listing with only Note set.
 type AutopayListing struct {
-	Payee
+	exports.Payee
 	WalletToken    string
 	WalletCurrency string
 	Rule           masspay.AutopayRule
@@ -29,7 +30,7 @@ type AutopayListing struct {
 
 // ListAutopayRules reads the rules of every wallet of payees. The routes'
 // names come from GET /service, asked once per destination.
-func ListAutopayRules(ctx context.Context, api AutopayAPI, payees []Payee) ([]AutopayListing, error) {
+func ListAutopayRules(ctx context.Context, api AutopayAPI, payees []exports.Payee) ([]AutopayListing, error) {
 	var out []AutopayListing
 	services := map[string]*masspay.Service{}
 	for _, p := range payees {

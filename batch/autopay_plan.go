@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -161,7 +162,7 @@ func PlanAutopay(ctx context.Context, api AutopayAPI, l *ledger.Ledger, s *Autop
 		tok, ok := tokens[g.user]
 		if !ok {
 			var err error
-			if tok, err = payeeTokenOf(ctx, api, l, g.user); err != nil {
+			if tok, err = exports.PayeeToken(ctx, api, l, g.user); err != nil {
 				return nil, err
 			}
 			tokens[g.user] = tok

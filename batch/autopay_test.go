@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
@@ -288,7 +289,7 @@ func TestAutopayListRoundTrip(t *testing.T) {
 		masspay.AutopayRuleTxn{DestinationToken: w.route("MEX", "CASH_PICKUP", "Elektra"), Percentage: dec("12.5")}); err != nil {
 		t.Fatal(err)
 	}
-	payees, err := ResolvePayees(w.ctx, w.api, w.ledger, []string{"rt-1", "rt-2", "ghost", "rt-1"})
+	payees, err := exports.ResolvePayees(w.ctx, w.api, w.ledger, []string{"rt-1", "rt-2", "ghost", "rt-1"})
 	if err != nil {
 		t.Fatal(err)
 	}

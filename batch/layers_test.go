@@ -22,10 +22,11 @@ var batchLayers = map[string]int{
 	"batch/ingest":           2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger
 	"batch/results":          3, // results, plan and summary workbooks and CSV, the fast XLSX writer, export tables
 	"batch/reconcile":        4, // status news (webhooks, polls), reconcile, flips, sheet standing
-	"batch":                  5, // the runner, plans, autopay, exports
-	"batch/alert":            6, // tells people what a run did
-	"batch/internal/paidrun": 6, // a run paid by the runner, for external tests
-	"batch/torture":          7, // exactly-once evidence (tests only)
+	"batch/exports":          5, // wallets, tax, history, confirmations; payee resolution
+	"batch":                  6, // the runner, plans, autopay
+	"batch/alert":            7, // tells people what a run did
+	"batch/internal/paidrun": 7, // a run paid by the runner, for external tests
+	"batch/torture":          8, // exactly-once evidence (tests only)
 }
 
 // TestBatchImportsOnlyDownward fails when a package under batch imports a

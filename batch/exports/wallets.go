@@ -1,4 +1,4 @@
-package batch
+package exports
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func ResolvePayees(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, id
 			continue
 		}
 		done[id] = true
-		tok, err := payeeTokenOf(ctx, api, l, id)
+		tok, err := PayeeToken(ctx, api, l, id)
 		if err != nil {
 			return nil, err
 		}
@@ -75,8 +75,10 @@ func ResolvePayees(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, id
 	return out, nil
 }
 
-// payeeTokenOf is payeeToken for callers with only a lookup.
-func payeeTokenOf(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, id string) (string, error) {
+// PayeeToken is the user_token of internal_user_id id: from the ledger's
+// user cache (l may be nil), else by lookup; "" when MassPay does not know
+// the payee. Autopay resolves its payees with it too.
+func PayeeToken(ctx context.Context, api PayeeLookupAPI, l *ledger.Ledger, id string) (string, error) {
 	if l != nil {
 		tok, ok, err := l.UserToken(ctx, id)
 		if err != nil {

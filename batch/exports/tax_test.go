@@ -1,4 +1,4 @@
-package batch
+package exports
 
 import (
 	"path/filepath"

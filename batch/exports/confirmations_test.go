@@ -1,4 +1,4 @@
-package batch_test
+package exports_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/reconcile"
 )
@@ -24,7 +24,7 @@ func TestConfirmationsAndHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "pdf")
-	res, err := batch.DownloadConfirmations(ctx, w.client, w.l, w.runID, dir, batch.ConfirmationOptions{})
+	res, err := exports.DownloadConfirmations(ctx, w.client, w.l, w.runID, dir, exports.ConfirmationOptions{})
 	if err != nil || len(res.Problems) > 0 {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -37,18 +37,18 @@ func TestConfirmationsAndHistory(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) {
 		t.Fatalf("r-ok.pdf: %v %q", err, b[:min(len(b), 8)])
 	}
-	res, err = batch.DownloadConfirmations(ctx, w.client, w.l, w.runID, dir, batch.ConfirmationOptions{})
+	res, err = exports.DownloadConfirmations(ctx, w.client, w.l, w.runID, dir, exports.ConfirmationOptions{})
 	if err != nil || res.Skipped != 2 || len(res.Written) != 0 {
 		t.Fatalf("second download: %+v %v", res, err)
 	}
-	if a, b := batch.ConfirmationFileName("a/b"), batch.ConfirmationFileName("a_b"); a == b || filepath.Base(a) != a {
+	if a, b := exports.ConfirmationFileName("a/b"), exports.ConfirmationFileName("a_b"); a == b || filepath.Base(a) != a {
 		t.Fatalf("file names %q %q must differ and stay in the directory", a, b)
 	}
 
 	// History: 3 payouts + 1 load, over pages of 3.
 	day := w.clock.Now()
 	csvPath := filepath.Join(t.TempDir(), "history.csv")
-	sum, err := batch.ExportHistory(ctx, w.client, day, day, csvPath, batch.HistoryOptions{Format: ingest.FormatCSV, PageSize: 3})
+	sum, err := exports.ExportHistory(ctx, w.client, day, day, csvPath, exports.HistoryOptions{Format: ingest.FormatCSV, PageSize: 3})
 	if err != nil || sum.Rows != 4 || sum.Pages != 2 {
 		t.Fatalf("history csv: %+v %v", sum, err)
 	}
@@ -71,7 +71,7 @@ func TestConfirmationsAndHistory(t *testing.T) {
 		t.Fatalf("r-cancel not exported exactly: %q", recs)
 	}
 	xPath := filepath.Join(t.TempDir(), "history.xlsx")
-	if sum, err := batch.ExportHistory(ctx, w.client, day, day, xPath, batch.HistoryOptions{}); err != nil || sum.Rows != 4 {
+	if sum, err := exports.ExportHistory(ctx, w.client, day, day, xPath, exports.HistoryOptions{}); err != nil || sum.Rows != 4 {
 		t.Fatalf("history xlsx: %+v %v", sum, err)
 	}
 	x, err := excelize.OpenFile(xPath)
@@ -79,7 +79,7 @@ func TestConfirmationsAndHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer x.Close()
-	if rows, err := x.GetRows(batch.SheetHistory); err != nil || len(rows) != 5 {
+	if rows, err := x.GetRows(exports.SheetHistory); err != nil || len(rows) != 5 {
 		t.Fatalf("history sheet rows = %d, %v", len(rows), err)
 	}
 }
