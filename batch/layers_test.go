@@ -18,15 +18,17 @@ var batchLayers = map[string]int{
 	"batch/xlsxread":         0, // the fast XLSX worksheet reader
 	"batch/flow":             0, // the adaptive window over rows in flight
 	"batch/alert/alerttest":  0, // the receiving side of alert channels, for tests
+	"batch/routing":          0, // route choice, attribute matching and error text shared by runner, plan and autopay
 	"batch/validate":         1, // row and sheet problems, duplicate detection
 	"batch/ingest":           2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger
 	"batch/results":          3, // results, plan and summary workbooks and CSV, the fast XLSX writer, export tables
 	"batch/reconcile":        4, // status news (webhooks, polls), reconcile, flips, sheet standing
 	"batch/exports":          5, // wallets, tax, history, confirmations; payee resolution
-	"batch":                  6, // the runner, plans, autopay
-	"batch/alert":            7, // tells people what a run did
-	"batch/internal/paidrun": 7, // a run paid by the runner, for external tests
-	"batch/torture":          8, // exactly-once evidence (tests only)
+	"batch/autopay":          6, // autopay rules sheets: plan, apply, list, the rule a load asks for
+	"batch":                  7, // the runner, plans
+	"batch/alert":            8, // tells people what a run did
+	"batch/internal/paidrun": 8, // a run paid by the runner, for external tests
+	"batch/torture":          9, // exactly-once evidence (tests only)
 }
 
 // TestBatchImportsOnlyDownward fails when a package under batch imports a

@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch/results"
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -146,7 +147,7 @@ func quoteRoute(ctx context.Context, api API, r sheet.Row) (*masspay.Route, erro
 		if r.PayerName != "" && !strings.EqualFold(rt.PayerName, r.PayerName) {
 			continue
 		}
-		if routePays(rt, r.DestinationCurrency) {
+		if routing.Pays(rt, r.DestinationCurrency) {
 			return &rt, nil
 		}
 	}
@@ -224,7 +225,7 @@ func (d *detailChecker) check(ctx context.Context, r sheet.Row, destination stri
 		}
 		d.reqs[key] = reqs
 	}
-	_, _, problem = matchAttributes(reqs, r.Attrs)
+	_, _, problem = routing.MatchAttributes(reqs, r.Attrs)
 	return problem, true, nil
 }
 

@@ -1,8 +1,9 @@
-package batch
+package autopay
 
 import (
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,7 +18,8 @@ import (
 )
 
 // countingTransport only observes: it counts requests by method and passes
-// each one unchanged to the real transport.
+// each one unchanged to the real transport (a copy of the runner tests'
+// one: test files cannot be shared).
 type countingTransport struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -187,4 +189,14 @@ func problemRules(ps sheet.Problems) map[string]int {
 		m[p.Rule]++
 	}
 	return m
+}
+
+// writeFile writes content to a file named name in a fresh temp dir.
+func writeFile(t testing.TB, name string, content []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

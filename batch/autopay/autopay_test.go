@@ -1,4 +1,4 @@
-package batch
+package autopay
 
 import (
 	"errors"
@@ -388,7 +388,7 @@ func TestAutopaySample(t *testing.T) {
 	for _, p := range [][2]string{{"fl-mex-002", "MEX"}, {"fl-bra-014", "BRA"}, {"fl-usa-001", "USA"}} {
 		w.payee(p[0], p[1], "", "10.00")
 	}
-	sample := filepath.Join("..", "samples", "autopay-rules.csv")
+	sample := filepath.Join("..", "..", "samples", "autopay-rules.csv")
 	p := w.plan(sample)
 	if p.Problems.HasErrors() || p.Count(AutopayAdd) != 4 || p.Count(AutopayAbsent) != 1 {
 		t.Fatalf("sample plan:\n%s\n%v", planText(t, p), p.Problems)

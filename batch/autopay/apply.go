@@ -1,4 +1,4 @@
-package batch
+package autopay
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -73,16 +74,18 @@ func ApplyAutopay(ctx context.Context, api AutopayAPI, l *ledger.Ledger, plan *A
 }
 
 // Phases of an autopay event: the intent before a call, its outcome after.
+// PhaseDone is exported for the runner, which records a rule it found in
+// place as done.
 const (
 	autopayIntent = "intent"
-	autopayDone   = "done"
+	PhaseDone     = "done"
 	autopayFailed = "failed"
 )
 
-// autopayEventData is the JSON detail of an autopay event.
-type autopayEventData struct {
+// EventData is the JSON detail of an EventAutopay event.
+type EventData struct {
 	Action           string `json:"action"`
-	Phase            string `json:"phase,omitempty"` // autopayIntent, autopayDone or autopayFailed
+	Phase            string `json:"phase,omitempty"` // autopayIntent, PhaseDone or autopayFailed
 	InternalUserID   string `json:"internal_user_id,omitempty"`
 	UserToken        string `json:"user_token"`
 	WalletToken      string `json:"wallet_token"`
@@ -93,7 +96,10 @@ type autopayEventData struct {
 	SheetLine        int    `json:"sheet_line,omitempty"`
 }
 
-func recordAutopay(ctx context.Context, l *ledger.Ledger, transferID, key, phase, msg string, d autopayEventData) error {
+// Record appends an EventAutopay event of phase to transferID's history in
+// l (nothing when l is nil): autopay apply and the runner's load step write
+// the same events, which Settled reads back.
+func Record(ctx context.Context, l *ledger.Ledger, transferID, key, phase, msg string, d EventData) error {
 	if l == nil {
 		return nil
 	}
@@ -108,26 +114,26 @@ func recordAutopay(ctx context.Context, l *ledger.Ledger, transferID, key, phase
 	return nil
 }
 
-// autopaySettled reports whether ev is the outcome of an autopay call
-// rather than the intent before one. Events written before phases were
+// Settled reports whether ev is the outcome of an autopay call rather
+// than the intent before one. Events written before phases were
 // recorded tell by their message.
-func autopaySettled(ev ledger.Event) bool {
-	var d autopayEventData
+func Settled(ev ledger.Event) bool {
+	var d EventData
 	if json.Unmarshal(ev.Data, &d) == nil && d.Phase != "" {
 		return d.Phase != autopayIntent
 	}
 	return !strings.Contains(ev.Message, " intent: ")
 }
 
-func eventData(action string, c AutopayChange, pct string, rule string) autopayEventData {
-	return autopayEventData{Action: action, InternalUserID: c.InternalUserID, UserToken: c.UserToken, WalletToken: c.WalletToken,
+func eventData(action string, c AutopayChange, pct string, rule string) EventData {
+	return EventData{Action: action, InternalUserID: c.InternalUserID, UserToken: c.UserToken, WalletToken: c.WalletToken,
 		WalletCurrency: c.WalletCurrency, DestinationToken: c.DestinationToken, Percentage: pct, RuleToken: rule, SheetLine: c.Line}
 }
 
 // deleteRule deletes c.Existing, recording the intent and the outcome.
 func deleteRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferID, key string, c AutopayChange) error {
 	d := eventData("delete", c, c.Existing.Percentage.String(), c.Existing.Token)
-	if err := recordAutopay(ctx, l, transferID, key, autopayIntent, "autopay delete intent: "+c.String(), d); err != nil {
+	if err := Record(ctx, l, transferID, key, autopayIntent, "autopay delete intent: "+c.String(), d); err != nil {
 		return err
 	}
 	err := api.DeleteAutopayRule(ctx, key, c.UserToken, c.WalletToken, c.Existing.Token)
@@ -136,17 +142,17 @@ func deleteRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferI
 		err, msg = nil, fmt.Sprintf("autopay rule %s was already gone", c.Existing.Token)
 	}
 	if err != nil {
-		_ = recordAutopay(ctx, l, transferID, key, autopayFailed, "autopay delete failed: "+errText(err), d)
+		_ = Record(ctx, l, transferID, key, autopayFailed, "autopay delete failed: "+routing.ErrorText(err), d)
 		return fmt.Errorf("delete autopay rule %s of %s: %w", c.Existing.Token, c.InternalUserID, err)
 	}
-	return recordAutopay(ctx, l, transferID, key, autopayDone, msg, d)
+	return Record(ctx, l, transferID, key, PhaseDone, msg, d)
 }
 
 // addRule stores the route's payee details if new ones are given, then adds
 // the rule, recording the intent and the outcome.
 func addRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferID, attrsKey, key string, c AutopayChange) (*masspay.AutopayRule, error) {
 	d := eventData("add", c, c.Percentage.String(), "")
-	if err := recordAutopay(ctx, l, transferID, key, autopayIntent, "autopay add intent: "+c.String(), d); err != nil {
+	if err := Record(ctx, l, transferID, key, autopayIntent, "autopay add intent: "+c.String(), d); err != nil {
 		return nil, err
 	}
 	set, err := storeAutopayDetails(ctx, api, attrsKey, c.UserToken, c.route, c.values, c.storedSet)
@@ -157,10 +163,10 @@ func addRule(ctx context.Context, api AutopayAPI, l *ledger.Ledger, transferID, 
 		if err == nil {
 			d.RuleToken = rule.Token
 			msg := fmt.Sprintf("added autopay rule %s: %s%% of %s's %s wallet to %s", rule.Token, c.Percentage, c.InternalUserID, c.WalletCurrency, c.Route)
-			return rule, recordAutopay(ctx, l, transferID, key, autopayDone, msg, d)
+			return rule, Record(ctx, l, transferID, key, PhaseDone, msg, d)
 		}
 	}
-	_ = recordAutopay(ctx, l, transferID, key, autopayFailed, "autopay add failed: "+errText(err), d)
+	_ = Record(ctx, l, transferID, key, autopayFailed, "autopay add failed: "+routing.ErrorText(err), d)
 	return nil, fmt.Errorf("add autopay rule for %s: %w", c.InternalUserID, err)
 }
 

@@ -1,4 +1,4 @@
-package batch
+package autopay
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
@@ -102,7 +103,7 @@ func resolveAutopayRoute(ctx context.Context, api AutopayAPI, userToken, walletC
 		if rt.PayerName != "" && !strings.EqualFold(r.PayerName, rt.PayerName) {
 			continue
 		}
-		if !routePays(r, rt.DestinationCurrency) {
+		if !routing.Pays(r, rt.DestinationCurrency) {
 			continue
 		}
 		if r.CountryCode == "" {
@@ -138,7 +139,7 @@ func autopayDetails(ctx context.Context, api AutopayAPI, userToken string, rt re
 	if err != nil {
 		return nil, "", fmt.Errorf("read payee details for %s: %w", rt.describe(), err)
 	}
-	values, stored, problem := matchAttributes(reqs, attrs)
+	values, stored, problem := routing.MatchAttributes(reqs, attrs)
 	if problem != "" {
 		return nil, "", fmt.Errorf("%w: %s", ErrAutopayDetails, problem)
 	}
@@ -155,7 +156,7 @@ func storeAutopayDetails(ctx context.Context, api AutopayAPI, key, userToken str
 	if err != nil {
 		var apiErr *masspay.APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == 400 {
-			return "", fmt.Errorf("%w: MassPay refused them: %s", ErrAutopayDetails, errText(err))
+			return "", fmt.Errorf("%w: MassPay refused them: %s", ErrAutopayDetails, routing.ErrorText(err))
 		}
 		return "", fmt.Errorf("store payee details for %s: %w", rt.describe(), err)
 	}

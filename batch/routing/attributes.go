@@ -1,4 +1,4 @@
-package batch
+package routing
 
 import (
 	"fmt"
@@ -8,13 +8,13 @@ import (
 	"github.com/payrun/payrun/masspay"
 )
 
-// matchAttributes fills a route's required payee details from a row's attr:
+// MatchAttributes fills a route's required payee details from a row's attr:
 // columns. It returns the values to store (skipping those MassPay already
 // holds with the same value, which would only make a new attribute set), the
 // attribute set already stored, and, when a required detail is neither given
 // nor stored or a value fails MassPay's pattern, a plain-English problem
 // naming each column. Values are never logged.
-func matchAttributes(reqs []masspay.AttrsRequirement, attrs map[string]string) (values []masspay.AttrValue, stored, problem string) {
+func MatchAttributes(reqs []masspay.AttrsRequirement, attrs map[string]string) (values []masspay.AttrValue, stored, problem string) {
 	var missing, bad []string
 	for _, req := range reqs {
 		if stored == "" {
