@@ -23,9 +23,10 @@ var batchLayers = map[string]int{
 	"batch/ingest":           2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger
 	"batch/results":          3, // results, plan and summary workbooks and CSV, the fast XLSX writer, export tables
 	"batch/reconcile":        4, // status news (webhooks, polls), reconcile, flips, sheet standing
+	"batch/pricing":          4, // plans: prices a sheet before it is paid
 	"batch/exports":          5, // wallets, tax, history, confirmations; payee resolution
 	"batch/autopay":          6, // autopay rules sheets: plan, apply, list, the rule a load asks for
-	"batch":                  7, // the runner, plans
+	"batch":                  7, // the runner and its steps
 	"batch/alert":            8, // tells people what a run did
 	"batch/internal/paidrun": 8, // a run paid by the runner, for external tests
 	"batch/torture":          9, // exactly-once evidence (tests only)

@@ -6,5 +6,5 @@
 // as the line a person reads in results and autopay reports (ErrorText).
 //
 // It holds no state and makes no calls. It imports only masspay; the
-// runner and planner (batch) and batch/autopay use it. batch/layers_test.go holds the order.
+// runner (batch), batch/pricing and batch/autopay use it. batch/layers_test.go holds the order.
 package routing

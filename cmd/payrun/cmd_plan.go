@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
 	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
@@ -70,7 +70,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	defer conn.Close()
 	// The ledger's payee cache, when there is a ledger, spares lookups;
 	// planning never creates one.
-	popts := batch.PlanOptions{CheckDetails: true}
+	popts := pricing.PlanOptions{CheckDetails: true}
 	if _, err := os.Stat(ledgerPath); err == nil {
 		l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
 		if err != nil {
@@ -79,7 +79,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		defer l.Close()
 		popts.Ledger = l
 	}
-	plan, err := batch.MakePlanWith(ctx, conn.Client, ingest.SheetRows(sheetPath, ingestOpts), popts)
+	plan, err := pricing.MakePlanWith(ctx, conn.Client, ingest.SheetRows(sheetPath, ingestOpts), popts)
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
 	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
@@ -223,7 +224,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 
 	// 5. Plan what is left to pay; refuse a shortfall unless allowed.
-	plan, err := batch.MakePlan(ctx, conn.Client, batch.LedgerRowsToWork(ctx, l, run.ID))
+	plan, err := pricing.MakePlan(ctx, conn.Client, batch.LedgerRowsToWork(ctx, l, run.ID))
 	if err != nil {
 		return apiFailure("plan the run", err)
 	}

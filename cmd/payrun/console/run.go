@@ -10,6 +10,7 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
 	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
@@ -158,7 +159,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	}
 
 	// 4. What is left to pay, against the balance: a shortfall pays nothing.
-	plan, err := batch.MakePlan(ctx, s.cfg.API, batch.LedgerRowsToWork(ctx, s.cfg.Ledger, run.ID))
+	plan, err := pricing.MakePlan(ctx, s.cfg.API, batch.LedgerRowsToWork(ctx, s.cfg.Ledger, run.ID))
 	if err != nil {
 		abort("could not price the run: " + err.Error())
 		return 0, fmt.Errorf("price the run: %w", err)

@@ -1,4 +1,4 @@
-package batch
+package pricing
 
 import (
 	"context"
@@ -15,6 +15,18 @@ import (
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
+
+// API is the part of MassPay a plan reads; it never creates a payee or
+// stores anything. *masspay.Client and the runner's batch.API satisfy it.
+type API interface {
+	Balances(ctx context.Context) ([]masspay.AvailableBalance, error)
+	LookupUser(ctx context.Context, p masspay.LookupUserParams) (*masspay.FoundUser, error)
+	PreferredRoutes(ctx context.Context, countryCode string, p masspay.RouteParams) (*masspay.CountryServices, error)
+	Service(ctx context.Context, destinationToken string) (*masspay.Service, error)
+	Attributes(ctx context.Context, userToken, destinationToken, currency string) ([]masspay.AttrsRequirement, error)
+}
+
+var _ API = (*masspay.Client)(nil)
 
 // PlanOptions tune MakePlanWith.
 type PlanOptions struct {
