@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/payrun/payrun/batch/exports"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -66,3 +68,13 @@ func TestExportCSVGolden(t *testing.T) {
 }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+// TestAutopayListColumns: the autopay export's first columns are the rules
+// sheet's own names, so an exported file can be edited and applied back.
+func TestAutopayListColumns(t *testing.T) {
+	want := []string{sheet.ColInternalUserID, ColWalletCurrency, ColPercentage, sheet.ColDestinationToken,
+		sheet.ColCountry, sheet.ColDeliveryType, sheet.ColPayerName, ColAction}
+	if !slices.Equal(AutopayListColumns[:len(want)], want) {
+		t.Errorf("AutopayListColumns = %v; want it to start with %v", AutopayListColumns, want)
+	}
+}

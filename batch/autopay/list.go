@@ -10,7 +10,6 @@ import (
 
 	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/batch/results"
-	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/masspay"
 )
 
@@ -77,27 +76,45 @@ func ListAutopayRules(ctx context.Context, api AutopayAPI, payees []exports.Paye
 	return out, nil
 }
 
-// AutopayListColumns are the columns of the autopay rules export. The first
-// ones are the rules sheet's, so an export can be edited and applied back.
-var AutopayListColumns = []string{
-	sheet.ColInternalUserID, ColWalletCurrency, ColPercentage, sheet.ColDestinationToken, sheet.ColCountry, sheet.ColDeliveryType, sheet.ColPayerName,
-	ColAction, "user_token", "wallet_token", "rule_token", "attr_set_token", "note",
+// autopayListRecord is one rule (or payee without rules) of the autopay
+// rules export. The first columns are the rules sheet's, so an export can be
+// edited and applied back; TestAutopayListColumns checks they still are.
+type autopayListRecord struct {
+	InternalUserID   results.Cell `csv:"internal_user_id"`
+	WalletCurrency   results.Cell `csv:"wallet_currency"`
+	Percentage       results.Cell `csv:"percentage"`
+	DestinationToken results.Cell `csv:"destination_token"`
+	Country          results.Cell `csv:"country"`
+	DeliveryType     results.Cell `csv:"delivery_type"`
+	PayerName        results.Cell `csv:"payer_name"`
+	Action           results.Cell `csv:"action"`
+	UserToken        results.Cell `csv:"user_token"`
+	WalletToken      results.Cell `csv:"wallet_token"`
+	RuleToken        results.Cell `csv:"rule_token"`
+	AttrSetToken     results.Cell `csv:"attr_set_token"`
+	Note             results.Cell `csv:"note"`
 }
+
+// AutopayListColumns are the columns of the autopay rules export.
+var AutopayListColumns = results.RecordHeader[autopayListRecord]()
 
 // WriteAutopayRules writes listings to path (CSV for .csv, XLSX otherwise),
 // atomically, and returns the paths written.
 func WriteAutopayRules(path string, listings []AutopayListing) ([]string, error) {
-	t := results.Table{Name: "Autopay rules", Header: AutopayListColumns, Empty: "No payees to list."}
+	text := results.TextCell
+	recs := make([]autopayListRecord, 0, len(listings))
 	for _, l := range listings {
-		pct := results.Cell{}
-		if l.Rule.Token != "" {
-			pct = results.RateCell(decimal.NewNullDecimal(l.Rule.Percentage))
+		rec := autopayListRecord{
+			InternalUserID: text(l.InternalUserID), WalletCurrency: text(l.WalletCurrency), DestinationToken: text(l.Rule.DestinationToken),
+			Country: text(l.Country), DeliveryType: text(l.DeliveryType), PayerName: text(l.PayerName),
+			UserToken: text(l.UserToken), WalletToken: text(l.WalletToken), RuleToken: text(l.Rule.Token),
+			AttrSetToken: text(l.Rule.AttrSetToken), Note: text(strings.TrimSpace(l.Note)),
 		}
-		t.Rows = append(t.Rows, []results.Cell{
-			results.TextCell(l.InternalUserID), results.TextCell(l.WalletCurrency), pct, results.TextCell(l.Rule.DestinationToken),
-			results.TextCell(l.Country), results.TextCell(l.DeliveryType), results.TextCell(l.PayerName), results.Cell{},
-			results.TextCell(l.UserToken), results.TextCell(l.WalletToken), results.TextCell(l.Rule.Token), results.TextCell(l.Rule.AttrSetToken), results.TextCell(strings.TrimSpace(l.Note)),
-		})
+		if l.Rule.Token != "" {
+			rec.Percentage = results.RateCell(decimal.NewNullDecimal(l.Rule.Percentage))
+		}
+		recs = append(recs, rec)
 	}
+	t := results.RecordTable("Autopay rules", recs, "No payees to list.")
 	return results.WriteTables(path, results.ExportFormatOf(path), []results.Table{t})
 }

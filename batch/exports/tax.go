@@ -91,12 +91,26 @@ func BuildTaxReport(ctx context.Context, api TaxAPI, year int, threshold decimal
 	return rep, nil
 }
 
+// taxRecord is one payee line of the tax export's sheets.
+type taxRecord struct {
+	InternalUserID results.Cell `csv:"internal_user_id"`
+	FirstName      results.Cell `csv:"first_name"`
+	LastName       results.Cell `csv:"last_name"`
+	Email          results.Cell `csv:"email"`
+	Country        results.Cell `csv:"country"`
+	Address1       results.Cell `csv:"address1"`
+	City           results.Cell `csv:"city"`
+	StateProvince  results.Cell `csv:"state_province"`
+	PostalCode     results.Cell `csv:"postal_code"`
+	TaxID          results.Cell `csv:"tax_id"`
+	BalanceUSD     results.Cell `csv:"balance_usd"`
+	AtThreshold    results.Cell `csv:"at_threshold"`
+	UserToken      results.Cell `csv:"user_token"`
+}
+
 // TaxColumns are the columns of the tax export's balances sheet; the
 // missing-tax-id sheet has the same ones.
-var TaxColumns = []string{
-	"internal_user_id", "first_name", "last_name", "email", "country", "address1", "city", "state_province", "postal_code",
-	"tax_id", "balance_usd", "at_threshold", "user_token",
-}
+var TaxColumns = results.RecordHeader[taxRecord]()
 
 // Sheet names of the tax export.
 const (
@@ -110,32 +124,38 @@ const (
 // or, for a .csv path, the balances there and the second list at
 // results.ExportSiblingPath(path, "missing-tax-id"). It returns the paths written.
 func WriteTaxReport(path string, rep *TaxReport) ([]string, error) {
-	balances := results.Table{Name: SheetTaxBalances, Header: TaxColumns,
-		Empty: fmt.Sprintf("MassPay reports no payee paid in %d.", rep.Year)}
+	var balances, missing []taxRecord
+	var balanceFills, missingFills []results.RowFill
 	for _, p := range rep.Payees {
-		balances.Rows = append(balances.Rows, taxCells(p))
+		balances = append(balances, taxRecordOf(p))
 		fill := results.FillNone
 		if p.AtThreshold {
 			fill = results.FillAmber
 		}
-		balances.Fills = append(balances.Fills, fill)
+		balanceFills = append(balanceFills, fill)
 	}
-	missing := results.Table{Name: SheetMissingTaxID, Header: TaxColumns, Empty: "Every payee has a tax id."}
 	for _, p := range rep.MissingTaxIDs() {
-		missing.Rows = append(missing.Rows, taxCells(p))
+		missing = append(missing, taxRecordOf(p))
 		fill := results.FillNone
 		if p.AtThreshold {
 			fill = results.FillRed
 		}
-		missing.Fills = append(missing.Fills, fill)
+		missingFills = append(missingFills, fill)
 	}
-	return results.WriteTables(path, results.ExportFormatOf(path), []results.Table{balances, missing})
+	bt := results.RecordTable(SheetTaxBalances, balances, fmt.Sprintf("MassPay reports no payee paid in %d.", rep.Year))
+	bt.Fills = balanceFills
+	mt := results.RecordTable(SheetMissingTaxID, missing, "Every payee has a tax id.")
+	mt.Fills = missingFills
+	return results.WriteTables(path, results.ExportFormatOf(path), []results.Table{bt, mt})
 }
 
-func taxCells(p TaxPayee) []results.Cell {
-	return []results.Cell{
-		results.TextCell(p.InternalUserID), results.TextCell(p.FirstName), results.TextCell(p.LastName), results.TextCell(p.Email), results.TextCell(p.Country),
-		results.TextCell(p.Address1), results.TextCell(p.City), results.TextCell(p.StateProvince), results.TextCell(string(p.PostalCode)), results.TextCell(p.TaxID),
-		results.AmountCell(decimal.NewNullDecimal(p.Balance), "USD"), results.TextCell(yesNo(p.AtThreshold)), results.TextCell(p.UserToken),
+func taxRecordOf(p TaxPayee) taxRecord {
+	text := results.TextCell
+	return taxRecord{
+		InternalUserID: text(p.InternalUserID), FirstName: text(p.FirstName), LastName: text(p.LastName), Email: text(p.Email),
+		Country: text(p.Country), Address1: text(p.Address1), City: text(p.City), StateProvince: text(p.StateProvince),
+		PostalCode: text(string(p.PostalCode)), TaxID: text(p.TaxID),
+		BalanceUSD:  results.AmountCell(decimal.NewNullDecimal(p.Balance), "USD"),
+		AtThreshold: text(yesNo(p.AtThreshold)), UserToken: text(p.UserToken),
 	}
 }

@@ -170,28 +170,42 @@ func ListWallets(ctx context.Context, api WalletsAPI, payees []Payee) ([]WalletR
 	return out, nil
 }
 
+// walletRecord is one line of the wallets export.
+type walletRecord struct {
+	InternalUserID results.Cell `csv:"internal_user_id"`
+	UserToken      results.Cell `csv:"user_token"`
+	WalletToken    results.Cell `csv:"wallet_token"`
+	Currency       results.Cell `csv:"currency"`
+	Balance        results.Cell `csv:"balance"`
+	Type           results.Cell `csv:"type"`
+	Active         results.Cell `csv:"active"`
+	FeesPaidBy     results.Cell `csv:"fees_paid_by"`
+	Note           results.Cell `csv:"note"`
+}
+
 // WalletColumns are the columns of the wallets export.
-var WalletColumns = []string{"internal_user_id", "user_token", "wallet_token", "currency", "balance", "type", "active", "fees_paid_by", "note"}
+var WalletColumns = results.RecordHeader[walletRecord]()
 
 // WriteWallets writes rows to path, as CSV when it ends in .csv and XLSX
 // otherwise, atomically. It returns the paths written.
 func WriteWallets(path string, rows []WalletRow) ([]string, error) {
-	t := results.Table{Name: "Wallets", Header: WalletColumns, Empty: "No payees to list."}
+	text := results.TextCell
+	recs := make([]walletRecord, 0, len(rows))
 	for _, r := range rows {
 		w := r.Wallet
-		cells := []results.Cell{results.TextCell(r.InternalUserID), results.TextCell(r.UserToken)}
-		if w.Token == "" {
-			cells = append(cells, results.Cell{}, results.Cell{}, results.Cell{}, results.Cell{}, results.Cell{}, results.Cell{}, results.TextCell(r.Note))
-		} else {
+		rec := walletRecord{InternalUserID: text(r.InternalUserID), UserToken: text(r.UserToken), Note: text(r.Note)}
+		if w.Token != "" {
 			fees := "payee"
 			if w.ClientPayingFees {
 				fees = "client"
 			}
-			cells = append(cells, results.TextCell(w.Token), results.TextCell(w.CurrencyCode), results.AmountCell(decimal.NewNullDecimal(w.Balance), w.CurrencyCode),
-				results.TextCell(w.Type), results.TextCell(yesNo(w.Active)), results.TextCell(fees), results.TextCell(r.Note))
+			rec.WalletToken, rec.Currency = text(w.Token), text(w.CurrencyCode)
+			rec.Balance = results.AmountCell(decimal.NewNullDecimal(w.Balance), w.CurrencyCode)
+			rec.Type, rec.Active, rec.FeesPaidBy = text(w.Type), text(yesNo(w.Active)), text(fees)
 		}
-		t.Rows = append(t.Rows, cells)
+		recs = append(recs, rec)
 	}
+	t := results.RecordTable("Wallets", recs, "No payees to list.")
 	return results.WriteTables(path, results.ExportFormatOf(path), []results.Table{t})
 }
 
