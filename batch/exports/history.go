@@ -8,6 +8,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/gocarina/gocsv"
+	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrun/payrun/batch/ingest"
@@ -47,8 +49,7 @@ type HistorySummary struct {
 const SheetHistory = "History"
 
 // HistoryColumns are the columns of the history export.
-var HistoryColumns = []string{"time_of_txn", "type", "token", "client_transfer_id", "user_token", "status", "status_reason",
-	"source_amount", "source_currency", "destination_amount", "destination_currency", "exchange_rate", "fee", "pickup_code"}
+var HistoryColumns = results.RecordHeader[historyRecord]()
 
 // ExportHistory pages through every user's transactions between from and to
 // (dates, inclusive) and writes them to path for the books, atomically.
@@ -123,30 +124,75 @@ type historyWriter interface {
 	finish(w io.Writer) error
 }
 
-type historyCSV struct{ w *csv.Writer }
-
-func newHistoryCSV(w io.Writer) *historyCSV { return &historyCSV{w: csv.NewWriter(w)} }
-
-func (h *historyCSV) header(cols []string) error { return h.w.Write(cols) }
-
-func (h *historyCSV) row(r *masspay.TxnHistory) error {
-	rate := ""
-	if r.ExchangeRate != nil {
-		rate = r.ExchangeRate.String()
-	}
-	return h.w.Write([]string{results.InertText(r.TimeOfTxn), results.InertText(r.Type), results.InertText(r.Token), results.InertText(r.ClientTransferID),
-		results.InertText(r.UserToken), results.InertText(r.Status), results.InertText(r.StatusReason),
-		r.SourceAmount.String(), results.InertText(r.SourceCurrencyCode), r.DestinationAmount.String(), results.InertText(r.DestinationCurrencyCode),
-		rate, r.Fee.String(), results.InertText(r.PickupCode)})
+// historyRecord is one transaction of the history CSV. Amounts are MassPay's
+// decimals as it sent them (decimal.Decimal's text, never a float); texts
+// are made inert against formula injection.
+type historyRecord struct {
+	TimeOfTxn           results.InertString `csv:"time_of_txn"`
+	Type                results.InertString `csv:"type"`
+	Token               results.InertString `csv:"token"`
+	ClientTransferID    results.InertString `csv:"client_transfer_id"`
+	UserToken           results.InertString `csv:"user_token"`
+	Status              results.InertString `csv:"status"`
+	StatusReason        results.InertString `csv:"status_reason"`
+	SourceAmount        decimal.Decimal     `csv:"source_amount"`
+	SourceCurrency      results.InertString `csv:"source_currency"`
+	DestinationAmount   decimal.Decimal     `csv:"destination_amount"`
+	DestinationCurrency results.InertString `csv:"destination_currency"`
+	ExchangeRate        *decimal.Decimal    `csv:"exchange_rate"` // nil writes an empty cell
+	Fee                 decimal.Decimal     `csv:"fee"`
+	PickupCode          results.InertString `csv:"pickup_code"`
 }
 
-func (h *historyCSV) finish(io.Writer) error {
-	h.w.Flush()
-	if err := h.w.Error(); err != nil {
+// historyCSVBatch is how many records are handed to gocsv at a time: it
+// flushes after each call, so one call per row would be a write per row.
+const historyCSVBatch = 256
+
+// historyCSV writes the history with gocsv, in batches of records.
+type historyCSV struct {
+	w       *gocsv.SafeCSVWriter
+	pending []historyRecord
+}
+
+func newHistoryCSV(w io.Writer) *historyCSV {
+	return &historyCSV{w: gocsv.NewSafeCSVWriter(csv.NewWriter(w))}
+}
+
+// header writes the record's csv tags, which are HistoryColumns.
+func (h *historyCSV) header([]string) error {
+	if err := gocsv.MarshalCSV([]historyRecord{}, h.w); err != nil {
 		return fmt.Errorf("write history: %w", err)
 	}
 	return nil
 }
+
+func (h *historyCSV) row(r *masspay.TxnHistory) error {
+	text := func(s string) results.InertString { return results.InertString(s) }
+	h.pending = append(h.pending, historyRecord{TimeOfTxn: text(r.TimeOfTxn), Type: text(r.Type),
+		Token: text(r.Token), ClientTransferID: text(r.ClientTransferID), UserToken: text(r.UserToken),
+		Status: text(r.Status), StatusReason: text(r.StatusReason), SourceAmount: r.SourceAmount,
+		SourceCurrency: text(r.SourceCurrencyCode), DestinationAmount: r.DestinationAmount,
+		DestinationCurrency: text(r.DestinationCurrencyCode), ExchangeRate: r.ExchangeRate, Fee: r.Fee,
+		PickupCode: text(r.PickupCode)})
+	if len(h.pending) >= historyCSVBatch {
+		return h.flush()
+	}
+	return nil
+}
+
+func (h *historyCSV) flush() error {
+	if len(h.pending) == 0 {
+		return nil
+	}
+	err := gocsv.MarshalCSVWithoutHeaders(h.pending, h.w)
+	h.pending = h.pending[:0]
+	if err != nil {
+		return fmt.Errorf("write history: %w", err)
+	}
+	return nil
+}
+
+func (h *historyCSV) finish(io.Writer) error { return h.flush() }
 
 type historyXLSX struct {
 	f    *excelize.File
