@@ -7,8 +7,9 @@ import (
 	"github.com/payrun/payrun/masspay"
 )
 
-// API is the part of MassPay the runner and planner use. *masspay.Client
-// satisfies it; batch never talks HTTP itself.
+// API is the part of MassPay the runner uses (pricing.API, the planner's,
+// is a subset of it). *masspay.Client satisfies it; batch never talks HTTP
+// itself.
 type API interface {
 	Balances(ctx context.Context) ([]masspay.AvailableBalance, error)
 	LookupUser(ctx context.Context, p masspay.LookupUserParams) (*masspay.FoundUser, error)

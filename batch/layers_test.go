@@ -14,16 +14,22 @@ import (
 // back. A new package must be added here, at the rank its imports allow;
 // the README's Architecture section lists the same tree.
 var batchLayers = map[string]int{
-	"batch/sheet":           0, // the row model, columns, amounts, countries, currencies, problems
-	"batch/xlsxread":        0, // the fast XLSX worksheet reader
-	"batch/flow":            0, // the adaptive window over rows in flight
-	"batch/alert/alerttest": 0, // the receiving side of alert channels, for tests
-	"batch/validate":        1, // row and sheet problems, duplicate detection
-	"batch/ingest":          2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger
-	"batch/results":         3, // results, plan and summary workbooks and CSV, the fast XLSX writer, export tables
-	"batch":                 4, // the runner, plans, reconcile, autopay, exports
-	"batch/alert":           5, // tells people what a run did
-	"batch/torture":         6, // exactly-once evidence (tests only)
+	"batch/sheet":            0, // the row model, columns, amounts, countries, currencies, problems
+	"batch/xlsxread":         0, // the fast XLSX worksheet reader
+	"batch/flow":             0, // the adaptive window over rows in flight
+	"batch/alert/alerttest":  0, // the receiving side of alert channels, for tests
+	"batch/routing":          0, // route choice, attribute matching and error text shared by runner, plan and autopay
+	"batch/validate":         1, // row and sheet problems, duplicate detection
+	"batch/ingest":           2, // CSV and XLSX files into rows, ValidateFile, recording into the ledger
+	"batch/results":          3, // results, plan and summary workbooks and CSV, the fast XLSX writer, export tables
+	"batch/reconcile":        4, // status news (webhooks, polls), reconcile, flips, sheet standing
+	"batch/pricing":          4, // plans: prices a sheet before it is paid
+	"batch/exports":          5, // wallets, tax, history, confirmations; payee resolution
+	"batch/autopay":          6, // autopay rules sheets: plan, apply, list, the rule a load asks for
+	"batch":                  7, // the runner and its steps
+	"batch/alert":            8, // tells people what a run did
+	"batch/internal/paidrun": 8, // a run paid by the runner, for external tests
+	"batch/torture":          9, // exactly-once evidence (tests only)
 }
 
 // TestBatchImportsOnlyDownward fails when a package under batch imports a

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -179,7 +180,7 @@ func (r *Runner) settleMoney(ctx context.Context, row ledger.Row, data sheet.Row
 		}
 		return r.adoptPayout(ctx, row, data, key)
 	case verdictRefused:
-		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, errText(err)))
+		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, routing.ErrorText(err)))
 	case verdictUnknown:
 		return r.stayInFlight(ctx, row, key, what, err)
 	case verdictInternal:

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/masspay"
 )
@@ -21,7 +22,7 @@ func TestPlanNamesRowsMissingPayoutDetails(t *testing.T) {
 
 	// Month one on an empty MassPay: no payee exists to read a route's
 	// requirements through, so the details are left to the run, and said.
-	first, err := MakePlanWith(g.ctx, g.api, ingest.SheetRows(sample, ingest.IngestOptions{}), PlanOptions{CheckDetails: true, Ledger: g.led})
+	first, err := pricing.MakePlanWith(g.ctx, g.api, ingest.SheetRows(sample, ingest.IngestOptions{}), pricing.PlanOptions{CheckDetails: true, Ledger: g.led})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +34,7 @@ func TestPlanNamesRowsMissingPayoutDetails(t *testing.T) {
 	run := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{bankLine("EARLIER-1", 1, "120.40")}))
 	g.run(run, 1)
 
-	p, err := MakePlanWith(g.ctx, g.api, ingest.SheetRows(sample, ingest.IngestOptions{}), PlanOptions{CheckDetails: true, Ledger: g.led})
+	p, err := pricing.MakePlanWith(g.ctx, g.api, ingest.SheetRows(sample, ingest.IngestOptions{}), pricing.PlanOptions{CheckDetails: true, Ledger: g.led})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
@@ -41,7 +41,7 @@ func TestEarlierRunResultsAfterALaterRun(t *testing.T) {
 	}
 
 	// COMPLETED, then CANCELLED: a flip, recorded under the row's latest run.
-	rec := &batch.Reconciler{API: w.client, Ledger: w.l, Workers: 4, Clock: w.clock.Now}
+	rec := &reconcile.Reconciler{API: w.client, Ledger: w.l, Workers: 4, Clock: w.clock.Now}
 	for _, d := range []time.Duration{6 * time.Minute, 30 * time.Minute} {
 		w.sb.Advance(d)
 		if _, err := rec.Reconcile(ctx); err != nil {
@@ -52,7 +52,7 @@ func TestEarlierRunResultsAfterALaterRun(t *testing.T) {
 		t.Fatalf("flip events = %+v, want r-flip's under run %d", evs, run2.ID)
 	}
 
-	flips, err := batch.LedgerFlips(ctx, w.l, w.runID)
+	flips, err := reconcile.LedgerFlips(ctx, w.l, w.runID)
 	if err != nil || len(flips) != 1 || flips[0].ClientTransferID != "r-flip" {
 		t.Errorf("LedgerFlips(run 1) = %+v, %v; want r-flip's", flips, err)
 	}

@@ -3,6 +3,8 @@ package batch
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -285,4 +287,14 @@ func TestCachedRefusalAfterLostAnswerFallsBackOncePaysOnce(t *testing.T) {
 	if got := committedFor(g.srv.Audit(), "M2-001"); len(got) != 1 {
 		t.Errorf("M2-001 committed %d times", len(got))
 	}
+}
+
+// writeFile writes content to a new file named name in a temporary folder.
+func writeFile(t testing.TB, name string, content []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -24,7 +25,7 @@ import (
 type statusWorld struct {
 	srv   *sandbox.Server
 	led   *ledger.Ledger
-	app   *StatusApplier
+	app   *reconcile.StatusApplier
 	runID int64
 	dir   string
 }
@@ -71,7 +72,7 @@ func newStatusWorld(t *testing.T, duringCommit func(w *statusWorld)) *statusWorl
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.led.Close() })
-	w.app = NewStatusApplier(w.led)
+	w.app = reconcile.NewStatusApplier(w.led)
 	sheet := filepath.Join(w.dir, "july.csv")
 	if err := os.WriteFile(sheet, []byte(statusSheet), 0o600); err != nil {
 		t.Fatal(err)

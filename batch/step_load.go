@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/payrun/payrun/batch/autopay"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/faultpoint"
@@ -101,17 +102,17 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data sheet.Row) (
 // that may pass (the network, MassPay busy, the run stopping) leaves the row
 // as it is: settleAutopay tries again at the end of this run or the next.
 func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data sheet.Row) (ledger.Row, error) {
-	api, ok := r.API.(AutopayAPI)
+	api, ok := r.API.(autopay.AutopayAPI)
 	if !ok {
 		return row, nil
 	}
-	err := EnsureAutopayRule(ctx, api, r.Ledger, row.UserToken, data, row.WalletToken)
+	err := autopay.EnsureAutopayRule(ctx, api, r.Ledger, row.UserToken, data, row.WalletToken)
 	if err == nil {
 		// An outcome for every row, also when the rule was there already, so
 		// settleAutopay never asks MassPay about this row again.
-		d := autopayEventData{Action: "ensure", UserToken: row.UserToken, WalletToken: row.WalletToken,
+		d := autopay.EventData{Action: "ensure", UserToken: row.UserToken, WalletToken: row.WalletToken,
 			Percentage: data.AutopayPercentage.String(), SheetLine: data.Line}
-		if rerr := recordAutopay(ctx, r.Ledger, row.ID, row.ID+"#autopay", autopayDone, "autopay rule in place", d); rerr != nil {
+		if rerr := autopay.Record(ctx, r.Ledger, row.ID, row.ID+"#autopay", autopay.PhaseDone, "autopay rule in place", d); rerr != nil {
 			r.Log.Error().Err(rerr).Str("client_transfer_id", row.ID).Msg("record autopay rule in place")
 		}
 		return row, nil
@@ -134,7 +135,7 @@ func (r *Runner) ensureAutopay(ctx context.Context, row ledger.Row, data sheet.R
 
 // mayPass reports whether err may not happen on a later try: the outcome
 // was unknown, MassPay was busy or failing, or the run was stopping. A
-// definite refusal (a 4xx answer, or one of the ErrAutopay checks) will not.
+// definite refusal (a 4xx answer, or one of the autopay.ErrAutopay checks) will not.
 func mayPass(err error) bool {
 	var apiErr *masspay.APIError
 	switch {
@@ -143,8 +144,8 @@ func mayPass(err error) bool {
 	case errors.As(err, &apiErr):
 		return apiErr.StatusCode >= 500
 	}
-	for _, refusal := range []error{ErrAutopayPercentage, ErrAutopayTotal, ErrAutopayRuleDiffers,
-		ErrAutopayNoRoute, ErrAutopayDetails, ErrAutopayNoWallet} {
+	for _, refusal := range []error{autopay.ErrAutopayPercentage, autopay.ErrAutopayTotal, autopay.ErrAutopayRuleDiffers,
+		autopay.ErrAutopayNoRoute, autopay.ErrAutopayDetails, autopay.ErrAutopayNoWallet} {
 		if errors.Is(err, refusal) {
 			return false
 		}
@@ -157,7 +158,7 @@ func mayPass(err error) bool {
 // the rule, or the rule failed in a way that may pass. A row whose rule
 // needs a person (its action_needed says so) is left to them.
 func (r *Runner) settleAutopay(ctx context.Context, runID int64) error {
-	if _, ok := r.API.(AutopayAPI); !ok {
+	if _, ok := r.API.(autopay.AutopayAPI); !ok {
 		return nil
 	}
 	for row, err := range r.Ledger.Rows(ctx, ledger.RowFilter{RunID: runID, States: []ledger.State{ledger.StateLoaded}}) {
@@ -172,11 +173,11 @@ func (r *Runner) settleAutopay(ctx context.Context, runID int64) error {
 			continue
 		}
 		settled := false
-		for ev, err := range r.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID, Kind: EventAutopay}) {
+		for ev, err := range r.Ledger.Events(ctx, ledger.EventFilter{TransferID: row.ID, Kind: autopay.EventAutopay}) {
 			if err != nil {
 				return fmt.Errorf("read autopay events of %s: %w", row.ID, err)
 			}
-			if autopaySettled(ev) {
+			if autopay.Settled(ev) {
 				settled = true
 				break
 			}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/faultpoint"
@@ -195,7 +196,7 @@ func (r *Runner) chooseRoute(ctx context.Context, userToken string, data sheet.R
 		if data.PayerName != "" && !strings.EqualFold(rt.PayerName, data.PayerName) {
 			continue
 		}
-		if !routePays(rt, data.DestinationCurrency) {
+		if !routing.Pays(rt, data.DestinationCurrency) {
 			continue
 		}
 		return rt, nil
@@ -286,18 +287,6 @@ func (m *runRoutes) preferred(ctx context.Context, api API, country string, p ma
 	return ask(ctx, &m.mu, &m.quotes, key, func() (*masspay.CountryServices, error) { return api.PreferredRoutes(ctx, country, p) })
 }
 
-func routePays(rt masspay.Route, currency string) bool {
-	if currency == "" {
-		return true
-	}
-	for _, x := range rt.ExchangeRate {
-		if strings.EqualFold(x.CurrencySymbol, currency) {
-			return true
-		}
-	}
-	return len(rt.ExchangeRate) == 0
-}
-
 // storeAttributes fills the route's required payout details from the row's
 // attr: columns, checks each against MassPay's validation pattern before
 // sending, and stores them. Values are never logged.
@@ -306,7 +295,7 @@ func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data sheet
 	if err != nil {
 		return "", err
 	}
-	values, attrSet, problem := matchAttributes(reqs, data.Attrs)
+	values, attrSet, problem := routing.MatchAttributes(reqs, data.Attrs)
 	if problem != "" {
 		return "", &needsActionError{
 			reason: "Payout details incomplete: " + problem + ".",
@@ -333,7 +322,7 @@ func (r *Runner) storeAttributes(ctx context.Context, row ledger.Row, data sheet
 		var apiErr *masspay.APIError
 		if errors.As(err, &apiErr) && apiErr.StatusCode == 400 {
 			return "", &needsActionError{
-				reason: "MassPay refused the payee's payout details: " + errText(err),
+				reason: "MassPay refused the payee's payout details: " + routing.ErrorText(err),
 				action: "Correct the payee's payout details in the attr: columns and re-run.",
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
@@ -83,7 +84,7 @@ func requestData(key string, body []byte) json.RawMessage {
 // retries or replaces on its own, with the key and the hash of the recorded
 // bytes in its event.
 func (r *Runner) keyReused(ctx context.Context, row ledger.Row, key string, body []byte, err error) (ledger.Row, error) {
-	reason := fmt.Sprintf("Internal error: MassPay refused Idempotency-Key %s as reused with a different request (%s); the first request under it may have moved money.", key, errText(err))
+	reason := fmt.Sprintf("Internal error: MassPay refused Idempotency-Key %s as reused with a different request (%s); the first request under it may have moved money.", key, routing.ErrorText(err))
 	action := fmt.Sprintf("Do not pay this row by hand. Look up %s in the MassPay dashboard: if it was paid or loaded, record it; if not, re-enter the row under a new client_transfer_id.", row.ID)
 	return r.move(ctx, row, ledger.StateNeedsAction, ledger.RowUpdate{
 		LastError: &reason, ActionNeeded: &action, InternalError: strp("IDEMPOTENCY_KEY_REUSED " + key),
@@ -101,7 +102,7 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 	case errors.Is(err, masspay.ErrKYCHold):
 		link := masspay.KYCUploadURL(err)
 		return r.move(ctx, row, ledger.StateNeedsAction, ledger.RowUpdate{
-			KYCUploadLink: nonEmpty(link), LastError: strp(errText(err)),
+			KYCUploadLink: nonEmpty(link), LastError: strp(routing.ErrorText(err)),
 			ActionNeeded: strp("The payee is on a MassPay compliance hold. Send them the document-upload link; re-run after MassPay lifts the hold."),
 		}, ledger.Event{IdempotencyKey: key, HTTPStatus: httpStatus(err), Message: "compliance hold"})
 	case errors.Is(err, masspay.ErrInsufficientFunds):
@@ -117,7 +118,7 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 		r.recordUnknown(ctx, row, key, what, err)
 		return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
-		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, errText(err)))
+		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, routing.ErrorText(err)))
 	}
 	// Anything else (a body we could not read after the call) may have
 	// happened at MassPay: treat as unknown, re-send the same key.
@@ -136,7 +137,7 @@ func outcomeUnclear(err error) bool {
 func (r *Runner) recordUnknown(ctx context.Context, row ledger.Row, key, what string, err error) {
 	if _, aerr := r.Ledger.AppendEvent(ctx, ledger.Event{
 		TransferID: row.ID, Kind: ledger.EventAPICall, From: row.State, To: row.State,
-		IdempotencyKey: key, HTTPStatus: httpStatus(err), Message: "outcome unknown (" + what + "): " + errText(err),
+		IdempotencyKey: key, HTTPStatus: httpStatus(err), Message: "outcome unknown (" + what + "): " + routing.ErrorText(err),
 	}); aerr != nil {
 		r.Log.Error().Err(aerr).Str("client_transfer_id", row.ID).Msg("record unknown outcome")
 	}

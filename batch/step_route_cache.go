@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -193,7 +194,7 @@ func (r *Runner) fallBackFromCache(ctx context.Context, row ledger.Row, data she
 	now := r.Clock()
 	upd.QuoteSeq, upd.AddAttempts, upd.QuoteStartedAt, upd.Request = &seq, 1, &now, req
 	next, err := r.move(ctx, row, ledger.StateInitiating, upd, ledger.Event{IdempotencyKey: req.Key, HTTPStatus: httpStatus(cerr),
-		Message: msgCacheFallback + errText(cerr)})
+		Message: msgCacheFallback + routing.ErrorText(cerr)})
 	return next, true, err
 }
 

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/payrun/payrun/batch/sheet"
@@ -125,30 +124,4 @@ func httpStatus(err error) int {
 		return apiErr.StatusCode
 	}
 	return 0
-}
-
-// errText is an error's message for a person; APIError strings never carry
-// the API key.
-func errText(err error) string {
-	var apiErr *masspay.APIError
-	if errors.As(err, &apiErr) {
-		msg := apiErr.Message
-		if apiErr.Reason != "" && !strings.Contains(msg, apiErr.Reason) {
-			msg = strings.TrimSpace(msg + " (" + apiErr.Reason + ")")
-		}
-		if msg == "" {
-			msg = apiErr.Title
-		}
-		var extra []string
-		for _, d := range apiErr.Details {
-			if !strings.Contains(msg, d) {
-				extra = append(extra, d)
-			}
-		}
-		if len(extra) > 0 {
-			msg += ": " + strings.Join(extra, "; ")
-		}
-		return msg
-	}
-	return err.Error()
 }

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/ledgergen"
@@ -83,7 +83,7 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			return err
 		},
 		"report": func() error {
-			flips, err := batch.LedgerFlips(ctx, l, 3)
+			flips, err := reconcile.LedgerFlips(ctx, l, 3)
 			if err != nil {
 				return err
 			}

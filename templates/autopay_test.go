@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/autopay"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/templates/internal/build"
 )
@@ -45,13 +45,13 @@ func TestAutopayTemplatesParse(t *testing.T) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := batch.ReadAutopaySheet(p, ingest.IngestOptions{})
+		s, err := autopay.ReadAutopaySheet(p, ingest.IngestOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", format, err)
 		}
 		// The example rule is refused for its payee id alone, so applying
 		// the untouched template sets up nothing.
-		if ps := batch.ValidateAutopaySheet(s); len(ps) != 1 || ps[0].Rule != "template_example" {
+		if ps := autopay.ValidateAutopaySheet(s); len(ps) != 1 || ps[0].Rule != "template_example" {
 			t.Errorf("%s: %v; want only template_example", format, ps)
 		}
 		if len(s.Rows) != 1 || s.Rows[0].Percentage.String() != "25" || s.Rows[0].Route.Country != "BRA" || len(s.Rows[0].Route.Attrs) != 2 {

@@ -16,9 +16,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/alert/alerttest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -237,7 +237,7 @@ func TestBalanceDifferenceAlertedOnce(t *testing.T) {
 	h := alerttest.StartHook(t)
 	n, _ := newNotifier(t, alert.Config{WebhookURL: h.Srv.URL}, nil)
 	ctx := context.Background()
-	rep := batch.ReconcileReport{Balances: []batch.BalanceCheck{
+	rep := reconcile.ReconcileReport{Balances: []reconcile.BalanceCheck{
 		{Currency: "USD", Expected: decimal.RequireFromString("100.00"), Actual: decimal.RequireFromString("90.00"), Difference: decimal.RequireFromString("-10.00")},
 		{Currency: "EUR", Expected: decimal.RequireFromString("5.00"), Actual: decimal.RequireFromString("5.00")},
 	}}

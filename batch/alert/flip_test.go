@@ -14,6 +14,7 @@ import (
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/alert/alerttest"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -63,7 +64,7 @@ r-flip,u-3,Cy,Diaz,cy@example.com,USA,300.16,payout,USD,323456789,021000021
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &batch.Reconciler{API: client, Ledger: l, Workers: 2, Clock: clock.Now, RunID: run.ID}
+	rec := &reconcile.Reconciler{API: client, Ledger: l, Workers: 2, Clock: clock.Now, RunID: run.ID}
 	flips := 0
 	var seen []results.Flip
 	for _, step := range []time.Duration{6 * time.Minute, 30 * time.Minute, time.Hour} {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
@@ -267,7 +267,7 @@ func FlipMessage(f results.Flip) Message {
 
 // Reconciled sends the alerts of a reconcile: one per flip it found and one
 // per currency whose balance differs from the ledger's expectation.
-func (n *Notifier) Reconciled(ctx context.Context, rep batch.ReconcileReport) Result {
+func (n *Notifier) Reconciled(ctx context.Context, rep reconcile.ReconcileReport) Result {
 	var res Result
 	if n == nil {
 		return res
@@ -285,7 +285,7 @@ func (n *Notifier) Reconciled(ctx context.Context, rep batch.ReconcileReport) Re
 
 // BalanceMessage is the alert of a balance difference; the same difference
 // found by the next reconcile is not sent again.
-func BalanceMessage(b batch.BalanceCheck) Message {
+func BalanceMessage(b reconcile.BalanceCheck) Message {
 	c := b.Currency
 	text := fmt.Sprintf("MassPay's %s balance is %s; the ledger expects %s (opening %s at run %d, debited %s, refunded %s): difference %s.\n",
 		c, money(b.Actual, c), money(b.Expected, c), money(b.Opening, c), b.OpeningRunID, money(b.Debited, c), money(b.Refunded, c), money(b.Difference, c))

@@ -8,6 +8,13 @@ import "strings"
 // results write goes through InertText; numbers are written as numbers and
 // never pass through it, so a real negative amount stays a number.
 
+// InertString is export text that gocsv writes through InertText, for
+// records whose other fields are not Cells (the history export's).
+type InertString string
+
+// MarshalCSV renders s with InertText's apostrophe where needed.
+func (s InertString) MarshalCSV() (string, error) { return InertText(string(s)), nil }
+
 // InertText returns s so that no spreadsheet reads it as a formula: a value
 // that starts with =, +, -, @, a tab, a carriage return or a line feed gets
 // a leading apostrophe, as OWASP recommends, and so does one where spaces

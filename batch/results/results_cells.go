@@ -108,6 +108,11 @@ func currencyDecimals(cur string) int32 {
 	return 2
 }
 
+// MarshalCSV renders c as the results CSV does, so an export record's Cell
+// fields (see RecordTable) are written by gocsv byte for byte like the
+// results' own cells.
+func (c Cell) MarshalCSV() (string, error) { return c.csvText(), nil }
+
 // csvText renders c for CSV: numbers as plain decimals with the currency's
 // decimals, dates as RFC 3339 UTC, text made inert.
 func (c Cell) csvText() string {

@@ -1,10 +1,15 @@
 package results
 
 import (
+	"bufio"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"path/filepath"
+	"reflect"
 	"strings"
+
+	"github.com/gocarina/gocsv"
 
 	"github.com/payrun/payrun/batch/ingest"
 )
@@ -14,15 +19,64 @@ import (
 // atomic file writing, so an amount looks the same in every file payrun
 // writes and a crash never leaves half an export under its final name.
 
-// Table is one worksheet of an export: Name, its column Header and Rows.
+// The CSV form of these fixed-schema exports is written by gocsv from one
+// record struct per export, whose csv tags are the header; the XLSX form
+// takes the same records' Cell fields in order (RecordTable), so both files
+// always carry the same columns. A Cell marshals through csvText, so a CSV
+// cell is byte for byte what encoding/csv wrote before (gocsv writes
+// through it): text stays formula-inert and money decimal text with the
+// currency's decimals.
+
+// Table is one worksheet of an export: Name, its column Header and Rows;
+// build it with RecordTable.
 type Table struct {
 	Name   string
 	Header []string
 	Rows   [][]Cell
-	Fills  []RowFill // per row; nil or short means no fill
+	// Records is the slice of record structs Rows came from, which gocsv
+	// writes for the CSV form.
+	Records any
+	Fills   []RowFill // per row; nil or short means no fill
 	// Empty is the line written when there are no rows, so an empty sheet
 	// says why instead of looking broken.
 	Empty string
+}
+
+// RecordTable is the export table of records of one struct type R: its
+// Header is R's csv tags (RecordHeader), each row R's Cell fields in order.
+func RecordTable[R any](name string, recs []R, empty string) Table {
+	t := Table{Name: name, Header: RecordHeader[R](), Empty: empty, Records: recs}
+	if recs == nil {
+		t.Records = []R{} // gocsv takes the header from the slice's type
+	}
+	for _, r := range recs {
+		t.Rows = append(t.Rows, recordCells(r))
+	}
+	return t
+}
+
+// RecordHeader is the CSV header gocsv writes for record type R: its
+// fields' csv tags, in order.
+func RecordHeader[R any]() []string {
+	rt := reflect.TypeFor[R]()
+	h := make([]string, 0, rt.NumField())
+	for i := range rt.NumField() {
+		h = append(h, rt.Field(i).Tag.Get("csv"))
+	}
+	return h
+}
+
+// recordCells is the XLSX row of an export record: its Cell fields, in
+// order, which are the columns gocsv writes from the csv tags.
+func recordCells(rec any) []Cell {
+	v := reflect.ValueOf(rec)
+	cells := make([]Cell, 0, v.NumField())
+	for i := range v.NumField() {
+		if c, ok := v.Field(i).Interface().(Cell); ok {
+			cells = append(cells, c)
+		}
+	}
+	return cells
 }
 
 // ExportFormatOf is the format an export path asks for by its extension:
@@ -87,19 +141,14 @@ func WriteTables(path string, format ingest.Format, tables []Table) ([]string, e
 }
 
 func writeTableCSV(w io.Writer, t Table) error {
-	out, err := newCSVSink(w)
-	if err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if _, err := bw.WriteString(utf8BOM); err != nil {
 		return err
 	}
-	if err := out.header(t.Header); err != nil {
+	if err := gocsv.MarshalCSV(t.Records, gocsv.NewSafeCSVWriter(csv.NewWriter(bw))); err != nil {
 		return err
 	}
-	for _, r := range t.Rows {
-		if err := out.write(r); err != nil {
-			return err
-		}
-	}
-	return out.close()
+	return bw.Flush()
 }
 
 func writeTableXLSX(bk *xlsxBook, t Table) error {

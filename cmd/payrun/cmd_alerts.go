@@ -10,8 +10,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
@@ -171,7 +171,7 @@ func (c *AlertsCommand) Run(ctx context.Context, m *Main, args []string) error {
 			Text: "This is a test of payrun's run digest.\n\nRows needing a person:\n- line 2, test-1 (Ana Test), 10.00 USD: NEEDS_ACTION KYC hold\n- line 3, test-2 (Bo Test), 20.00 USD: FAILED refused\n"},
 		alert.FlipMessage(results.Flip{ClientTransferID: "test-flip", Token: "pay_test", Was: "COMPLETED", Now: "CANCELLED",
 			SourceAmount: decimal.NullDecimal{Decimal: one, Valid: true}, SourceCurrency: "USD", DetectedAt: time.Now(), ActionNeeded: "This is a test flip."}),
-		alert.BalanceMessage(batch.BalanceCheck{Currency: "USD", Expected: one, Actual: one.Add(decimal.NewFromInt(1)), Difference: decimal.NewFromInt(1)}),
+		alert.BalanceMessage(reconcile.BalanceCheck{Currency: "USD", Expected: one, Actual: one.Add(decimal.NewFromInt(1)), Difference: decimal.NewFromInt(1)}),
 		alert.AbortMessage(alert.AbortInfo{RunID: 0, Sheet: "test.xlsx", Reason: "this is a test of the stopped-run alert"}, nil),
 		alert.FundsMessage(alert.FundsInfo{RunID: 0, Sheet: "test.xlsx", Currency: "USD", Balance: "12.34 USD"}),
 		alert.ApprovalMessage(alert.ApprovalInfo{PlanID: 0, Sheet: "test.xlsx", PreparedBy: "test", Rows: 2, Totals: "30.00 USD"}),

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/autopay"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/internal/plural"
 )
@@ -50,12 +50,12 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 	if fs.NArg() != 1 {
 		return &UsageError{Err: errors.New("autopay apply needs one rules sheet"), Hint: hint}
 	}
-	sheet, err := batch.ReadAutopaySheet(fs.Arg(0), ingest.IngestOptions{SheetName: *sheetName})
+	sheet, err := autopay.ReadAutopaySheet(fs.Arg(0), ingest.IngestOptions{SheetName: *sheetName})
 	if err != nil {
 		return &UsageError{Err: err, Hint: "payrun autopay apply --dry-run samples/autopay-rules.csv (columns: templates/autopay-rules-template.csv)"}
 	}
 	// The sheet alone first: a mistake in it calls nothing at all.
-	if ps := batch.ValidateAutopaySheet(sheet); ps.HasErrors() {
+	if ps := autopay.ValidateAutopaySheet(sheet); ps.HasErrors() {
 		printProblems(m.humanOut(), ps)
 		fmt.Fprintf(m.humanOut(), "\n%s in %s; nothing was sent to MassPay.\n", plural.Count(ps.Errors(), "mistake"), sheet.Name)
 		return &ExitError{Code: ExitUsage, Err: errSilent}
@@ -65,7 +65,7 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 		return err
 	}
 	defer s.close()
-	plan, err := batch.PlanAutopay(ctx, s.conn.Client, s.ledger, sheet)
+	plan, err := autopay.PlanAutopay(ctx, s.conn.Client, s.ledger, sheet)
 	if err != nil {
 		return exportFailure("plan autopay rules", err)
 	}
@@ -85,7 +85,7 @@ func (c *AutopayCommand) apply(ctx context.Context, m *Main, args []string) erro
 		fmt.Fprintln(m.humanOut(), "Nothing to change: MassPay already has these rules.")
 		return nil
 	}
-	done, err := batch.ApplyAutopay(ctx, s.conn.Client, s.ledger, plan)
+	done, err := autopay.ApplyAutopay(ctx, s.conn.Client, s.ledger, plan)
 	if err != nil {
 		fmt.Fprintf(m.humanOut(), "Stopped after %d added, %d replaced, %d removed. Re-run the same command: it picks up from what MassPay now has.\n",
 			done.Added, done.Replaced, done.Removed)
@@ -113,12 +113,12 @@ func (c *AutopayCommand) list(ctx context.Context, m *Main, args []string) error
 	if err != nil {
 		return err
 	}
-	ls, err := batch.ListAutopayRules(ctx, s.conn.Client, payees)
+	ls, err := autopay.ListAutopayRules(ctx, s.conn.Client, payees)
 	if err != nil {
 		return exportFailure("list autopay rules", err)
 	}
 	if *out != "" {
-		paths, err := batch.WriteAutopayRules(*out, ls)
+		paths, err := autopay.WriteAutopayRules(*out, ls)
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -65,7 +65,7 @@ func (c *ConfirmationsCommand) Run(ctx context.Context, m *Main, args []string) 
 		return err
 	}
 	defer conn.Close()
-	res, err := batch.DownloadConfirmations(ctx, conn.Client, l, run.ID, c.dir, batch.ConfirmationOptions{Overwrite: c.overwrite})
+	res, err := exports.DownloadConfirmations(ctx, conn.Client, l, run.ID, c.dir, exports.ConfirmationOptions{Overwrite: c.overwrite})
 	fmt.Fprintf(m.Stdout, "Run %d: %s saved in %s, %d already there, %d failed.\n", run.ID, plural.Count(len(res.Written), "confirmation"), c.dir, res.Skipped, len(res.Problems))
 	for _, p := range res.Problems {
 		fmt.Fprintf(m.Stdout, "  %s: %s\n", p.ClientTransferID, p.Err)

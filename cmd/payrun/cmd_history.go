@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
 )
@@ -75,7 +75,7 @@ func (c *HistoryCommand) Run(ctx context.Context, m *Main, args []string) error 
 		return err
 	}
 	defer conn.Close()
-	sum, err := batch.ExportHistory(ctx, conn.Client, from, to, out, batch.HistoryOptions{Format: format})
+	sum, err := exports.ExportHistory(ctx, conn.Client, from, to, out, exports.HistoryOptions{Format: format})
 	if err != nil {
 		return err
 	}

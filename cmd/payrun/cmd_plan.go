@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
@@ -69,7 +70,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	defer conn.Close()
 	// The ledger's payee cache, when there is a ledger, spares lookups;
 	// planning never creates one.
-	popts := batch.PlanOptions{CheckDetails: true}
+	popts := pricing.PlanOptions{CheckDetails: true}
 	if _, err := os.Stat(ledgerPath); err == nil {
 		l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
 		if err != nil {
@@ -78,7 +79,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		defer l.Close()
 		popts.Ledger = l
 	}
-	plan, err := batch.MakePlanWith(ctx, conn.Client, ingest.SheetRows(sheetPath, ingestOpts), popts)
+	plan, err := pricing.MakePlanWith(ctx, conn.Client, ingest.SheetRows(sheetPath, ingestOpts), popts)
 	if err != nil {
 		return apiFailure("plan the sheet", err)
 	}
@@ -86,9 +87,9 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// A sheet the ledger already paid, in part or whole, is said so: a
 	// run pays only the rest, and the figures above are the whole sheet's,
 	// not "to pay".
-	var standing batch.Standing
+	var standing reconcile.Standing
 	if popts.Ledger != nil {
-		if standing, err = batch.SheetStanding(ctx, popts.Ledger, ingest.SheetRows(sheetPath, ingestOpts)); err != nil {
+		if standing, err = reconcile.SheetStanding(ctx, popts.Ledger, ingest.SheetRows(sheetPath, ingestOpts)); err != nil {
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
 	}

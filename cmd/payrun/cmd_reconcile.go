@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -69,9 +69,9 @@ func (c *ReconcileCommand) Run(ctx context.Context, m *Main, args []string) erro
 	}
 	defer conn.Close()
 
-	rec := &batch.Reconciler{API: conn.Client, Ledger: l, Workers: c.workers, RunID: c.runID, Since: since, Log: log}
+	rec := &reconcile.Reconciler{API: conn.Client, Ledger: l, Workers: c.workers, RunID: c.runID, Since: since, Log: log}
 	rep, err := rec.Reconcile(ctx)
-	if werr := batch.WriteReconcileSummary(m.Stdout, rep); werr != nil && err == nil {
+	if werr := reconcile.WriteReconcileSummary(m.Stdout, rep); werr != nil && err == nil {
 		err = werr
 	}
 	if n := m.notifier(l, log, ""); n != nil {

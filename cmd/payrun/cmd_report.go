@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
 )
@@ -83,7 +83,7 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 			fmt.Fprintf(m.Stdout, "Not written beside the sheet in the inbox's incoming folder (the inbox would take it for a sheet to pay): writing into %s\n", dir)
 		}
 	}
-	flips, err := batch.LedgerFlips(ctx, l, run.ID)
+	flips, err := reconcile.LedgerFlips(ctx, l, run.ID)
 	if err != nil {
 		return fmt.Errorf("read flips: %w", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
@@ -222,7 +224,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 
 	// 5. Plan what is left to pay; refuse a shortfall unless allowed.
-	plan, err := batch.MakePlan(ctx, conn.Client, batch.LedgerRowsToWork(ctx, l, run.ID))
+	plan, err := pricing.MakePlan(ctx, conn.Client, batch.LedgerRowsToWork(ctx, l, run.ID))
 	if err != nil {
 		return apiFailure("plan the run", err)
 	}
@@ -307,7 +309,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if runErr == nil && !stats.Interrupted {
 		m.alertKYC(ctx, notify, run.ID)
 	}
-	flips, _ := batch.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
+	flips, _ := reconcile.LedgerFlips(context.WithoutCancel(ctx), l, run.ID)
 	res, werr := results.WriteResults(resCtx, l, run.ID, out, results.ResultsOptions{Format: format, Flips: flips, Mode: c.resultsMode.mode,
 		Warnings: sheet.SummarizeWarnings(rep.Problems)})
 	if werr != nil {

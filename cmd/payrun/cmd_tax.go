@@ -9,7 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/internal/plural"
 )
 
@@ -27,7 +27,7 @@ func (c *TaxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	var env payeeEnv
 	env.register(fs)
 	year := fs.Int("year", time.Now().Year()-1, "tax year (default: last year)")
-	thresholdText := fs.String("threshold", batch.Default1099Threshold.String(), "1099 threshold in USD: payees paid at least this much are marked")
+	thresholdText := fs.String("threshold", exports.Default1099Threshold.String(), "1099 threshold in USD: payees paid at least this much are marked")
 	out := fs.String("out", "", "the export (default tax-YYYY.xlsx; a .csv path writes the missing-tax-id list beside it)")
 	hint := "payrun tax --year 2025 --out tax-2025.xlsx"
 	if err := m.parseFlags(fs, args, hint); err != nil {
@@ -52,11 +52,11 @@ func (c *TaxCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	defer s.close()
-	rep, err := batch.BuildTaxReport(ctx, s.conn.Client, *year, threshold)
+	rep, err := exports.BuildTaxReport(ctx, s.conn.Client, *year, threshold)
 	if err != nil {
 		return exportFailure("read tax balances", err)
 	}
-	paths, err := batch.WriteTaxReport(path, rep)
+	paths, err := exports.WriteTaxReport(path, rep)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (c *TaxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fmt.Fprintf(m.humanOut(), "%d: %s paid, %d at or above %s USD, %d without a tax id (%d of them at or above). Wrote %s\n",
 		rep.Year, plural.Count(len(rep.Payees), "payee"), rep.AtThreshold(), threshold, len(missing), blocking, strings.Join(paths, ", "))
 	if blocking > 0 {
-		fmt.Fprintf(m.humanOut(), "Ask the %s listed on the %q sheet for their SSN, EIN or ITIN before filing.\n", plural.Count(blocking, "payee"), batch.SheetMissingTaxID)
+		fmt.Fprintf(m.humanOut(), "Ask the %s listed on the %q sheet for their SSN, EIN or ITIN before filing.\n", plural.Count(blocking, "payee"), exports.SheetMissingTaxID)
 		return Attention()
 	}
 	return nil

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/exports"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
@@ -50,12 +50,12 @@ func (c *WalletsCommand) Run(ctx context.Context, m *Main, args []string) error 
 	if err != nil {
 		return err
 	}
-	rows, err := batch.ListWallets(ctx, s.conn.Client, payees)
+	rows, err := exports.ListWallets(ctx, s.conn.Client, payees)
 	if err != nil {
 		return exportFailure("list wallets", err)
 	}
 	if c.out != "" {
-		paths, err := batch.WriteWallets(c.out, rows)
+		paths, err := exports.WriteWallets(c.out, rows)
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (c *WalletsCommand) Run(ctx context.Context, m *Main, args []string) error 
 		return nil
 	}
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(batch.WalletColumns, "\t"))
+	fmt.Fprintln(tw, strings.Join(exports.WalletColumns, "\t"))
 	for _, r := range rows {
 		w := r.Wallet
 		if w.Token == "" {
@@ -80,7 +80,7 @@ func (c *WalletsCommand) Run(ctx context.Context, m *Main, args []string) error 
 	return tw.Flush()
 }
 
-func countWallets(rows []batch.WalletRow) int {
+func countWallets(rows []exports.WalletRow) int {
 	n := 0
 	for _, r := range rows {
 		if r.Wallet.Token != "" {
@@ -168,10 +168,10 @@ func (e *payeeEnv) open(ctx context.Context, m *Main, write bool) (*payeeSession
 
 // payees resolves the payees to list: --user, else the payees of sheet, else
 // every payee the ledger knows.
-func (s *payeeSession) payees(ctx context.Context, sheet string) ([]batch.Payee, error) {
+func (s *payeeSession) payees(ctx context.Context, sheet string) ([]exports.Payee, error) {
 	ids := s.users
 	if sheet != "" {
-		more, err := batch.SheetPayees(sheet, ingest.IngestOptions{})
+		more, err := exports.SheetPayees(sheet, ingest.IngestOptions{})
 		if err != nil {
 			return nil, &UsageError{Err: err, Hint: "payrun wallets --sheet samples/monthly-freelancers.xlsx"}
 		}
@@ -182,13 +182,13 @@ func (s *payeeSession) payees(ctx context.Context, sheet string) ([]batch.Payee,
 			return nil, &UsageError{Err: errors.New("no payees: the ledger does not exist yet and no --user or --sheet was given"),
 				Hint: "payrun wallets --user freelancer-0001"}
 		}
-		ps, err := batch.KnownPayees(ctx, s.ledger)
+		ps, err := exports.KnownPayees(ctx, s.ledger)
 		if err != nil {
 			return nil, err
 		}
 		return ps, nil
 	}
-	ps, err := batch.ResolvePayees(ctx, s.conn.Client, s.ledger, ids)
+	ps, err := exports.ResolvePayees(ctx, s.conn.Client, s.ledger, ids)
 	if err != nil {
 		return nil, exportFailure("look up payees", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/webhook"
 )
@@ -64,7 +64,7 @@ func (c *WebhookCommand) Run(ctx context.Context, m *Main, args []string) error 
 	}
 	defer l.Close()
 
-	app := batch.NewStatusApplier(l)
+	app := reconcile.NewStatusApplier(l)
 	// Flip alerts leave beside the answer to MassPay, which must not wait
 	// on a mail server; shutdown waits for them (within alertBudget).
 	notify := m.notifier(l, log, "")

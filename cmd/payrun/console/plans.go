@@ -14,8 +14,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
@@ -111,8 +112,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.message(w, r, http.StatusServiceUnavailable, "No MassPay connection", "The sheet is valid, but this console has no MassPay connection to price it.", "/")
 		return
 	}
-	plan, err := batch.MakePlanWith(r.Context(), s.cfg.API, ingest.SheetRows(path, s.ingestOptions()),
-		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
+	plan, err := pricing.MakePlanWith(r.Context(), s.cfg.API, ingest.SheetRows(path, s.ingestOptions()),
+		pricing.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		s.cfg.Log.Error().Err(err).Msg("price sheet")
 		s.message(w, r, http.StatusBadGateway, "Pricing failed", "MassPay could not price the sheet: "+err.Error(), "/")
@@ -215,7 +216,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	d.Left = rec.Rows
 	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
-		if st, err := batch.SheetStanding(r.Context(), s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil {
+		if st, err := reconcile.SheetStanding(r.Context(), s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil {
 			d.Left, d.Earlier, d.NothingLeft = st.Left(), st.Text(), st.NothingLeft()
 		} else {
 			s.cfg.Log.Error().Err(err).Msg("read the sheet's standing in the ledger")
@@ -246,8 +247,8 @@ func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*results.Plan
 	if s.cfg.API == nil {
 		return nil, errors.New("no MassPay connection to price the sheet")
 	}
-	p, err = batch.MakePlanWith(ctx, s.cfg.API, ingest.SheetRows(path, s.ingestOptions()),
-		batch.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
+	p, err = pricing.MakePlanWith(ctx, s.cfg.API, ingest.SheetRows(path, s.ingestOptions()),
+		pricing.PlanOptions{CheckDetails: true, Ledger: s.cfg.Ledger})
 	if err != nil {
 		return nil, fmt.Errorf("price the sheet: %w", err)
 	}

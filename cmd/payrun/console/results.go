@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/ledger"
 )
@@ -314,7 +314,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, sess *session)
 // writeResults writes run runID's results workbook into the data directory.
 func (s *Server) writeResults(ctx context.Context, runID int64) (results.ResultsSummary, error) {
 	path := s.resultsPath(runID)
-	flips, _ := batch.LedgerFlips(ctx, s.cfg.Ledger, runID)
+	flips, _ := reconcile.LedgerFlips(ctx, s.cfg.Ledger, runID)
 	return results.WriteResults(ctx, s.cfg.Ledger, runID, path, results.ResultsOptions{Format: ingest.FormatXLSX, Flips: flips})
 }
 

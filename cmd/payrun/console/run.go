@@ -10,6 +10,8 @@ import (
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/pricing"
+	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 	"github.com/payrun/payrun/ledger"
@@ -111,7 +113,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	}
 	// A sheet paid in full already: no run, which would only read as a
 	// second payment of it.
-	if st, err := batch.SheetStanding(ctx, s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil && st.NothingLeft() {
+	if st, err := reconcile.SheetStanding(ctx, s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil && st.NothingLeft() {
 		return 0, &runRefusal{http.StatusConflict, "Nothing to pay", "Every row of this sheet was settled before (" + st.Text() + "); no run was started.", ""}
 	}
 
@@ -157,7 +159,7 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	}
 
 	// 4. What is left to pay, against the balance: a shortfall pays nothing.
-	plan, err := batch.MakePlan(ctx, s.cfg.API, batch.LedgerRowsToWork(ctx, s.cfg.Ledger, run.ID))
+	plan, err := pricing.MakePlan(ctx, s.cfg.API, batch.LedgerRowsToWork(ctx, s.cfg.Ledger, run.ID))
 	if err != nil {
 		abort("could not price the run: " + err.Error())
 		return 0, fmt.Errorf("price the run: %w", err)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/payrun/payrun/batch"
+	"github.com/payrun/payrun/batch/autopay"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/batch/validate"
@@ -22,27 +22,27 @@ const autopaySheet = "Autopay rules"
 // clean but for its payee id, which carries batch.ExampleIDPrefix so applying
 // the untouched template routes nobody's money to the example account.
 var autopayExample = map[string]string{
-	sheet.ColInternalUserID: ingest.ExampleIDPrefix + "freelancer-0001", batch.ColWalletCurrency: "USD", batch.ColPercentage: "25",
+	sheet.ColInternalUserID: ingest.ExampleIDPrefix + "freelancer-0001", autopay.ColWalletCurrency: "USD", autopay.ColPercentage: "25",
 	sheet.ColCountry: "BRA", sheet.ColDeliveryType: "BANK_DEPOSIT", sheet.ColDestinationCurrency: "BRL",
-	batch.ColAction:                        batch.AutopayActionAdd,
+	autopay.ColAction:                      autopay.AutopayActionAdd,
 	sheet.AttrPrefix + "BankAccountNumber": "123456789", sheet.AttrPrefix + "IdentificationNumber": "12345678901",
 }
 
-// autopayColumns are the rules template's columns: batch.AutopayColumns,
+// autopayColumns are the rules template's columns: autopay.AutopayColumns,
 // then the route attribute columns the catalog uses.
 func autopayColumns() []column {
 	var cols []column
-	for _, c := range batch.AutopayColumns {
+	for _, c := range autopay.AutopayColumns {
 		col := column{header: c.Name, doc: c.Doc}
 		if c.Required {
 			col.doc = "Required. " + c.Doc
 		}
 		switch c.Name {
-		case batch.ColAction:
-			col.list = []string{batch.AutopayActionAdd, batch.AutopayActionRemove}
+		case autopay.ColAction:
+			col.list = []string{autopay.AutopayActionAdd, autopay.AutopayActionRemove}
 		case sheet.ColDeliveryType:
 			col.list = validate.DeliveryTypes
-		case batch.ColWalletCurrency:
+		case autopay.ColWalletCurrency:
 			col.list = sheet.SourceCurrencies
 		}
 		cols = append(cols, col)
@@ -95,7 +95,7 @@ func writeAutopayXLSX(path string, cols []column) error {
 		cell := name + "1"
 		f.SetCellStr(autopaySheet, cell, c.header)
 		f.SetCellStyle(autopaySheet, cell, cell, head)
-		if c.header != batch.ColPercentage {
+		if c.header != autopay.ColPercentage {
 			f.SetColStyle(autopaySheet, name, text)
 		}
 		f.SetColWidth(autopaySheet, name, name, float64(max(14, len(c.header)+4)))
@@ -114,7 +114,7 @@ func writeAutopayXLSX(path string, cols []column) error {
 			}
 		}
 		if v := autopayExample[c.header]; v != "" {
-			if c.header == batch.ColPercentage {
+			if c.header == autopay.ColPercentage {
 				f.SetCellDefault(autopaySheet, name+"2", v)
 			} else {
 				f.SetCellStr(autopaySheet, name+"2", v)
