@@ -58,6 +58,9 @@ type Runner struct {
 	// initiating, committing) when it took them up: an earlier process may
 	// have sent their call, so their first attempt asks MassPay first.
 	resumed sync.Map
+	// relooked maps internal_user_id to the token found when a cached
+	// token was stale (freshPayee): each payee is looked up again once.
+	relooked sync.Map
 }
 
 // Progress is a snapshot of a run's progress.

@@ -46,6 +46,9 @@ func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) 
 		if errors.As(err, &na) {
 			return r.needsAction(ctx, row, ledger.RowUpdate{}, na.reason, na.action)
 		}
+		if next, handled, err := r.freshPayee(ctx, row, data, err); handled {
+			return next, err
+		}
 		return r.settle(ctx, row, "", "find a payout route", err)
 	}
 	attrSet, err := r.storeAttributes(ctx, row, data, route)
@@ -53,6 +56,9 @@ func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) 
 		var na *needsActionError
 		if errors.As(err, &na) {
 			return r.needsAction(ctx, row, ledger.RowUpdate{DestinationToken: &route.DestinationToken}, na.reason, na.action)
+		}
+		if next, handled, err := r.freshPayee(ctx, row, data, err); handled {
+			return next, err
 		}
 		return r.settle(ctx, row, "", "store the payee's payout details", err)
 	}
@@ -110,6 +116,9 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data sheet.Ro
 	resp, err := r.API.InitiatePayoutBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.initiate.after")
 	if err != nil {
+		if next, handled, err := r.freshPayee(ctx, row, data, err); handled {
+			return next, err
+		}
 		return r.settleMoney(ctx, row, data, callInitiate, key, "start the payout", err)
 	}
 	return r.move(ctx, row, ledger.StateInitiated, ledger.RowUpdate{
