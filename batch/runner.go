@@ -217,7 +217,7 @@ func (r *Runner) haltedWhy(currency string) (string, bool) {
 // payRow walks one row through its steps until it is final or must wait for
 // the next run. Only errors that make the whole run unsafe are returned.
 func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, error) {
-	unknown := 0
+	unknown, slowed := 0, 0
 	if row.State.Unknown() {
 		r.resumed.Store(row.ID, struct{}{})
 	}
@@ -233,7 +233,19 @@ func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, 
 		switch {
 		case err == nil:
 			row = next
-			unknown = 0
+			unknown, slowed = 0, 0
+		case errors.Is(err, errNotDone):
+			// A 429: nothing was done, so no look-up is owed and the
+			// unknown-outcome budget stays whole.
+			slowed++
+			if slowed > notDoneRetries || stop.Err() != nil {
+				r.Log.Warn().Str("client_transfer_id", row.ID).Str("state", string(row.State)).Err(err).
+					Msg("MassPay still asks to slow down; left for the next run, which sends the same Idempotency-Key")
+				return row, nil
+			}
+			if !sleepCtx(ctx, r.RetryWait) {
+				return row, nil
+			}
 		case errors.Is(err, errUnknownOutcome):
 			unknown++
 			if unknown > r.UnknownOutcomeRetries {

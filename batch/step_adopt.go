@@ -132,6 +132,11 @@ func (r *Runner) lookupFailed(ctx context.Context, row ledger.Row, key, what str
 	if errors.Is(err, masspay.ErrUnauthorized) {
 		return row, fmt.Errorf("%w: MassPay refused the API key (%s)", ErrAborted, what)
 	}
+	if notDone(err) {
+		// The look-up itself was not done: ask again, the earlier
+		// unknown still open, none of the unknown budget spent.
+		return row, fmt.Errorf("%s: %w: %v", what, errNotDone, err)
+	}
 	return r.stayInFlight(ctx, row, key, what, err)
 }
 

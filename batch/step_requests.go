@@ -113,6 +113,8 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 			fmt.Sprintf("Add %s funds to the MassPay account and re-run; rows already paid will not be paid again.", cur))
 	case errors.Is(err, masspay.ErrIdempotencyKeyReused):
 		return r.keyReused(ctx, row, key, nil, err)
+	case notDone(err):
+		return row, fmt.Errorf("%s: %w: %v", what, errNotDone, err)
 	case outcomeUnclear(err):
 		r.recordUnknown(ctx, row, key, what, err)
 		return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
