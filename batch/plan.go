@@ -40,7 +40,7 @@ func MakePlan(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error]) (*
 // MakePlanWith is MakePlan with options: with CheckDetails it also predicts
 // which payout rows will need payee details, as the run would find.
 func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error], opts PlanOptions) (*results.Plan, error) {
-	bals, err := api.Balances(ctx)
+	bals, err := FetchBalances(ctx, api)
 	if err != nil {
 		return nil, fmt.Errorf("fetch balances: %w", err)
 	}

@@ -167,7 +167,7 @@ func (r *Runner) defaults() {
 // loadSources fetches the account balances once: their tokens are the
 // source_token of every load and payout.
 func (r *Runner) loadSources(ctx context.Context) error {
-	bals, err := r.API.Balances(ctx)
+	bals, err := FetchBalances(ctx, r.API)
 	if err != nil {
 		return fmt.Errorf("fetch balances: %w", err)
 	}

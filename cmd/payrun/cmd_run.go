@@ -170,7 +170,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 			return err
 		}
 	}
-	bals, err := conn.Client.Balances(ctx)
+	bals, err := batch.FetchBalances(ctx, conn.Client)
 	if err != nil {
 		return apiFailure("fetch balances", err)
 	}
