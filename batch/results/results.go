@@ -317,7 +317,6 @@ func SettledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 	return strings.Join(parts, ", ") + ", in " + word + strings.Join(ids, ", ")
 }
 
-
 // CurrencyTotal sums a run's rows of one source currency.
 type CurrencyTotal struct {
 	Currency string
