@@ -187,7 +187,7 @@ func (r *Runner) settleMoney(ctx context.Context, row ledger.Row, data sheet.Row
 		}
 		return r.adoptPayout(ctx, row, data, key)
 	case verdictRefused:
-		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, errText(err)))
+		return r.fail(ctx, row, key, refusal(what, err))
 	case verdictNotDone:
 		return row, fmt.Errorf("%s: %w: %v", what, errNotDone, err)
 	case verdictUnknown:

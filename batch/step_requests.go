@@ -119,7 +119,7 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 		r.recordUnknown(ctx, row, key, what, err)
 		return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
-		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, errText(err)))
+		return r.fail(ctx, row, key, refusal(what, err))
 	}
 	// Anything else (a body we could not read after the call) may have
 	// happened at MassPay: treat as unknown, re-send the same key.
