@@ -99,6 +99,11 @@ func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data sheet.Row, cal
 			(errors.Is(lerr, masspay.ErrKYCHold) || apiErr.StatusCode == http.StatusNotFound) {
 			return row, false, nil
 		}
+		// A payee MassPay does not know holds no money: a stale cached
+		// token moves the row onto the payee MassPay knows now.
+		if next, handled, err := r.freshPayee(ctx, row, data, lerr); handled {
+			return next, true, err
+		}
 		next, err := r.lookupFailed(ctx, row, key, what, lerr)
 		return next, true, err
 	}
