@@ -224,7 +224,10 @@ func (d *detailChecker) check(ctx context.Context, r sheet.Row, destination stri
 					return "", false, err
 				}
 			} else {
-				d.known = ""
+				// The ledger's last cached payee is stale too: ask
+				// through no cached token again.
+				d.stale[via] = false
+				d.known, d.anyStale = "", true
 			}
 			return d.check(ctx, r, destination)
 		}

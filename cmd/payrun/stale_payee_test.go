@@ -64,6 +64,13 @@ func TestStaleCachedPayeeTokens(t *testing.T) {
 		os.Remove(filepath.Join(dir, f))
 	}
 
+	// A payout to a payee never cached: its details are read through the
+	// ledger's last cached payee, stale too (this looped forever).
+	c := filepath.Join(dir, "c.csv")
+	writeFreelancerSheet(t, c, "C", 153)
+	if code, out, errs := runIn(t, env, "plan", "--sandbox", "--ledger", db, "--out", filepath.Join(dir, "c.plan.xlsx"), c); code != 0 {
+		t.Fatalf("plan of a new payee with stale cached payee tokens: exit %d\n%s\n%s", code, out, errs)
+	}
 	code, out, errs := runIn(t, env, "plan", "--sandbox", "--ledger", db, "--out", filepath.Join(dir, "b.plan.xlsx"), b)
 	if code != 0 {
 		t.Fatalf("plan with stale cached payee tokens: exit %d\n%s\n%s", code, out, errs)
