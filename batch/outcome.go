@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -39,6 +38,10 @@ const (
 	// verdictMaybeDone: MassPay says the id was used already. Look the
 	// payout or load up now and settle from what MassPay shows.
 	verdictMaybeDone
+	// verdictNotDone: MassPay asked to slow down (429): the call was not
+	// done. The row stays in flight and the same key goes again, with no
+	// look-up first.
+	verdictNotDone
 	// verdictUnknown: the call may or may not have taken effect. The row
 	// stays in flight; its next attempt asks MassPay before re-sending.
 	verdictUnknown
@@ -62,7 +65,9 @@ const (
 //	answer                                           load        initiate    commit
 //	no error (commit status success)                 done        done        done
 //	401                                              abort       abort       abort
-//	timeout, reset, lost answer, 5xx, 429,           unknown     unknown     unknown
+//	429 (also past the client's retries), with no    not-done    not-done    not-done
+//	  attempt of unknown outcome before it
+//	timeout, reset, lost answer, 5xx,                unknown     unknown     unknown
 //	  409 IDEMPOTENCY_KEY_IN_USE, run stopping,
 //	  an answer the client could not read
 //	200 with an empty body or unknown status,        -           unknown     unknown
@@ -94,6 +99,8 @@ func classifyOutcome(call moneyCall, err error, unresolved bool) verdict {
 		return verdictAbort
 	case errors.Is(err, masspay.ErrIdempotencyKeyReused):
 		return verdictInternal
+	case notDone(err):
+		return verdictNotDone
 	case outcomeUnclear(err):
 		return verdictUnknown
 	case errors.Is(err, masspay.ErrDuplicate):
@@ -180,7 +187,9 @@ func (r *Runner) settleMoney(ctx context.Context, row ledger.Row, data sheet.Row
 		}
 		return r.adoptPayout(ctx, row, data, key)
 	case verdictRefused:
-		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, routing.ErrorText(err)))
+		return r.fail(ctx, row, key, refusal(what, err))
+	case verdictNotDone:
+		return row, fmt.Errorf("%s: %w: %v", what, errNotDone, err)
 	case verdictUnknown:
 		return r.stayInFlight(ctx, row, key, what, err)
 	case verdictInternal:

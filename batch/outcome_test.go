@@ -296,7 +296,7 @@ func TestClassifyOutcomeTable(t *testing.T) {
 		{"401", callLoad, api(401, ""), false, verdictAbort},
 		{"reset after send", callLoad, &masspay.TransportError{Sent: true, Err: io.ErrUnexpectedEOF}, false, verdictUnknown},
 		{"5xx", callInitiate, api(502, ""), false, verdictUnknown},
-		{"429", callCommit, api(429, ""), false, verdictUnknown},
+		{"429", callCommit, api(429, ""), false, verdictNotDone},
 		{"key in use", callCommit, api(409, "IDEMPOTENCY_KEY_IN_USE"), false, verdictUnknown},
 		{"empty or unknown commit status", callCommit, payout(masspay.ErrUnclearAnswer), false, verdictUnknown},
 		{"key reused", callLoad, api(422, "IDEMPOTENCY_KEY_REUSED"), false, verdictInternal},

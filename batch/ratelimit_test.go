@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/payrun/payrun/ledger"
@@ -65,18 +66,72 @@ func TestRateLimitedCallsNeverEndARow(t *testing.T) {
 }
 
 // TestClassifyRateLimited: a 429, alone or after the client gave up
-// retrying it, and on every money call, is unknown (the row stays in
-// flight and the same key goes again), never a refusal.
+// retrying it, and on every money call, is not done (the row stays in
+// flight and the same key goes again, no look-up first), never a refusal
+// and never an unknown outcome.
 func TestClassifyRateLimited(t *testing.T) {
 	tooMany := &masspay.APIError{StatusCode: http.StatusTooManyRequests, Code: "429"}
 	gaveUp := &masspay.RetryError{Attempts: 4, Reason: "retry budget exhausted", Err: tooMany}
 	for _, call := range []moneyCall{callLoad, callInitiate, callCommit} {
 		for _, err := range []error{tooMany, gaveUp} {
 			for _, unresolved := range []bool{false, true} {
-				if got := classifyOutcome(call, err, unresolved); got != verdictUnknown {
-					t.Errorf("%s, %v, unresolved %v: verdict %d, want unknown", call, err, unresolved, got)
+				if got := classifyOutcome(call, err, unresolved); got != verdictNotDone {
+					t.Errorf("%s, %v, unresolved %v: verdict %d, want not done", call, err, unresolved, got)
 				}
 			}
 		}
+	}
+}
+
+// TestRateLimitedMoneyCallIsNotUnknown: each load, initiate and commit is
+// first answered 429 twice, past the client's retries. A 429 is a definite
+// "not done": the row stays where it is and the same key goes again, with
+// no look-up before it, no "outcome unknown" trail, and none of the
+// unknown-outcome budget spent (here 1: two unknowns in a row would leave
+// the row for the next run).
+func TestRateLimitedMoneyCallIsNotUnknown(t *testing.T) {
+	g, p := newHostileRig(t, rigOptions{maxRetries: -1})
+	tries := map[string]int{}
+	var lookups []string
+	p.setRule(func(r *http.Request, body []byte, forward func() proxied) (proxied, bool) {
+		path := strings.TrimPrefix(r.URL.Path, "/v1.0.0/payout/")
+		money := r.Method == http.MethodPost && strings.HasPrefix(path, "load/") ||
+			r.Method == http.MethodPost && strings.HasPrefix(path, "usr_") ||
+			r.Method == http.MethodPut && strings.HasPrefix(path, "usr_")
+		if r.Method == http.MethodGet && (strings.HasPrefix(path, "load/") || strings.HasPrefix(path, "usr_") ||
+			strings.HasSuffix(path, "/history")) {
+			lookups = append(lookups, r.Method+" "+path)
+		}
+		if !money {
+			return proxied{}, false
+		}
+		k := r.Method + " " + r.Header.Get("Idempotency-Key")
+		tries[k]++
+		if tries[k] <= 2 {
+			return proxied{http.StatusTooManyRequests, `{"code":"429","message":"Too many requests","details":"slow down","timestamp":"2026-01-01T00:00:00Z"}`}, true
+		}
+		return proxied{}, false
+	})
+	runID := g.ingest(writeSheetCSV(t, g.dir, []sheetLine{loadLine("RLN-1", 1, "30.00"), bankLine("RLN-2", 2, "40.00")}))
+	r := g.runner(1)
+	r.UnknownOutcomeRetries = 1
+	if _, err := r.Run(g.ctx, g.ctx, runID); err != nil {
+		t.Fatal(err)
+	}
+	if len(tries) != 3 {
+		t.Errorf("money calls seen: %v, want a load, an initiate and a commit", tries)
+	}
+	for id, row := range g.rows(runID) {
+		if row.State != ledger.StatePaid && row.State != ledger.StateLoaded {
+			t.Errorf("%s is %s after 429s, want paid in this run: %s", id, row.State, row.LastError)
+		}
+		for _, ev := range g.events(id) {
+			if strings.HasPrefix(ev.Message, msgUnknownPrefix) {
+				t.Errorf("%s: a 429 recorded as an unknown outcome: %s", id, ev.Message)
+			}
+		}
+	}
+	if len(lookups) > 0 {
+		t.Errorf("look-ups after a 429, which is definitely not done: %v", lookups)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrun/payrun/batch/flow"
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
@@ -60,6 +61,9 @@ type Runner struct {
 	// initiating, committing) when it took them up: an earlier process may
 	// have sent their call, so their first attempt asks MassPay first.
 	resumed sync.Map
+	// relooked maps internal_user_id to the token found when a cached
+	// token was stale (freshPayee): each payee is looked up again once.
+	relooked sync.Map
 }
 
 // Progress is a snapshot of a run's progress.
@@ -167,7 +171,7 @@ func (r *Runner) defaults() {
 // loadSources fetches the account balances once: their tokens are the
 // source_token of every load and payout.
 func (r *Runner) loadSources(ctx context.Context) error {
-	bals, err := r.API.Balances(ctx)
+	bals, err := routing.FetchBalances(ctx, r.API)
 	if err != nil {
 		return fmt.Errorf("fetch balances: %w", err)
 	}
@@ -217,7 +221,7 @@ func (r *Runner) haltedWhy(currency string) (string, bool) {
 // payRow walks one row through its steps until it is final or must wait for
 // the next run. Only errors that make the whole run unsafe are returned.
 func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, error) {
-	unknown := 0
+	unknown, slowed := 0, 0
 	if row.State.Unknown() {
 		r.resumed.Store(row.ID, struct{}{})
 	}
@@ -233,7 +237,19 @@ func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, 
 		switch {
 		case err == nil:
 			row = next
-			unknown = 0
+			unknown, slowed = 0, 0
+		case errors.Is(err, errNotDone):
+			// A 429: nothing was done, so no look-up is owed and the
+			// unknown-outcome budget stays whole.
+			slowed++
+			if slowed > notDoneRetries || stop.Err() != nil {
+				r.Log.Warn().Str("client_transfer_id", row.ID).Str("state", string(row.State)).Err(err).
+					Msg("MassPay still asks to slow down; left for the next run, which sends the same Idempotency-Key")
+				return row, nil
+			}
+			if !sleepCtx(ctx, r.RetryWait) {
+				return row, nil
+			}
 		case errors.Is(err, errUnknownOutcome):
 			unknown++
 			if unknown > r.UnknownOutcomeRetries {

@@ -99,6 +99,11 @@ func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data sheet.Row, cal
 			(errors.Is(lerr, masspay.ErrKYCHold) || apiErr.StatusCode == http.StatusNotFound) {
 			return row, false, nil
 		}
+		// A payee MassPay does not know holds no money: a stale cached
+		// token moves the row onto the payee MassPay knows now.
+		if next, handled, err := r.freshPayee(ctx, row, data, lerr); handled {
+			return next, true, err
+		}
 		next, err := r.lookupFailed(ctx, row, key, what, lerr)
 		return next, true, err
 	}
@@ -131,6 +136,11 @@ func (r *Runner) lookUp(ctx context.Context, row ledger.Row, data sheet.Row, cal
 func (r *Runner) lookupFailed(ctx context.Context, row ledger.Row, key, what string, err error) (ledger.Row, error) {
 	if errors.Is(err, masspay.ErrUnauthorized) {
 		return row, fmt.Errorf("%w: MassPay refused the API key (%s)", ErrAborted, what)
+	}
+	if notDone(err) {
+		// The look-up itself was not done: ask again, the earlier
+		// unknown still open, none of the unknown budget spent.
+		return row, fmt.Errorf("%s: %w: %v", what, errNotDone, err)
 	}
 	return r.stayInFlight(ctx, row, key, what, err)
 }

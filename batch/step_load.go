@@ -72,6 +72,9 @@ func (r *Runner) sendLoad(ctx context.Context, row ledger.Row, data sheet.Row) (
 	resp, err := r.API.LoadBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.load.after")
 	if err != nil {
+		if next, handled, err := r.freshPayee(ctx, row, data, err); handled {
+			return next, err
+		}
 		return r.settleMoney(ctx, row, data, callLoad, key, "load the payee's wallet", err)
 	}
 	to := ledger.StateLoaded

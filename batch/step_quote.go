@@ -61,6 +61,9 @@ func (r *Runner) stepRoute(ctx context.Context, row ledger.Row, data sheet.Row) 
 		return r.needsAction(ctx, row, upd, na.reason, na.action)
 	}
 	if err != nil {
+		if next, handled, ferr := r.freshPayee(ctx, row, data, err); handled {
+			return next, ferr
+		}
 		return r.settle(ctx, row, "", what, err)
 	}
 	return r.move(ctx, row, ledger.StateRouteReady, upd, ledger.Event{Message: msgRouteFull + *upd.PayerName + " " + *upd.DeliveryType})
@@ -140,6 +143,9 @@ func (r *Runner) sendInitiate(ctx context.Context, row ledger.Row, data sheet.Ro
 	resp, err := r.API.InitiatePayoutBody(ctx, key, row.UserToken, req.Body)
 	faultpoint.Hit("api.initiate.after")
 	if err != nil {
+		if next, handled, ferr := r.freshPayee(ctx, row, data, err); handled {
+			return next, ferr
+		}
 		if next, handled, ferr := r.fallBackFromCache(ctx, row, data, callInitiate, key, err); handled {
 			return next, ferr
 		}

@@ -85,7 +85,9 @@ func requestData(key string, body []byte) json.RawMessage {
 // bytes in its event.
 func (r *Runner) keyReused(ctx context.Context, row ledger.Row, key string, body []byte, err error) (ledger.Row, error) {
 	reason := fmt.Sprintf("Internal error: MassPay refused Idempotency-Key %s as reused with a different request (%s); the first request under it may have moved money.", key, routing.ErrorText(err))
-	action := fmt.Sprintf("Do not pay this row by hand. Look up %s in the MassPay dashboard: if it was paid or loaded, record it; if not, re-enter the row under a new client_transfer_id.", row.ID)
+	// Only steps a command does: no command marks a row paid or releases
+	// it, and re-runs never send its key again.
+	action := fmt.Sprintf("Do not pay this row by hand. Look up %s in the MassPay dashboard (the payee's loads and payouts). If it was paid or loaded, nothing more is owed: leave this row as it is (no re-run sends it again). If not, put the payment in a sheet under a new client_transfer_id and run that sheet.", row.ID)
 	return r.move(ctx, row, ledger.StateNeedsAction, ledger.RowUpdate{
 		LastError: &reason, ActionNeeded: &action, InternalError: strp("IDEMPOTENCY_KEY_REUSED " + key),
 	}, ledger.Event{Kind: ledger.EventInternalError, IdempotencyKey: key, HTTPStatus: httpStatus(err),
@@ -114,11 +116,13 @@ func (r *Runner) settle(ctx context.Context, row ledger.Row, key, what string, e
 			fmt.Sprintf("Add %s funds to the MassPay account and re-run; rows already paid will not be paid again.", cur))
 	case errors.Is(err, masspay.ErrIdempotencyKeyReused):
 		return r.keyReused(ctx, row, key, nil, err)
+	case notDone(err):
+		return row, fmt.Errorf("%s: %w: %v", what, errNotDone, err)
 	case outcomeUnclear(err):
 		r.recordUnknown(ctx, row, key, what, err)
 		return row, fmt.Errorf("%s: %w: %v", what, errUnknownOutcome, err)
 	case errors.As(err, &apiErr) && apiErr.StatusCode >= 400 && apiErr.StatusCode < 500:
-		return r.fail(ctx, row, key, fmt.Sprintf("MassPay refused to %s: %s", what, routing.ErrorText(err)))
+		return r.fail(ctx, row, key, refusal(what, err))
 	}
 	// Anything else (a body we could not read after the call) may have
 	// happened at MassPay: treat as unknown, re-send the same key.

@@ -15,16 +15,34 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 )
 
 // errUnknownOutcome marks a call whose effect at MassPay is unknown (lost
-// answer, 5xx, timeout after the bytes left) or that MassPay asked us to
-// repeat later (429). The row stays where it is and the same request, with
-// the same Idempotency-Key, is sent again.
+// answer, 5xx, timeout after the bytes left). The row stays where it is and
+// the same request, with the same Idempotency-Key, is sent again after
+// asking MassPay.
 var errUnknownOutcome = errors.New("outcome unknown")
+
+// errNotDone marks a call MassPay definitely did not carry out but asked to
+// repeat later: a 429, also one that outlived the client's retries. The row
+// stays where it is and the same key goes again with no look-up first; it
+// spends none of the unknown-outcome budget (notDoneRetries bounds it).
+var errNotDone = errors.New("not done: MassPay asked to slow down")
+
+// notDoneRetries bounds the re-sends of a call answered 429 within one
+// run, after the client's own waits; the row is then left, in flight, for
+// the next run, which sends the same key without a look-up.
+const notDoneRetries = 20
+
+// notDone reports whether err is a 429 with no attempt of unknown outcome
+// before it: MassPay did not do the call.
+func notDone(err error) bool {
+	return errors.Is(err, masspay.ErrRateLimited) && !masspay.IsUnknownOutcome(err)
+}
 
 // quoteLifetime is how long MassPay honours an initiated payout's quote; the
 // runner starts a fresh quote rather than commit one this close to lapsing.
@@ -124,4 +142,10 @@ func httpStatus(err error) int {
 		return apiErr.StatusCode
 	}
 	return 0
+}
+
+// refusal is a FAILED row's reason: what MassPay refused and why, as one
+// sentence.
+func refusal(what string, err error) string {
+	return fmt.Sprintf("MassPay refused to %s: %s.", what, routing.ErrorText(err))
 }

@@ -25,6 +25,12 @@ func (r *Runner) ensureUser(ctx context.Context, rowID string, d sheet.Row) (str
 	} else if ok {
 		return tok, nil
 	}
+	return r.findOrCreateUser(ctx, rowID, d)
+}
+
+// findOrCreateUser is ensureUser without the cache, under the payee's lock:
+// lookup, else creation; the token found is cached.
+func (r *Runner) findOrCreateUser(ctx context.Context, rowID string, d sheet.Row) (string, error) {
 	found, err := r.API.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: d.InternalUserID})
 	if err != nil && !errors.Is(err, masspay.ErrNotFound) {
 		return "", err

@@ -53,7 +53,7 @@ func MakePlan(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error]) (*
 // MakePlanWith is MakePlan with options: with CheckDetails it also predicts
 // which payout rows will need payee details, as the run would find.
 func MakePlanWith(ctx context.Context, api API, rows iter.Seq2[sheet.Row, error], opts PlanOptions) (*results.Plan, error) {
-	bals, err := api.Balances(ctx)
+	bals, err := routing.FetchBalances(ctx, api)
 	if err != nil {
 		return nil, fmt.Errorf("fetch balances: %w", err)
 	}
@@ -194,6 +194,12 @@ type detailChecker struct {
 	known string
 	// lookups counts the payee lookups made, against planLookupBudget.
 	lookups int
+	// stale maps tokens read from the ledger's cache to true until
+	// MassPay answers for them; a 404 through one of those is the cache's
+	// fault (lookUpAgain), not the row's. anyStale stops falling back on
+	// the ledger's last cached token once one cached token was stale.
+	stale    map[string]bool
+	anyStale bool
 }
 
 // planLookupBudget bounds the payee lookups one plan makes for payees the
@@ -222,6 +228,22 @@ func (d *detailChecker) check(ctx context.Context, r sheet.Row, destination stri
 	reqs, ok := d.reqs[key]
 	if !ok {
 		reqs, err = d.api.Attributes(ctx, via, destination, r.DestinationCurrency)
+		if errors.Is(err, masspay.ErrNotFound) && d.stale[via] {
+			// A token the ledger cached that this MassPay does not know
+			// (a ledger filled against another MassPay, a payee removed):
+			// look the payee up again, once, and ask through what it says.
+			if own {
+				if err := d.lookUpAgain(ctx, r, via); err != nil {
+					return "", false, err
+				}
+			} else {
+				// The ledger's last cached payee is stale too: ask
+				// through no cached token again.
+				d.stale[via] = false
+				d.known, d.anyStale = "", true
+			}
+			return d.check(ctx, r, destination)
+		}
 		if err != nil {
 			return "", false, err
 		}
@@ -255,6 +277,7 @@ func (d *detailChecker) payee(ctx context.Context, internalID string) (string, e
 		}
 		if ok {
 			tok = t
+			d.cached(t)
 		}
 	}
 	if tok == "" && d.lookups >= planLookupBudget {
@@ -289,7 +312,58 @@ func (d *detailChecker) knownPayee(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		d.known = tok
+		if !d.anyStale {
+			d.known = tok
+			d.cached(tok)
+		}
 	}
 	return d.known, nil
+}
+
+// cached marks tok as read from the ledger's cache, not from MassPay in
+// this plan: a 404 through it means the cache is stale, not the row.
+func (d *detailChecker) cached(tok string) {
+	if tok == "" {
+		return
+	}
+	if d.stale == nil {
+		d.stale = map[string]bool{}
+	}
+	if _, seen := d.stale[tok]; !seen {
+		d.stale[tok] = true
+	}
+}
+
+// lookUpAgain replaces the row's payee's cached token stale, which MassPay
+// answered 404 for, with what a lookup finds now ("" when MassPay does not
+// know the payee: the run creates them), and updates the ledger's cache.
+// A token is looked up again at most once.
+func (d *detailChecker) lookUpAgain(ctx context.Context, r sheet.Row, stale string) error {
+	internalID := r.InternalUserID
+	d.stale[stale] = false
+	if d.known == stale {
+		d.known = ""
+	}
+	d.anyStale = true
+	d.lookups++
+	tok := ""
+	found, err := d.api.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: internalID})
+	switch {
+	case errors.Is(err, masspay.ErrNotFound):
+	case err != nil:
+		return err
+	case found != nil:
+		tok = found.UserToken
+	}
+	d.payees[internalID] = tok
+	if tok != "" && tok != stale {
+		d.stale[tok] = false
+		if d.known == "" {
+			d.known = tok
+		}
+		if err := d.led.PutUserToken(ctx, internalID, tok, r.Email); err != nil {
+			return err
+		}
+	}
+	return nil
 }

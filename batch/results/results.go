@@ -281,7 +281,7 @@ func (s ResultsSummary) NothingToPay() bool {
 	return s.Moved == 0 && s.Later == 0 && s.NeedsAction == 0 && s.Earlier > 0
 }
 
-// EarlierText is "already paid earlier: 200 rows, 206,039.63 USD, in run 1",
+// EarlierText is "already paid earlier: 200 rows, 206039.63 USD, in run 1",
 // or "" when no row of the run was settled by an earlier run.
 func (s ResultsSummary) EarlierText() string {
 	return SettledText("already paid earlier", s.Earlier, s.Totals, func(t CurrencyTotal) decimal.Decimal { return t.PaidEarlier }, s.EarlierRuns)
@@ -302,7 +302,8 @@ func SettledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 	parts := []string{what + ": " + plural.Count(rows, "row")}
 	for _, t := range totals {
 		if a := amt(t); !a.IsZero() {
-			parts = append(parts, FormatMoney(a, t.Currency))
+			// Plain, as every other total of run, status and plan.
+			parts = append(parts, a.StringFixed(sheet.DecimalsOf(t.Currency))+" "+t.Currency)
 		}
 	}
 	ids := make([]string, len(runs))
@@ -314,32 +315,6 @@ func SettledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 		word = "runs "
 	}
 	return strings.Join(parts, ", ") + ", in " + word + strings.Join(ids, ", ")
-}
-
-// FormatMoney prints an amount with its currency's decimals and thousands
-// separators: 206,039.63 USD.
-func FormatMoney(d decimal.Decimal, cur string) string {
-	s := d.StringFixed(sheet.DecimalsOf(cur))
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if frac != "" {
-		b.WriteString("." + frac)
-	}
-	if cur != "" {
-		b.WriteString(" " + cur)
-	}
-	return b.String()
 }
 
 // CurrencyTotal sums a run's rows of one source currency.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -41,7 +42,11 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 		if state == "" {
 			state = sandboxStatePath(ledgerPath)
 		}
-		srv, err := sandbox.Start(sandbox.Config{APIKey: sandboxKey, StateFile: state})
+		// A new seed each start: a restored state brings its own token
+		// generator, and a fresh one (its file deleted) must not hand out
+		// again the tokens an older state gave other payees, which a
+		// ledger that outlived that state still caches.
+		srv, err := sandbox.Start(sandbox.Config{APIKey: sandboxKey, StateFile: state, Seed: time.Now().UnixNano()})
 		if err != nil {
 			return nil, fmt.Errorf("start sandbox: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/payrun/payrun/batch/pricing"
 	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
@@ -172,7 +173,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 			return err
 		}
 	}
-	bals, err := conn.Client.Balances(ctx)
+	bals, err := routing.FetchBalances(ctx, conn.Client)
 	if err != nil {
 		return apiFailure("fetch balances", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/rs/zerolog"
+
+	"github.com/payrun/payrun/batch/routing"
 )
 
 // preflightAPI connects to MassPay before payrun run opens its ledger, so a
@@ -24,7 +26,7 @@ func (m *Main) preflightAPI(ctx context.Context, f apiFlags, log zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Client.Balances(ctx); err != nil {
+	if _, err := routing.FetchBalances(ctx, conn.Client); err != nil {
 		conn.Close()
 		return nil, apiFailure("fetch balances", err)
 	}

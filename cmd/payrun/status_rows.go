@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
@@ -46,7 +47,13 @@ func printRowsToAct(ctx context.Context, w io.Writer, l *ledger.Ledger, runID in
 	}
 	fmt.Fprintln(w, "\nRows that need a person:")
 	for _, r := range act {
-		fmt.Fprintf(w, "  row %d %s [%s]: %s\n", r.Line, r.ID, r.State, firstNonEmpty(r.LastError, r.ActionNeeded, string(r.State)))
+		reason := firstNonEmpty(r.LastError, r.ActionNeeded, string(r.State))
+		if r.KYCUploadLink != "" {
+			// MassPay's refusal carries the link; it gets a line of its own
+			// below, so the reason points there instead of repeating it.
+			reason = strings.ReplaceAll(reason, r.KYCUploadLink, "see the document-upload link below")
+		}
+		fmt.Fprintf(w, "  row %d %s [%s]: %s\n", r.Line, r.ID, r.State, reason)
 		next := r.ActionNeeded
 		switch r.State {
 		case ledger.StateInvalid:
