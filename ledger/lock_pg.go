@@ -11,9 +11,9 @@ import (
 )
 
 // pgLockAppPrefix starts the application_name of the session holding a
-// PostgreSQL ledger's Lock, followed by "<pid>@<host>": a refused Lock reads
-// the holder back from pg_stat_activity. (application_name is cut at 63
-// bytes, so the command is not in it.)
+// PostgreSQL ledger's Lock, followed by "<pid>@<host> <command>": a refused
+// Lock reads the holder back from pg_stat_activity. The server cuts
+// application_name at 63 bytes, so a long command is cut short.
 const pgLockAppPrefix = "payrun lock "
 
 // lockPG takes the ledger Lock of a PostgreSQL ledger: the session advisory
@@ -39,7 +39,10 @@ func (l *Ledger) lockPG(ctx context.Context, owner LockOwner) (*Lock, error) {
 		conn.Close()
 		return nil, &LockedError{Path: l.path, Owner: other}
 	}
-	app := pgLockAppPrefix + strconv.Itoa(owner.PID) + "@" + owner.Host
+	app := pgLockAppPrefix + strconv.Itoa(owner.PID) + "@" + strings.ReplaceAll(owner.Host, " ", "_")
+	if owner.Command != "" {
+		app += " " + owner.Command
+	}
 	if _, err := conn.ExecContext(ctx, `SELECT set_config('application_name', ?, false)`, app); err != nil {
 		conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(?, `+pgLockKey+`)`, pgLockClass, pgLockLedger)
 		conn.Close()
@@ -75,14 +78,15 @@ func (lk *Lock) releasePG() error {
 	return nil
 }
 
-// parseLockApp reads "<pid>@<host>" back from a lock session's
+// parseLockApp reads "<pid>@<host> <command>" back from a lock session's
 // application_name.
 func parseLockApp(app string, started time.Time) LockOwner {
 	rest, ok := strings.CutPrefix(app, pgLockAppPrefix)
 	if !ok {
 		return LockOwner{}
 	}
-	pidText, host, _ := strings.Cut(rest, "@")
+	pidText, rest, _ := strings.Cut(rest, "@")
+	host, command, _ := strings.Cut(rest, " ")
 	pid, _ := strconv.Atoi(pidText)
-	return LockOwner{PID: pid, Host: host, Started: started.UTC()}
+	return LockOwner{PID: pid, Host: host, Started: started.UTC(), Command: command}
 }
