@@ -58,6 +58,23 @@ func pgConfig(raw string) (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
+// Redact returns a ledger string fit to show: a file path as it is, a
+// PostgreSQL URL with any password (which Open refuses anyway) masked.
+func Redact(ledger string) string {
+	if !IsPostgresURL(ledger) {
+		return ledger
+	}
+	u, err := url.Parse(ledger)
+	if err != nil {
+		return "postgres://(unparsable)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
 // redactURL is the URL with any password taken out, for messages.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)

@@ -25,3 +25,16 @@ func TestPgRewrite(t *testing.T) {
 		}
 	}
 }
+
+// A ledger string shown to a person never shows a password.
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"/srv/payrun.db":                      "/srv/payrun.db",
+		"postgres://u:pw@h/db":                "postgres://u:xxxxx@h/db",
+		"postgresql://u@h/db?password=pw&x=1": "postgresql://u@h/db?password=xxxxx&x=1",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
