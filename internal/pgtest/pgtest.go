@@ -180,7 +180,8 @@ func startCluster(bin string) (*localCluster, error) {
 		// private to root, /tmp never is.
 		parent = "/tmp"
 	}
-	dir, err := os.MkdirTemp(parent, "payrun-pgtest-")
+	removeStale(bin, parent)
+	dir, err := os.MkdirTemp(parent, fmt.Sprintf("payrun-pgtest-%d-", os.Getpid()))
 	if err != nil {
 		return nil, err
 	}
