@@ -179,3 +179,39 @@ func TestBackendsExportTheSame(t *testing.T) {
 		t.Errorf("SQLite and PostgreSQL differ:\nsqlite:\n%s\npostgres:\n%s", outs[0], outs[1])
 	}
 }
+
+// The Lock of a PostgreSQL ledger names its holder, and the server frees it
+// when the holding process dies (its session ends), as the kernel frees an
+// flock: the next run takes it over. Unlike SQLite's lock file, nothing
+// remembers the dead holder, so Previous is nil.
+func TestPostgresLockFreedWhenHolderDies(t *testing.T) {
+	ctx := context.Background()
+	l, url := backends[1].openTemp(t)
+	cmd, out := startChild(t, "lock", url)
+	if !out.Scan() || out.Text() != "locked" {
+		t.Fatalf("child said %q", out.Text())
+	}
+	_, err := l.Lock(ctx, ledger.LockOwner{})
+	var le *ledger.LockedError
+	if !errors.As(err, &le) || le.Owner.PID != cmd.Process.Pid || le.Owner.Command != "payrun run child.csv" || le.Owner.Started.IsZero() {
+		t.Fatalf("Lock while child holds it = %v (owner %+v), want *LockedError naming pid %d", err, le.Owner, cmd.Process.Pid)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	// The server notices the closed connection on its own schedule: soon.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lk, err := l.Lock(ctx, ledger.LockOwner{})
+		if err == nil {
+			if lk.Previous() != nil {
+				t.Errorf("Previous = %+v, want nil on PostgreSQL", lk.Previous())
+			}
+			lk.Release()
+			break
+		}
+		if !errors.Is(err, ledger.ErrLocked) || time.Now().After(deadline) {
+			t.Fatalf("Lock after the holder died = %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
