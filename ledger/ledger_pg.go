@@ -25,6 +25,7 @@ const pgLockKey = `hashtext(current_schema() || '/' || CAST(? AS TEXT))`
 const (
 	pgLockLedger  = "lock"    // Lock: the one-process lock the flock is on SQLite
 	pgLockMigrate = "migrate" // held by a migration for its transaction
+	pgLockWrite   = "write"   // held by every write transaction (writer.go)
 )
 
 // openPostgres opens the PostgreSQL ledger named by rawURL. It is Open for a

@@ -219,3 +219,53 @@ func TestRetryFromNeedsAction(t *testing.T) {
 		}
 	})
 }
+
+// TestTransitionRaceAcrossHandles races two ledger handles (two writers, as
+// two processes would have) on the same rows in opposite orders: on each
+// row exactly one compare-and-set wins, and no transition is lost to the
+// other writer's locks.
+func TestTransitionRaceAcrossHandles(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		l1, loc := b.openTemp(t)
+		l2 := openAt(t, loc)
+		run := beginRun(t, l1)
+		const n = 40
+		var in []ledger.RowInput
+		for i := range n {
+			in = append(in, input(fmt.Sprintf("x%d", i), i+2, "1.00"))
+		}
+		upsert(t, l1, run.ID, in...)
+		var wg sync.WaitGroup
+		errs := make([][]error, 2)
+		for h, l := range []*ledger.Ledger{l1, l2} {
+			errs[h] = make([]error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id := fmt.Sprintf("x%d", i)
+					if h == 1 {
+						id = fmt.Sprintf("x%d", n-1-i)
+					}
+					_, err := l.Transition(ctx, id, ledger.StateNew, ledger.StateUserReady, ledger.RowUpdate{AddAttempts: 1}, ledger.Event{})
+					errs[h][i] = err
+				}()
+			}
+		}
+		wg.Wait()
+		for h := range errs {
+			for i, err := range errs[h] {
+				if err != nil && !errors.Is(err, ledger.ErrStaleState) {
+					t.Errorf("handle %d, write %d: %v", h, i, err)
+				}
+			}
+		}
+		for i := range n {
+			row, err := l1.Row(ctx, fmt.Sprintf("x%d", i))
+			if err != nil || row.State != ledger.StateUserReady || row.Attempts != 1 {
+				t.Errorf("x%d: %s attempts %d, %v", i, row.State, row.Attempts, err)
+			}
+		}
+	})
+}
