@@ -44,3 +44,10 @@ func OpenRaw(loc string) (*sql.DB, error) {
 	}
 	return openPG(cfg, false), nil
 }
+
+// WriterSetting returns a setting of the writer's PostgreSQL session.
+func (l *Ledger) WriterSetting(ctx context.Context, name string) (string, error) {
+	var v string
+	err := l.wdb.QueryRowContext(ctx, `SELECT current_setting(?)`, name).Scan(&v)
+	return v, err
+}

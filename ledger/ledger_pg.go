@@ -80,6 +80,21 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, er
 func (l *Ledger) openPG(ctx context.Context, cfg *pgx.ConnConfig) error {
 	if !l.readOnly {
 		l.wdb = openPG(cfg, false)
+		// A transition must be durable before the call it announces is
+		// sent: a server (or role, or URL) defaulting to
+		// synchronous_commit=off would lose the last commits in a crash,
+		// so the writer then asks for on. A stronger setting
+		// (remote_apply for a synchronous replica) is kept.
+		var sc string
+		if err := l.wdb.QueryRowContext(ctx, `SELECT current_setting('synchronous_commit')`).Scan(&sc); err != nil {
+			return fmt.Errorf("open ledger %s: %w", l.path, err)
+		}
+		if sc == "off" {
+			l.wdb.Close()
+			c := cfg.Copy()
+			c.RuntimeParams["synchronous_commit"] = "on"
+			l.wdb = openPG(c, false)
+		}
 		// One connection, as on SQLite: the writer goroutine is its only
 		// user, and its prepared statements live on it.
 		l.wdb.SetMaxOpenConns(1)

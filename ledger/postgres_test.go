@@ -215,3 +215,12 @@ func TestPostgresLockFreedWhenHolderDies(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The test cluster runs with synchronous_commit=off, as a careless server
+// might: the ledger's writer still commits durably.
+func TestPostgresWriterCommitsDurably(t *testing.T) {
+	l, _ := backends[1].openTemp(t)
+	if v, err := l.WriterSetting(context.Background(), "synchronous_commit"); err != nil || v != "on" {
+		t.Errorf("writer's synchronous_commit = %q, %v; want on", v, err)
+	}
+}
