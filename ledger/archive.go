@@ -43,7 +43,15 @@ const archivableStates = `('PAID', 'LOADED', 'SCHEDULED', 'FAILED', 'INVALID', '
 // own. A run interrupted between the two is in both files; the next Archive
 // copies it again (idempotently) and finishes the move. The caller holds the
 // ledger's Lock, so no run changes the rows meanwhile.
+//
+// On a PostgreSQL ledger it returns ErrNotOnPostgres: the archive is a
+// SQLite file attached to the ledger's own connection, which a server
+// cannot do; a database that size is partitioned or pruned with its own
+// tools.
 func (l *Ledger) Archive(ctx context.Context, path string, before time.Time) (ArchiveResult, error) {
+	if l.pg {
+		return ArchiveResult{}, fmt.Errorf("archive ledger: %w", ErrNotOnPostgres)
+	}
 	if l.readOnly {
 		return ArchiveResult{}, ErrReadOnly
 	}

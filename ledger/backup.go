@@ -17,8 +17,13 @@ import (
 // name, fsynced, renamed over dest, and the directory fsynced. The copy has
 // mode 0600. It is a transactionally consistent snapshot even while others
 // write, but callers that want a copy "between runs" (payrun ledger backup)
-// should hold the Lock while calling it.
+// should hold the Lock while calling it. On a PostgreSQL ledger it returns
+// ErrNotOnPostgres: use the database's own backups (pg_dump, base backups
+// with point-in-time recovery).
 func (l *Ledger) Backup(ctx context.Context, dest string) error {
+	if l.pg {
+		return fmt.Errorf("back up ledger: %w: use pg_dump or the database's backups", ErrNotOnPostgres)
+	}
 	abs, err := filepath.Abs(dest)
 	if err != nil {
 		return fmt.Errorf("back up ledger: %w", err)

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/payrun/payrun/internal/pgtest"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -23,7 +24,7 @@ const (
 func TestMain(m *testing.M) {
 	switch os.Getenv(envChild) {
 	case "":
-		os.Exit(m.Run())
+		os.Exit(pgtest.Main(m))
 	case "transitions":
 		childTransitions(os.Getenv(envPath))
 	case "lock":

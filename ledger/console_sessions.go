@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Console sessions and sign-in counters live in the ledger (migration 0010)
+// Console sessions and sign-in counters live in the ledger (migration 0009)
 // so that every console serving one ledger shares them: a sign-in on one
 // instance works on another behind the same load balancer, a sign-out or a
 // back-off holds on all of them, and a restart signs no one out. The ledger

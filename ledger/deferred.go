@@ -35,6 +35,16 @@ const deferredNowBelow = 200_000
 func (l *Ledger) buildDeferred(ctx context.Context) error {
 	var later []deferredIndex
 	for _, d := range deferredIndexes {
+		if l.pg {
+			// Every PostgreSQL ledger was made by a payrun that knows
+			// these indexes, so it builds them on its first open, while
+			// its tables are still empty; after that IF NOT EXISTS is a
+			// catalog lookup.
+			if _, err := l.wdb.ExecContext(ctx, d.sql); err != nil {
+				return fmt.Errorf("open ledger %s: build index %s: %w", l.path, d.name, err)
+			}
+			continue
+		}
 		var n int
 		if err := l.wdb.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?`, d.name).Scan(&n); err != nil {
 			return fmt.Errorf("open ledger %s: look for index %s: %w", l.path, d.name, err)

@@ -33,4 +33,13 @@
 // from the numbered files in migrations/ (see migrate.go for how to add one).
 // Money is stored as decimal text and surfaced as decimal.Decimal; times are
 // stored as UTC RFC 3339 text with nanoseconds.
+//
+// The same ledger can live in PostgreSQL, opened from a postgres:// URL (see
+// dialect.go and ledger_pg.go): the statements above are rewritten on their
+// way into the pgx driver, migrations/postgres/ gives the same tables, the
+// schema version is a schema_version table, and what the file gave SQLite
+// is a PostgreSQL advisory lock: Lock is a session lock, every write
+// transaction holds a transaction lock (one writer at a time, as on SQLite),
+// all keyed by the ledger's schema. Durability is the server's: a commit
+// returns once PostgreSQL has it (keep synchronous_commit on).
 package ledger

@@ -1,6 +1,9 @@
 package ledger
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // SetQueryTrace makes fn see every read query the ledger runs (nil stops
 // it); tests only.
@@ -26,4 +29,25 @@ func (l *Ledger) ExplainQueryPlan(ctx context.Context, q string, args ...any) ([
 		out = append(out, detail)
 	}
 	return out, rs.Err()
+}
+
+// OpenRaw opens the ledger at loc (a file or a postgres:// URL) directly,
+// bypassing the API, for tests that tamper with it; statements are written
+// in SQLite's dialect on both backends.
+func OpenRaw(loc string) (*sql.DB, error) {
+	if !IsPostgresURL(loc) {
+		return sql.Open("sqlite", loc)
+	}
+	cfg, err := pgConfig(loc)
+	if err != nil {
+		return nil, err
+	}
+	return openPG(cfg, false), nil
+}
+
+// WriterSetting returns a setting of the writer's PostgreSQL session.
+func (l *Ledger) WriterSetting(ctx context.Context, name string) (string, error) {
+	var v string
+	err := l.wdb.QueryRowContext(ctx, `SELECT current_setting(?)`, name).Scan(&v)
+	return v, err
 }

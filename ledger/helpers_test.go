@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrun/payrun/internal/pgtest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/shopspring/decimal"
 )
@@ -30,6 +31,39 @@ func (c *fakeClock) Now() time.Time {
 	return c.t
 }
 
+// backend is one storage engine the shared ledger suite runs on.
+type backend struct {
+	name string
+	// location returns where a fresh, empty ledger lives: a file path
+	// in t.TempDir() on SQLite, a new schema's URL on PostgreSQL
+	// (which skips t when no server can be had, see internal/pgtest).
+	location func(t testing.TB) string
+}
+
+// backends are SQLite and PostgreSQL.
+var backends = []backend{
+	{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "payrun.ledger") }},
+	{"postgres", func(t testing.TB) string { return pgtest.URL(t) }},
+}
+
+// forEachBackend runs fn as a subtest on each backend: the ledger's
+// promises (states, compare-and-set transitions, events, plans, users)
+// hold the same on both.
+func forEachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
+	t.Helper()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) { fn(t, b) })
+	}
+}
+
+// openTemp opens a fresh ledger on b and closes it at cleanup; loc is
+// where it lives, for reopening it with openAt.
+func (b backend) openTemp(t testing.TB) (l *ledger.Ledger, loc string) {
+	t.Helper()
+	loc = b.location(t)
+	return openAt(t, loc), loc
+}
+
 // openTemp opens a fresh ledger in t.TempDir() and closes it at cleanup.
 func openTemp(t testing.TB) (*ledger.Ledger, string) {
 	t.Helper()
@@ -48,11 +82,12 @@ func openAt(t testing.TB, path string) *ledger.Ledger {
 	return l
 }
 
-// rawDB opens the file directly, for checks the API deliberately does not
-// offer (integrity_check, tampering with events, user_version).
+// rawDB opens the ledger at path (a file or a postgres:// URL) directly,
+// for checks the API deliberately does not offer (integrity_check,
+// tampering with events, user_version).
 func rawDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", path)
+	db, err := ledger.OpenRaw(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,15 +51,22 @@ type Ledger struct {
 	closing   chan struct{}
 	writerEnd chan struct{}
 	deferred  []deferredIndex // indexes to build in the background (deferred.go)
+	pg        bool            // a PostgreSQL ledger (dialect.go); false: a SQLite file
+	lockdb    *sql.DB         // PostgreSQL: the sessions holding advisory locks (lock_pg.go)
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// Open opens the ledger at path, creating and migrating it as needed. The
+// Open opens the ledger at path, creating and migrating it as needed. A
+// postgres:// or postgresql:// URL opens a PostgreSQL ledger instead (see
+// openPostgres); anything else is a SQLite file path. The
 // file is created with mode 0600. It fails with ErrNewerSchema (as a
 // *SchemaVersionError naming both versions) when the file was written by a
 // newer payrun, and with ErrNotWAL if SQLite would not switch to WAL.
 func Open(ctx context.Context, path string, opts Options) (*Ledger, error) {
+	if IsPostgresURL(path) {
+		return openPostgres(ctx, path, opts)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open ledger %s: %w", path, err)
@@ -320,7 +327,8 @@ func checkNotEmpty(path string) error {
 	return fmt.Errorf("%w: it was truncated or lost its content; restore it from a backup (payrun ledger backup), or remove it to start a new ledger", ErrEmptyLedger)
 }
 
-// Path returns the absolute path of the ledger file.
+// Path returns the absolute path of the ledger file, or for a PostgreSQL
+// ledger its URL (which never holds a password).
 func (l *Ledger) Path() string { return l.path }
 
 // Close waits for queued writes to finish and closes the file. Writes
@@ -341,6 +349,9 @@ func (l *Ledger) closeDBs() error {
 	}
 	if l.wdb != nil {
 		errs = append(errs, l.wdb.Close())
+	}
+	if l.lockdb != nil {
+		errs = append(errs, l.lockdb.Close())
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close ledger %s: %w", l.path, err)

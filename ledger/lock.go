@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ type LockOwner struct {
 // done; if the process dies instead, the operating system drops it and the
 // next Lock takes it over.
 type Lock struct {
+	pgConn   *sql.Conn // PostgreSQL: the session holding the advisory lock (lock_pg.go)
 	path     string
 	id       *identityLock
 	f        *os.File
@@ -114,6 +116,9 @@ func (id *identityLock) release() error {
 // a crashed or killed process is simply taken over; Previous reports whom it
 // was taken from. The file is never deleted, which is what keeps two
 // processes from each locking a different inode of it.
+//
+// On a PostgreSQL ledger the lock is a session advisory lock instead (see
+// lockPG): the server drops it when the holder's connection ends.
 func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -128,6 +133,9 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 		owner.Started = l.now()
 	}
 	owner.Started = owner.Started.UTC()
+	if l.pg {
+		return l.lockPG(ctx, owner)
+	}
 	path := LockPath(l.path)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -184,6 +192,10 @@ func (lk *Lock) Previous() *LockOwner { return lk.previous }
 // than once.
 func (lk *Lock) Release() error {
 	lk.once.Do(func() {
+		if lk.pgConn != nil {
+			lk.err = lk.releasePG()
+			return
+		}
 		err := writeOwner(lk.f, nil)
 		err = errors.Join(err, lk.id.release(), flock.Unlock(lk.f), lk.f.Close())
 		if err != nil {

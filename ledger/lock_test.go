@@ -62,29 +62,31 @@ func TestLockHeldByLiveThenDeadProcess(t *testing.T) {
 }
 
 func TestLockRefusesSecondHolderInProcess(t *testing.T) {
-	ctx := context.Background()
-	l, path := openTemp(t)
-	lk, err := l.Lock(ctx, ledger.LockOwner{Command: "first"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// A second handle on the same file, as a second payrun would have.
-	other, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	_, err = other.Lock(ctx, ledger.LockOwner{})
-	var le *ledger.LockedError
-	if !errors.As(err, &le) || le.Owner.Command != "first" {
-		t.Fatalf("second Lock = %v", err)
-	}
-	lk.Release()
-	lk2, err := other.Lock(ctx, ledger.LockOwner{})
-	if err != nil {
-		t.Fatalf("Lock after Release = %v", err)
-	}
-	lk2.Release()
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		l, path := b.openTemp(t)
+		lk, err := l.Lock(ctx, ledger.LockOwner{Command: "first"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A second handle on the same file, as a second payrun would have.
+		other, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		_, err = other.Lock(ctx, ledger.LockOwner{})
+		var le *ledger.LockedError
+		if !errors.As(err, &le) || le.Owner.Command != "first" {
+			t.Fatalf("second Lock = %v", err)
+		}
+		lk.Release()
+		lk2, err := other.Lock(ctx, ledger.LockOwner{})
+		if err != nil {
+			t.Fatalf("Lock after Release = %v", err)
+		}
+		lk2.Release()
+	})
 }
 
 // A second run reaching the ledger through another name for the same file

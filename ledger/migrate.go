@@ -22,7 +22,11 @@ import (
 // above the newest file here was written by a newer payrun and is refused
 // with ErrNewerSchema.
 //
-//go:embed migrations/*.sql
+// A PostgreSQL ledger runs migrations/postgres/NNNN_name.sql instead: the
+// same numbers and names, giving the same tables in PostgreSQL's types
+// (TestPostgresMigrationsMatch). A new migration gets both files.
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 
 // migration is one numbered schema step.
@@ -33,14 +37,18 @@ type migration struct {
 }
 
 // migrations are the embedded steps, sorted; migrations[i].version == i+1.
-var migrations = mustLoadMigrations(migrationFS)
+var migrations = mustLoadMigrations(migrationFS, "migrations/*.sql")
+
+// pgMigrations are the PostgreSQL steps; openPostgres refuses to run when
+// they do not match migrations one for one.
+var pgMigrations = mustLoadMigrations(migrationFS, "migrations/postgres/*.sql")
 
 // SchemaVersion is the schema version this build writes: the number of the
 // newest migration.
 var SchemaVersion = len(migrations)
 
-func mustLoadMigrations(fsys fs.FS) []migration {
-	ms, err := loadMigrations(fsys)
+func mustLoadMigrations(fsys fs.FS, pattern string) []migration {
+	ms, err := loadMigrations(fsys, pattern)
 	if err != nil {
 		panic(err)
 	}
@@ -49,8 +57,8 @@ func mustLoadMigrations(fsys fs.FS) []migration {
 
 // loadMigrations reads and checks the migration files: numbered from 1
 // without gaps or duplicates.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
+func loadMigrations(fsys fs.FS, pattern string) ([]migration, error) {
+	names, err := fs.Glob(fsys, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("list migrations: %w", err)
 	}

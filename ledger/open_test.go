@@ -44,19 +44,21 @@ func TestOpenCreatesPrivateWALFile(t *testing.T) {
 }
 
 func TestOpenReopensKeepingData(t *testing.T) {
-	l, path := openTemp(t)
-	run := beginRun(t, l)
-	if run.ID != 1 || run.Status != ledger.RunRunning {
-		t.Errorf("first run = %+v", run)
-	}
-	// Reopening an up-to-date file runs nothing and keeps the data. (An
-	// empty file is no longer migrated as new: TestOpenRefusesEmptyLedgerFile.)
-	l.Close()
-	l2 := openAt(t, path)
-	got, err := l2.Run(context.Background(), run.ID)
-	if err != nil || got.SheetName != "march.xlsx" {
-		t.Errorf("Run after reopen = %+v, %v", got, err)
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		l, path := b.openTemp(t)
+		run := beginRun(t, l)
+		if run.ID != 1 || run.Status != ledger.RunRunning {
+			t.Errorf("first run = %+v", run)
+		}
+		// Reopening an up-to-date file runs nothing and keeps the data. (An
+		// empty file is no longer migrated as new: TestOpenRefusesEmptyLedgerFile.)
+		l.Close()
+		l2 := openAt(t, path)
+		got, err := l2.Run(context.Background(), run.ID)
+		if err != nil || got.SheetName != "march.xlsx" {
+			t.Errorf("Run after reopen = %+v, %v", got, err)
+		}
+	})
 }
 
 func TestOpenRefusesNewerSchema(t *testing.T) {
@@ -106,11 +108,13 @@ func TestReadOnly(t *testing.T) {
 }
 
 func TestClosedLedgerRefusesWrites(t *testing.T) {
-	l, _ := openTemp(t)
-	l.Close()
-	if _, err := l.BeginRun(context.Background(), ledger.RunInfo{}); !errors.Is(err, ledger.ErrClosed) {
-		t.Errorf("BeginRun after Close = %v, want ErrClosed", err)
-	}
+	forEachBackend(t, func(t *testing.T, b backend) {
+		l, _ := b.openTemp(t)
+		l.Close()
+		if _, err := l.BeginRun(context.Background(), ledger.RunInfo{}); !errors.Is(err, ledger.ErrClosed) {
+			t.Errorf("BeginRun after Close = %v, want ErrClosed", err)
+		}
+	})
 }
 
 // A ledger file that exists but is empty (truncated, or its content lost in

@@ -148,7 +148,7 @@ func (l *Ledger) fewInStates(ctx context.Context, states []State) (int, error) {
 	}
 	var n int
 	err := l.rqRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM rows WHERE state IN (?`+
-		strings.Repeat(", ?", len(states)-1)+`) LIMIT ?)`, append(args, fewRows+1)...).Scan(&n)
+		strings.Repeat(", ?", len(states)-1)+`) LIMIT ?) AS few`, append(args, fewRows+1)...).Scan(&n)
 	if err != nil {
 		return 0, err
 	}

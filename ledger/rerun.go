@@ -34,7 +34,7 @@ func (l *Ledger) CopySettledRun(ctx context.Context, runID int64) (int64, error)
 		var (
 			cand  int64
 			n     int
-			found int
+			found bool
 		)
 		err := tx.queryRow(`SELECT id, row_count FROM runs WHERE ingest_key = ? AND id < ? AND status = 'finished'
 			ORDER BY id DESC LIMIT 1`, key, runID).Scan(&cand, &n)
@@ -51,7 +51,7 @@ func (l *Ledger) CopySettledRun(ctx context.Context, runID int64) (int64, error)
 				WHERE m.run_id = ? AND (r.state NOT IN ('PAID', 'LOADED', 'SCHEDULED', 'INVALID')
 					OR r.last_run_id NOT IN (SELECT id FROM runs WHERE ingest_key = ?)))`,
 			cand, cand, key).Scan(&found)
-		if err != nil || found != 0 {
+		if err != nil || found {
 			return err
 		}
 		now := formatTime(l.now())

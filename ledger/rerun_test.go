@@ -28,68 +28,70 @@ func finish(t *testing.T, l *ledger.Ledger, runID int64) {
 // UpsertRows would have left them, and every case where reading the sheet
 // again could change something falls back to it.
 func TestCopySettledRun(t *testing.T) {
-	ctx := context.Background()
-	l, _ := openTemp(t)
-	r1 := runOf(t, l, "k1")
-	upsert(t, l, r1.ID, input("A", 2, "10.00"), input("B", 3, "20.00"))
-	walk(t, l, "A", ledger.StatePaid)
-	walk(t, l, "B", ledger.StateLoaded)
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		l, _ := b.openTemp(t)
+		r1 := runOf(t, l, "k1")
+		upsert(t, l, r1.ID, input("A", 2, "10.00"), input("B", 3, "20.00"))
+		walk(t, l, "A", ledger.StatePaid)
+		walk(t, l, "B", ledger.StateLoaded)
 
-	// Not finished yet: its sheet may not have been read in full.
-	r2 := runOf(t, l, "k1")
-	if from, err := l.CopySettledRun(ctx, r2.ID); err != nil || from != 0 {
-		t.Fatalf("copy from an unfinished run = %d, %v; want 0", from, err)
-	}
-	finish(t, l, r1.ID)
-	r3 := runOf(t, l, "k1")
-	from, err := l.CopySettledRun(ctx, r3.ID)
-	if err != nil || from != r1.ID {
-		t.Fatalf("copy = %d, %v; want run %d", from, err, r1.ID)
-	}
-	var ids []string
-	for r, err := range l.Rows(ctx, ledger.RowFilter{RunID: r3.ID}) {
-		if err != nil {
-			t.Fatal(err)
+		// Not finished yet: its sheet may not have been read in full.
+		r2 := runOf(t, l, "k1")
+		if from, err := l.CopySettledRun(ctx, r2.ID); err != nil || from != 0 {
+			t.Fatalf("copy from an unfinished run = %d, %v; want 0", from, err)
 		}
-		if r.LastRunID != r3.ID || r.SettledRunID == 0 {
-			t.Errorf("row %s: last run %d, settled by %d; want last run %d and the earlier settling run", r.ID, r.LastRunID, r.SettledRunID, r3.ID)
+		finish(t, l, r1.ID)
+		r3 := runOf(t, l, "k1")
+		from, err := l.CopySettledRun(ctx, r3.ID)
+		if err != nil || from != r1.ID {
+			t.Fatalf("copy = %d, %v; want run %d", from, err, r1.ID)
 		}
-		ids = append(ids, r.ID)
-	}
-	if len(ids) != 2 || ids[0] != "A" || ids[1] != "B" {
-		t.Errorf("run %d's rows = %v, want [A B]", r3.ID, ids)
-	}
-	if got, _ := l.Run(ctx, r3.ID); got.RowCount != 2 {
-		t.Errorf("run %d row count = %d, want 2", r3.ID, got.RowCount)
-	}
-	// Copying twice, or into a run that already has rows, does nothing.
-	if from, err := l.CopySettledRun(ctx, r3.ID); err != nil || from != 0 {
-		t.Errorf("second copy = %d, %v; want 0", from, err)
-	}
-	finish(t, l, r3.ID)
+		var ids []string
+		for r, err := range l.Rows(ctx, ledger.RowFilter{RunID: r3.ID}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.LastRunID != r3.ID || r.SettledRunID == 0 {
+				t.Errorf("row %s: last run %d, settled by %d; want last run %d and the earlier settling run", r.ID, r.LastRunID, r.SettledRunID, r3.ID)
+			}
+			ids = append(ids, r.ID)
+		}
+		if len(ids) != 2 || ids[0] != "A" || ids[1] != "B" {
+			t.Errorf("run %d's rows = %v, want [A B]", r3.ID, ids)
+		}
+		if got, _ := l.Run(ctx, r3.ID); got.RowCount != 2 {
+			t.Errorf("run %d row count = %d, want 2", r3.ID, got.RowCount)
+		}
+		// Copying twice, or into a run that already has rows, does nothing.
+		if from, err := l.CopySettledRun(ctx, r3.ID); err != nil || from != 0 {
+			t.Errorf("second copy = %d, %v; want 0", from, err)
+		}
+		finish(t, l, r3.ID)
 
-	// Another sheet, or a run without a key, never copies.
-	if from, _ := l.CopySettledRun(ctx, runOf(t, l, "other").ID); from != 0 {
-		t.Errorf("copy across sheets = %d, want 0", from)
-	}
-	if from, _ := l.CopySettledRun(ctx, runOf(t, l, "").ID); from != 0 {
-		t.Errorf("copy without a key = %d, want 0", from)
-	}
+		// Another sheet, or a run without a key, never copies.
+		if from, _ := l.CopySettledRun(ctx, runOf(t, l, "other").ID); from != 0 {
+			t.Errorf("copy across sheets = %d, want 0", from)
+		}
+		if from, _ := l.CopySettledRun(ctx, runOf(t, l, "").ID); from != 0 {
+			t.Errorf("copy without a key = %d, want 0", from)
+		}
 
-	// A row left to work (here, C in new) needs the sheet read again.
-	r4 := runOf(t, l, "k2")
-	upsert(t, l, r4.ID, input("C", 2, "5.00"))
-	finish(t, l, r4.ID)
-	if from, _ := l.CopySettledRun(ctx, runOf(t, l, "k2").ID); from != 0 {
-		t.Errorf("copy of a run with a row in new = %d, want 0", from)
-	}
+		// A row left to work (here, C in new) needs the sheet read again.
+		r4 := runOf(t, l, "k2")
+		upsert(t, l, r4.ID, input("C", 2, "5.00"))
+		finish(t, l, r4.ID)
+		if from, _ := l.CopySettledRun(ctx, runOf(t, l, "k2").ID); from != 0 {
+			t.Errorf("copy of a run with a row in new = %d, want 0", from)
+		}
 
-	// A row a later, different sheet took over (its line and cells are that
-	// sheet's now) needs the sheet read again too.
-	r5 := runOf(t, l, "k3")
-	upsert(t, l, r5.ID, input("A", 7, "10.00"))
-	finish(t, l, r5.ID)
-	if from, _ := l.CopySettledRun(ctx, runOf(t, l, "k1").ID); from != 0 {
-		t.Errorf("copy after another sheet took row A = %d, want 0", from)
-	}
+		// A row a later, different sheet took over (its line and cells are that
+		// sheet's now) needs the sheet read again too.
+		r5 := runOf(t, l, "k3")
+		upsert(t, l, r5.ID, input("A", 7, "10.00"))
+		finish(t, l, r5.ID)
+		if from, _ := l.CopySettledRun(ctx, runOf(t, l, "k1").ID); from != 0 {
+			t.Errorf("copy after another sheet took row A = %d, want 0", from)
+		}
+	})
 }

@@ -35,11 +35,11 @@ func (l *Ledger) RunSummary(ctx context.Context, runID int64) (string, bool, err
 func (l *Ledger) PutRunSummary(ctx context.Context, runID int64, data string) (bool, error) {
 	kept := false
 	err := l.write(ctx, false, func(tx *wtx) error {
-		var stable int
+		var stable bool // EXISTS is 0/1 on SQLite, a boolean on PostgreSQL
 		err := tx.queryRow(`SELECT EXISTS (SELECT 1 FROM runs WHERE id = ? AND status = 'finished')
 			AND NOT EXISTS (SELECT 1 FROM run_rows m CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id
 				WHERE m.run_id = ? AND r.state NOT IN `+stableStates+`)`, runID, runID).Scan(&stable)
-		if err != nil || stable == 0 {
+		if err != nil || !stable {
 			return err
 		}
 		if _, err := tx.exec(`INSERT OR REPLACE INTO run_summaries (run_id, data, updated_at) VALUES (?, ?, ?)`,

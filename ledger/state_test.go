@@ -55,53 +55,55 @@ func TestStatePredicates(t *testing.T) {
 // pair: each legal move succeeds and is recorded with its event; each
 // illegal one fails with ErrIllegalTransition and leaves the row alone.
 func TestTransitionEveryPair(t *testing.T) {
-	ctx := context.Background()
-	l, _ := openTemp(t)
-	run := beginRun(t, l)
-	var in []ledger.RowInput
-	for i, from := range ledger.States {
-		for j, to := range ledger.States {
-			in = append(in, input(fmt.Sprintf("%s>%s", from, to), 2+i*len(ledger.States)+j, "5.00"))
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		l, _ := b.openTemp(t)
+		run := beginRun(t, l)
+		var in []ledger.RowInput
+		for i, from := range ledger.States {
+			for j, to := range ledger.States {
+				in = append(in, input(fmt.Sprintf("%s>%s", from, to), 2+i*len(ledger.States)+j, "5.00"))
+			}
 		}
-	}
-	upsert(t, l, run.ID, in...)
-	for _, from := range ledger.States {
-		for _, to := range ledger.States {
-			t.Run(fmt.Sprintf("%s>%s", from, to), func(t *testing.T) {
-				t.Parallel() // concurrent callers exercise the group commit
-				id := fmt.Sprintf("%s>%s", from, to)
-				before := walk(t, l, id, from)
-				got, err := l.Transition(ctx, id, from, to, ledger.RowUpdate{AddAttempts: 1}, ledger.Event{Message: "pair"})
-				if ledger.CanTransition(from, to) != legal(from, to) {
-					t.Errorf("CanTransition = %v, design says %v", !legal(from, to), legal(from, to))
-				}
-				if !legal(from, to) {
-					if !errors.Is(err, ledger.ErrIllegalTransition) {
-						t.Fatalf("err = %v, want ErrIllegalTransition", err)
+		upsert(t, l, run.ID, in...)
+		for _, from := range ledger.States {
+			for _, to := range ledger.States {
+				t.Run(fmt.Sprintf("%s>%s", from, to), func(t *testing.T) {
+					t.Parallel() // concurrent callers exercise the group commit
+					id := fmt.Sprintf("%s>%s", from, to)
+					before := walk(t, l, id, from)
+					got, err := l.Transition(ctx, id, from, to, ledger.RowUpdate{AddAttempts: 1}, ledger.Event{Message: "pair"})
+					if ledger.CanTransition(from, to) != legal(from, to) {
+						t.Errorf("CanTransition = %v, design says %v", !legal(from, to), legal(from, to))
 					}
-					after, _ := l.Row(ctx, id)
-					if after.State != from || after.Attempts != before.Attempts || !after.UpdatedAt.Equal(before.UpdatedAt) {
-						t.Errorf("illegal move changed the row: %+v", after)
+					if !legal(from, to) {
+						if !errors.Is(err, ledger.ErrIllegalTransition) {
+							t.Fatalf("err = %v, want ErrIllegalTransition", err)
+						}
+						after, _ := l.Row(ctx, id)
+						if after.State != from || after.Attempts != before.Attempts || !after.UpdatedAt.Equal(before.UpdatedAt) {
+							t.Errorf("illegal move changed the row: %+v", after)
+						}
+						return
 					}
-					return
-				}
-				if err != nil {
-					t.Fatalf("legal move failed: %v", err)
-				}
-				if got.State != to || got.Attempts != before.Attempts+1 {
-					t.Errorf("row after = %s attempts %d", got.State, got.Attempts)
-				}
-				var last ledger.Event
-				for ev, err := range l.Events(ctx, ledger.EventFilter{TransferID: id, Kind: ledger.EventTransition}) {
 					if err != nil {
-						t.Fatal(err)
+						t.Fatalf("legal move failed: %v", err)
 					}
-					last = ev
-				}
-				if last.From != from || last.To != to || last.Message != "pair" || last.RunID != run.ID {
-					t.Errorf("last event = %+v", last)
-				}
-			})
+					if got.State != to || got.Attempts != before.Attempts+1 {
+						t.Errorf("row after = %s attempts %d", got.State, got.Attempts)
+					}
+					var last ledger.Event
+					for ev, err := range l.Events(ctx, ledger.EventFilter{TransferID: id, Kind: ledger.EventTransition}) {
+						if err != nil {
+							t.Fatal(err)
+						}
+						last = ev
+					}
+					if last.From != from || last.To != to || last.Message != "pair" || last.RunID != run.ID {
+						t.Errorf("last event = %+v", last)
+					}
+				})
+			}
 		}
-	}
+	})
 }

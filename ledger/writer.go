@@ -205,6 +205,17 @@ func (l *Ledger) runBatch(batch []*writeReq) {
 		return
 	}
 	w := &wtx{tx: tx, ctx: ctx, l: l}
+	if l.pg {
+		// One writer at a time per ledger, as SQLite's BEGIN IMMEDIATE
+		// gives: two processes' batches locking the same rows in
+		// different orders would otherwise deadlock, and PostgreSQL would
+		// fail one of them (TestTransitionRaceAcrossHandles).
+		if _, err := w.exec(`SELECT pg_advisory_xact_lock(?, `+pgLockKey+`)`, pgLockClass, pgLockWrite); err != nil {
+			tx.Rollback()
+			fail(fmt.Errorf("begin write: take the write lock: %w", err))
+			return
+		}
+	}
 	if len(live) == 1 {
 		if errs[0] = live[0].fn(w); errs[0] != nil {
 			tx.Rollback()

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -75,7 +73,7 @@ func (m *Main) openAPI(ctx context.Context, f apiFlags, log zerolog.Logger, ledg
 // sandboxStatePath is where an in-process sandbox keeps its state: beside
 // the ledger, so a resumed --sandbox run meets the same MassPay.
 func sandboxStatePath(ledgerPath string) string {
-	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath)) + ".sandbox.json"
+	return ledgerSibling(ledgerPath, ".sandbox.json")
 }
 
 // apiFailure classifies a MassPay failure before any row was paid.

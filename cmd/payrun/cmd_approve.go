@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -61,7 +60,7 @@ func (c *ApproveCommand) Run(ctx context.Context, m *Main, args []string) error 
 		return err
 	}
 	path := m.defaultLedger(c.ledgerPath, c.sandbox)
-	if _, err := os.Stat(path); err != nil {
+	if err := statLedger(path); err != nil {
 		return &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: hint}
 	}
 	l, err := ledger.Open(ctx, path, ledger.Options{})
@@ -222,7 +221,7 @@ func (m *Main) recordPlan(ctx context.Context, ledgerPath, sheetPath, as, env st
 	if err != nil {
 		return 0, false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {
+	if err := makeLedgerDir(ledgerPath); err != nil {
 		return 0, false, &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
 	}
 	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})

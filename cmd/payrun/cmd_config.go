@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/payrun/payrun/batch/alert"
+	"github.com/payrun/payrun/ledger"
 )
 
 // ConfigCommand prints the effective configuration: every setting, its value
@@ -80,6 +81,7 @@ func (c *ConfigCommand) Run(ctx context.Context, m *Main, args []string) error {
 			if from == "default" {
 				val = m.defaultLedgerName(c.api.sandbox)
 			}
+			val = ledger.Redact(val)
 		case "api_key_file":
 			if val != "" {
 				val = keyFileShown(val)

@@ -423,7 +423,7 @@ func lockInbox(dir string) (func(), error) {
 // held by nobody and is left for the first run to create: a tick that pays
 // nothing leaves no empty payrun.db behind.
 func probeLedger(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if err := statLedger(path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	l, err := ledger.Open(ctx, path, ledger.Options{})

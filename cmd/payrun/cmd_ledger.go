@@ -147,7 +147,7 @@ func (c *LedgerCommand) backup(ctx context.Context, m *Main, args []string) erro
 // openLedgerReadOnly opens an existing ledger; a missing file is a usage
 // error rather than an empty ledger.
 func openLedgerReadOnly(ctx context.Context, path string) (*ledger.Ledger, error) {
-	if _, err := os.Stat(path); err != nil {
+	if err := statLedger(path); err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "payrun ledger export --ledger path/to/payrun.db"}
 	}
 	l, err := openReadOnly(ctx, path)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,7 +35,7 @@ func (c *LedgerCommand) archive(ctx context.Context, m *Main, args []string) err
 		return &UsageError{Err: fmt.Errorf("read --before %q: want a day as YYYY-MM-DD", *before), Hint: hint}
 	}
 	path := m.defaultLedger(*ledgerPath, false)
-	if _, err := os.Stat(path); err != nil {
+	if err := statLedger(path); err != nil {
 		return &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: hint}
 	}
 	dest := *archivePath
@@ -75,7 +73,7 @@ func (c *LedgerCommand) archive(ctx context.Context, m *Main, args []string) err
 // defaultArchivePath is the archive beside the ledger: payrun.db ->
 // payrun-archive.db.
 func defaultArchivePath(ledgerPath string) string {
-	return strings.TrimSuffix(ledgerPath, filepath.Ext(ledgerPath)) + "-archive.db"
+	return ledgerSibling(ledgerPath, "-archive.db")
 }
 
 // openArchivedRun opens, read-only, the archive that the ledger l says holds

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/pricing"
@@ -71,7 +70,7 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 	// The ledger's payee cache, when there is a ledger, spares lookups;
 	// planning never creates one.
 	popts := pricing.PlanOptions{CheckDetails: true}
-	if _, err := os.Stat(ledgerPath); err == nil {
+	if ledgerExists(ledgerPath) {
 		l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})
 		if err != nil {
 			return &ExitError{Code: ExitAborted, Err: err}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/payrun/payrun/batch/reconcile"
@@ -93,7 +92,7 @@ func (c *ReconcileCommand) Run(ctx context.Context, m *Main, args []string) erro
 // webhooks and confirmations work on what a run recorded, and a mistyped
 // path must not silently create an empty ledger.
 func openExistingLedger(ctx context.Context, path string, readOnly bool) (*ledger.Ledger, error) {
-	if _, err := os.Stat(path); err != nil {
+	if err := statLedger(path); err != nil {
 		return nil, &UsageError{Err: fmt.Errorf("open ledger %s: %w", path, err), Hint: "--ledger path/to/payrun.db"}
 	}
 	l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: readOnly})

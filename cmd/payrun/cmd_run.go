@@ -146,7 +146,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 	defer conn.Close()
 	ledgerPath := m.defaultLedger(c.ledgerPath, c.api.sandbox)
-	if err := os.MkdirAll(filepath.Dir(ledgerPath), 0o700); err != nil {
+	if err := makeLedgerDir(ledgerPath); err != nil {
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create ledger directory: %w", err)}
 	}
 	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{})

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/payrun/payrun/batch/alert"
@@ -112,7 +110,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	dataDir := c.dataDir
 	if dataDir == "" {
-		dataDir = strings.TrimSuffix(l.Path(), filepath.Ext(l.Path())) + ".console"
+		dataDir = ledgerSibling(l.Path(), ".console")
 	}
 	// Uploaded sheets' amounts are read as payrun.toml or the environment
 	// say (decimal_mark), like plan and run without --decimal-mark.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -139,7 +138,7 @@ func (e *payeeEnv) open(ctx context.Context, m *Main, write bool) (*payeeSession
 		}
 	}
 	path := m.defaultLedger(e.ledgerPath, e.api.sandbox)
-	if _, statErr := os.Stat(path); statErr == nil || write {
+	if statErr := statLedger(path); statErr == nil || write {
 		l, err := ledger.Open(ctx, path, ledger.Options{ReadOnly: !write})
 		if err != nil {
 			s.close()

@@ -40,7 +40,7 @@ func reportDefaultPath(ctx context.Context, l *ledger.Ledger, run ledger.Run, fo
 		// sheet is a bare upload name, so "beside the sheet" is the
 		// working directory. The console's own results folder, under
 		// serve's default data directory, is where finance looks.
-		dir := filepath.Join(strings.TrimSuffix(l.Path(), filepath.Ext(l.Path()))+".console", "results")
+		dir := filepath.Join(ledgerSibling(l.Path(), ".console"), "results")
 		if st, err := os.Stat(dir); err == nil && st.IsDir() {
 			p = filepath.Join(dir, fmt.Sprintf("run-%d.results.%s", run.ID, format))
 		}

@@ -155,7 +155,7 @@ var errNoSheet = errors.New("no sheet given")
 // finds run runID, or the latest run when runID is 0. The caller closes the
 // ledger.
 func openRun(ctx context.Context, path string, runID int64) (*ledger.Ledger, ledger.Run, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if err := statLedger(path); errors.Is(err, os.ErrNotExist) {
 		// Most often the wrong folder or a forgotten --ledger (make demo
 		// keeps its ledger in demo/): a usage error, named plainly.
 		return nil, ledger.Run{}, &UsageError{Err: fmt.Errorf("no ledger at %s: payrun run creates it with the first run", path),

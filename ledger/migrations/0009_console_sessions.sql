@@ -1,4 +1,4 @@
--- 0010: the web console's sign-in sessions and sign-in back-off counters
+-- 0009: the web console's sign-in sessions and sign-in back-off counters
 -- live in the ledger, so several consoles on one ledger (behind a load
 -- balancer) share sign-ins, sign-outs and back-offs, and a restart signs no
 -- one out. New tables only: constant time on any ledger. Plain SQL (no

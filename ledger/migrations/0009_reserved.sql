@@ -1,5 +1,0 @@
--- 0009: reserved. Another change takes this number in parallel with 0010
--- (console sessions); this placeholder exists only so this branch's
--- migrations are numbered without a gap. DELETE THIS FILE when that change
--- is merged: two files numbered 0009 make loadMigrations refuse to start,
--- so the clash cannot pass unnoticed.
