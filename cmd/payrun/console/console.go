@@ -138,6 +138,8 @@ type Server struct {
 	mu     sync.Mutex
 	active *activeRun              // the run this process is paying, if any
 	priced map[int64]*results.Plan // plan id -> its quote, as priced at upload
+
+	sums summaries // the runs page's background count of run totals
 }
 
 // New checks cfg and returns a console.
@@ -186,6 +188,9 @@ func New(cfg Config) (*Server, error) {
 	s.sweepRefused()
 	s.wg.Add(1)
 	go s.sweepEvery(time.Hour)
+	s.sums = summaries{running: true, visited: map[int64]bool{}, done: make(chan struct{})}
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); s.countSummaries(s.stop) }()
 	return s, nil
 }
 
