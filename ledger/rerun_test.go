@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 
 	"github.com/payrun/payrun/ledger"
@@ -42,9 +43,13 @@ func TestCopySettledRun(t *testing.T) {
 	}
 	finish(t, l, r1.ID)
 	r3 := runOf(t, l, "k1")
-	from, err := l.CopySettledRun(ctx, r3.ID)
+	from, copied, err := l.CopySettledRunCounted(ctx, r3.ID)
 	if err != nil || from != r1.ID {
 		t.Fatalf("copy = %d, %v; want run %d", from, err, r1.ID)
+	}
+	// The copy's counts are what counting run r3 gives.
+	if counts, err := l.Counts(ctx, r3.ID); err != nil || !maps.Equal(counts, copied) {
+		t.Errorf("copy counted %v; Counts of run %d = %v, %v", copied, r3.ID, counts, err)
 	}
 	var ids []string
 	for r, err := range l.Rows(ctx, ledger.RowFilter{RunID: r3.ID}) {
