@@ -12,11 +12,14 @@ import (
 // change nothing: that run finished (so its sheet was read in full), it
 // recorded no conflicts, every row it held is settled or INVALID, and no
 // later sheet has taken any of them over. Then UpsertRows would only move
-// each row's last_run_id and add it to run runID; this does the same in a
-// few statements instead of one round of statements per row, which is what
-// makes re-running a finished 100,000-row sheet take seconds. It returns the
-// run copied from, or 0 when the sheet must be read row by row (nothing was
-// written then). Run runID must have no rows yet.
+// each row's last_run_id and add it to run runID; this adds the rows to run
+// runID (run_rows) in a few statements instead of one round of statements
+// per row, which is what makes re-running a finished 100,000-row sheet take
+// seconds. It leaves rows itself as it is: last_run_id stays the run that
+// read the sheet (and paid the rows), because moving it rewrote every row
+// (85 MB of pages for 100,000 rows) for a run that changes no payment. It
+// returns the run copied from, or 0 when the sheet must be read row by row
+// (nothing was written then). Run runID must have no rows yet.
 func (l *Ledger) CopySettledRun(ctx context.Context, runID int64) (int64, error) {
 	from, _, err := l.CopySettledRunCounted(ctx, runID)
 	return from, err
@@ -99,10 +102,6 @@ func (l *Ledger) CopySettledRunCounted(ctx context.Context, runID int64) (int64,
 		now := formatTime(l.now())
 		if _, err := tx.exec(`INSERT INTO run_rows (run_id, client_transfer_id, sheet_line)
 			SELECT ?, client_transfer_id, sheet_line FROM run_rows WHERE run_id = ?`, runID, cand); err != nil {
-			return err
-		}
-		if _, err := tx.exec(`UPDATE rows SET last_run_id = ?, updated_at = ?
-			WHERE client_transfer_id IN (SELECT client_transfer_id FROM run_rows WHERE run_id = ?)`, runID, now, cand); err != nil {
 			return err
 		}
 		if _, err := tx.exec(`UPDATE runs SET row_count = ? WHERE id = ?`, n, runID); err != nil {
