@@ -189,8 +189,6 @@ func New(cfg Config) (*Server, error) {
 	s.wg.Add(1)
 	go s.sweepEvery(time.Hour)
 	s.sums = summaries{running: true, visited: map[int64]bool{}, done: make(chan struct{})}
-	s.wg.Add(1)
-	go func() { defer s.wg.Done(); s.countSummaries(s.stop) }()
 	return s, nil
 }
 

@@ -71,6 +71,7 @@ func (s *Server) runsPage(w http.ResponseWriter, r *http.Request, sess *session)
 // summaries tracks countSummaries, the background pass that sums the
 // finished runs whose totals the ledger does not keep yet.
 type summaries struct {
+	start   sync.Once // by the first list of runs, once it is answered
 	mu      sync.Mutex
 	running bool           // the pass has not ended
 	visited map[int64]bool // runs the pass has summed, kept or not
@@ -101,6 +102,7 @@ var countingHold chan struct{}
 // summing all its runs in the first page view took a minute on five years
 // of monthly 10,000-row runs, so the first views show those runs as being
 // counted instead, and each later view shows every total counted so far.
+// The first list of runs starts it (runLines).
 // Runs finished after the pass are summed by the next view, one at a time.
 func (s *Server) countSummaries(ctx context.Context) {
 	m := &s.sums
@@ -163,6 +165,12 @@ func (s *Server) keepSummary(ctx context.Context, run ledger.Run, t runTotals) {
 // they hold for runs started from the command line or cron too. A finished
 // run the background pass has yet to sum is a Counting line.
 func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
+	// The count starts once the first list is made, so it never slows
+	// that first answer, and a console nobody looks at counts nothing.
+	defer s.sums.start.Do(func() {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.countSummaries(s.stop) }()
+	})
 	runs, err := s.cfg.Ledger.Runs(ctx)
 	if err != nil {
 		return nil, err
