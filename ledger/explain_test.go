@@ -130,6 +130,20 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 			return err
 		},
 		"archive lookup": func() error { _, err := l.ArchiveOf(ctx, 1); return err },
+		"console runs page": func() error {
+			if _, err := l.RunSummaries(ctx, 1, 4); err != nil {
+				return err
+			}
+			if _, _, err := l.RunSummary(ctx, 3); err != nil {
+				return err
+			}
+			for _, err := range l.RunAmounts(ctx, 3) {
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 	}
 	for name, step := range steps {
 		if err := step(); err != nil {

@@ -2,7 +2,9 @@ package ledger_test
 
 import (
 	"context"
+	"maps"
 	"testing"
+	"time"
 
 	"github.com/payrun/payrun/ledger"
 )
@@ -43,17 +45,23 @@ func TestCopySettledRun(t *testing.T) {
 		}
 		finish(t, l, r1.ID)
 		r3 := runOf(t, l, "k1")
-		from, err := l.CopySettledRun(ctx, r3.ID)
+		from, copied, err := l.CopySettledRunCounted(ctx, r3.ID)
 		if err != nil || from != r1.ID {
 			t.Fatalf("copy = %d, %v; want run %d", from, err, r1.ID)
+		}
+		// The copy's counts are what counting run r3 gives.
+		if counts, err := l.Counts(ctx, r3.ID); err != nil || !maps.Equal(counts, copied) {
+			t.Errorf("copy counted %v; Counts of run %d = %v, %v", copied, r3.ID, counts, err)
 		}
 		var ids []string
 		for r, err := range l.Rows(ctx, ledger.RowFilter{RunID: r3.ID}) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.LastRunID != r3.ID || r.SettledRunID == 0 {
-				t.Errorf("row %s: last run %d, settled by %d; want last run %d and the earlier settling run", r.ID, r.LastRunID, r.SettledRunID, r3.ID)
+			// rows is not rewritten: the row stays the run that read and
+			// settled it.
+			if r.LastRunID != r1.ID || r.SettledRunID != r1.ID {
+				t.Errorf("row %s: last run %d, settled by %d; want both run %d", r.ID, r.LastRunID, r.SettledRunID, r1.ID)
 			}
 			ids = append(ids, r.ID)
 		}
@@ -68,6 +76,23 @@ func TestCopySettledRun(t *testing.T) {
 			t.Errorf("second copy = %d, %v; want 0", from, err)
 		}
 		finish(t, l, r3.ID)
+		// Later news of a taken-over payment is recorded under the run that
+		// read and paid it.
+		if _, err := l.UpdateStatus(ctx, "A", "CANCELLED", time.Now(), ledger.Event{}); err != nil {
+			t.Fatal(err)
+		}
+		var statusRun int64
+		for ev, err := range l.Events(ctx, ledger.EventFilter{TransferID: "A"}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Kind == ledger.EventStatus {
+				statusRun = ev.RunID
+			}
+		}
+		if statusRun != r1.ID {
+			t.Errorf("status news of row A recorded under run %d, want run %d", statusRun, r1.ID)
+		}
 
 		// Another sheet, or a run without a key, never copies.
 		if from, _ := l.CopySettledRun(ctx, runOf(t, l, "other").ID); from != 0 {

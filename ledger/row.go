@@ -15,7 +15,12 @@ import (
 type Row struct {
 	ID         string // client_transfer_id
 	FirstRunID int64  // the run that first ingested the row
-	LastRunID  int64  // the latest run whose sheet held the row
+	// LastRunID is the latest run that read the row from its sheet. A
+	// re-run that took a settled sheet's rows over (CopySettledRun) holds
+	// the row too (Rows with RowFilter.RunID) but leaves LastRunID at the
+	// run that read and paid it, where later news of the payment (a flip)
+	// is recorded.
+	LastRunID int64
 	// Line is the row's line in the latest sheet (header is line 1), or,
 	// for a row read with RowFilter.RunID, in that run's sheet.
 	Line int

@@ -172,6 +172,15 @@ func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, q, args...)
 }
 
+// query runs a read of several rows inside the write transaction; the
+// caller closes the rows before its next statement.
+func (t *wtx) query(q string, args ...any) (*sql.Rows, error) {
+	if s := t.stmt(q); s != nil {
+		return s.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, q, args...)
+}
+
 func (t *wtx) queryRow(q string, args ...any) *sql.Row {
 	if s := t.stmt(q); s != nil {
 		return s.QueryRowContext(t.ctx, args...)

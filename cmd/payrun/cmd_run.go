@@ -200,7 +200,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	// A sheet an earlier run read and settled in full is not read again:
 	// its rows are taken over in a few statements (issue 21).
 	var conflicts []ledger.Upserted
-	copied, err := l.CopySettledRun(ctx, run.ID)
+	copied, copiedCounts, err := l.CopySettledRunCounted(ctx, run.ID)
 	if err != nil {
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
@@ -267,8 +267,9 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	)
 	if copied != 0 && plan.Rows == 0 {
 		// Every row was settled by the run copied from, which finished
-		// (its autopay settled too): nothing to work, nothing to ask.
-		stats.Counts, runErr = l.Counts(hard, run.ID)
+		// (its autopay settled too): nothing to work, nothing to ask,
+		// and the copy counted them.
+		stats.Counts = copiedCounts
 	} else {
 		stats, runErr = r.Run(ctx, hard, run.ID)
 	}

@@ -143,6 +143,8 @@ type Server struct {
 	mu     sync.Mutex
 	active *activeRun              // the run this process is paying, if any
 	priced map[int64]*results.Plan // plan id -> its quote, as priced at upload
+
+	sums summaries // the runs page's background count of run totals
 }
 
 // New checks cfg and returns a console.
@@ -192,6 +194,7 @@ func New(cfg Config) (*Server, error) {
 	s.sweepAuth(context.Background())
 	s.wg.Add(1)
 	go s.sweepEvery(time.Hour)
+	s.sums = summaries{running: true, visited: map[int64]bool{}, done: make(chan struct{})}
 	return s, nil
 }
 

@@ -1,8 +1,14 @@
 // payrun console: the only script. It follows a running run's progress by
-// polling its JSON and reloads the page when the run ends, to show results.
+// polling its JSON and reloads the page when the run ends, to show results,
+// and reloads the runs page while run totals are being counted.
 // Every page works without it (the run page says to reload).
 (function () {
   "use strict";
+  // The runs page while finished runs' totals are still being counted:
+  // look again in a few seconds.
+  if (document.getElementById("counting")) {
+    setTimeout(function () { window.location.reload(); }, 3000);
+  }
   var box = document.getElementById("progress");
   if (!box) return;
   var url = box.getAttribute("data-url");
