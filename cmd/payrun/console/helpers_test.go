@@ -89,11 +89,15 @@ func startConsole(t *testing.T, path, dataDir string, sb *sandbox.Server, opts .
 	for _, o := range opts {
 		o(&cfg)
 	}
-	l, err := ledger.Open(context.Background(), path, ledger.Options{Clock: cfg.Clock})
-	if err != nil {
-		t.Fatal(err)
+	l := cfg.Ledger // a test's own ledger (an old one, say) wins over path
+	if l == nil {
+		var err error
+		l, err = ledger.Open(context.Background(), path, ledger.Options{Clock: cfg.Clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
 	}
-	t.Cleanup(func() { l.Close() })
 	cfg.Ledger = l
 	s, err := New(cfg)
 	if err != nil {

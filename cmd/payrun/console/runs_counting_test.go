@@ -33,7 +33,6 @@ func TestRunsPageCountsUpgradedRunsInBackground(t *testing.T) {
 	t.Cleanup(func() { countingHold = nil })
 	e := newEnv(t, func(c *Config) { c.Ledger = old })
 	e.ledger = old
-	e.addUser("vic", ledger.RoleViewer)
 	vic := e.signIn("vic")
 
 	code, page := vic.get("/runs")
