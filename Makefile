@@ -54,7 +54,7 @@ demo-reset:
 	rm -rf demo
 
 bench:
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 0 $(PKGS)
 
 # make bench-adaptive: issue 21's adaptive window against --workers 1..64,
 # side by side, on the sandbox at 200 ms with a 40/s limit and at 50 ms
