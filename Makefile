@@ -56,10 +56,11 @@ demo-reset:
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 0 $(PKGS)
 
-# make bench-adaptive: issue 21's adaptive window against --workers 1..64,
-# side by side, on the sandbox at 200 ms with a 40/s limit and at 50 ms
-# without one. ADAPTIVE_ROWS rows per run (a full set of 14 runs of 5,000
-# rows takes hours on a shared machine; the README says what was measured).
+# make bench-adaptive: issue 21's adaptive window against --workers 1..64
+# on the sandbox at 200 ms with a 40/s limit (the seven runs side by side,
+# each with its own sandbox) and at 50 ms without one (one after the other,
+# two rounds); a fixed run stops once it is slower than a finished one.
+# ADAPTIVE_ROWS rows per run; at 5,000 about 35 minutes.
 ADAPTIVE_ROWS ?= 5000
 bench-adaptive:
 	BENCH_ADAPTIVE=1 BENCH_ADAPTIVE_ROWS=$(ADAPTIVE_ROWS) $(GO) test -run '^$$' -bench AdaptiveVsFixed -benchtime 1x -timeout 0 ./cmd/payrun

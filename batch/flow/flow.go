@@ -122,6 +122,9 @@ type Limiter struct {
 	grewFrom   float64
 	hold       int
 	lastCut    time.Time
+	// lastDecrease is when the window last came down: answers to requests
+	// sent before it tell of the old window, already acted on.
+	lastDecrease time.Time
 
 	// minimum-RTT filter: the least round median, and the least of the
 	// current epoch, which replaces it when the epoch ends.
@@ -247,8 +250,16 @@ func (l *Limiter) Observe(s Sample) {
 			l.slowStart = false
 			l.grewFrom = 0
 			l.setLimit(l.limit * throttleCut)
+			l.lastDecrease = now
 			l.resetRound(now)
 		}
+		return
+	}
+	if now.Add(-s.Queued - s.Latency).Before(l.lastDecrease) {
+		// Sent before the window last came down: one overload is cut
+		// once per round trip, as TCP does, not once for every window's
+		// worth of its late answers (a one-second stall took the window
+		// from 64 to 18).
 		return
 	}
 	l.lat = append(l.lat, s.Queued+s.Latency)
@@ -292,12 +303,14 @@ func (l *Limiter) endRound(now time.Time) {
 		g := max(0.5, limit/float64(rtt))
 		l.slowStart = false
 		l.setLimit(l.limit * (0.5 + 0.5*g))
+		l.lastDecrease = now
 	case grewFrom > 0 && float64(l.peak) > grewFrom && rate > 0 && rate < l.prevRate*plateauGain:
 		// The window grew, the extra rows were in flight, and answers
 		// came no faster: take the growth back and hold.
 		l.slowStart = false
 		l.hold = plateauHold
 		l.setLimit(grewFrom)
+		l.lastDecrease = now
 	case float64(l.peak) < l.limit/2:
 		// Rows, not MassPay, were short (the sheet's tail, a slow
 		// ledger): a bigger window would prove nothing.

@@ -274,3 +274,38 @@ func TestGrowthThatBuysNothingIsTakenBack(t *testing.T) {
 	}
 	t.Logf("largest window over the second half: %d", most)
 }
+
+// TestOneLatencySpikeCutsOncePerRoundTrip: a window of 64 at a steady 50 ms,
+// then one stall (a garbage collection, a disk sync, a neighbour's burst on
+// the CPU) that makes 3 windows' worth of answers, all sent before the
+// stall was seen, take 400 ms. They tell of one overload, at the old window:
+// the window is cut once, not once per 64 of them. Before, the 5,000-row
+// 50 ms benchmark saw the window fall from 64 to 18 in two seconds with no
+// 429 and take ten seconds to come back.
+func TestOneLatencySpikeCutsOncePerRoundTrip(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	l := New(Config{Initial: 64, Max: 64, Now: func() time.Time { return now }})
+	for range 2 * 64 {
+		now = now.Add(time.Millisecond)
+		l.Observe(Sample{Latency: 50 * time.Millisecond})
+	}
+	if w := l.Window(); w != 64 {
+		t.Fatalf("window %d at a steady 50 ms", w)
+	}
+	for range 3 * 64 {
+		now = now.Add(time.Millisecond)
+		l.Observe(Sample{Latency: 400 * time.Millisecond})
+	}
+	if w := l.Window(); w < 48 {
+		t.Fatalf("window %d after one stall: cut once per answer of the old window, not once per round trip", w)
+	}
+	// Answers to requests sent after the cut still slow: cut again.
+	now = now.Add(400 * time.Millisecond)
+	for range 64 {
+		now = now.Add(time.Millisecond)
+		l.Observe(Sample{Latency: 400 * time.Millisecond})
+	}
+	if w := l.Window(); w >= 48 {
+		t.Fatalf("window %d: answers sent after the cut were slow too, yet no second cut", w)
+	}
+}
