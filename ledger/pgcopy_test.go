@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/payrun/payrun/internal/pgtest"
@@ -60,10 +61,36 @@ func TestCopyToPostgres(t *testing.T) {
 	if run := beginRun(t, dst); run.ID != 3 {
 		t.Errorf("first run on the copy has id %d, want 3", run.ID)
 	}
+	// The copy only inserts: no trigger of the target may fire on INSERT
+	// (the append-only ones fire on UPDATE and DELETE).
+	var onInsert int
+	if err := rawDB(t, url).QueryRowContext(ctx, `SELECT count(*) FROM information_schema.triggers
+		WHERE trigger_schema = current_schema() AND event_manipulation = 'INSERT'`).Scan(&onInsert); err != nil || onInsert != 0 {
+		t.Errorf("triggers on INSERT: %d (%v)", onInsert, err)
+	}
 	if _, err := rawDB(t, url).ExecContext(ctx, `UPDATE events SET message = 'x'`); err == nil {
 		t.Error("events are not append-only on the copy")
 	}
 	if _, err := src.CopyToPostgres(ctx, dst); !errors.Is(err, ledger.ErrTargetNotEmpty) {
 		t.Errorf("second copy: %v, want ErrTargetNotEmpty", err)
+	}
+}
+
+// A table the target does not have is an error naming it, never skipped,
+// and the target stays empty.
+func TestCopyToPostgresUnknownTable(t *testing.T) {
+	ctx := context.Background()
+	src, path := openTemp(t)
+	beginRun(t, src)
+	if _, err := rawDB(t, path).ExecContext(ctx, `CREATE TABLE payslips (id INTEGER PRIMARY KEY, note TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	dst := openAt(t, pgtest.URL(t))
+	_, err := src.CopyToPostgres(ctx, dst)
+	if !errors.Is(err, ledger.ErrSchemaMismatch) || !strings.Contains(err.Error(), "payslips") {
+		t.Fatalf("copy with an unknown table: %v, want ErrSchemaMismatch naming payslips", err)
+	}
+	if runs, err := dst.Runs(ctx); err != nil || len(runs) != 0 {
+		t.Errorf("target after the refused copy: %d runs (%v)", len(runs), err)
 	}
 }
