@@ -14,11 +14,20 @@ import (
 // committed with synchronous=FULL before its call returns) with 1, 8 and 32
 // concurrent writers, each working its own row as the runner's workers do.
 // Each op is one self-transition that bumps attempts and appends an event:
-// the shape of the intent write that precedes every MassPay call.
+// the shape of the intent write that precedes every MassPay call. It runs on
+// each backend in turn (BenchmarkTransition/sqlite/writers=8,
+// .../postgres/writers=8), so one run compares them side by side on the same
+// machine; PostgreSQL is skipped without a server (internal/pgtest).
 func BenchmarkTransition(b *testing.B) {
+	for _, bk := range backends {
+		b.Run(bk.name, func(b *testing.B) { benchmarkTransition(b, bk) })
+	}
+}
+
+func benchmarkTransition(b *testing.B, bk backend) {
 	for _, writers := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			l, _ := openTemp(b)
+			l, _ := bk.openTemp(b)
 			run := beginRun(b, l)
 			in := make([]ledger.RowInput, writers)
 			for i := range in {

@@ -14,19 +14,20 @@ import (
 	"github.com/payrun/payrun/ledger"
 )
 
-// LedgerCommand exports, backs up or archives the ledger: `payrun ledger
-// export`, `payrun ledger backup DEST` and `payrun ledger archive --before
-// DATE`.
+// LedgerCommand exports, backs up, archives or migrates the ledger:
+// `payrun ledger export`, `payrun ledger backup DEST`, `payrun ledger
+// archive --before DATE` and `payrun ledger migrate --from FILE --to URL`.
 type LedgerCommand struct{}
 
 const ledgerUsage = "export [--ledger FILE] [--format jsonl|csv] [--table all|runs|rows|run_rows|conflicts|events] [--out FILE]\n" +
 	"       payrun ledger backup [--ledger FILE] DEST\n" +
-	"       payrun ledger " + archiveUsage
+	"       payrun ledger " + archiveUsage + "\n" +
+	"       payrun ledger " + migrateUsage
 
 // Run dispatches to the ledger subcommand.
 func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if len(args) == 0 {
-		return &UsageError{Err: errors.New("ledger: missing subcommand (export or backup)"), Hint: "payrun ledger export --out ledger.jsonl"}
+		return &UsageError{Err: errors.New("ledger: missing subcommand (export, backup, archive or migrate)"), Hint: "payrun ledger export --out ledger.jsonl"}
 	}
 	switch args[0] {
 	case "export":
@@ -35,10 +36,12 @@ func (c *LedgerCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return c.backup(ctx, m, args[1:])
 	case "archive":
 		return c.archive(ctx, m, args[1:])
+	case "migrate":
+		return (&LedgerMigrateCommand{}).Run(ctx, m, args[1:])
 	case "-h", "--help", "help":
 		return m.groupHelp("ledger", ledgerUsage)
 	}
-	return unknownCommand("ledger", args[0], []string{"export", "backup"})
+	return unknownCommand("ledger", args[0], []string{"export", "backup", "archive", "migrate"})
 }
 
 // export writes the ledger's tables as JSON lines or one table as CSV. It

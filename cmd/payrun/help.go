@@ -32,6 +32,7 @@ var examples = map[string][]string{
 		"payrun ledger export --out ledger.jsonl",
 		"payrun ledger export --format csv --table events --out events.csv",
 		"payrun ledger backup backups/payrun-2026-03.db",
+		"payrun ledger migrate --from payrun.db --to postgres://payrun@db.example.com/payrun",
 	},
 	"wallets": {"payrun wallets --user freelancer-0001 --out wallets.xlsx", "payrun wallets --sheet june.xlsx"},
 	"autopay": {
