@@ -173,22 +173,30 @@ func (l *Ledger) ReleaseClaim(ctx context.Context, c Claim) error {
 	return nil
 }
 
-// HeldElsewhere counts the rows of run runID still to work that a claimant
-// other than owner holds under a lease that has not lapsed: rows owner
-// must wait for (they lapse if their holder died) before the run is done.
-func (l *Ledger) HeldElsewhere(ctx context.Context, runID int64, owner string) (int, error) {
+// HeldElsewhere counts the rows of run runID still to work, other than the
+// ids in except, that a claimant other than owner holds, under a live lease
+// or a lapsed one: rows owner must wait for, or take over once they lapse
+// (their holder died), before the run is done.
+func (l *Ledger) HeldElsewhere(ctx context.Context, runID int64, owner string, except []string) (int, error) {
 	args := []any{runID}
 	states := make([]string, len(workStates))
 	for i, s := range workStates {
 		states[i] = "?"
 		args = append(args, string(s))
 	}
-	args = append(args, owner, formatTime(l.now()))
+	args = append(args, owner)
+	notIn := ""
+	if len(except) > 0 {
+		notIn = ` AND r.client_transfer_id NOT IN (?` + strings.Repeat(", ?", len(except)-1) + `)`
+		for _, id := range except {
+			args = append(args, id)
+		}
+	}
 	var n int
 	err := l.rqRow(ctx, `SELECT count(*) FROM run_rows m
 		CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id
 		WHERE m.run_id = ? AND r.state IN (`+strings.Join(states, ", ")+`)
-		AND r.claim_owner <> '' AND r.claim_owner <> ? AND r.claim_until >= ?`, args...).Scan(&n)
+		AND r.claim_owner <> '' AND r.claim_owner <> ?`+notIn, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count rows claimed elsewhere in run %d: %w", runID, err)
 	}
@@ -211,3 +219,7 @@ func fencedOrStale(tx *wtx, c Claim, expected State) error {
 	}
 	return &StaleStateError{ID: c.ID, Expected: expected, Actual: State(state)}
 }
+
+// Postgres reports whether the ledger is a PostgreSQL database, where
+// several runners may share a run through claims.
+func (l *Ledger) Postgres() bool { return l.pg }

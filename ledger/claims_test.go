@@ -148,8 +148,11 @@ func TestClaimLapsedLeaseTakenOverAndFenced(t *testing.T) {
 	if err := la.ReleaseClaim(ctx, a[0].Claim); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := la.HeldElsewhere(ctx, run.ID, "A"); err != nil || n != 1 {
+	if n, err := la.HeldElsewhere(ctx, run.ID, "A", nil); err != nil || n != 1 {
 		t.Fatalf("rows held by others than A: %d, %v, want B's 1", n, err)
+	}
+	if n, err := la.HeldElsewhere(ctx, run.ID, "A", []string{"f1"}); err != nil || n != 0 {
+		t.Fatalf("rows held by others than A, f1 excepted: %d, %v", n, err)
 	}
 	// A stale state under a live claim is still a StaleStateError.
 	_, err = lb.Transition(ledger.WithClaim(ctx, b[0].Claim), "f1", ledger.StateNew, ledger.StateUserReady, ledger.RowUpdate{}, ledger.Event{})
