@@ -59,6 +59,15 @@ func (r *Runner) workClaimed(stop, gctx context.Context, g *errgroup.Group, fl *
 		for _, c := range queue {
 			release(c.Claim)
 		}
+		// The leases are renewed until the last row in flight is done
+		// (stopRenew runs after this): a long tail of retries must not
+		// lose its rows to another runner.
+		for inflight.Load() > 0 {
+			select {
+			case <-wake:
+			case <-time.After(poll):
+			}
+		}
 	}()
 	for {
 		if stop.Err() != nil || gctx.Err() != nil {
