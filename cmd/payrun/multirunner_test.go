@@ -107,26 +107,7 @@ func TestRunnerKilledRowsTakenOverByTheOther(t *testing.T) {
 	a := startRunner(t, url, base, sheet, filepath.Join(dir, "a.xlsx"), &errA)
 	b := startRunner(t, url, base, sheet, filepath.Join(dir, "b.xlsx"), &errB)
 	// Kill A once some rows are final, while it has others in flight.
-	ctx := context.Background()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		done := 0
-		// Read-only opens fail until a runner has migrated the schema.
-		if l, err := ledger.Open(ctx, url, ledger.Options{ReadOnly: true}); err == nil {
-			if run, err := l.LatestRun(ctx); err == nil {
-				c, _ := l.Counts(ctx, run.ID)
-				done = c[ledger.StatePaid] + c[ledger.StateLoaded] + c[ledger.StateScheduled]
-			}
-			l.Close()
-		}
-		if done >= 10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no progress in 60 s\nA:\n%s\nB:\n%s", errA.String(), errB.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitDone(t, url, 10, &errA, &errB)
 	if err := a.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -139,4 +120,63 @@ func TestRunnerKilledRowsTakenOverByTheOther(t *testing.T) {
 		t.Errorf("%d rows in the latest run, want 50", len(rows))
 	}
 	t.Logf("rows worked by B: %d", worked(t, errB.String()))
+}
+
+// A runner that stalls past its leases (SIGSTOP: a long GC pause, a VM
+// frozen) loses its rows to the other runner; when it wakes (SIGCONT) its
+// transitions of those rows are fenced off and it drops them, and every row
+// is still paid exactly once.
+func TestStalledRunnerIsFencedOff(t *testing.T) {
+	url := pgtest.URL(t)
+	sb, base := multiSandbox(t, 60*time.Millisecond)
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "june.xlsx")
+	writeRunXLSX(t, sheet, runSheetRows("ST", 50))
+	var errA, errB bytes.Buffer
+	a := startRunner(t, url, base, sheet, filepath.Join(dir, "a.xlsx"), &errA)
+	b := startRunner(t, url, base, sheet, filepath.Join(dir, "b.xlsx"), &errB)
+	waitDone(t, url, 10, &errA, &errB)
+	if err := a.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * time.Second) // twice the lease: B takes A's rows over
+	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	errWait := a.Wait()
+	if err := b.Wait(); err != nil {
+		t.Fatalf("runner B: %v\n%s", err, errB.String())
+	}
+	if errWait != nil {
+		t.Logf("runner A after its stall: %v", errWait)
+	}
+	if !bytes.Contains(errA.Bytes(), []byte("taken over by another runner")) {
+		t.Logf("A had no row in flight to lose (nothing fenced this time)\n%s", errA.String())
+	}
+	checkPaidOnce(t, sb.Audit(), url, filepath.Join(dir, "b.xlsx"))
+}
+
+// waitDone waits until at least n rows of the latest run are settled.
+func waitDone(t *testing.T, url string, n int, errA, errB *bytes.Buffer) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		done := 0
+		// Read-only opens fail until a runner has migrated the schema.
+		if l, err := ledger.Open(ctx, url, ledger.Options{ReadOnly: true}); err == nil {
+			if run, err := l.LatestRun(ctx); err == nil {
+				c, _ := l.Counts(ctx, run.ID)
+				done = c[ledger.StatePaid] + c[ledger.StateLoaded] + c[ledger.StateScheduled]
+			}
+			l.Close()
+		}
+		if done >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress in 60 s\nA:\n%s\nB:\n%s", errA.String(), errB.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
