@@ -151,7 +151,7 @@ func TestStalledRunnerIsFencedOff(t *testing.T) {
 		t.Logf("runner A after its stall: %v", errWait)
 	}
 	if !bytes.Contains(errA.Bytes(), []byte("taken over by another runner")) {
-		t.Logf("A had no row in flight to lose (nothing fenced this time)\n%s", errA.String())
+		t.Logf("A lost no row in flight this time (stopped holding the ledger write lock, say)")
 	}
 	checkPaidOnce(t, sb.Audit(), url, filepath.Join(dir, "b.xlsx"))
 }
