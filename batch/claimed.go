@@ -3,6 +3,8 @@ package batch
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +43,11 @@ func (r *Runner) workClaimed(stop, gctx context.Context, g *errgroup.Group, fl *
 	}()
 	poll := min(lease/4, time.Second)
 	var (
+		// except holds the rows this runner worked and left not final
+		// (for the next run, or taken over): it does not take them up
+		// again. Rows it settled need no entry, which keeps the list,
+		// and the statements carrying it, short on a big run.
+		exceptMu sync.Mutex
 		except   []string
 		queue    []ledger.ClaimedRow
 		inflight atomic.Int64
@@ -74,7 +81,10 @@ func (r *Runner) workClaimed(stop, gctx context.Context, g *errgroup.Group, fl *
 			return true, nil
 		}
 		if len(queue) == 0 {
-			rows, err := r.Ledger.ClaimRows(gctx, runID, owner, fl.Max(), lease, except)
+			exceptMu.Lock()
+			skip := slices.Clone(except)
+			exceptMu.Unlock()
+			rows, err := r.Ledger.ClaimRows(gctx, runID, owner, fl.Max(), lease, skip)
 			if err != nil {
 				if gctx.Err() != nil {
 					return true, nil
@@ -83,7 +93,7 @@ func (r *Runner) workClaimed(stop, gctx context.Context, g *errgroup.Group, fl *
 			}
 			if len(rows) == 0 {
 				if inflight.Load() == 0 {
-					n, err := r.Ledger.HeldElsewhere(gctx, runID, owner, except)
+					n, err := r.Ledger.HeldElsewhere(gctx, runID, owner, skip)
 					if err != nil {
 						if gctx.Err() != nil {
 							return true, nil
@@ -102,9 +112,6 @@ func (r *Runner) workClaimed(stop, gctx context.Context, g *errgroup.Group, fl *
 				}
 				continue
 			}
-			for _, c := range rows {
-				except = append(except, c.Row.ID)
-			}
 			queue = rows
 		}
 		if fl.Acquire(gctx) != nil {
@@ -121,7 +128,14 @@ func (r *Runner) workClaimed(stop, gctx context.Context, g *errgroup.Group, fl *
 				default:
 				}
 			}()
-			_, err := pay(ledger.WithClaim(gctx, c.Claim), c.Row)
+			final, err := pay(ledger.WithClaim(gctx, c.Claim), c.Row)
+			if !final.State.Final() {
+				// Before the release, so the claim loop cannot take the
+				// row up again in between.
+				exceptMu.Lock()
+				except = append(except, c.Row.ID)
+				exceptMu.Unlock()
+			}
 			release(c.Claim)
 			return err
 		})
