@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -49,6 +50,18 @@ type Runner struct {
 	UnknownOutcomeRetries int
 	// RetryWait is the pause between those re-sends (default 2s).
 	RetryWait time.Duration
+	// ClaimOwner, set on a PostgreSQL ledger, makes Run share its rows with
+	// other runners on the same rows (other hosts running the same sheet):
+	// it claims rows a few at a time under a lease (Ledger.ClaimRows), and
+	// every transition carries the claim's fencing token. It names this
+	// runner uniquely (host, pid and a random part). Empty, or on SQLite,
+	// Run works every row itself, under the ledger's one-process Lock.
+	ClaimOwner string
+	// ClaimLease is how long a claimed row stays this runner's without a
+	// renewal (default 30s): the time a row of a runner that died waits
+	// before another runner takes it over. Leases are renewed every third
+	// of it.
+	ClaimLease time.Duration
 
 	sources  map[string]masspay.AvailableBalance // by currency
 	userMu   keyedMutex
@@ -82,6 +95,9 @@ type Progress struct {
 type Stats struct {
 	Counts      map[ledger.State]int
 	Interrupted bool
+	// Worked is how many rows this runner took up: with other runners on
+	// the run (ClaimOwner), its share of the rows.
+	Worked int
 }
 
 // Run works every row of run runID that is not final. stop is the soft
@@ -106,29 +122,39 @@ func (r *Runner) Run(stop, calls context.Context, runID int64) (Stats, error) {
 	}
 	g, gctx := errgroup.WithContext(calls)
 	g.SetLimit(fl.Max())
+	var worked atomic.Int64
+	pay := func(ctx context.Context, row ledger.Row) (ledger.Row, error) {
+		defer fl.Release()
+		worked.Add(1)
+		final, err := r.payRow(stop, ctx, row)
+		r.progress.moved(row.State, final.State)
+		if r.OnProgress != nil {
+			p := r.progress.snapshot()
+			st := fl.Stats()
+			p.Window, p.RequestRate = st.Window, st.RequestRate
+			r.OnProgress(p)
+		}
+		return final, err
+	}
 	interrupted := false
 	var listErr error
-	for row, err := range r.Ledger.RowsToWork(calls, runID) {
-		if err != nil {
-			listErr = fmt.Errorf("list rows to work: %w", err)
-			break
-		}
-		if stop.Err() != nil || gctx.Err() != nil || fl.Acquire(gctx) != nil {
-			interrupted = true
-			break
-		}
-		g.Go(func() error {
-			defer fl.Release()
-			final, err := r.payRow(stop, gctx, row)
-			r.progress.moved(row.State, final.State)
-			if r.OnProgress != nil {
-				p := r.progress.snapshot()
-				st := fl.Stats()
-				p.Window, p.RequestRate = st.Window, st.RequestRate
-				r.OnProgress(p)
+	if r.ClaimOwner != "" && r.Ledger.Postgres() {
+		interrupted, listErr = r.workClaimed(stop, gctx, g, fl, runID, pay)
+	} else {
+		for row, err := range r.Ledger.RowsToWork(calls, runID) {
+			if err != nil {
+				listErr = fmt.Errorf("list rows to work: %w", err)
+				break
 			}
-			return err
-		})
+			if stop.Err() != nil || gctx.Err() != nil || fl.Acquire(gctx) != nil {
+				interrupted = true
+				break
+			}
+			g.Go(func() error {
+				_, err := pay(gctx, row)
+				return err
+			})
+		}
 	}
 	err = g.Wait()
 	if err == nil {
@@ -141,7 +167,7 @@ func (r *Runner) Run(stop, calls context.Context, runID int64) (Stats, error) {
 	if cerr != nil && err == nil {
 		err = fmt.Errorf("count rows: %w", cerr)
 	}
-	st := Stats{Counts: counts, Interrupted: interrupted || stop.Err() != nil}
+	st := Stats{Counts: counts, Interrupted: interrupted || stop.Err() != nil, Worked: int(worked.Load())}
 	if err != nil {
 		return st, err
 	}
@@ -163,6 +189,9 @@ func (r *Runner) defaults() {
 	}
 	if r.RetryWait == 0 {
 		r.RetryWait = 2 * time.Second
+	}
+	if r.ClaimLease <= 0 {
+		r.ClaimLease = 30 * time.Second
 	}
 	r.halted = map[string]string{}
 	r.routes = &runRoutes{}
@@ -260,6 +289,12 @@ func (r *Runner) payRow(stop, ctx context.Context, row ledger.Row) (ledger.Row, 
 			if !sleepCtx(ctx, r.RetryWait) {
 				return row, nil
 			}
+		case errors.Is(err, ledger.ErrFenced):
+			// Our lease lapsed and another runner took the row over: it
+			// is that runner's now, and nothing more is written here.
+			r.Log.Warn().Str("client_transfer_id", row.ID).Str("state", string(row.State)).Err(err).
+				Msg("row taken over by another runner after this one's lease lapsed; dropped")
+			return row, nil
 		case errors.Is(err, ledger.ErrStaleState):
 			// Someone else moved the row (a webhook, another worker): re-read it.
 			fresh, gerr := r.Ledger.Row(ctx, row.ID)

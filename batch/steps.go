@@ -113,7 +113,10 @@ func (r *Runner) fail(ctx context.Context, row ledger.Row, key, reason string) (
 func (r *Runner) move(ctx context.Context, row ledger.Row, to ledger.State, upd ledger.RowUpdate, ev ledger.Event) (ledger.Row, error) {
 	next, err := r.Ledger.Transition(ctx, row.ID, row.State, to, upd, ev)
 	if err != nil {
-		if errors.Is(err, ledger.ErrStaleState) {
+		if errors.Is(err, ledger.ErrStaleState) || errors.Is(err, ledger.ErrFenced) {
+			// Both are the row's own news (moved by someone else, or
+			// taken over by another runner): payRow handles them; neither
+			// makes the run unsafe.
 			return row, err
 		}
 		return row, fmt.Errorf("%w: record %s -> %s for %s: %v", ErrAborted, row.State, to, row.ID, err)

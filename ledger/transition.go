@@ -133,6 +133,9 @@ func (u RowUpdate) sets() ([]string, []any) {
 //
 // The move is a compare-and-set on the row's state: if the row is no longer
 // in from, nothing changes and the error is a *StaleStateError (ErrStaleState).
+// Under a claim for the row (WithClaim) it is compare-and-set on the claim's
+// fencing token too: a claim lost to another runner fails with a
+// *FencedError (ErrFenced) and changes nothing.
 // A move the state machine forbids fails with ErrIllegalTransition before
 // touching the file; an unknown id fails with ErrNotFound. from == to is
 // allowed, to update fields (attempts, last_error) under the same CAS.
@@ -164,14 +167,23 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 	set = append([]string{"state = ?", "updated_at = ?"}, set...)
 	args = append([]any{string(to), formatTime(now)}, args...)
 	args = append(args, id, string(from))
-	q := `UPDATE rows SET ` + strings.Join(set, ", ") +
-		` WHERE client_transfer_id = ? AND state = ? RETURNING ` + rowCols
+	where := ` WHERE client_transfer_id = ? AND state = ?`
+	claim, fenced := claimFrom(ctx, id)
+	if fenced {
+		// A claimant writes only while the row's claim is still its own.
+		where += ` AND claim_gen = ? AND claim_owner = ?`
+		args = append(args, claim.Token, claim.Owner)
+	}
+	q := `UPDATE rows SET ` + strings.Join(set, ", ") + where + ` RETURNING ` + rowCols
 
 	var row Row
 	err := l.write(ctx, false, func(tx *wtx) error {
 		var err error
 		row, err = scanRow(tx.queryRow(q, args...))
 		if errors.Is(err, sql.ErrNoRows) {
+			if fenced {
+				return fencedOrStale(tx, claim, from)
+			}
 			return staleOrMissing(tx, id, from)
 		}
 		if err != nil {
@@ -197,7 +209,7 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 	})
 	if err != nil {
 		var se *StaleStateError
-		if errors.As(err, &se) || errors.Is(err, ErrNotFound) {
+		if errors.As(err, &se) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrFenced) {
 			return Row{}, err
 		}
 		return Row{}, fmt.Errorf("transition row %q %s -> %s: %w", id, from, to, err)

@@ -32,7 +32,7 @@ func BenchmarkUpgradeOpen200k(b *testing.B) {
 		}
 		db := rawDB(b, path)
 		for _, q := range []string{`DROP TABLE payee_routes`, `DROP TABLE console_sessions`, `DROP TABLE console_signin_counters`, `DROP TABLE run_summaries`, `DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
-			`ALTER TABLE runs DROP COLUMN ingest_key`, `PRAGMA user_version = 6`} {
+			`ALTER TABLE runs DROP COLUMN ingest_key`, `ALTER TABLE rows DROP COLUMN claim_owner`, `ALTER TABLE rows DROP COLUMN claim_until`, `ALTER TABLE rows DROP COLUMN claim_gen`, `PRAGMA user_version = 6`} {
 			if _, err := db.Exec(q); err != nil {
 				b.Fatalf("%s: %v", q, err)
 			}

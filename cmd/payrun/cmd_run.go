@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/payrun/payrun/batch"
 	"github.com/payrun/payrun/batch/alert"
@@ -55,6 +57,9 @@ type RunCommand struct {
 	nothingToPay bool
 	// kycNotice overrides kyc_notice for this run (--kyc-notice).
 	kycNotice string
+	// claimLease is how long a row claimed by this runner on a PostgreSQL
+	// ledger stays its own without a renewal (--claim-lease).
+	claimLease time.Duration
 	// alertsByCaller: the caller (the inbox) sends the run's alerts itself,
 	// once the results file is where finance will find it; ran tells it
 	// what to send.
@@ -82,6 +87,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	kycNoticeFlag(fs, &c.kycNotice)
+	fs.DurationVar(&c.claimLease, "claim-lease", 30*time.Second, "PostgreSQL ledger: how long a row this runner claimed stays its own without a renewal; a dead runner's rows are taken over after it")
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -154,11 +160,19 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return &ExitError{Code: ExitAborted, Err: err}
 	}
 	defer l.Close()
-	lock, err := lockLedger(ctx, l, ledgerPath, "payrun run "+sheetPath, "wait for it to finish")
-	if err != nil {
-		return err
+	// On PostgreSQL a second runner of the sheet (another host) joins
+	// instead: the rows are shared out by claims (batch.Runner.ClaimOwner),
+	// each row paid by one runner.
+	claimOwner := ""
+	if l.Postgres() {
+		claimOwner = runnerName()
+	} else {
+		lock, err := lockLedger(ctx, l, ledgerPath, "payrun run "+sheetPath, "wait for it to finish")
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
-	defer lock.Release()
 
 	// 3. MassPay (the sandbox starts only now, under the lock).
 	if conn == nil {
@@ -260,7 +274,8 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	if m.progressHook != nil {
 		onProgress = func(p batch.Progress) { view.Update(p); m.progressHook(p) }
 	}
-	r := &batch.Runner{API: conn.Client, Ledger: l, Flow: fl, Log: log, OnProgress: onProgress}
+	r := &batch.Runner{API: conn.Client, Ledger: l, Flow: fl, Log: log, OnProgress: onProgress,
+		ClaimOwner: claimOwner, ClaimLease: c.claimLease}
 	var (
 		stats  batch.Stats
 		runErr error
@@ -272,6 +287,9 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		stats.Counts = copiedCounts
 	} else {
 		stats, runErr = r.Run(ctx, hard, run.ID)
+		if claimOwner != "" {
+			log.Info().Str("runner", claimOwner).Int("rows_worked", stats.Worked).Msg("rows this runner worked; other runners on this ledger worked the rest")
+		}
 	}
 	stopView()
 	view.Finish()
@@ -439,6 +457,15 @@ func (m *Main) printRunSummary(runID int64, st batch.Stats, res results.ResultsS
 }
 
 // absPath is p made absolute where it can be, for messages read elsewhere.
+// runnerName names this runner in its row claims: host, pid and a random
+// part, so a restarted process with a reused pid is another claimant.
+func runnerName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+}
+
 func absPath(p string) string {
 	if a, err := filepath.Abs(p); err == nil {
 		return a
