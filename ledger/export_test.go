@@ -51,3 +51,6 @@ func (l *Ledger) WriterSetting(ctx context.Context, name string) (string, error)
 	err := l.wdb.QueryRowContext(ctx, `SELECT current_setting(?)`, name).Scan(&v)
 	return v, err
 }
+
+// PostgresOnlyColumns are the columns only a PostgreSQL ledger has.
+var PostgresOnlyColumns = postgresOnlyColumns

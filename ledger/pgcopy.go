@@ -297,7 +297,7 @@ func checkTargetTables(tx *wtx, tables []copyTableInfo) error {
 				problems = append(problems, "column "+t.name+"."+c+" is not in the target")
 			}
 		}
-		if len(cols) != len(t.columns) {
+		if len(cols)-len(postgresOnlyColumns[t.name]) != len(t.columns) {
 			problems = append(problems, fmt.Sprintf("table %s has %d columns in the target, %d in the source", t.name, len(cols), len(t.columns)))
 		}
 	}
