@@ -22,7 +22,7 @@ import (
 // serves both backends: "?" placeholders become "$1, $2, ...", and SQLite's
 // INSERT OR IGNORE / INSERT OR REPLACE become ON CONFLICT clauses. Types,
 // collations and triggers differ in the per-dialect migrations
-// (migrations/ and migrations_pg/), which give both the same tables.
+// (migrations/ and migrations/postgres/), which give both the same tables.
 
 // ErrNotOnPostgres means the operation exists only for a SQLite ledger file
 // (a file archive, VACUUM INTO backup): PostgreSQL has its own tools for it.
