@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -190,6 +191,84 @@ func TestUserDisableEnableRemove(t *testing.T) {
 	for _, want := range []string{"console user bob disabled by payrun user disable", "console user bob enabled by", "console user dave removed by"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no event %q in\n%s", want, all)
+		}
+	}
+}
+
+// TestUserPasswdAndDisableEndSessionsAtOnce: payrun user passwd and disable
+// left the user's console sessions in the ledger until the console saw their
+// next request. A changed password or a disabled user must sign out
+// everywhere at once, also while a console serves that ledger.
+func TestUserPasswdAndDisableEndSessionsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "payrun-sandbox.db")
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("a long passphrase\n"), 0o600)
+	for _, name := range []string{"bob", "dave", "erin", "vic"} {
+		if code, stdout, stderr := runMain(t, "user", "add", "--ledger", path, "--role", "approver", "--password-file", pw, name); code != ExitOK {
+			t.Fatalf("user add %s = %d\n%s%s", name, code, stdout, stderr)
+		}
+	}
+	// A console serves the ledger meanwhile, as it would in use.
+	out := &syncBuffer{}
+	m := &Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: out, Getenv: func(string) string { return "" }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Run(ctx, []string{"serve", "--sandbox", "--ledger", path, "--listen", "127.0.0.1:0"})
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			t.Error("serve did not stop")
+		}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "http://127.0.0.1:"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve printed no address:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	l, err := ledger.Open(context.Background(), path, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ids := map[string]string{}
+	for _, name := range []string{"bob", "dave", "erin", "vic"} {
+		id := "session-of-" + name + "-0123456789abcdef"
+		if _, err := l.CreateConsoleSession(context.Background(), id, ledger.ConsoleSession{User: name, Role: ledger.RoleApprover, Cred: "x"}, time.Hour, 12*time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = id
+	}
+	live := func(name string) bool {
+		t.Helper()
+		_, err := l.ConsoleSession(context.Background(), ids[name], time.Hour)
+		if err != nil && !errors.Is(err, ledger.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	for _, step := range [][]string{
+		{"passwd", "--ledger", path, "--password-file", pw, "BOB"},
+		{"disable", "--ledger", path, "dave"},
+		{"remove", "--ledger", path, "erin"},
+	} {
+		code, stdout, stderr := runMain(t, append([]string{"user"}, step...)...)
+		if code != ExitOK {
+			t.Fatalf("user %v = %d\n%s%s", step, code, stdout, stderr)
+		}
+		if !strings.Contains(stdout, "1 open console session ended") {
+			t.Errorf("user %v does not say a session ended:\n%s", step, stdout)
+		}
+	}
+	for name, want := range map[string]bool{"bob": false, "dave": false, "erin": false, "vic": true} {
+		if got := live(name); got != want {
+			t.Errorf("session of %s live after the user commands = %v, want %v", name, got, want)
 		}
 	}
 }

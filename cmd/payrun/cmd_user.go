@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/payrun/payrun/cmd/payrun/console"
+	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -121,12 +122,30 @@ func (c *UserCommand) passwd(ctx context.Context, m *Main, args []string) error 
 	if err := l.SetConsolePassword(ctx, fs.Arg(0), hash, "payrun user passwd ("+operator()+")"); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "Password of %s changed. Sessions already open end at their next request.\n", fs.Arg(0))
+	n, err := endSessions(ctx, l, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Password of %s changed; %s.\n", fs.Arg(0), n)
 	return nil
 }
 
-// change disables, enables or removes a console user. The console reads the
-// user at every request, so a session already open ends at its next one.
+// endSessions ends every console session of user name in the ledger, so a
+// new password, a disable or a removal signs them out on every console at
+// once rather than at each session's next request, and says how many.
+func endSessions(ctx context.Context, l *ledger.Ledger, name string) (string, error) {
+	n, err := l.DropConsoleSessionsOf(ctx, name)
+	if err != nil {
+		// The change itself is recorded; the console refuses the
+		// old sessions at their next request all the same.
+		return "", &ExitError{Code: ExitAborted, Err: fmt.Errorf("end console sessions of %s: %w", name, err)}
+	}
+	return plural.Count(int(n), "open console session") + " ended", nil
+}
+
+// change disables, enables or removes a console user. Disabling or removing
+// ends the user's open sessions in the ledger at once (every console serving
+// it shares them).
 func (c *UserCommand) change(ctx context.Context, m *Main, verb string, args []string) error {
 	var f userFlags
 	hint := "payrun user " + verb + " NAME"
@@ -156,11 +175,17 @@ func (c *UserCommand) change(ctx context.Context, m *Main, verb string, args []s
 	if err != nil {
 		return err
 	}
+	ended := ""
+	if verb != "enable" {
+		if ended, err = endSessions(ctx, l, name); err != nil {
+			return err
+		}
+	}
 	switch verb {
 	case "remove":
-		fmt.Fprintf(m.Stdout, "Console user %s removed from %s. Their sessions end at their next request; their events and plans stay.\n", name, l.Path())
+		fmt.Fprintf(m.Stdout, "Console user %s removed from %s; %s. Their events and plans stay.\n", name, l.Path(), ended)
 	case "disable":
-		fmt.Fprintf(m.Stdout, "Console user %s disabled. Their sessions end at their next request; payrun user enable %s lets them back.\n", name, name)
+		fmt.Fprintf(m.Stdout, "Console user %s disabled; %s. payrun user enable %s lets them back.\n", name, ended, name)
 	default:
 		fmt.Fprintf(m.Stdout, "Console user %s enabled.\n", name)
 	}
