@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/internal/plural"
+	"github.com/payrun/payrun/ledger"
 )
 
 // ReportCommand regenerates the results workbook of a run from the ledger:
@@ -24,7 +27,7 @@ type ReportCommand struct {
 	resultsMode fileModeFlag
 }
 
-const reportUsage = "[--ledger FILE | --sandbox] [--run ID] [--out FILE] [--format xlsx|csv] [--results-mode 0600]"
+const reportUsage = "[--ledger FILE | --sandbox] [--run ID] [--out FILE|-] [--format xlsx|csv] [--results-mode 0600]"
 
 // Run writes the report.
 func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
@@ -32,8 +35,8 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	ledgerFlag(fs, &c.ledgerPath)
 	sandboxLedgerFlag(fs, &c.sandbox)
 	runIDFlag(fs, &c.runID)
-	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet; never into an inbox's incoming/, DIR/results/ instead)")
-	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, else xlsx)")
+	fs.StringVar(&c.out, "out", "", "where to write the results (default: where the run wrote them, else <sheet>.results.xlsx next to the run's sheet; never into an inbox's incoming/, DIR/results/ instead); - writes the rows to standard output, as CSV unless --format xlsx (refused to a terminal), and what they say to stderr")
+	fs.StringVar(&c.format, "format", "", "xlsx or csv (default: from --out's extension, csv for --out -, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	if err := m.parseFlags(fs, args, "payrun report --run 3 --out march.results.xlsx"); err != nil {
 		return err
@@ -45,6 +48,11 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return &UsageError{Err: fmt.Errorf("unexpected argument %q", fs.Arg(0)), Hint: "payrun report " + reportUsage}
 	}
 	formatText := c.format
+	toStdout := c.out == "-"
+	if formatText == "" && toStdout {
+		// Piped into another tool or a script: CSV is what reads.
+		formatText = "csv"
+	}
 	if formatText == "" && c.out != "" {
 		if ext := strings.ToLower(filepath.Ext(c.out)); ext == ".csv" || ext == ".xlsx" {
 			formatText = ext
@@ -54,12 +62,19 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 	if err != nil {
 		return &UsageError{Err: err, Hint: "payrun report --format csv"}
 	}
+	if toStdout && format == ingest.FormatXLSX && m.isTerminal(m.Stdout) {
+		return &UsageError{Err: errors.New("report: will not write a workbook to a terminal"),
+			Hint: "payrun report --out - --format xlsx > results.xlsx, or --out - --format csv to read it here"}
+	}
 
 	l, run, err := openRun(ctx, c.ledgerPath, c.runID)
 	if err != nil {
 		return err
 	}
 	defer l.Close()
+	if toStdout {
+		return c.writeStdout(ctx, m, l, run, format)
+	}
 
 	out := c.out
 	if root, ok := inboxOfIncoming(filepath.Dir(out)); out != "" && ok {
@@ -95,6 +110,45 @@ func (c *ReportCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, describeResults(sum))
+	return nil
+}
+
+// writeStdout writes the run's results (the rows only) to standard output
+// and what they say to stderr, for payrun report --out -. The results
+// writers write files atomically, so they write into a private temporary
+// folder that is copied out and removed.
+func (c *ReportCommand) writeStdout(ctx context.Context, m *Main, l *ledger.Ledger, run ledger.Run, format ingest.Format) error {
+	flips, err := reconcile.LedgerFlips(ctx, l, run.ID)
+	if err != nil {
+		return fmt.Errorf("read flips: %w", err)
+	}
+	tmp, err := os.MkdirTemp("", "payrun-report-")
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("create temporary folder: %w", err)}
+	}
+	defer os.RemoveAll(tmp)
+	path := filepath.Join(tmp, fmt.Sprintf("run-%d.results.%s", run.ID, format))
+	sum, err := results.WriteResults(ctx, l, run.ID, path, results.ResultsOptions{Format: format, Flips: flips, Mode: 0o600})
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read results: %w", err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(m.Stdout, f); err != nil {
+		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("write results to standard output: %w", err)}
+	}
+	sum.Path = "the results to standard output"
+	note := ""
+	if sum.SummaryPath != "" {
+		// The CSV Summary (and flips) are files of their own: with
+		// stdout there is one stream, the rows.
+		note = fmt.Sprintf("\nThe Summary CSV (conflicts, flips) is not printed: payrun report --run %d --out FILE.csv writes it beside FILE.csv.", run.ID)
+		sum.SummaryPath, sum.FlipsPath = "", ""
+	}
+	fmt.Fprintln(m.Stderr, describeResults(sum)+note)
 	return nil
 }
 
