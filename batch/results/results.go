@@ -302,8 +302,9 @@ func SettledText(what string, rows int, totals []CurrencyTotal, amt func(Currenc
 	parts := []string{what + ": " + plural.Count(rows, "row")}
 	for _, t := range totals {
 		if a := amt(t); !a.IsZero() {
-			// Plain, as every other total of run, status and plan.
-			parts = append(parts, a.StringFixed(sheet.DecimalsOf(t.Currency))+" "+t.Currency)
+			// Grouped, as every other total of run, status, plan
+			// and the console.
+			parts = append(parts, sheet.FormatAmount(a, t.Currency)+" "+t.Currency)
 		}
 	}
 	ids := make([]string, len(runs))

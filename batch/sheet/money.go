@@ -310,3 +310,31 @@ func DecimalPlaces(d decimal.Decimal) int32 {
 	}
 	return 0
 }
+
+// FormatAmount writes an amount as finance reads it and as the results
+// workbook shows it (its number format is #,##0.00): the currency's
+// decimals (USD 2, JPY 0, BTC 8) and a comma between thousands,
+// "1,234,567.50". The CLI and the console both print money through it, so
+// one run's totals read the same everywhere. The currency code is not
+// added.
+func FormatAmount(d decimal.Decimal, cur string) string {
+	s := d.StringFixed(DecimalsOf(cur))
+	neg := strings.HasPrefix(s, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	var b strings.Builder
+	b.Grow(len(s) + len(whole)/3)
+	if neg {
+		b.WriteByte('-')
+	}
+	for i := 0; i < len(whole); i++ {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(whole[i])
+	}
+	if frac != "" {
+		b.WriteByte('.')
+		b.WriteString(frac)
+	}
+	return b.String()
+}

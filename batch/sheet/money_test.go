@@ -106,3 +106,19 @@ func FuzzParseAmount(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatAmount(t *testing.T) {
+	for _, c := range []struct{ amount, cur, want string }{
+		{"3500.35", "USD", "3,500.35"},
+		{"1000000", "USD", "1,000,000.00"},
+		{"999.5", "USD", "999.50"},
+		{"-1234.5", "EUR", "-1,234.50"},
+		{"1234567", "JPY", "1,234,567"},
+		{"0.00012345", "BTC", "0.00012345"},
+		{"100000", "", "100,000.00"},
+	} {
+		if got := FormatAmount(decimal.RequireFromString(c.amount), c.cur); got != c.want {
+			t.Errorf("FormatAmount(%s, %s) = %q, want %q", c.amount, c.cur, got, c.want)
+		}
+	}
+}

@@ -21,7 +21,7 @@ func TestPlanDecimalMark(t *testing.T) {
 		t.Fatalf("plan without a mark: exit %d\n%s", code, errs)
 	}
 	code, out, errs = runIn(t, nil, "plan", "--sandbox", "--ledger", ledgerPath, "--decimal-mark", ".", sheet)
-	if code != ExitOK || !strings.Contains(out+errs, "USD: 1500.00 requested") {
+	if code != ExitOK || !strings.Contains(out+errs, "USD: 1,500.00 requested") {
 		t.Fatalf("plan --decimal-mark .: exit %d\n%s\n%s", code, out, errs)
 	}
 	cfg := filepath.Join(dir, "payrun.toml")

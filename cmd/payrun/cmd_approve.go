@@ -15,6 +15,7 @@ import (
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/results"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -197,11 +198,11 @@ func approvalRefusal(ctx context.Context, l *ledger.Ledger, sheetPath, sum, env 
 	return "no plan of this sheet was recorded; plan it, then have someone else approve it: " + planCmd
 }
 
-// planTotals is a plan's requested totals, "208143.34 USD, 31633.14 EUR".
+// planTotals is a plan's requested totals, "208,143.34 USD, 31,633.14 EUR".
 func planTotals(plan *results.Plan) string {
 	var totals []string
 	for _, cur := range plan.Currencies() {
-		totals = append(totals, plan.Requested[cur].StringFixed(decimalsFor(cur))+" "+cur)
+		totals = append(totals, sheet.FormatAmount(plan.Requested[cur], cur)+" "+cur)
 	}
 	return strings.Join(totals, ", ")
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/reconcile"
 	"github.com/payrun/payrun/batch/results"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -170,8 +171,9 @@ func describeResults(sum results.ResultsSummary) string {
 		fmt.Fprintf(&b, "\nFlips: %s", sum.FlipsPath)
 	}
 	for _, t := range sum.Totals {
-		d := decimalsFor(t.Currency) // 0.00 USD, not 0, as payrun run prints it
-		fmt.Fprintf(&b, "\n%s: paid %s, fees %s, not paid %s", t.Currency, t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d))
+		// 0.00 USD, not 0, and 1,234.50: as payrun run prints it.
+		c := t.Currency
+		fmt.Fprintf(&b, "\n%s: paid %s, fees %s, not paid %s", c, sheet.FormatAmount(t.Paid, c), sheet.FormatAmount(t.Fees, c), sheet.FormatAmount(t.NotPaid, c))
 	}
 	// Paid is what this run moved; other runs' payments are named apart.
 	if t := sum.EarlierText(); t != "" {

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/payrun/payrun/batch/results"
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 )
 
@@ -63,8 +64,7 @@ func (c *StatusCommand) Run(ctx context.Context, m *Main, args []string) error {
 		return err
 	}
 	for _, t := range sum.Totals {
-		d := decimalsFor(t.Currency)
-		fmt.Fprintf(m.Stdout, "Paid %s by this run: %s, fees %s\n", t.Currency, t.Paid.StringFixed(d), t.Fees.StringFixed(d))
+		fmt.Fprintf(m.Stdout, "Paid %s by this run: %s, fees %s\n", t.Currency, sheet.FormatAmount(t.Paid, t.Currency), sheet.FormatAmount(t.Fees, t.Currency))
 	}
 	if t := sum.EarlierText(); t != "" {
 		fmt.Fprintf(m.Stdout, "%s; not paid again\n", t)

@@ -23,9 +23,9 @@ func (m *Main) printPlanAs(p *results.Plan, label string) {
 		plural.Count(p.ByMethod[sheet.MethodLoad], "load"), plural.Count(p.ByMethod[sheet.MethodPayout], "payout"))
 	for _, cur := range p.Currencies() {
 		line := fmt.Sprintf("  %s: %s requested + %s estimated fees; balance %s", cur,
-			p.Requested[cur].StringFixed(decimalsFor(cur)), p.Fees[cur].StringFixed(decimalsFor(cur)), p.Balances[cur].StringFixed(decimalsFor(cur)))
+			sheet.FormatAmount(p.Requested[cur], cur), sheet.FormatAmount(p.Fees[cur], cur), sheet.FormatAmount(p.Balances[cur], cur))
 		if s, ok := p.Shortfall[cur]; ok {
-			line += fmt.Sprintf("; SHORT by %s", s.StringFixed(decimalsFor(cur)))
+			line += fmt.Sprintf("; SHORT by %s", sheet.FormatAmount(s, cur))
 		}
 		fmt.Fprintln(m.humanOut(), line)
 	}
@@ -40,9 +40,9 @@ func (m *Main) printPlanAs(p *results.Plan, label string) {
 func (m *Main) printRunSummary(runID int64, st batch.Stats, res results.ResultsSummary, wrote bool) {
 	fmt.Fprintf(m.Stdout, "\nRun %d: %s\n", runID, stateCounts(st.Counts))
 	for _, t := range res.Totals {
-		d := decimalsFor(t.Currency)
-		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %s)\n", t.Currency,
-			t.Paid.StringFixed(d), t.Fees.StringFixed(d), t.NotPaid.StringFixed(d), t.Requested.StringFixed(d), plural.Count(t.Rows, "row"))
+		c := t.Currency
+		fmt.Fprintf(m.Stdout, "  %s: paid %s, fees %s, not paid %s (of %s requested over %s)\n", c,
+			sheet.FormatAmount(t.Paid, c), sheet.FormatAmount(t.Fees, c), sheet.FormatAmount(t.NotPaid, c), sheet.FormatAmount(t.Requested, c), plural.Count(t.Rows, "row"))
 	}
 	// Paid above is what this run moved; what other runs settled is named
 	// apart, so adding up runs never counts a payment twice.

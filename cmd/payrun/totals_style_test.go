@@ -7,9 +7,10 @@ import (
 	"testing"
 )
 
-// TestTotalsPrintedOneWay: run and status print every total plain
-// (2851.06), as their "paid" and "requested" lines do; the "already paid
-// earlier" line of a re-run grouped thousands (2,851.06 USD).
+// TestTotalsPrintedOneWay: run and status print every total one way. Once
+// the "already paid earlier" line grouped thousands (2,851.06 USD) beside
+// plain "requested" totals (2851.06); now every total is grouped, as the
+// results workbook and the console show amounts (TestCLIMoneyGroupsThousands).
 func TestTotalsPrintedOneWay(t *testing.T) {
 	dir := t.TempDir()
 	sheet := filepath.Join(dir, "s.csv")
@@ -21,21 +22,23 @@ func TestTotalsPrintedOneWay(t *testing.T) {
 			t.Fatalf("run %d: exit %d\n%s%s", i, code, out, errs)
 		}
 		if i == 2 {
-			checkPlainTotals(t, "run 2", out)
+			checkGroupedTotals(t, "run 2", out)
 		}
 	}
 	_, status, _ := runIn(t, nil, "status", "--ledger", led)
-	checkPlainTotals(t, "status", status)
+	checkGroupedTotals(t, "status", status)
 }
 
-var groupedAmount = regexp.MustCompile(`\d,\d{3}(\.\d+)?\b`)
+// plainAmount is an amount of four or more whole digits without a
+// thousands separator.
+var plainAmount = regexp.MustCompile(`\b\d{4,}\.\d+\b`)
 
-func checkPlainTotals(t *testing.T, what, out string) {
+func checkGroupedTotals(t *testing.T, what, out string) {
 	t.Helper()
-	if !strings.Contains(out, "already paid earlier: 2 rows, 2851.06 USD") {
-		t.Errorf("%s lacks the plain total already paid earlier:\n%s", what, out)
+	if !strings.Contains(out, "already paid earlier: 2 rows, 2,851.06 USD") {
+		t.Errorf("%s lacks the grouped total already paid earlier:\n%s", what, out)
 	}
-	if m := groupedAmount.FindString(out); m != "" {
-		t.Errorf("%s prints %q with a thousands separator; its other totals are plain:\n%s", what, m, out)
+	if m := plainAmount.FindString(out); m != "" {
+		t.Errorf("%s prints %q without a thousands separator; its other totals are grouped:\n%s", what, m, out)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/payrun/payrun/batch/sheet"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -101,9 +102,16 @@ func TestFormatMoney(t *testing.T) {
 		{"-12", "USD", "-12.00 USD"},
 		{"0.00012345", "BTC", "0.00012345 BTC"},
 		{"999", "", "999.00"},
+		{"1234567", "JPY", "1,234,567 JPY"},
+		{"-1000", "USD", "-1,000.00 USD"},
+		{"12345.678", "BTC", "12,345.67800000 BTC"},
 	} {
 		if got := formatMoney(mustDec(t, c.amount), c.cur); got != c.want {
 			t.Errorf("formatMoney(%s, %s) = %q, want %q", c.amount, c.cur, got, c.want)
+		}
+		// The CLI prints the same digits (TestCLIMoneyGroupsThousands).
+		if cli := sheet.FormatAmount(mustDec(t, c.amount), c.cur); !strings.HasPrefix(c.want, cli) {
+			t.Errorf("the CLI prints %s as %q, the console as %q", c.amount, cli, c.want)
 		}
 	}
 }

@@ -121,30 +121,10 @@ var funcs = template.FuncMap{
 }
 
 // formatMoney prints an amount with its currency's decimals and thousands
-// separators: 12,345.60 USD.
+// separators, then its code: the way the CLI and the results workbook
+// print it (sheet.FormatAmount).
 func formatMoney(d decimal.Decimal, cur string) string {
-	dec := int32(2)
-	if c, ok := sheet.LookupCurrency(cur); ok {
-		dec = c.Decimals
-	}
-	s := d.StringFixed(dec)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	whole, frac, _ := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, c := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	out := b.String()
-	if frac != "" {
-		out += "." + frac
-	}
-	if neg {
-		out = "-" + out
-	}
+	out := sheet.FormatAmount(d, cur)
 	if cur != "" {
 		out += " " + cur
 	}
