@@ -131,8 +131,9 @@ func (c *PlanCommand) Run(ctx context.Context, m *Main, args []string) error {
 		next = fmt.Sprintf("once someone else approves plan %d, %s", planID, next)
 	}
 	if plan.DetailsUnchecked > 0 {
-		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %s %s checked at run time (their payees are not at MassPay yet): %s\n",
-			plural.Count(plan.DetailsUnchecked, "row"), plural.Verb(plan.DetailsUnchecked, "is", "are"), next)
+		// "details ... are" whatever the count; the payees follow it.
+		fmt.Fprintf(m.Stdout, "The sheet can be paid, but the payout details of %s are checked at run time (%s not at MassPay yet): %s\n",
+			plural.Count(plan.DetailsUnchecked, "row"), plural.Verb(plan.DetailsUnchecked, "its payee is", "their payees are"), next)
 		return nil
 	}
 	fmt.Fprintln(m.Stdout, "The sheet can be paid: "+next)
