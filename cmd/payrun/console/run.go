@@ -12,6 +12,7 @@ import (
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/pricing"
 	"github.com/payrun/payrun/batch/reconcile"
+	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
 	"github.com/payrun/payrun/ledger"
@@ -229,9 +230,12 @@ func (s *Server) pay(runID int64, lock *ledger.Lock, before ledger.Balances) {
 	}
 }
 
-// balances reads the account balances.
+// balances reads the account balances the way payrun run does
+// (routing.FetchBalances): a 429 that outlives the client's own retries is
+// asked again after a pause, so MassPay asking to slow down does not refuse
+// a Pay that the CLI would have started.
 func (s *Server) balances(ctx context.Context) (ledger.Balances, error) {
-	bals, err := s.cfg.API.Balances(ctx)
+	bals, err := routing.FetchBalances(ctx, s.cfg.API)
 	if err != nil {
 		return nil, err
 	}
