@@ -1,0 +1,151 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrun/payrun/internal/pgtest"
+	"github.com/payrun/payrun/ledger"
+	"github.com/payrun/payrun/masspay/sandbox"
+)
+
+// Issue 22 item 3: two consoles behind a load balancer, each with its own
+// data folder, on one ledger. A sheet uploaded on A is approved and run
+// from B (the ledger holds the sheet; B's data folder is only a cache),
+// the run's progress and results show on A, and a run clicked on A while B
+// pays is refused by the ledger's lock: nothing is paid twice.
+//
+// Before the ledger held sheets, B answered the run with 404 "This console
+// does not hold the sheet of this plan".
+func TestSheetUploadedOnOneConsoleRunsFromAnother(t *testing.T) {
+	for _, be := range []struct {
+		name string
+		loc  func(t *testing.T) string
+	}{
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "payrun.db") }},
+	} {
+		t.Run(be.name, func(t *testing.T) { testSheetAcrossConsoles(t, be.loc(t)) })
+	}
+}
+
+func testSheetAcrossConsoles(t *testing.T, loc string) {
+	ctx := context.Background()
+	a := newEnvAt(t, loc)
+	b := a.twin()
+	content := smallSheet("two")
+	alice := a.signIn("alice")
+	plan := alice.uploadPlan("june.csv", content)
+
+	// bob approves on B: the plan page there reads the sheet from the
+	// ledger and prices it again.
+	bob := b.signIn("bob")
+	if code, body := bob.get(plan); code != http.StatusOK || !strings.Contains(body, "425.75") {
+		t.Fatalf("plan page on B = %d, want the plan priced\n%s", code, body)
+	}
+	if resp, body := bob.post(plan+"/approve", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve on B = %d\n%s", resp.StatusCode, body)
+	}
+	if code, _ := bob.get(plan + "/workbook"); code != http.StatusOK {
+		t.Errorf("plan workbook on B = %d, want it written from the ledger's sheet", code)
+	}
+
+	// Slow MassPay down so the run is still paying when A is clicked.
+	a.sandbox.SetFaults(sandbox.Faults{Latency: 700 * time.Millisecond})
+	onB := alice.at(b)
+	onB.get(plan)
+	resp, body := onB.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run from B of a sheet uploaded on A = %d, want it started\n%s", resp.StatusCode, body)
+	}
+	runPath := resp.Header.Get("Location")
+
+	// The run B pays, seen from A while it pays.
+	p := progressOn(t, alice, runPath)
+	if !p.Running || p.Total != 3 {
+		t.Fatalf("progress on A of B's run = %+v, want it running with 3 rows", p)
+	}
+	alice.get(plan)
+	resp, body = alice.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "The ledger is in use") {
+		t.Fatalf("run clicked on A while B pays = %d, want 409 The ledger is in use\n%s", resp.StatusCode, body)
+	}
+	if p := progressOn(t, alice, runPath); !p.Running {
+		t.Fatalf("B's run ended before A's click was refused (%+v): the refusal above proves nothing; slow the sandbox more", p)
+	}
+	a.sandbox.SetFaults(sandbox.Faults{})
+
+	p = waitRun(t, alice, runPath)
+	if p.Status != string(ledger.RunFinished) || p.Total != 3 || p.Done != 3 {
+		t.Fatalf("final progress on A = %+v", p)
+	}
+	code, body := alice.get(runPath)
+	for _, want := range []string{`id="results"`, "T-two-1", "LOADED", "NEEDS_ACTION"} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("results page on A of B's run = %d, lacks %q", code, want)
+		}
+	}
+	if code, body := alice.get(runPath + "/results.xlsx"); code != http.StatusOK || !strings.HasPrefix(body, "PK") {
+		t.Errorf("results workbook on A of B's run = %d, want an XLSX", code)
+	}
+
+	// One run; every load and payout once at MassPay.
+	runs, err := a.ledger.Runs(ctx)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs in the ledger = %d, %v; want 1", len(runs), err)
+	}
+	audit := a.sandbox.Audit()
+	seen := map[string]int{}
+	for _, l := range audit.Loads {
+		seen["load "+l.ClientLoadID]++
+	}
+	for _, po := range audit.Payouts {
+		seen["payout "+po.ClientTransferID]++
+	}
+	if len(seen) == 0 {
+		t.Fatal("the sandbox paid nothing")
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("%s sent to MassPay %d times", id, n)
+		}
+	}
+
+	// B's copy of the sheet: the uploaded bytes, private to the console.
+	sum := sha256.Sum256(content)
+	dir := filepath.Join(b.srv.cfg.DataDir, dirSheets, hex.EncodeToString(sum[:]))
+	got, err := os.ReadFile(filepath.Join(dir, "june.csv"))
+	if err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("B's cached sheet = %q, %v", got, err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "june.csv"): 0o600} {
+		if fi, err := os.Stat(path); err != nil {
+			t.Error(err)
+		} else if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode().Perm(), want)
+		}
+	}
+}
+
+// progressOn reads a run's progress JSON as b.
+func progressOn(t *testing.T, b *browser, runPath string) progressJSON {
+	t.Helper()
+	code, body := b.get(runPath + "/progress")
+	if code != http.StatusOK {
+		t.Fatalf("progress = %d\n%s", code, body)
+	}
+	var p progressJSON
+	if err := json.Unmarshal([]byte(body), &p); err != nil {
+		t.Fatalf("progress JSON: %v\n%s", err, body)
+	}
+	return p
+}
