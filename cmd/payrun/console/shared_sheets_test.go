@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -148,4 +149,62 @@ func progressOn(t *testing.T, b *browser, runPath string) progressJSON {
 		t.Fatalf("progress JSON: %v\n%s", err, body)
 	}
 	return p
+}
+
+// A refused upload never reaches the ledger (it stays in this console's
+// folder until swept); a planned sheet the ledger lacks (uploaded before
+// the ledger kept sheets) is stored there when the console starts, so
+// other consoles can run it.
+func TestSheetsSharedOnlyWhenPlanned(t *testing.T) {
+	ctx := context.Background()
+	a := newEnv(t)
+	alice := a.signIn("alice")
+	bad := sample(t, "mistakes.csv")
+	if resp, _ := alice.upload("mistakes.csv", bad); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("upload of a sheet with mistakes = %d", resp.StatusCode)
+	}
+	badSum := sha256.Sum256(bad)
+	if ok, err := a.ledger.HasSheetFile(ctx, hex.EncodeToString(badSum[:])); err != nil || ok {
+		t.Fatalf("refused upload in the ledger: %v, %v", ok, err)
+	}
+
+	content := smallSheet("old")
+	alice.uploadPlan("old.csv", content)
+	sum := sha256.Sum256(content)
+	hash := hex.EncodeToString(sum[:])
+	// As if uploaded before migration 0012: the ledger lacks the bytes.
+	db, err := sql.Open("sqlite", a.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM sheet_files WHERE sha256 = ?`, hash); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := a.ledger.HasSheetFile(ctx, hash); ok {
+		t.Fatal("the sheet is still in the ledger")
+	}
+	// The console restarts on its data folder.
+	startConsole(t, a.path, a.srv.cfg.DataDir, a.sandbox, a.opts...)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, err := a.ledger.HasSheetFile(ctx, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a planned sheet of the data folder was not stored in the ledger at start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ok, _ := a.ledger.HasSheetFile(ctx, hex.EncodeToString(badSum[:])); ok {
+		t.Error("the refused upload was stored in the ledger at start")
+	}
+	f, err := a.ledger.SheetFileBySHA256(ctx, hash)
+	if err != nil || !bytes.Equal(f.Content, content) || f.Name != "old.csv" {
+		t.Fatalf("shared sheet = %q %q, %v", f.Content, f.Name, err)
+	}
 }
