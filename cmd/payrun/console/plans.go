@@ -87,7 +87,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 	planned := false
 	defer func() {
 		if !planned {
-			s.markRefused(sum)
+			s.markRefused(context.WithoutCancel(r.Context()), sum)
 		}
 		s.sweepRefused()
 	}()

@@ -208,3 +208,32 @@ func TestSheetsSharedOnlyWhenPlanned(t *testing.T) {
 		t.Fatalf("shared sheet = %q %q, %v", f.Content, f.Name, err)
 	}
 }
+
+// The same bytes uploaded again and refused (MassPay could not price them)
+// after a plan of them was recorded: the planned sheet stays the sheet.
+// The refusal used to mark its folder, whose marker file then sorted
+// before the sheet and was taken for it (the run refused as "Not
+// approved"), and the sweep would have removed the approved sheet a week
+// later.
+func TestRefusedReuploadKeepsPlannedSheet(t *testing.T) {
+	e := newEnv(t)
+	content := smallSheet("again")
+	alice, plan := approvedPlan(e, content)
+	e.sandbox.SetFaults(sandbox.Faults{ErrorRate: 1})
+	if resp, body := alice.upload("june.csv", content); resp.StatusCode != http.StatusBadGateway {
+		t.Fatalf("upload while MassPay fails = %d, want 502 Pricing failed\n%s", resp.StatusCode, body)
+	}
+	e.sandbox.SetFaults(sandbox.Faults{})
+	sum := sha256.Sum256(content)
+	if _, err := os.Stat(filepath.Join(e.srv.cfg.DataDir, dirSheets, hex.EncodeToString(sum[:]), refusedMarker)); err == nil {
+		t.Error("a planned sheet was marked refused: the sweep would remove it")
+	}
+	alice.get(plan)
+	resp, body := alice.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run of the plan after a refused re-upload = %d\n%s", resp.StatusCode, body)
+	}
+	if p := waitRun(t, alice, resp.Header.Get("Location")); p.Status != string(ledger.RunFinished) || p.Done != 3 {
+		t.Fatalf("final progress = %+v", p)
+	}
+}

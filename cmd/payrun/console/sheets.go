@@ -244,7 +244,9 @@ func (s *Server) localSheet(sum string) (string, error) {
 		return "", fmt.Errorf("find sheet %s: %w", sum, err)
 	}
 	for _, e := range ents {
-		if e.Type().IsRegular() {
+		// Not the refused marker, which sorts first: a stored sheet's
+		// name never starts with a dot (cleanSheetName).
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") {
 			return filepath.Join(s.cfg.DataDir, dirSheets, sum, e.Name()), nil
 		}
 	}
@@ -252,8 +254,13 @@ func (s *Server) localSheet(sum string) (string, error) {
 }
 
 // markRefused records that the upload stored under sum was refused now, so
-// sweepRefused removes it once the retention has passed.
-func (s *Server) markRefused(sum string) {
+// sweepRefused removes it once the retention has passed. Bytes the ledger
+// holds were planned before (this upload repeated them): they are not
+// marked, as a plan names them.
+func (s *Server) markRefused(ctx context.Context, sum string) {
+	if planned, err := s.cfg.Ledger.HasSheetFile(ctx, sum); err != nil || planned {
+		return // in doubt, kept: a sheet kept too long beats an approved one lost
+	}
 	p := filepath.Join(s.cfg.DataDir, dirSheets, sum, refusedMarker)
 	if err := os.WriteFile(p, []byte(s.now().UTC().Format(time.RFC3339Nano)), 0o600); err != nil {
 		s.cfg.Log.Error().Err(err).Msg("mark refused upload")
