@@ -1,16 +1,21 @@
 package console
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,4 +241,144 @@ func TestRefusedReuploadKeepsPlannedSheet(t *testing.T) {
 	if p := waitRun(t, alice, resp.Header.Get("Location")); p.Status != string(ledger.RunFinished) || p.Done != 3 {
 		t.Fatalf("final progress = %+v", p)
 	}
+}
+
+// A console process killed while it pays (its host gone, data folder and
+// all): the other console runs the same plan again from the ledger's copy
+// of the sheet, resumes the rows the dead one left in flight with their
+// stored requests, and finishes the sheet; MassPay saw every load once.
+func TestConsoleKilledMidRunAnotherFinishes(t *testing.T) {
+	for _, be := range []struct {
+		name string
+		loc  func(t *testing.T) string
+	}{
+		{"postgres", func(t *testing.T) string { return pgtest.URL(t) }},
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "payrun.db") }},
+	} {
+		t.Run(be.name, func(t *testing.T) { testConsoleKilledMidRun(t, be.loc(t)) })
+	}
+}
+
+func testConsoleKilledMidRun(t *testing.T, loc string) {
+	ctx := context.Background()
+	b := newEnvAt(t, loc)
+	dirA := filepath.Join(t.TempDir(), "console-a")
+	a, kill := startChildConsole(t, loc, b.sandbox.URL(), dirA)
+
+	var sheet strings.Builder
+	sheet.WriteString("client_transfer_id,internal_user_id,first_name,last_name,email,country,amount\n")
+	const rows = 12
+	for i := 1; i <= rows; i++ {
+		fmt.Fprintf(&sheet, "T-kill-%d,u-%d,Ana,Silva,ana%d@example.com,USA,%d.25\n", i, i, i, 10+i)
+	}
+	alice := a.signIn("alice")
+	plan := alice.uploadPlan("june.csv", []byte(sheet.String()))
+	bob := b.signIn("bob")
+	bob.get(plan)
+	if resp, body := bob.post(plan+"/approve", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve on B = %d\n%s", resp.StatusCode, body)
+	}
+
+	b.sandbox.SetFaults(sandbox.Faults{Latency: 300 * time.Millisecond})
+	alice.get(plan)
+	resp, body := alice.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run on A = %d\n%s", resp.StatusCode, body)
+	}
+	first := resp.Header.Get("Location")
+	onB := alice.at(b)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		p := progressOn(t, onB, first)
+		if !p.Running {
+			t.Fatalf("A's run ended before it was killed (%+v): slow the sandbox more", p)
+		}
+		if p.Done >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's run made no progress: %+v", p)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	kill()
+	if err := os.RemoveAll(dirA); err != nil {
+		t.Fatal(err)
+	}
+	if p := progressOn(t, onB, first); p.Done >= p.Total {
+		t.Fatalf("A's run was done when it was killed (%+v): nothing left to take over", p)
+	}
+
+	// B runs the plan again. The dead process's lock goes with it (its
+	// connection, its flock): allow the server a moment to notice.
+	onB.get(plan)
+	var second string
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		resp, body = onB.post(plan+"/run", nil)
+		if resp.StatusCode == http.StatusSeeOther {
+			second = resp.Header.Get("Location")
+			break
+		}
+		if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "The ledger is in use") || time.Now().After(deadline) {
+			t.Fatalf("run on B after A died = %d\n%s", resp.StatusCode, body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.sandbox.SetFaults(sandbox.Faults{})
+	p := waitRun(t, onB, second)
+	if p.Status != string(ledger.RunFinished) || p.Done != p.Total || p.Total == 0 {
+		t.Fatalf("B's run = %+v, want every row final", p)
+	}
+	counts := map[string]int{}
+	for _, l := range b.sandbox.Audit().Loads {
+		counts[l.ClientLoadID]++
+	}
+	if len(counts) != rows {
+		t.Errorf("MassPay holds loads for %d ids, want %d: %v", len(counts), rows, counts)
+	}
+	for id, n := range counts {
+		if n != 1 {
+			t.Errorf("load %s sent %d times", id, n)
+		}
+	}
+	for i := 1; i <= rows; i++ {
+		r, err := b.ledger.Row(ctx, fmt.Sprintf("T-kill-%d", i))
+		if err != nil || !r.State.Final() {
+			t.Errorf("row T-kill-%d: %v, %v; want final", i, r.State, err)
+		}
+	}
+}
+
+// startChildConsole starts a console in another process of this test
+// binary, on the ledger at loc, the sandbox at apiURL and data folder
+// dataDir. kill SIGKILLs it, as a host that dies.
+func startChildConsole(t *testing.T, loc, apiURL, dataDir string) (child *env, kill func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childConsoleEnv+"="+loc, childSandboxEnv+"="+apiURL, childDataDirEnv+"="+dataDir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	kill = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(func() { stdin.Close(); kill() })
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("child console did not start: %v", err)
+	}
+	return &env{t: t, http: &httptest.Server{URL: "http://" + strings.TrimSpace(addr)}}, kill
 }
