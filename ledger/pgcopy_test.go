@@ -26,11 +26,19 @@ func TestCopyToPostgres(t *testing.T) {
 			walk(t, src, "a-2", ledger.StateFailed)
 		}
 	}
+	sheet, err := src.StoreSheetFile(ctx, "june.csv", []byte("client_transfer_id,amount\n\x00\xffT-1,1\n"), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	url := pgtest.URL(t)
 	dst := openAt(t, url)
 	rep, err := src.CopyToPostgres(ctx, dst)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A stored sheet's bytes (BLOB to bytea) arrive as they left.
+	if got, err := dst.SheetFileBySHA256(ctx, sheet.SHA256); err != nil || !bytes.Equal(got.Content, sheet.Content) || got.Name != "june.csv" {
+		t.Errorf("copied sheet = %q %q, %v", got.Content, got.Name, err)
 	}
 	counts := map[string]int64{}
 	for _, c := range rep.Tables {
@@ -39,7 +47,7 @@ func TestCopyToPostgres(t *testing.T) {
 	if counts["runs"] != 2 || counts["rows"] != 3 || counts["run_rows"] != 6 || counts["events"] == 0 {
 		t.Errorf("counts %v", counts)
 	}
-	for _, want := range []string{"plans", "console_users", "console_sessions", "alerts", "payee_routes", "archived_runs", "requests"} {
+	for _, want := range []string{"plans", "console_users", "console_sessions", "alerts", "payee_routes", "archived_runs", "requests", "sheet_files"} {
 		if _, ok := counts[want]; !ok {
 			t.Errorf("table %s not copied (copied %v)", want, counts)
 		}

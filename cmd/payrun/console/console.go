@@ -58,7 +58,9 @@ type Config struct {
 	// shown on every page and recorded in runs.
 	Environment string
 	// DataDir keeps uploaded sheets (named by their SHA-256), plan workbooks
-	// and results workbooks. It is created with mode 0700.
+	// and results workbooks. It is created with mode 0700. A planned
+	// sheet is kept in the ledger too, which is its source: DataDir is a
+	// cache of it, so consoles on one ledger need not share a folder.
 	DataDir string
 	// SecureCookies marks cookies Secure; set it when serving TLS.
 	SecureCookies bool
@@ -192,8 +194,9 @@ func New(cfg Config) (*Server, error) {
 	s.routes()
 	s.sweepRefused()
 	s.sweepAuth(context.Background())
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.sweepEvery(time.Hour)
+	go s.shareLocalSheets()
 	s.sums = summaries{running: true, visited: map[int64]bool{}, done: make(chan struct{})}
 	return s, nil
 }

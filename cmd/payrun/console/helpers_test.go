@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/payrun/payrun/internal/pgtest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/masspay"
 	"github.com/payrun/payrun/masspay/sandbox"
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(childConsoleEnv); path != "" {
 		os.Exit(runChildConsole(path)) // TestTwoProcessesShareSessions's second console
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m)) // stops the throwaway PostgreSQL, if a test started one
 }
 
 // testAPIKey is the sandbox key of the tests: distinctive, so a test can
@@ -61,13 +62,20 @@ type envOption func(*Config)
 // (approvers) and vic (viewer).
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "payrun.db"), opts...)
+}
+
+// newEnvAt is newEnv on the ledger at loc: a file path, or a postgres:// URL
+// (pgtest.URL).
+func newEnvAt(t *testing.T, loc string, opts ...envOption) *env {
+	t.Helper()
 	dir := t.TempDir()
 	sb, err := sandbox.Start(sandbox.Config{APIKey: testAPIKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	e := startConsole(t, filepath.Join(dir, "payrun.db"), filepath.Join(dir, "console"), sb, opts...)
+	e := startConsole(t, loc, filepath.Join(dir, "console"), sb, opts...)
 	for name, role := range map[string]ledger.ConsoleRole{"alice": ledger.RolePreparer, "bob": ledger.RoleApprover,
 		"carol": ledger.RoleApprover, "vic": ledger.RoleViewer} {
 		e.addUser(name, role)

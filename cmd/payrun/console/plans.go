@@ -87,7 +87,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 	planned := false
 	defer func() {
 		if !planned {
-			s.markRefused(sum)
+			s.markRefused(context.WithoutCancel(r.Context()), sum)
 		}
 		s.sweepRefused()
 	}()
@@ -117,6 +117,13 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request, sess *session) {
 	if err != nil {
 		s.cfg.Log.Error().Err(err).Msg("price sheet")
 		s.message(w, r, http.StatusBadGateway, "Pricing failed", "MassPay could not price the sheet: "+err.Error(), "/")
+		return
+	}
+	// The sheet goes into the ledger before its plan: no plan is recorded
+	// that a console on the ledger could not run.
+	if err := s.shareSheet(r.Context(), path, sess.user); err != nil {
+		s.cfg.Log.Error().Err(err).Msg("store sheet in the ledger")
+		s.message(w, r, http.StatusInternalServerError, "Plan not recorded", "The sheet could not be stored in the ledger: "+err.Error(), "/")
 		return
 	}
 	rec, err := s.cfg.Ledger.RecordPlan(r.Context(), ledger.PlanInfo{
@@ -215,7 +222,7 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 		d.NeedDetails, d.Unchecked = plan.NeedDetails, plan.DetailsUnchecked
 	}
 	d.Left = rec.Rows
-	if path, err := s.sheetFile(rec.SheetSHA256); err == nil {
+	if path, err := s.sheetFile(r.Context(), rec.SheetSHA256); err == nil {
 		if st, err := reconcile.SheetStanding(r.Context(), s.cfg.Ledger, ingest.SheetRows(path, s.ingestOptions())); err == nil {
 			d.Left, d.Earlier, d.NothingLeft = st.Left(), st.Text(), st.NothingLeft()
 		} else {
@@ -225,8 +232,8 @@ func (s *Server) planPage(w http.ResponseWriter, r *http.Request, sess *session)
 	d.SelfPlan = strings.EqualFold(rec.PreparedBy, sess.user)
 	d.CanApprove = rec.Status == ledger.PlanPending && canApprove(sess.role) && !d.SelfPlan
 	d.CanRun = rec.Status == ledger.PlanApproved && canPrepare(sess.role) && !d.NothingLeft
-	if _, err := os.Stat(s.planWorkbookPath(rec.ID)); err == nil {
-		d.Workbook = true
+	if _, err := os.Stat(s.planWorkbookPath(rec.ID)); err == nil || d.Priced {
+		d.Workbook = true // written at upload, or from the quote just shown
 	}
 	s.render(w, r, http.StatusOK, "plan", fmt.Sprintf("Plan %d: %s", rec.ID, rec.SheetName), d)
 }
@@ -240,9 +247,9 @@ func (s *Server) pricedPlan(ctx context.Context, rec ledger.Plan) (*results.Plan
 	if p != nil {
 		return p, nil
 	}
-	path, err := s.sheetFile(rec.SheetSHA256)
+	path, err := s.sheetFile(ctx, rec.SheetSHA256)
 	if err != nil {
-		return nil, errors.New("the sheet of this plan is not stored in this console (it was planned elsewhere); its totals are shown as recorded")
+		return nil, errors.New("the sheet of this plan is stored neither in this console nor in the ledger (it was planned by payrun plan, or before the ledger kept sheets); its totals are shown as recorded")
 	}
 	if s.cfg.API == nil {
 		return nil, errors.New("no MassPay connection to price the sheet")
@@ -286,8 +293,17 @@ func (s *Server) planWorkbook(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	path := s.planWorkbookPath(rec.ID)
 	if _, err := os.Stat(path); err != nil {
-		s.message(w, r, http.StatusNotFound, "No workbook", "This console has no workbook for this plan.", fmt.Sprintf("/plans/%d", rec.ID))
-		return
+		// Uploaded on another console (or written before a restart
+		// that lost it): written from the quote the plan page shows,
+		// priced again from the ledger's copy of the sheet.
+		p, perr := s.pricedPlan(r.Context(), rec)
+		if perr == nil {
+			perr = results.WritePlan(path, p)
+		}
+		if perr != nil {
+			s.message(w, r, http.StatusNotFound, "No workbook", "This console has no workbook for this plan: "+perr.Error(), fmt.Sprintf("/plans/%d", rec.ID))
+			return
+		}
 	}
 	s.record(r, sess.user, "download", 0, fmt.Sprintf("%s downloaded the workbook of plan %d", sess.user, rec.ID), map[string]string{"plan_id": strconv.FormatInt(rec.ID, 10)})
 	serveAttachment(w, r, path, fmt.Sprintf("plan-%d.xlsx", rec.ID))

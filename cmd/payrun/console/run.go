@@ -96,9 +96,9 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	}()
 
 	// 1. The sheet: exactly the bytes approved, and still valid.
-	path, err := s.sheetFile(rec.SheetSHA256)
+	path, err := s.sheetFile(ctx, rec.SheetSHA256)
 	if err != nil {
-		return 0, &runRefusal{http.StatusNotFound, "Sheet not here", "This console does not hold the sheet of this plan; upload it again.", ""}
+		return 0, &runRefusal{http.StatusNotFound, "Sheet not here", "Neither this console nor the ledger holds the sheet of this plan; upload it again.", ""}
 	}
 	sum, err := ingest.FileSHA256(path)
 	if err != nil {

@@ -314,14 +314,29 @@ func TestDisableEndsSessionsOnEveryConsole(t *testing.T) {
 // stdin closes.
 const childConsoleEnv = "PAYRUN_TEST_CHILD_CONSOLE"
 
+// childSandboxEnv and childDataDirEnv, when set, give the child console
+// the parent's sandbox (its API URL) and a data folder, instead of a
+// sandbox of its own and a folder beside the ledger file.
+const (
+	childSandboxEnv = "PAYRUN_TEST_CHILD_SANDBOX"
+	childDataDirEnv = "PAYRUN_TEST_CHILD_DATA_DIR"
+)
+
 func runChildConsole(path string) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "child console:", err); return 1 }
-	sb, err := sandbox.Start(sandbox.Config{APIKey: testAPIKey})
-	if err != nil {
-		return fail(err)
+	apiURL, dataDir := os.Getenv(childSandboxEnv), os.Getenv(childDataDirEnv)
+	if apiURL == "" {
+		sb, err := sandbox.Start(sandbox.Config{APIKey: testAPIKey})
+		if err != nil {
+			return fail(err)
+		}
+		defer sb.Close()
+		apiURL = sb.URL()
 	}
-	defer sb.Close()
-	client, err := masspay.New(masspay.Config{BaseURL: sb.URL(), APIKey: testAPIKey})
+	if dataDir == "" {
+		dataDir = path + ".child-console"
+	}
+	client, err := masspay.New(masspay.Config{BaseURL: apiURL, APIKey: testAPIKey})
 	if err != nil {
 		return fail(err)
 	}
@@ -330,7 +345,7 @@ func runChildConsole(path string) int {
 		return fail(err)
 	}
 	defer l.Close()
-	s, err := New(Config{Ledger: l, API: client, Environment: "sandbox", DataDir: path + ".child-console", Log: zerolog.Nop()})
+	s, err := New(Config{Ledger: l, API: client, Environment: "sandbox", DataDir: dataDir, Log: zerolog.Nop()})
 	if err != nil {
 		return fail(err)
 	}
