@@ -306,7 +306,7 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	_ = os.Remove(mistakes)
 	log.Info().Msg("paying sheet")
 	fmt.Fprintf(w.m.humanOut(), "== %s\n", name)
-	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes, alertsByCaller: true}
+	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes, alertsByCaller: true, leaseCommand: inboxLeaseCommand + w.dir}
 	err := rc.Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
@@ -489,7 +489,8 @@ func lockInbox(dir, name string) (func(), error) {
 }
 
 // probeLedger fails with exit 3 when another process (a payrun run by hand)
-// holds the ledger, before any sheet is touched. A ledger not yet there is
+// holds the ledger, or on PostgreSQL has a run in progress that is not
+// another inbox's, before any sheet is touched. A ledger not yet there is
 // held by nobody and is left for the first run to create: a tick that pays
 // nothing leaves no empty payrun.db behind.
 func probeLedger(ctx context.Context, path string) error {
@@ -505,5 +506,7 @@ func probeLedger(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	return lk.Release()
+	// On PostgreSQL a run holds no lock: its run lease shows it. Other
+	// inboxes' runs are left to the sheet leases.
+	return errors.Join(runInProgress(ctx, l, path, true, "the inbox leaves its files untouched"), lk.Release())
 }
