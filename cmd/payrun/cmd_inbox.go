@@ -503,6 +503,13 @@ func probeLedger(ctx context.Context, path string) error {
 	}
 	defer l.Close()
 	lk, err := lockLedger(ctx, l, path, "payrun inbox (probe)", "the inbox leaves its files untouched")
+	// On PostgreSQL inboxes on other hosts probe too, each holding the
+	// lock a moment: a refusal is tried again for a second before it
+	// counts (autopay apply, a ledger migrate, hold it far longer).
+	for try := 0; err != nil && l.Postgres() && try < 10 && ctx.Err() == nil; try++ {
+		time.Sleep(100 * time.Millisecond)
+		lk, err = lockLedger(ctx, l, path, "payrun inbox (probe)", "the inbox leaves its files untouched")
+	}
 	if err != nil {
 		return err
 	}

@@ -157,10 +157,36 @@ func (h *heldSheet) renewOnce(ctx context.Context) bool {
 // keep stops the background renewal and renews the lease a last time,
 // compare-and-set on its generation: true means the sheet is still this
 // inbox's to file. A lease taken over meanwhile (this host stalled past
-// it) is the new holder's sheet, and it files it.
+// it) is the new holder's sheet, and it files it. A renewal that fails
+// otherwise (the database unreachable) is tried three times, a second
+// apart, and then counts as lost: a sheet left in incoming is filed by a
+// later tick (as nothing to pay), where one filed by two hosts would read
+// as paid twice.
 func (h *heldSheet) keep(ctx context.Context) bool {
 	h.halt()
-	return h.renewOnce(context.WithoutCancel(ctx))
+	ctx = context.WithoutCancel(ctx)
+	for try := 0; ; try++ {
+		h.mu.Lock()
+		if h.lost.Load() {
+			h.mu.Unlock()
+			return false
+		}
+		s, err := h.l.RenewSheetLease(ctx, h.cur, h.lease)
+		if err == nil {
+			h.cur = s
+			h.mu.Unlock()
+			return true
+		}
+		h.mu.Unlock()
+		if errors.Is(err, ledger.ErrSheetLeaseLost) || try == 2 {
+			h.log.Error().Err(err).Msg("sheet lease not confirmed before filing; the sheet stays in incoming")
+			if errors.Is(err, ledger.ErrSheetLeaseLost) {
+				h.lost.Store(true)
+			}
+			return false
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 // halt stops the background renewal.

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/internal/pgtest"
 	"github.com/payrun/payrun/ledger"
@@ -235,5 +238,49 @@ func TestTwoHostsInboxesTakeOneSheetOnce(t *testing.T) {
 				t.Errorf("nothing-to-pay/ holds %v, want the copy and its results", got)
 			}
 		})
+	}
+}
+
+// An inbox that stalled past its sheet lease (renewals stopped) and was
+// taken over does not confirm the lease before filing, and its release
+// leaves the new holder's lease alone; a third inbox is told who holds the
+// sheet; a sheet gone from incoming (filed by another host on a shared
+// folder) is reported as gone, not as an error.
+func TestInboxSheetLeaseTakenOverWhileStalled(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "incoming"), 0o750)
+	path := filepath.Join(dir, "incoming", "june.csv")
+	writeSheet(t, path, "LS", 1)
+	m := &Main{Stdout: new(bytes.Buffer), Stderr: new(bytes.Buffer), Getenv: func(string) string { return "" }}
+	worker := func(owner string) *inboxWorker {
+		return &inboxWorker{m: m, dir: dir, ledgerPath: url, log: zerolog.Nop(), owner: owner, host: "h", lease: 300 * time.Millisecond}
+	}
+	a := worker("host-a/1/aa")
+	held, holder, err := a.takeSheet(ctx, "june.csv", path)
+	if err != nil || held == nil {
+		t.Fatalf("take = %v, %q, %v", held, holder, err)
+	}
+	held.halt() // A stalls: no more renewals
+	time.Sleep(400 * time.Millisecond)
+	b := worker("host-b/2/bb")
+	heldB, _, err := b.takeSheet(ctx, "june.csv", path)
+	if err != nil || heldB == nil {
+		t.Fatalf("B's take of A's lapsed lease = %v, %v", heldB, err)
+	}
+	defer heldB.release(ctx)
+	if held.keep(ctx) {
+		t.Error("A confirmed a lease B took over")
+	}
+	held.release(ctx)
+	if _, holder, err := worker("host-c/3/cc").takeSheet(ctx, "june.csv", path); err != nil || holder != "host-b/2/bb" {
+		t.Errorf("C's take while B holds it: holder %q, %v; want host-b's", holder, err)
+	}
+	if !heldB.keep(ctx) {
+		t.Error("B lost its lease to A's release")
+	}
+	if _, _, err := a.takeSheet(ctx, "gone.csv", filepath.Join(dir, "incoming", "gone.csv")); !errors.Is(err, errSheetGone) {
+		t.Errorf("take of a sheet gone from incoming = %v, want errSheetGone", err)
 	}
 }
