@@ -99,6 +99,9 @@ func (w *inboxWorker) takeSheet(ctx context.Context, name, path string) (*heldSh
 	s, ok, err := l.TakeSheetLease(ctx, ingestKey(sum, w.ingestOpts, nil), name, w.owner, w.lease)
 	if err != nil || !ok {
 		l.Close()
+		if s.Owner == "" {
+			s.Owner = "another inbox" // released between the take and the read
+		}
 		return nil, s.Owner, err
 	}
 	h := &heldSheet{l: l, log: w.log.With().Str("sheet", name).Int64("lease_gen", s.Gen).Logger(), lease: w.lease, cur: s,
