@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
 	"github.com/payrun/payrun/ledger/flock"
 )
@@ -32,6 +33,11 @@ import (
 //   - One inbox works a folder at a time (an flock on DIR/.payrun-inbox.lock),
 //     and a ledger in use by any payrun run makes the inbox exit 3 at once:
 //     cron starting it again while the last one runs changes nothing.
+//   - On a PostgreSQL ledger the flock is per host
+//     (DIR/.payrun-inbox.<host>.lock) and each sheet is taken under a lease
+//     in the ledger (inbox_lease.go): inboxes on several hosts, on one
+//     shared folder or each on its own copy, pay each sheet once, and a
+//     dead host's sheet is taken over once its lease lapses.
 //   - A sheet whose run was interrupted (signal, crash, locked ledger) stays
 //     in incoming: the next tick re-runs it, which resumes without paying
 //     anyone twice.
@@ -50,6 +56,10 @@ type InboxCommand struct {
 	create          bool
 	interval        time.Duration
 	kycNotice       string // passed on to payrun run
+	// claimLease (PostgreSQL ledger) is how long a sheet this inbox took
+	// stays its own without a renewal; passed on to payrun run, for the
+	// rows its run claims, when given.
+	claimLease time.Duration
 }
 
 const inboxUsage = "[flags] DIR"
@@ -83,6 +93,7 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs.BoolVar(&c.create, "create", false, "create DIR and its incoming, done and failed folders if missing (once, when setting the inbox up)")
 	fs.DurationVar(&c.interval, "interval", time.Minute, "without --once: how often to look for new sheets")
 	kycNoticeFlag(fs, &c.kycNotice)
+	fs.DurationVar(&c.claimLease, "claim-lease", 30*time.Second, "PostgreSQL ledger: how long a sheet this inbox took (and each row its run claimed) stays its own without a renewal; a dead host's sheet is taken over by another host's inbox after it")
 	if err := m.parseFlags(fs, args, hint); err != nil {
 		return err
 	}
@@ -119,7 +130,19 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	ledgerPath = m.defaultLedger(ledgerPath, c.api.sandbox)
 
-	unlock, err := lockInbox(dir)
+	if c.claimLease <= 0 {
+		return &UsageError{Err: fmt.Errorf("claim lease %v: give a positive duration", c.claimLease), Hint: "--claim-lease 30s"}
+	}
+	pg := ledger.IsPostgresURL(ledgerPath)
+	host := inboxHost(m)
+	lockName := ".payrun-inbox.lock"
+	if pg {
+		// Per host: other hosts' inboxes on this folder are kept apart
+		// by the sheet leases, not by an flock a network folder may not
+		// honour and a dead host may leave behind.
+		lockName = ".payrun-inbox." + fileSafe(host) + ".lock"
+	}
+	unlock, err := lockInbox(dir, lockName)
 	if err != nil {
 		return err
 	}
@@ -131,6 +154,10 @@ func (c *InboxCommand) Run(ctx context.Context, m *Main, args []string) error {
 		}
 	})
 	w := &inboxWorker{m: m, dir: dir, settle: settle, ledgerPath: ledgerPath, runArgs: runArgs, log: log}
+	if pg {
+		w.ingestOpts, _, _ = c.sheet.options(m.Getenv)
+		w.host, w.owner, w.lease = host, inboxOwner(host), c.claimLease
+	}
 	for {
 		// MassPay first, with this key, as payrun run does: a tick that
 		// cannot pay (no key, a key MassPay refuses) stops before the
@@ -168,6 +195,13 @@ type inboxWorker struct {
 	ledgerPath string
 	runArgs    []string // flags for payrun run, before the sheet
 	log        zerolog.Logger
+	// owner, on a PostgreSQL ledger, names this inbox in the sheet leases
+	// it takes (ingestOpts key them, lease is their length, host names
+	// this host); "" on SQLite, one host's ledger, where none are taken.
+	owner      string
+	host       string
+	lease      time.Duration
+	ingestOpts ingest.IngestOptions
 }
 
 // passResult counts a pass's sheets by outcome.
@@ -236,6 +270,32 @@ func (w *inboxWorker) pass(ctx context.Context) (passResult, error) {
 func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error) {
 	path := filepath.Join(w.dir, "incoming", name)
 	work := filepath.Join(w.dir, ".work")
+	log := w.log.With().Str("sheet", name).Logger()
+	var held *heldSheet
+	if w.owner != "" {
+		var (
+			holder string
+			err    error
+		)
+		held, holder, err = w.takeSheet(ctx, name, path)
+		switch {
+		case errors.Is(err, errSheetGone):
+			log.Info().Msg("sheet moved away by another inbox; skipped")
+			return sheetGone, nil
+		case err != nil:
+			log.Error().Err(err).Msg("take sheet lease; sheet left in incoming for the next tick")
+			return sheetDeferred, &ExitError{Code: ExitAborted, Err: err}
+		case held == nil:
+			log.Info().Str("holder", holder).Msg("sheet being paid by another inbox; left for the next tick")
+			fmt.Fprintf(w.m.Stdout, "%s: being paid by %s; left for the next tick\n", name, holder)
+			return sheetDeferred, nil
+		}
+		defer held.release(ctx)
+		// Each host its own work folder: on a shared folder, a host
+		// that took a stalled host's sheet over must not overwrite the
+		// results the stalled one is still writing.
+		work = filepath.Join(work, fileSafe(w.host))
+	}
 	if err := os.MkdirAll(work, 0o750); err != nil {
 		return sheetDeferred, &ExitError{Code: ExitAborted, Err: fmt.Errorf("create inbox work folder: %w", err)}
 	}
@@ -244,10 +304,9 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 	mistakes := filepath.Join(work, stem+".mistakes.txt")
 	_ = os.Remove(out)
 	_ = os.Remove(mistakes)
-	log := w.log.With().Str("sheet", name).Logger()
 	log.Info().Msg("paying sheet")
 	fmt.Fprintf(w.m.humanOut(), "== %s\n", name)
-	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes, alertsByCaller: true}
+	rc := &RunCommand{resultsMoved: true, mistakesOut: mistakes, alertsByCaller: true, leaseCommand: inboxLeaseCommand + w.dir}
 	err := rc.Run(ctx, w.m, append(append([]string{}, w.runArgs...), "--out", out, path))
 	code := ExitCode(err)
 	if err != nil && !errors.Is(err, errSilent) {
@@ -268,7 +327,18 @@ func (w *inboxWorker) runSheet(ctx context.Context, name string) (string, error)
 		log.Error().Int("exit", code).Msg("run aborted; sheet left in incoming for the next tick")
 		return sheetDeferred, err
 	}
+	if held != nil && !held.keep(ctx) {
+		// Taken over while this host stalled: the new holder files it.
+		log.Warn().Msg("sheet lease lost during the run; the inbox that took the sheet over files it")
+		return sheetDeferred, nil
+	}
 	dest, results, err := fileSheet(path, out, mistakes, filepath.Join(w.dir, sub, time.Now().Format("2006-01-02")))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, serr := os.Lstat(path); errors.Is(serr, os.ErrNotExist) {
+			log.Info().Msg("sheet moved away by another inbox; skipped")
+			return sheetGone, nil
+		}
+	}
 	if err != nil {
 		log.Error().Err(err).Msg("move sheet")
 		return outcome, &ExitError{Code: ExitAborted, Err: err}
@@ -390,10 +460,10 @@ func isTempName(name string) bool {
 	return false
 }
 
-// lockInbox takes the folder's inbox lock, or fails at once with exit 3
-// naming the holder.
-func lockInbox(dir string) (func(), error) {
-	path := filepath.Join(dir, ".payrun-inbox.lock")
+// lockInbox takes the folder's inbox lock (DIR/name), or fails at once
+// with exit 3 naming the holder.
+func lockInbox(dir, name string) (func(), error) {
+	path := filepath.Join(dir, name)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock inbox: %w", err)}
@@ -419,7 +489,8 @@ func lockInbox(dir string) (func(), error) {
 }
 
 // probeLedger fails with exit 3 when another process (a payrun run by hand)
-// holds the ledger, before any sheet is touched. A ledger not yet there is
+// holds the ledger, or on PostgreSQL has a run in progress that is not
+// another inbox's, before any sheet is touched. A ledger not yet there is
 // held by nobody and is left for the first run to create: a tick that pays
 // nothing leaves no empty payrun.db behind.
 func probeLedger(ctx context.Context, path string) error {
@@ -432,8 +503,17 @@ func probeLedger(ctx context.Context, path string) error {
 	}
 	defer l.Close()
 	lk, err := lockLedger(ctx, l, path, "payrun inbox (probe)", "the inbox leaves its files untouched")
+	// On PostgreSQL inboxes on other hosts probe too, each holding the
+	// lock a moment: a refusal is tried again for a second before it
+	// counts (autopay apply, a ledger migrate, hold it far longer).
+	for try := 0; err != nil && l.Postgres() && try < 10 && ctx.Err() == nil; try++ {
+		time.Sleep(100 * time.Millisecond)
+		lk, err = lockLedger(ctx, l, path, "payrun inbox (probe)", "the inbox leaves its files untouched")
+	}
 	if err != nil {
 		return err
 	}
-	return lk.Release()
+	// On PostgreSQL a run holds no lock: its run lease shows it. Other
+	// inboxes' runs are left to the sheet leases.
+	return errors.Join(runInProgress(ctx, l, path, true, "the inbox leaves its files untouched"), lk.Release())
 }

@@ -65,6 +65,9 @@ type RunCommand struct {
 	// what to send.
 	alertsByCaller bool
 	ran            alert.RunInfo
+	// leaseCommand, set by the inbox ("payrun inbox DIR"), names the
+	// run in its run lease on a PostgreSQL ledger; else "payrun run SHEET".
+	leaseCommand string
 }
 
 const runUsage = "[flags] SHEET.xlsx|SHEET.csv"
@@ -207,6 +210,14 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 		return &ExitError{Code: ExitAborted, Err: fmt.Errorf("begin run: %w", err)}
 	}
 	runField.set(run.ID)
+	if claimOwner != "" {
+		cmd := firstNonEmpty(c.leaseCommand, "payrun run "+sheetPath)
+		endLease, err := holdRunLease(ctx, l, log, claimOwner, run.ID, cmd, c.claimLease)
+		if err != nil {
+			return &ExitError{Code: ExitAborted, Err: err}
+		}
+		defer endLease()
+	}
 	if c.requireApproval {
 		_, _ = l.AppendEvent(ctx, ledger.Event{Kind: ledger.EventRun, RunID: run.ID,
 			Message: fmt.Sprintf("run %d pays plan %d, prepared by %s and approved by %s", run.ID, approved.ID, approved.PreparedBy, approved.DecidedBy)})

@@ -153,6 +153,11 @@ func (e *payeeEnv) open(ctx context.Context, m *Main, write bool) (*payeeSession
 				return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock ledger %s: %w", path, err)}
 			}
 			closers = append(closers, func() { lock.Release() })
+			// On PostgreSQL a run holds no lock: its run lease shows it.
+			if err := runInProgress(ctx, l, path, false, "apply the rules once it is over"); err != nil {
+				s.close()
+				return nil, err
+			}
 		}
 	}
 	conn, err := m.openAPI(ctx, e.api, log, path)

@@ -49,7 +49,9 @@ func inboxOfIncoming(dir string) (string, bool) {
 		return "", false
 	}
 	root := filepath.Dir(abs)
-	if _, err := os.Stat(filepath.Join(root, ".payrun-inbox.lock")); err == nil {
+	// .payrun-inbox.lock, or .payrun-inbox.<host>.lock on a PostgreSQL
+	// ledger.
+	if locks, _ := filepath.Glob(filepath.Join(root, ".payrun-inbox*.lock")); len(locks) > 0 {
 		return root, true
 	}
 	for _, sub := range inboxFolders[1:] {

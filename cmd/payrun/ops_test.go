@@ -176,7 +176,7 @@ func TestInboxBusy(t *testing.T) {
 	os.MkdirAll(in, 0o750)
 	writeSheet(t, filepath.Join(in, "a.csv"), "BUSY", 1)
 
-	unlock, err := lockInbox(dir)
+	unlock, err := lockInbox(dir, ".payrun-inbox.lock")
 	if err != nil {
 		t.Fatal(err)
 	}
