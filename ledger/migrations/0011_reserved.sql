@@ -1,5 +1,0 @@
--- 0011: reserved. Another change (issue 22) adds its own 0011 at the same
--- time as 0012_sheet_files; migrations are numbered without gaps, so this
--- placeholder stands in until that one lands and replaces it (two 0011
--- files make the ledger refuse to load its migrations: a merge that keeps
--- both cannot go unnoticed). It changes nothing.

@@ -1,2 +1,0 @@
--- 0011: reserved, as migrations/0011_reserved.sql says: a placeholder for
--- another change's 0011, replaced when that one lands. It changes nothing.
