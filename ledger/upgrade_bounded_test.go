@@ -33,7 +33,7 @@ func BenchmarkUpgradeOpen200k(b *testing.B) {
 		b.Fatal(err)
 	}
 	db := rawDB(b, old)
-	for _, q := range []string{`DROP TABLE payee_routes`, `DROP TABLE sheet_files`, `DROP TABLE console_sessions`, `DROP TABLE console_signin_counters`, `DROP TABLE run_summaries`, `DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
+	for _, q := range []string{`DROP TABLE payee_routes`, `DROP TABLE sheet_files`, `DROP TABLE sheet_leases`, `DROP TABLE run_leases`, `DROP TABLE console_sessions`, `DROP TABLE console_signin_counters`, `DROP TABLE run_summaries`, `DROP TABLE archived_runs`, `DROP TABLE archived_rows`, `DROP INDEX runs_by_ingest_key`,
 		`ALTER TABLE runs DROP COLUMN ingest_key`,
 		`PRAGMA wal_checkpoint(TRUNCATE)`, `PRAGMA user_version = 6`} {
 		if _, err := db.Exec(q); err != nil {
