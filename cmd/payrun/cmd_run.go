@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/sheet"
+	"github.com/payrun/payrun/cmd/payrun/internal/runlease"
 	"github.com/payrun/payrun/internal/plural"
 	"github.com/payrun/payrun/ledger"
 )
@@ -90,7 +90,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	fs.StringVar(&c.format, "format", "", "results format: xlsx or csv (default: from --out, else xlsx)")
 	fs.Var(&c.resultsMode, "results-mode", resultsModeUsage)
 	kycNoticeFlag(fs, &c.kycNotice)
-	fs.DurationVar(&c.claimLease, "claim-lease", 30*time.Second, "PostgreSQL ledger: how long a row this runner claimed stays its own without a renewal; a dead runner's rows are taken over after it")
+	fs.DurationVar(&c.claimLease, "claim-lease", runlease.DefaultLease, "PostgreSQL ledger: how long a row this runner claimed stays its own without a renewal; a dead runner's rows are taken over after it")
 	if err := m.parseFlags(fs, args, "payrun run --sandbox samples/monthly-freelancers.xlsx"); err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	// each row paid by one runner.
 	claimOwner := ""
 	if l.Postgres() {
-		claimOwner = runnerName()
+		claimOwner = runlease.Name()
 	} else {
 		lock, err := lockLedger(ctx, l, ledgerPath, "payrun run "+sheetPath, "wait for it to finish")
 		if err != nil {
@@ -212,7 +212,7 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	runField.set(run.ID)
 	if claimOwner != "" {
 		cmd := firstNonEmpty(c.leaseCommand, "payrun run "+sheetPath)
-		endLease, err := holdRunLease(ctx, l, log, claimOwner, run.ID, cmd, c.claimLease)
+		endLease, err := runlease.Hold(ctx, l, log, claimOwner, run.ID, cmd, c.claimLease)
 		if err != nil {
 			return &ExitError{Code: ExitAborted, Err: err}
 		}
@@ -415,15 +415,6 @@ func abortOnSecondSignal(ctx context.Context, abort context.CancelFunc, m *Main)
 		}
 	}()
 	return func() { signal.Stop(ch); close(done) }
-}
-
-// runnerName names this runner in its row claims: host, pid and a random
-// part, so a restarted process with a reused pid is another claimant.
-func runnerName() string {
-	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 // absPath is p made absolute where it can be, for messages read elsewhere.
