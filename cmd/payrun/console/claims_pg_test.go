@@ -18,13 +18,15 @@ import (
 	"github.com/payrun/payrun/masspay/sandbox"
 )
 
-// On PostgreSQL payrun run takes no ledger lock (a second runner of a
-// sheet joins by claiming rows), so the console's lock does not keep it
-// out. A console run and such a runner on the same sheet at once: every
-// load reaches MassPay once. The console's runner does not claim rows, so
-// both work every row: the loser of a row's compare-and-set re-sends its
-// stored request with the same Idempotency-Key, and the requests (logged
-// below) roughly double, the money does not.
+// On PostgreSQL payrun run takes no ledger lock: a second runner of a
+// sheet joins by claiming rows. A console run and such a runner on the
+// same sheet at once share the rows as two payrun runs do: each row's
+// money requests are sent by one of them only, and every row is paid once.
+//
+// Before the console's runner claimed rows both worked every row (the
+// loser of a row's compare-and-set re-sent its stored request with the
+// same Idempotency-Key): 32 POST /load for 16 rows, each load reaching
+// MassPay once but every row worked twice.
 func TestConsoleRunBesideClaimingRunnerOnPostgres(t *testing.T) {
 	ctx := context.Background()
 	loc := pgtest.URL(t)
@@ -65,6 +67,17 @@ func TestConsoleRunBesideClaimingRunnerOnPostgres(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("console run = %d\n%s", resp.StatusCode, body)
 	}
+	// The console's run holds a run lease, which payrun autopay apply and
+	// the inbox's probe (runInProgress, package main) read as a run in
+	// progress: any live lease not an inbox's ("payrun inbox ...").
+	consoleRun := strings.TrimPrefix(resp.Header.Get("Location"), "/runs/")
+	live, err := other.LiveRunLeases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(live) != 1 || fmt.Sprint(live[0].RunID) != consoleRun || strings.HasPrefix(live[0].Command, "payrun inbox ") {
+		t.Errorf("live run leases while the console pays run %s: %+v; want the console's", consoleRun, live)
+	}
 	done := make(chan error, 1)
 	go func() {
 		rn := &batch.Runner{API: client, Ledger: other, ClaimOwner: "cron-host/1/test"}
@@ -76,6 +89,11 @@ func TestConsoleRunBesideClaimingRunnerOnPostgres(t *testing.T) {
 		t.Fatalf("the claiming runner: %v", err)
 	}
 	t.Logf("console run: %+v", p)
+	// The sandbox answers each POST /load once here (latency, no faults):
+	// a row worked by one runner sends its load once.
+	if n := e.sandbox.Requests()["POST /load/{}"]; n != rows {
+		t.Errorf("POST /load sent %d times for %d rows: rows were worked by both runners (requests %v)", n, rows, e.sandbox.Requests())
+	}
 	counts := map[string]int{}
 	for _, l := range e.sandbox.Audit().Loads {
 		counts[l.ClientLoadID]++
@@ -94,5 +112,37 @@ func TestConsoleRunBesideClaimingRunnerOnPostgres(t *testing.T) {
 			t.Errorf("row T-both-%d: %v, %v; want final", i, r.State, err)
 		}
 	}
-	t.Logf("sandbox requests: %v", e.sandbox.Requests())
+}
+
+// A payrun run on another host holds no ledger lock on PostgreSQL, only
+// its run lease: the console's Pay button is refused while that lease is
+// live, naming the run, as it is while another process holds the lock.
+// Once the runner has ended its lease, Pay starts the run.
+func TestConsoleRefusesRunWhileAnotherRunnerLeasesOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	e := newEnvAt(t, pgtest.URL(t))
+	alice, plan := approvedPlan(e, smallSheet("lease"))
+	const owner = "cron-host/4242/beef"
+	if err := e.ledger.HoldRunLease(ctx, owner, 77, "payrun run june.xlsx", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := alice.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "The ledger is in use") ||
+		!strings.Contains(body, "payrun run june.xlsx") || !strings.Contains(body, owner) {
+		t.Fatalf("run beside a live run lease = %d, want 409 naming it\n%s", resp.StatusCode, body)
+	}
+	if n := e.sandbox.Requests()["POST /load/{}"]; n != 0 {
+		t.Fatalf("a refused run sent %d loads", n)
+	}
+	if err := e.ledger.EndRunLease(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	alice.get(plan)
+	resp, body = alice.post(plan+"/run", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run once the lease ended = %d\n%s", resp.StatusCode, body)
+	}
+	if p := waitRun(t, alice, resp.Header.Get("Location")); p.Status != string(ledger.RunFinished) {
+		t.Fatalf("run = %+v", p)
+	}
 }

@@ -8,7 +8,9 @@
 // events, console users and plans with their approvals (the same plans
 // payrun plan and payrun approve record), and its Lock keeps one runner per
 // ledger, so a run started from a page while cron holds the ledger says so
-// instead of racing. Pages are server-rendered html/template with a little
+// instead of racing. On a PostgreSQL ledger a run also follows payrun run's
+// protocol there: a run lease, row claims shared with payrun run on other
+// hosts, and another runner's live run lease refusing the Pay button. Pages are server-rendered html/template with a little
 // progressive JavaScript (progress polling); everything is embedded.
 //
 // Security: sessions are random 256-bit ids in HttpOnly, SameSite=Strict
@@ -40,6 +42,7 @@ import (
 	"github.com/payrun/payrun/batch/flow"
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/batch/results"
+	"github.com/payrun/payrun/cmd/payrun/internal/runlease"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -75,6 +78,12 @@ type Config struct {
 	// Flow, when set, sizes the runs' window of rows in flight instead
 	// (batch.Runner.Flow).
 	Flow *flow.Limiter
+	// ClaimLease is, on a PostgreSQL ledger, how long a row the console's
+	// runner claimed, and its run lease, stay its own without a renewal
+	// (payrun run's --claim-lease; default runlease.DefaultLease): a dead
+	// console's rows are taken over, and its run reads as interrupted,
+	// this long after it died.
+	ClaimLease time.Duration
 	// SetupToken, when set, lets /setup?token=... create the first console
 	// user while the ledger has none. It stops working once a user exists.
 	SetupToken string
@@ -159,6 +168,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxUpload <= 0 {
 		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.ClaimLease <= 0 {
+		cfg.ClaimLease = runlease.DefaultLease
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 8

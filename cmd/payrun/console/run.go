@@ -15,6 +15,7 @@ import (
 	"github.com/payrun/payrun/batch/routing"
 	"github.com/payrun/payrun/batch/validate"
 	"github.com/payrun/payrun/cmd/payrun/internal/resultsnote"
+	"github.com/payrun/payrun/cmd/payrun/internal/runlease"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -118,9 +119,18 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 		return 0, &runRefusal{http.StatusConflict, "Nothing to pay", "Every row of this sheet was settled before (" + st.Text() + "); no run was started.", ""}
 	}
 
-	// 2. The ledger, locked: one runner per ledger, across processes.
+	// 2. The ledger, locked: one runner per ledger, across processes. On
+	// PostgreSQL the Lock is a session advisory lock that payrun run does
+	// not take (it shares a run's rows through claims and shows itself by
+	// a run lease instead), so a run lease of another runner refuses too.
+	// The console keeps the Lock there as well: taken before the leases
+	// are read and held while it pays, it makes the read and the console's
+	// own lease one step, so two consoles clicked at once still start one
+	// run per ledger, and whatever else takes the Lock (payrun ledger
+	// archive, an older payrun) still finds the ledger in use.
 	name := filepath.Base(path)
-	lock, err := s.cfg.Ledger.Lock(ctx, ledger.LockOwner{Command: fmt.Sprintf("payrun serve: %s runs plan %d (%s)", user, rec.ID, name)})
+	command := fmt.Sprintf("payrun serve: %s runs plan %d (%s)", user, rec.ID, name)
+	lock, err := s.cfg.Ledger.Lock(ctx, ledger.LockOwner{Command: command})
 	if err != nil {
 		var le *ledger.LockedError
 		if errors.As(err, &le) {
@@ -134,6 +144,17 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 			lock.Release()
 		}
 	}()
+	claimOwner := ""
+	if s.cfg.Ledger.Postgres() {
+		live, err := s.cfg.Ledger.LiveRunLeases(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if len(live) > 0 {
+			return 0, &runRefusal{http.StatusConflict, "The ledger is in use", leasedText(live[0]), "Nothing was paid. Try again when it has finished: rows it pays will not be paid twice."}
+		}
+		claimOwner = runlease.Name()
+	}
 
 	// 3. MassPay balances, then the run and its rows.
 	before, err := s.balances(ctx)
@@ -145,6 +166,20 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	if err != nil {
 		return 0, fmt.Errorf("begin run: %w", err)
 	}
+	// The run lease, at once: without it the run would read as
+	// interrupted (runStatus) to every console on the ledger.
+	endLease := func() {}
+	if claimOwner != "" {
+		if endLease, err = runlease.Hold(ctx, s.cfg.Ledger, s.cfg.Log, claimOwner, run.ID, command, s.cfg.ClaimLease); err != nil {
+			_, _ = s.cfg.Ledger.FinishRun(context.WithoutCancel(ctx), run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
+			return 0, err
+		}
+	}
+	defer func() {
+		if release {
+			endLease()
+		}
+	}()
 	abort := func(why string) {
 		_, _ = s.cfg.Ledger.FinishRun(context.WithoutCancel(ctx), run.ID, ledger.RunFinish{Status: ledger.RunAborted, BalancesAfter: before})
 		_, _ = s.cfg.Ledger.AppendEvent(context.WithoutCancel(ctx), ledger.Event{Kind: ledger.EventRun, RunID: run.ID, Message: why})
@@ -177,14 +212,17 @@ func (s *Server) StartRun(ctx context.Context, rec ledger.Plan, user string) (in
 	s.mu.Unlock()
 	started, release = true, false
 	s.wg.Add(1)
-	go s.pay(run.ID, lock, before)
+	go s.pay(run.ID, lock, endLease, claimOwner, before)
 	return run.ID, nil
 }
 
 // pay runs the runner, records the end of the run and writes its results.
-func (s *Server) pay(runID int64, lock *ledger.Lock, before ledger.Balances) {
+// claimOwner names the runner in its row claims on a PostgreSQL ledger
+// ("" on SQLite); endLease ends its run lease there.
+func (s *Server) pay(runID int64, lock *ledger.Lock, endLease func(), claimOwner string, before ledger.Balances) {
 	defer s.wg.Done()
 	defer func() {
+		endLease()
 		lock.Release()
 		s.mu.Lock()
 		s.active = nil
@@ -193,8 +231,14 @@ func (s *Server) pay(runID int64, lock *ledger.Lock, before ledger.Balances) {
 	log := s.cfg.Log.With().Int64("run_id", runID).Logger()
 	// Progress pages read the ledger, not the runner's reports: the same
 	// page then serves a run cron started.
-	rn := &batch.Runner{API: s.cfg.API, Ledger: s.cfg.Ledger, Workers: s.cfg.Workers, Flow: s.cfg.Flow, Log: log}
+	// On PostgreSQL a payrun run of the same sheet on another host may join:
+	// the rows are shared out by claims, each row worked by one runner.
+	rn := &batch.Runner{API: s.cfg.API, Ledger: s.cfg.Ledger, Workers: s.cfg.Workers, Flow: s.cfg.Flow, Log: log,
+		ClaimOwner: claimOwner, ClaimLease: s.cfg.ClaimLease}
 	stats, runErr := rn.Run(s.stop, s.calls, runID)
+	if claimOwner != "" {
+		log.Info().Str("runner", claimOwner).Int("rows_worked", stats.Worked).Msg("rows this runner worked; other runners on this ledger worked the rest")
+	}
 	ctx := context.WithoutCancel(s.calls)
 	after := before
 	if bals, err := s.balances(s.calls); err == nil {
@@ -258,6 +302,13 @@ func lockedText(le *ledger.LockedError) string {
 	}
 	return fmt.Sprintf("The ledger is in use by %q (pid %d on %s, since %s). One run at a time per ledger: this one was not started.",
 		cmd, o.PID, o.Host, o.Started.Local().Format("2006-01-02 15:04:05"))
+}
+
+// leasedText names the runner whose run lease keeps a PostgreSQL ledger in
+// use.
+func leasedText(r ledger.RunLease) string {
+	return fmt.Sprintf("The ledger is in use by %q (run %d, runner %s, since %s). One run at a time per ledger: this one was not started.",
+		r.Command, r.RunID, r.Owner, r.Started.Local().Format("2006-01-02 15:04:05"))
 }
 
 // ingestSheet records the sheet's rows in run runID, as payrun run does.

@@ -345,7 +345,9 @@ func runChildConsole(path string) int {
 		return fail(err)
 	}
 	defer l.Close()
-	s, err := New(Config{Ledger: l, API: client, Environment: "sandbox", DataDir: dataDir, Log: zerolog.Nop()})
+	// A short claim lease: once killed, its run lease and row claims
+	// lapse in seconds (TestConsoleKilledMidRunAnotherFinishes).
+	s, err := New(Config{Ledger: l, API: client, Environment: "sandbox", DataDir: dataDir, Log: zerolog.Nop(), ClaimLease: 2 * time.Second})
 	if err != nil {
 		return fail(err)
 	}
