@@ -181,6 +181,50 @@ func (l *Ledger) Lock(ctx context.Context, owner LockOwner) (*Lock, error) {
 	return lk, nil
 }
 
+// LockHeld reports whether a process (this one included) holds the
+// ledger's Lock now, for a reader that must not take it: the console
+// tells a run whose runner died (lock free) from one still paying. On
+// SQLite it tries the sidecar's flock and drops it at once when it got
+// it, so a Lock taken by another process in that instant is refused as if
+// the ledger were in use; it writes nothing. On PostgreSQL it asks
+// pg_locks, taking nothing.
+func (l *Ledger) LockHeld(ctx context.Context) (bool, error) {
+	if l.pg {
+		return l.lockHeldPG(ctx)
+	}
+	fi, err := os.Stat(l.path)
+	if err != nil {
+		return false, fmt.Errorf("probe ledger lock: %w", err)
+	}
+	identityLocks.Lock()
+	for _, c := range identityLocks.files {
+		if os.SameFile(c.fi, fi) && c.held {
+			identityLocks.Unlock()
+			return true, nil
+		}
+	}
+	identityLocks.Unlock()
+	f, err := os.Open(LockPath(l.path))
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil // never locked
+	}
+	if err != nil {
+		return false, fmt.Errorf("probe ledger lock: %w", err)
+	}
+	defer f.Close()
+	got, err := flock.TryLock(f)
+	if err != nil {
+		return false, fmt.Errorf("probe ledger lock: %w", err)
+	}
+	if got {
+		if err := flock.Unlock(f); err != nil {
+			return false, fmt.Errorf("probe ledger lock: %w", err)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
 // Owner is the lock's owner as recorded in the lock file.
 func (lk *Lock) Owner() LockOwner { return lk.owner }
 

@@ -68,6 +68,19 @@ func (l *Ledger) pgLockHolder(ctx context.Context, conn *sql.Conn) LockOwner {
 	return parseLockApp(app.String, started.Time)
 }
 
+// lockHeldPG reports whether a session holds the ledger Lock.
+func (l *Ledger) lockHeldPG(ctx context.Context) (bool, error) {
+	var held bool
+	err := l.lockdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks k
+		WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 2
+		AND k.classid = CAST(? AS BIGINT)::oid AND k.objid = `+pgLockKey+`::oid
+		AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database()))`, pgLockClass, pgLockLedger).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("probe ledger lock: %w", err)
+	}
+	return held, nil
+}
+
 // releasePG drops the advisory lock and closes its session.
 func (lk *Lock) releasePG() error {
 	_, err := lk.pgConn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(?, `+pgLockKey+`)`, pgLockClass, pgLockLedger)

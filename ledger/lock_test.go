@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/payrun/payrun/ledger"
 )
@@ -156,4 +157,39 @@ func TestLockSeesThroughSymlinkInProcess(t *testing.T) {
 		t.Fatalf("Lock through the symlink after Release = %v", err)
 	}
 	lk2.Release()
+}
+
+// LockHeld reads whether the Lock is held without keeping it: free on a
+// new ledger, held while a Lock (of this process or another handle) is,
+// free again once released, and a probe never stops the next Lock.
+func TestLockHeldProbe(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		loc := b.location(t)
+		l := openWithClock(t, loc, time.Now)
+		other := openWithClock(t, loc, time.Now)
+		if held, err := l.LockHeld(ctx); held || err != nil {
+			t.Fatalf("new ledger: held %v, %v", held, err)
+		}
+		lk, err := other.Lock(ctx, ledger.LockOwner{Command: "payrun run june.xlsx"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range []*ledger.Ledger{l, other} {
+			if held, err := h.LockHeld(ctx); !held || err != nil {
+				t.Fatalf("while locked: held %v, %v", held, err)
+			}
+		}
+		if err := lk.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if held, err := l.LockHeld(ctx); held || err != nil {
+			t.Fatalf("after release: held %v, %v", held, err)
+		}
+		lk, err = l.Lock(ctx, ledger.LockOwner{})
+		if err != nil {
+			t.Fatalf("lock after a probe: %v", err)
+		}
+		lk.Release()
+	})
 }

@@ -101,7 +101,8 @@ var flashes = map[string]string{
 func flashText(code string) string { return flashes[code] }
 
 var funcs = template.FuncMap{
-	"money": func(d decimal.Decimal, cur string) string { return formatMoney(d, cur) },
+	"money":       func(d decimal.Decimal, cur string) string { return formatMoney(d, cur) },
+	"interrupted": func() string { return interruptedText },
 	// count is "1 row", "2 rows": no page says "1 rows".
 	"count": plural.Count,
 	// verb is "is" for one, "are" for more: {{verb .N "is" "are"}}.

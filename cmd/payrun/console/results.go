@@ -197,13 +197,16 @@ func (s *Server) fillResults(ctx context.Context, d *runData) error {
 	return nil
 }
 
-// runFromPath reads the run the URL names, answering 404 itself.
+// runFromPath reads the run the URL names, answering 404 itself. A run
+// whose runner is gone comes back as runInterrupted (markInterrupted).
 func (s *Server) runFromPath(w http.ResponseWriter, r *http.Request) (ledger.Run, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err == nil && id > 0 {
 		run, err := s.cfg.Ledger.Run(r.Context(), id)
 		if err == nil {
-			return run, true
+			one := []ledger.Run{run}
+			s.markInterrupted(r.Context(), one, nil)
+			return one[0], true
 		}
 		if !errors.Is(err, ledger.ErrNotFound) {
 			s.cfg.Log.Error().Err(err).Msg("read run")

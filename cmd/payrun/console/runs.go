@@ -171,14 +171,16 @@ func (s *Server) runLines(ctx context.Context, limit int) ([]runLine, error) {
 		s.wg.Add(1)
 		go func() { defer s.wg.Done(); s.countSummaries(s.stop) }()
 	})
-	runs, err := s.cfg.Ledger.Runs(ctx)
+	all, err := s.cfg.Ledger.Runs(ctx)
 	if err != nil {
 		return nil, err
 	}
+	runs := slices.Clone(all)
 	slices.Reverse(runs)
 	if len(runs) > limit {
 		runs = runs[:limit]
 	}
+	s.markInterrupted(ctx, runs, all)
 	if len(runs) == 0 {
 		return nil, nil
 	}

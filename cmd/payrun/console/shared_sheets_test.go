@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -309,6 +310,36 @@ func testConsoleKilledMidRun(t *testing.T, loc string) {
 		t.Fatalf("A's run was done when it was killed (%+v): nothing left to take over", p)
 	}
 
+	// A's run reads as interrupted, not running, on B's run and runs
+	// pages once its runner is known gone: at once on SQLite (its lock
+	// went with it), once its run lease lapsed on PostgreSQL. The ledger
+	// still has it as running: the pages do not write.
+	interrupted := func(when string) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			p := progressOn(t, onB, first)
+			if p.Status == string(runInterrupted) && !p.Running {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: A's run = %+v, want interrupted", when, p)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		code, page := onB.get(first)
+		if code != http.StatusOK || !strings.Contains(page, `id="interrupted"`) || !strings.Contains(page, "run it again to resume; nothing is paid twice") {
+			t.Fatalf("%s: A's run page = %d, want it interrupted\n%s", when, code, page)
+		}
+		code, page = onB.get("/runs")
+		if code != http.StatusOK || !strings.Contains(page, ">interrupted</span>") {
+			t.Fatalf("%s: runs page = %d, want A's run interrupted\n%s", when, code, page)
+		}
+		if run, err := b.ledger.Run(ctx, runIDOf(t, first)); err != nil || run.Status != ledger.RunRunning {
+			t.Fatalf("%s: A's run in the ledger = %v, %v; want it still recorded running", when, run.Status, err)
+		}
+	}
+	interrupted("after A was killed")
+
 	// B runs the plan again. The dead process's lock goes with it (its
 	// connection, its flock): allow the server a moment to notice.
 	onB.get(plan)
@@ -324,11 +355,16 @@ func testConsoleKilledMidRun(t *testing.T, loc string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	if p := progressOn(t, onB, second); !p.Running {
+		t.Fatalf("B's run while it pays = %+v, want running", p)
+	}
+	interrupted("while B pays")
 	b.sandbox.SetFaults(sandbox.Faults{})
 	p := waitRun(t, onB, second)
 	if p.Status != string(ledger.RunFinished) || p.Done != p.Total || p.Total == 0 {
 		t.Fatalf("B's run = %+v, want every row final", p)
 	}
+	interrupted("after B finished")
 	counts := map[string]int{}
 	for _, l := range b.sandbox.Audit().Loads {
 		counts[l.ClientLoadID]++
@@ -347,6 +383,16 @@ func testConsoleKilledMidRun(t *testing.T, loc string) {
 			t.Errorf("row T-kill-%d: %v, %v; want final", i, r.State, err)
 		}
 	}
+}
+
+// runIDOf is the run id of a run page's path ("/runs/7").
+func runIDOf(t *testing.T, path string) int64 {
+	t.Helper()
+	id, err := strconv.ParseInt(strings.TrimPrefix(path, "/runs/"), 10, 64)
+	if err != nil {
+		t.Fatalf("run path %q: %v", path, err)
+	}
+	return id
 }
 
 // startChildConsole starts a console in another process of this test
