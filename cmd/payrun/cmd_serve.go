@@ -13,6 +13,7 @@ import (
 	"github.com/payrun/payrun/batch/alert"
 	"github.com/payrun/payrun/batch/results"
 	"github.com/payrun/payrun/cmd/payrun/console"
+	"github.com/payrun/payrun/cmd/payrun/internal/runlease"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -29,6 +30,7 @@ type ServeCommand struct {
 	dataDir      string
 	maxUploadMB  int
 	workers      int
+	claimLease   time.Duration
 }
 
 const serveUsage = "[flags]"
@@ -49,6 +51,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&c.dataDir, "data-dir", "", "where uploaded sheets, plan and results workbooks are kept (default: <ledger>.console beside the ledger)")
 	fs.IntVar(&c.maxUploadMB, "max-upload", console.DefaultMaxUpload>>20, "largest sheet accepted, in MiB")
 	workersFlag(fs, &c.workers)
+	fs.DurationVar(&c.claimLease, "claim-lease", runlease.DefaultLease, "PostgreSQL ledger: how long a row a console run claimed, and its run lease, stay its own without a renewal; a dead console's rows are taken over, and its run shown interrupted, after it")
 	if err := m.parseFlags(fs, args, serveHint); err != nil {
 		return err
 	}
@@ -57,6 +60,9 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return &UsageError{Err: errors.New("--tls-cert and --tls-key go together"), Hint: "payrun serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem"}
+	}
+	if c.claimLease <= 0 {
+		return &UsageError{Err: fmt.Errorf("claim lease %v: give a positive duration", c.claimLease), Hint: "--claim-lease 30s"}
 	}
 	if c.maxUploadMB <= 0 {
 		return &UsageError{Err: errors.New("--max-upload must be positive"), Hint: "--max-upload 20"}
@@ -140,7 +146,7 @@ func (c *ServeCommand) Run(ctx context.Context, m *Main, args []string) error {
 	cfg := console.Config{
 		Ledger: l, API: conn.Client, Environment: conn.Env, DataDir: dataDir,
 		SecureCookies: useTLS, MaxUpload: int64(c.maxUploadMB) << 20, Workers: c.workers, Flow: fl,
-		SetupToken: setupToken, Log: log, DecimalMark: iopts.DecimalMark,
+		SetupToken: setupToken, Log: log, DecimalMark: iopts.DecimalMark, ClaimLease: c.claimLease,
 	}
 	if notify != nil {
 		cfg.OnPlanRecorded, cfg.OnRunEnded = onPlan, onRun
