@@ -36,12 +36,12 @@ const pgLease = 2 * time.Second
 // processes, A and B, on one PostgreSQL ledger (a fresh schema per
 // scenario) against one sandbox process that loses 10% of answers after
 // applying them and fails 5% with 5xx (half the unclear-outcomes family's
-// rates: the client's backoff after three faults in a row, 0.5+1+2 s, is
-// what makes a scenario long, and the full family runs some 300 of them). A is SIGKILLed at its k-th
-// boundary (PAYRUN_FAULTPOINT=*@k) while B goes on, takes A's rows over
-// once their 2 s leases lapse and resumes any in flight under the recorded
-// key; when both have ended, a third run finishes whatever B left for the
-// next run. Then: every row paid exactly once, every row final, no row
+// rates: the client's backoff after faults in a row, 0.5+1+2 s, is what
+// makes a scenario long, and the full family runs some 300 of them). A is
+// SIGKILLed at its k-th boundary (PAYRUN_FAULTPOINT=*@k) while B goes on,
+// takes A's rows over once their 2 s leases lapse and resumes any in
+// flight under the recorded key; when both have ended, a third run
+// finishes whatever B left for the next run. Then: every row paid exactly once, every row final, no row
 // still claimed by a runner that ended, no unknown outcome retried under a
 // new key, and ledger, results workbook and sandbox audit agree.
 //
@@ -81,7 +81,6 @@ func TestTorturePostgresTwoRunners(t *testing.T) {
 
 	points := pgCrashPoints(len(names))
 	var landed, tried atomic.Int64
-	sem := make(chan struct{}, pgParallel())
 	t.Run("points", func(t *testing.T) {
 		for i, k := range points {
 			if sp := os.Getenv(envPoint); sp != "" && sp != strconv.Itoa(k) {
@@ -92,9 +91,12 @@ func TestTorturePostgresTwoRunners(t *testing.T) {
 			}
 			sb := sb
 			t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
+				// As many at once as go test's -parallel allows
+				// (GOMAXPROCS by default): a scenario mostly waits (the
+				// client's backoff after a lost answer or a 5xx, a killed
+				// runner's lease), and one at a time the full family
+				// would take over an hour.
 				t.Parallel()
-				sem <- struct{}{}
-				defer func() { <-sem }()
 				tried.Add(1)
 				v, hit := pgPoint(t, sb, dir, k, delay)
 				if hit {
@@ -125,17 +127,6 @@ func pgPoint(t *testing.T, sb *sandboxProc, dir string, k int, delay time.Durati
 		t.Logf("point %d: A ended before its boundary %d (B delayed %s: %s); again with B slower", k, k, d, res.summary)
 	}
 	return v, false
-}
-
-// pgParallel is how many scenarios run at once. A scenario mostly waits
-// (the client's backoff after a lost answer or a 5xx, a killed runner's
-// lease), so several share the two cores well: the full family would take
-// over an hour one at a time.
-func pgParallel() int {
-	if full() {
-		return 4
-	}
-	return 2
 }
 
 // pgCrashPoints is every boundary in full mode, else four spread over A's
