@@ -75,8 +75,10 @@ lint:
 # make torture: the exactly-once evidence (batch/torture). Kills the real
 # binary at every boundary of a 50-row run, runs 500 rows against a lossy
 # sandbox, SIGKILLs a 5,000-row run every 1-10 s, simulates SEEDS seeds
-# deterministically and runs SEEDS seeds through a hostile proxy in front of
-# the sandbox. One line per scenario family; non-zero on a violation,
+# deterministically, runs SEEDS seeds through a hostile proxy in front of
+# the sandbox, and kills one of two runners sharing a PostgreSQL ledger at
+# each of its boundaries (skipped without PostgreSQL: internal/pgtest). One
+# line per scenario family; non-zero on a violation,
 # naming the seed or crash point that replays it. `go test` runs a short cut.
 torture:
 	cd batch/torture && PAYRUN_TORTURE=full PAYRUN_TORTURE_SEEDS=$(SEEDS) $(GO) test -count=1 -timeout 0 -run Torture

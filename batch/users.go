@@ -49,6 +49,20 @@ func (r *Runner) findOrCreateUser(ctx context.Context, rowID string, d sheet.Row
 	created, err := r.API.CreateUser(ctx, key, u)
 	faultpoint.Hit("api.create_user.after")
 	if err != nil {
+		// The key was used with another body: this payee was created
+		// meanwhile for another of its rows (other details, say another
+		// country) by a runner sharing the ledger (issue 22), which the
+		// per-payee lock of this process does not cover. The payee
+		// exists: find it. A create moves no money.
+		if errors.Is(err, masspay.ErrIdempotencyKeyReused) {
+			found, ferr := r.API.LookupUser(ctx, masspay.LookupUserParams{InternalUserID: d.InternalUserID})
+			if ferr == nil && found != nil && found.UserToken != "" {
+				return found.UserToken, r.cacheUser(ctx, d, found.UserToken)
+			}
+			if ferr != nil && !errors.Is(ferr, masspay.ErrNotFound) {
+				return "", ferr // unknown yet: the row is tried again
+			}
+		}
 		// MassPay keeps one user per email, and answers 409 when it has
 		// one: only then is the email looked up, one call fewer for every
 		// new payee than asking before each create.

@@ -123,6 +123,68 @@ func TestPostgresSchemaVersion(t *testing.T) {
 	}
 }
 
+// Openers of one new PostgreSQL ledger that are past the migration all
+// build its deferred indexes: CREATE INDEX IF NOT EXISTS is not safe
+// against a concurrent create of the same index (the later one waits on
+// pg_class's unique name and then fails, 23505), which made the second of
+// two `payrun run` on a fresh ledger exit 3 (found by the
+// postgres-two-runners torture family). Here another opener is midway
+// through building events_by_kind (its transaction open) when Open comes:
+// Open waits for it and must then find the index there, not fail.
+func TestPostgresOpenWhileAnotherOpenerBuildsAnIndex(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	openAt(t, url).Close()
+	db := rawDB(t, url)
+	if _, err := db.Exec(`DROP INDEX events_by_kind`); err != nil { // the ledger as just migrated
+		t.Fatal(err)
+	}
+	other, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	if _, err := other.Exec(`CREATE INDEX events_by_kind ON events (kind, id)`); err != nil {
+		t.Fatal(err)
+	}
+	opened := make(chan error, 1)
+	go func() {
+		l, err := ledger.Open(ctx, url, ledger.Options{})
+		if err == nil {
+			err = l.Close()
+		}
+		opened <- err
+	}()
+	// Commit once Open waits on the other opener's index, so that the
+	// test does not pass by Open coming late.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var waiting int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		select {
+		case err := <-opened:
+			t.Fatalf("Open ended before the other opener committed: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Open never waited on the other opener")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("Open while another opener built an index: %v", err)
+	}
+}
+
 // Two processes opening one new PostgreSQL ledger at once migrate it once
 // (the migration holds an advisory lock), and both then work on it.
 func TestPostgresConcurrentFirstOpen(t *testing.T) {

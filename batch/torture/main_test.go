@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/payrun/payrun/internal/pgtest"
 )
 
 // Environment knobs of the torture run.
@@ -56,7 +58,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build payrun:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	// pgtest.Main stops the throwaway PostgreSQL cluster, if a test
+	// started one (TestTorturePostgresTwoRunners).
+	code := pgtest.Main(m)
 	printSummary()
 	os.RemoveAll(dir)
 	os.Exit(code)
