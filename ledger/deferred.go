@@ -36,13 +36,7 @@ func (l *Ledger) buildDeferred(ctx context.Context) error {
 	var later []deferredIndex
 	for _, d := range deferredIndexes {
 		if l.pg {
-			// Every PostgreSQL ledger was made by a payrun that knows
-			// these indexes, so it builds them on its first open, while
-			// its tables are still empty; after that IF NOT EXISTS is a
-			// catalog lookup.
-			if _, err := l.wdb.ExecContext(ctx, d.sql); err != nil {
-				return fmt.Errorf("open ledger %s: build index %s: %w", l.path, d.name, err)
-			}
+			// Built by migratePG, under its lock.
 			continue
 		}
 		var n int

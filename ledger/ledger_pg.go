@@ -166,8 +166,26 @@ func migratePG(ctx context.Context, db *sql.DB, path string) error {
 	if v > SchemaVersion {
 		return &SchemaVersionError{Path: path, File: v, Code: SchemaVersion}
 	}
-	if v == SchemaVersion {
+	// The deferred indexes are built here, under the lock: two processes
+	// opening a new ledger at once would otherwise both CREATE INDEX IF
+	// NOT EXISTS after the migration, and PostgreSQL fails one of them on
+	// pg_class's unique index (seen with two `payrun run` started
+	// together). Every PostgreSQL ledger was made by a payrun that knows
+	// them, so they are built while the tables are still empty; after
+	// that IF NOT EXISTS is a catalog lookup.
+	buildIndexes := func() error {
+		for _, d := range deferredIndexes {
+			if _, err := tx.ExecContext(ctx, d.sql); err != nil {
+				return fmt.Errorf("migrate ledger: build index %s: %w", d.name, err)
+			}
+		}
 		return nil
+	}
+	if v == SchemaVersion {
+		if err := buildIndexes(); err != nil {
+			return err
+		}
+		return tx.Commit()
 	}
 	for _, m := range pgMigrations[v:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
@@ -179,6 +197,9 @@ func migratePG(ctx context.Context, db *sql.DB, path string) error {
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, SchemaVersion); err != nil {
 		return fmt.Errorf("migrate ledger: set version: %w", err)
+	}
+	if err := buildIndexes(); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate ledger: commit: %w", err)
