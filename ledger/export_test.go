@@ -54,3 +54,20 @@ func (l *Ledger) WriterSetting(ctx context.Context, name string) (string, error)
 
 // PostgresOnlyColumns are the columns only a PostgreSQL ledger has.
 var PostgresOnlyColumns = postgresOnlyColumns
+
+// WriteInside runs a write that records an event with message msg and then
+// calls inside before its transaction commits: a writer frozen inside its
+// transaction, for tests. shared makes it a shared write (writeShared).
+func (l *Ledger) WriteInside(ctx context.Context, shared bool, msg string, inside func()) error {
+	fn := func(tx *wtx) error {
+		if err := insertEvent(tx, Event{Kind: EventAPICall, Message: msg}, formatTime(l.now())); err != nil {
+			return err
+		}
+		inside()
+		return nil
+	}
+	if shared {
+		return l.writeShared(ctx, fn)
+	}
+	return l.write(ctx, false, fn)
+}

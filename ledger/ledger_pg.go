@@ -33,7 +33,8 @@ const (
 // migrations from migrations/postgres/ recorded in the schema_version table
 // (the file's PRAGMA user_version on SQLite). What a file brings on SQLite
 // is left to the server: there is no file to create, lock or sync; Lock is
-// a session advisory lock (lock_pg.go). BusyTimeout becomes lock_timeout.
+// a session advisory lock (lock_pg.go). BusyTimeout becomes lock_timeout,
+// and half of it the writer's idle_in_transaction_session_timeout.
 func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, error) {
 	cfg, err := pgConfig(rawURL)
 	if err != nil {
@@ -64,7 +65,20 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, er
 		cfg.RuntimeParams = map[string]string{}
 	}
 	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
-	if err := l.openPG(ctx, cfg); err != nil {
+	// A writer that freezes inside its transaction (a VM paused, a
+	// SIGSTOP, a long stall) would hold the ledger's write lock, and so
+	// every runner's writes, until it woke. The server instead aborts a
+	// write transaction left idle for half the lock wait and ends its
+	// session (idle_in_transaction_session_timeout), which frees the lock
+	// before the other writers' lock_timeout gives up on it. The frozen
+	// writer's next statement or COMMIT then fails when it wakes: nothing
+	// of its batch was written and each caller sees an error (the runner
+	// stops the run, ErrAborted, and the rows resume as after a crash).
+	// Readers keep no such limit: a report streaming a big run may stay
+	// in its read transaction.
+	wcfg := cfg.Copy()
+	wcfg.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(max(busy/2, 100*time.Millisecond).Milliseconds(), 10)
+	if err := l.openPG(ctx, cfg, wcfg); err != nil {
 		l.closeDBs()
 		return nil, err
 	}
@@ -77,9 +91,11 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, er
 	return l, nil
 }
 
-func (l *Ledger) openPG(ctx context.Context, cfg *pgx.ConnConfig) error {
+// openPG opens the writer (on wcfg) and the readers and lock sessions (on
+// cfg).
+func (l *Ledger) openPG(ctx context.Context, cfg, wcfg *pgx.ConnConfig) error {
 	if !l.readOnly {
-		l.wdb = openPG(cfg, false)
+		l.wdb = openPG(wcfg, false)
 		// A transition must be durable before the call it announces is
 		// sent: a server (or role, or URL) defaulting to
 		// synchronous_commit=off would lose the last commits in a crash,
@@ -91,7 +107,7 @@ func (l *Ledger) openPG(ctx context.Context, cfg *pgx.ConnConfig) error {
 		}
 		if sc == "off" {
 			l.wdb.Close()
-			c := cfg.Copy()
+			c := wcfg.Copy()
 			c.RuntimeParams["synchronous_commit"] = "on"
 			l.wdb = openPG(c, false)
 		}
