@@ -119,8 +119,9 @@ func (l *Ledger) enqueue(ctx context.Context, req *writeReq) error {
 func (l *Ledger) writer() {
 	defer close(l.writerEnd)
 	// held is a request found while gathering a batch that cannot join
-	// it: a solo one, one of the other lock mode (shared or not), or a
-	// second writeOneKey in a shared batch (writeShared says why).
+	// it: a solo one or, on PostgreSQL, one of the other lock mode
+	// (shared or not) or a second writeOneKey in a shared batch
+	// (writeShared says why).
 	var held *writeReq
 	for {
 		var first *writeReq
@@ -141,7 +142,8 @@ func (l *Ledger) writer() {
 			for len(batch) < maxBatch {
 				select {
 				case r := <-l.queue:
-					if r.solo || r.shared != first.shared || (r.oneKey && oneKey) {
+					// SQLite has one lock mode: any write joins.
+					if r.solo || (l.pg && (r.shared != first.shared || (r.oneKey && oneKey))) {
 						held = r
 						break gather
 					}
