@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // SetQueryTrace makes fn see every read query the ledger runs (nil stops
@@ -70,4 +71,13 @@ func (l *Ledger) WriteInside(ctx context.Context, shared bool, msg string, insid
 		return l.writeShared(ctx, fn)
 	}
 	return l.write(ctx, false, fn)
+}
+
+// WriteBusy runs an exclusive write whose transaction keeps the server
+// busy for d (pg_sleep): a long write, not a frozen one, for tests.
+func (l *Ledger) WriteBusy(ctx context.Context, d time.Duration) error {
+	return l.write(ctx, false, func(tx *wtx) error {
+		_, err := tx.exec(`SELECT pg_sleep(?)`, d.Seconds())
+		return err
+	})
 }

@@ -21,6 +21,14 @@ const pgLockClass = 0x70617972
 // is the lock's name.
 const pgLockKey = `hashtext(current_schema() || '/' || CAST(? AS TEXT))`
 
+// pgWriteLockWait is how long a write waits for the ledger's write lock
+// (writer.go). Longer than lock_timeout: the holder may be another
+// process's big write (recording a 100,000-row sheet on a loaded server
+// takes many seconds), and a holder frozen inside its transaction no
+// longer holds it for long (idle_in_transaction_session_timeout,
+// openPostgres).
+const pgWriteLockWait = 5 * time.Minute
+
 // Advisory lock names.
 const (
 	pgLockLedger  = "lock"    // Lock: the one-process lock the flock is on SQLite
@@ -64,7 +72,8 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, er
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
-	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
+	l.pgBusy = strconv.FormatInt(busy.Milliseconds(), 10)
+	cfg.RuntimeParams["lock_timeout"] = l.pgBusy
 	// A writer that freezes inside its transaction (a VM paused, a
 	// SIGSTOP, a long stall) would hold the ledger's write lock, and so
 	// every runner's writes, until it woke. The server instead aborts a

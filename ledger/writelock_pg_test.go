@@ -83,6 +83,27 @@ func TestPostgresFrozenWriterLosesTheWriteLock(t *testing.T) {
 	}
 }
 
+// A write waits for the write lock past lock_timeout while another
+// process's big write holds it busy (recording a big sheet on a loaded
+// server): it is a frozen holder, not a busy one, that loses the lock.
+// Before, the wait was lock_timeout, and a second runner starting beside
+// the first failed while the first recorded a 5,000-row sheet.
+func TestPostgresWriteWaitsOutABusyWrite(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	const busy = time.Second
+	a, b := openBusy(t, url, busy), openBusy(t, url, busy)
+	aErr := make(chan error, 1)
+	go func() { aErr <- a.WriteBusy(ctx, 3*busy) }()
+	time.Sleep(busy / 2) // a holds the lock
+	if _, err := b.AppendEvent(ctx, ledger.Event{Kind: ledger.EventAPICall, Message: "after the big write"}); err != nil {
+		t.Errorf("a write behind a busy one: %v", err)
+	}
+	if err := <-aErr; err != nil {
+		t.Errorf("the busy write: %v", err)
+	}
+}
+
 // Two runners' transitions of rows each has claimed overlap: one
 // process's claimed write blocked inside its transaction does not hold the
 // other's claimed transition back (both take the write lock in shared

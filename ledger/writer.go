@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 )
 
@@ -266,12 +267,17 @@ func (l *Ledger) runBatch(batch []*writeReq) {
 		// fail one of them (TestTransitionRaceAcrossHandles). Batches of
 		// shared writes alone share it (writeShared says why that is
 		// safe): several runners' transitions overlap.
-		take := `SELECT pg_advisory_xact_lock(?, ` + pgLockKey + `)`
+		fn := "pg_advisory_xact_lock"
 		if live[0].shared {
 			// A batch holds shared writes only or none (writer).
-			take = `SELECT pg_advisory_xact_lock_shared(?, ` + pgLockKey + `)`
+			fn = "pg_advisory_xact_lock_shared"
 		}
-		if _, err := w.exec(take, pgLockClass, pgLockWrite); err != nil {
+		// The wait for it is pgWriteLockWait, then lock_timeout again for
+		// the batch's own statements: set_config (local to the
+		// transaction) around the lock in one round trip, the select
+		// list evaluated left to right.
+		take := `SELECT set_config('lock_timeout', ?, true), ` + fn + `(?, ` + pgLockKey + `), set_config('lock_timeout', ?, true)`
+		if _, err := w.exec(take, strconv.FormatInt(pgWriteLockWait.Milliseconds(), 10), pgLockClass, pgLockWrite, l.pgBusy); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("begin write: take the write lock: %w", err))
 			return
