@@ -127,9 +127,10 @@ func TestPostgresSchemaVersion(t *testing.T) {
 // (the migration holds an advisory lock), build its deferred indexes once
 // (under the same lock: two CREATE INDEX IF NOT EXISTS of one name at once
 // fail one of them on pg_class's unique index), and both then work on it.
-// Several rounds, each on a new ledger, as the race is a narrow one.
+// Several rounds, each on a new ledger, as the race is a narrow one (it
+// showed between two payrun processes, BenchmarkTwoRunners, not yet here).
 func TestPostgresConcurrentFirstOpen(t *testing.T) {
-	for round := range 8 {
+	for round := range 3 {
 		url := pgtest.URL(t)
 		errs := make(chan error, 4)
 		for range 4 {
