@@ -6,7 +6,7 @@ PKGS    ?= ./...
 BENCH   ?= .
 SEEDS   ?= 200
 
-.PHONY: all build test crossbuild contract demo demo-reset bench bench-adaptive lint fuzz torture clean
+.PHONY: all build test crossbuild contract demo demo-reset bench bench-adaptive bench-multirunner lint fuzz torture clean
 
 all: build
 
@@ -64,6 +64,16 @@ bench:
 ADAPTIVE_ROWS ?= 5000
 bench-adaptive:
 	BENCH_ADAPTIVE=1 BENCH_ADAPTIVE_ROWS=$(ADAPTIVE_ROWS) $(GO) test -run '^$$' -bench AdaptiveVsFixed -benchtime 1x -timeout 0 ./cmd/payrun
+
+# make bench-multirunner: issue 22's one vs two `payrun run` processes on
+# one durable PostgreSQL ledger (internal/pgtest's second cluster, fsync on),
+# MULTIRUNNER_ROWS rows at 50 ms a call, no rate limit, --workers
+# MULTIRUNNER_WORKERS per runner, alternated for two rounds. Needs
+# PostgreSQL's binaries or PAYRUN_TEST_POSTGRES; at 5,000 rows about 8 minutes.
+MULTIRUNNER_ROWS ?= 5000
+MULTIRUNNER_WORKERS ?= 16
+bench-multirunner:
+	BENCH_MULTIRUNNER=1 BENCH_MULTIRUNNER_ROWS=$(MULTIRUNNER_ROWS) BENCH_MULTIRUNNER_WORKERS=$(MULTIRUNNER_WORKERS) $(GO) test -run '^$$' -bench TwoRunners -benchtime 1x -timeout 0 ./cmd/payrun
 
 # staticcheck comes through the module proxy at a pinned version.
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2

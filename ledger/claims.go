@@ -145,7 +145,8 @@ func (w withExtra) Scan(dest ...any) error { return w.s.Scan(append(dest, w.extr
 // owner's any more and is not renewed.
 func (l *Ledger) RenewClaims(ctx context.Context, owner string, lease time.Duration) (int, error) {
 	var n int64
-	err := l.write(ctx, false, func(tx *wtx) error {
+	// Only owner's rows: a shared write.
+	err := l.writeShared(ctx, func(tx *wtx) error {
 		res, err := tx.exec(`UPDATE rows SET claim_until = ? WHERE claim_owner = ?`, formatTime(l.now().Add(lease)), owner)
 		if err != nil {
 			return err
@@ -162,7 +163,8 @@ func (l *Ledger) RenewClaims(ctx context.Context, owner string, lease time.Durat
 // ReleaseClaim gives row c.ID up, if c is still its claim: another runner
 // may claim it at once.
 func (l *Ledger) ReleaseClaim(ctx context.Context, c Claim) error {
-	err := l.write(ctx, false, func(tx *wtx) error {
+	// Only a row c still holds: a shared write.
+	err := l.writeShared(ctx, func(tx *wtx) error {
 		_, err := tx.exec(`UPDATE rows SET claim_owner = '', claim_until = ''
 			WHERE client_transfer_id = ? AND claim_gen = ? AND claim_owner = ?`, c.ID, c.Token, c.Owner)
 		return err

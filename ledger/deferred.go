@@ -36,20 +36,7 @@ func (l *Ledger) buildDeferred(ctx context.Context) error {
 	var later []deferredIndex
 	for _, d := range deferredIndexes {
 		if l.pg {
-			// Every PostgreSQL ledger was made by a payrun that knows
-			// these indexes, so it builds them on its first open, while
-			// its tables are still empty; after that IF NOT EXISTS is a
-			// catalog lookup.
-			if _, err := l.wdb.ExecContext(ctx, d.sql); err != nil {
-				// IF NOT EXISTS does not cover a create in flight: a
-				// second process opening a new ledger at the same moment
-				// (two runners, issue 22) waits for the first's index and
-				// then fails on its name. The index is there: go on.
-				var there bool
-				if qerr := l.wdb.QueryRowContext(ctx, `SELECT to_regclass(?) IS NOT NULL`, d.name).Scan(&there); qerr != nil || !there {
-					return fmt.Errorf("open ledger %s: build index %s: %w", l.path, d.name, err)
-				}
-			}
+			// Built by migratePG, under its lock.
 			continue
 		}
 		var n int

@@ -59,7 +59,8 @@ func (l *Ledger) AppendEvent(ctx context.Context, ev Event) (Event, error) {
 	if ev.At.IsZero() {
 		ev.At = l.now()
 	}
-	err := l.write(ctx, false, func(tx *wtx) error {
+	// An insert keyed by a sequence: a shared write.
+	err := l.writeShared(ctx, func(tx *wtx) error {
 		var err error
 		ev.Seq, err = insertEventSeq(tx, ev, formatTime(ev.At))
 		return err

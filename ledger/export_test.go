@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 // SetQueryTrace makes fn see every read query the ledger runs (nil stops
@@ -54,3 +55,29 @@ func (l *Ledger) WriterSetting(ctx context.Context, name string) (string, error)
 
 // PostgresOnlyColumns are the columns only a PostgreSQL ledger has.
 var PostgresOnlyColumns = postgresOnlyColumns
+
+// WriteInside runs a write that records an event with message msg and then
+// calls inside before its transaction commits: a writer frozen inside its
+// transaction, for tests. shared makes it a shared write (writeShared).
+func (l *Ledger) WriteInside(ctx context.Context, shared bool, msg string, inside func()) error {
+	fn := func(tx *wtx) error {
+		if err := insertEvent(tx, Event{Kind: EventAPICall, Message: msg}, formatTime(l.now())); err != nil {
+			return err
+		}
+		inside()
+		return nil
+	}
+	if shared {
+		return l.writeShared(ctx, fn)
+	}
+	return l.write(ctx, false, fn)
+}
+
+// WriteBusy runs an exclusive write whose transaction keeps the server
+// busy for d (pg_sleep): a long write, not a frozen one, for tests.
+func (l *Ledger) WriteBusy(ctx context.Context, d time.Duration) error {
+	return l.write(ctx, false, func(tx *wtx) error {
+		_, err := tx.exec(`SELECT pg_sleep(?)`, d.Seconds())
+		return err
+	})
+}

@@ -53,6 +53,7 @@ type Ledger struct {
 	deferred  []deferredIndex // indexes to build in the background (deferred.go)
 	pg        bool            // a PostgreSQL ledger (dialect.go); false: a SQLite file
 	lockdb    *sql.DB         // PostgreSQL: the sessions holding advisory locks (lock_pg.go)
+	pgBusy    string          // PostgreSQL: lock_timeout in ms (writer.go restores it)
 	closeOnce sync.Once
 	closeErr  error
 }

@@ -21,6 +21,14 @@ const pgLockClass = 0x70617972
 // is the lock's name.
 const pgLockKey = `hashtext(current_schema() || '/' || CAST(? AS TEXT))`
 
+// pgWriteLockWait is how long a write waits for the ledger's write lock
+// (writer.go). Longer than lock_timeout: the holder may be another
+// process's big write (recording a 100,000-row sheet on a loaded server
+// takes many seconds), and a holder frozen inside its transaction no
+// longer holds it for long (idle_in_transaction_session_timeout,
+// openPostgres).
+const pgWriteLockWait = 5 * time.Minute
+
 // Advisory lock names.
 const (
 	pgLockLedger  = "lock"    // Lock: the one-process lock the flock is on SQLite
@@ -33,7 +41,8 @@ const (
 // migrations from migrations/postgres/ recorded in the schema_version table
 // (the file's PRAGMA user_version on SQLite). What a file brings on SQLite
 // is left to the server: there is no file to create, lock or sync; Lock is
-// a session advisory lock (lock_pg.go). BusyTimeout becomes lock_timeout.
+// a session advisory lock (lock_pg.go). BusyTimeout becomes lock_timeout,
+// and half of it the writer's idle_in_transaction_session_timeout.
 func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, error) {
 	cfg, err := pgConfig(rawURL)
 	if err != nil {
@@ -63,8 +72,22 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, er
 	if cfg.RuntimeParams == nil {
 		cfg.RuntimeParams = map[string]string{}
 	}
-	cfg.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
-	if err := l.openPG(ctx, cfg); err != nil {
+	l.pgBusy = strconv.FormatInt(busy.Milliseconds(), 10)
+	cfg.RuntimeParams["lock_timeout"] = l.pgBusy
+	// A writer that freezes inside its transaction (a VM paused, a
+	// SIGSTOP, a long stall) would hold the ledger's write lock, and so
+	// every runner's writes, until it woke. The server instead aborts a
+	// write transaction left idle for half the lock wait and ends its
+	// session (idle_in_transaction_session_timeout), which frees the lock
+	// before the other writers' lock_timeout gives up on it. The frozen
+	// writer's next statement or COMMIT then fails when it wakes: nothing
+	// of its batch was written and each caller sees an error (the runner
+	// stops the run, ErrAborted, and the rows resume as after a crash).
+	// Readers keep no such limit: a report streaming a big run may stay
+	// in its read transaction.
+	wcfg := cfg.Copy()
+	wcfg.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(max(busy/2, 100*time.Millisecond).Milliseconds(), 10)
+	if err := l.openPG(ctx, cfg, wcfg); err != nil {
 		l.closeDBs()
 		return nil, err
 	}
@@ -77,9 +100,11 @@ func openPostgres(ctx context.Context, rawURL string, opts Options) (*Ledger, er
 	return l, nil
 }
 
-func (l *Ledger) openPG(ctx context.Context, cfg *pgx.ConnConfig) error {
+// openPG opens the writer (on wcfg) and the readers and lock sessions (on
+// cfg).
+func (l *Ledger) openPG(ctx context.Context, cfg, wcfg *pgx.ConnConfig) error {
 	if !l.readOnly {
-		l.wdb = openPG(cfg, false)
+		l.wdb = openPG(wcfg, false)
 		// A transition must be durable before the call it announces is
 		// sent: a server (or role, or URL) defaulting to
 		// synchronous_commit=off would lose the last commits in a crash,
@@ -91,7 +116,7 @@ func (l *Ledger) openPG(ctx context.Context, cfg *pgx.ConnConfig) error {
 		}
 		if sc == "off" {
 			l.wdb.Close()
-			c := cfg.Copy()
+			c := wcfg.Copy()
 			c.RuntimeParams["synchronous_commit"] = "on"
 			l.wdb = openPG(c, false)
 		}
@@ -166,8 +191,39 @@ func migratePG(ctx context.Context, db *sql.DB, path string) error {
 	if v > SchemaVersion {
 		return &SchemaVersionError{Path: path, File: v, Code: SchemaVersion}
 	}
-	if v == SchemaVersion {
+	// The deferred indexes are built here, under the lock: two processes
+	// opening a new ledger at once would otherwise both CREATE INDEX IF
+	// NOT EXISTS after the migration, and PostgreSQL fails one of them on
+	// pg_class's unique index (seen with two `payrun run` started
+	// together). Every PostgreSQL ledger was made by a payrun that knows
+	// them, so they are built while the tables are still empty; after
+	// that IF NOT EXISTS is a catalog lookup.
+	// Each build runs in a savepoint: IF NOT EXISTS does not cover a create
+	// in flight in a session outside this lock (a payrun older than it, a
+	// DBA), which PostgreSQL fails on pg_class's unique index once that
+	// create commits; the index is there then, and the open goes on.
+	buildIndexes := func() error {
+		for _, d := range deferredIndexes {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT build_index`); err != nil {
+				return fmt.Errorf("migrate ledger: build index %s: %w", d.name, err)
+			}
+			if _, err := tx.ExecContext(ctx, d.sql); err != nil {
+				var there bool
+				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT build_index`); rerr != nil {
+					return fmt.Errorf("migrate ledger: build index %s: %w", d.name, err)
+				}
+				if qerr := tx.QueryRowContext(ctx, `SELECT to_regclass(?) IS NOT NULL`, d.name).Scan(&there); qerr != nil || !there {
+					return fmt.Errorf("migrate ledger: build index %s: %w", d.name, err)
+				}
+			}
+		}
 		return nil
+	}
+	if v == SchemaVersion {
+		if err := buildIndexes(); err != nil {
+			return err
+		}
+		return tx.Commit()
 	}
 	for _, m := range pgMigrations[v:] {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
@@ -179,6 +235,9 @@ func migratePG(ctx context.Context, db *sql.DB, path string) error {
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, SchemaVersion); err != nil {
 		return fmt.Errorf("migrate ledger: set version: %w", err)
+	}
+	if err := buildIndexes(); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate ledger: commit: %w", err)

@@ -50,7 +50,8 @@ func (l *Ledger) PutPayeeRoute(ctx context.Context, pr PayeeRoute) error {
 		return fmt.Errorf("put payee route: empty internal_user_id, user, destination or fingerprint")
 	}
 	now := formatTime(l.now())
-	err := l.write(ctx, false, func(tx *wtx) error {
+	// One statement locking one route's entry: a one-key write.
+	err := l.writeOneKey(ctx, func(tx *wtx) error {
 		_, err := tx.exec(`INSERT INTO payee_routes (internal_user_id, country, currency, delivery_type,
 			user_token, destination_token, attr_set_token, payer_name, fingerprint, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -101,6 +101,13 @@ func (l *Ledger) CopyToPostgres(ctx context.Context, dst *Ledger) (*CopyReport, 
 
 	rep := &CopyReport{}
 	err = dst.write(ctx, true, func(tx *wtx) error {
+		// One long transaction, with the file read between statements,
+		// while nothing else writes (the move needs the writers
+		// stopped): the writer's bound on a frozen transaction
+		// (openPostgres) must not abort it.
+		if _, err := tx.exec(`SET LOCAL idle_in_transaction_session_timeout = 0`); err != nil {
+			return fmt.Errorf("copy ledger: %w", err)
+		}
 		if err := checkTargetTables(tx, tables); err != nil {
 			return err
 		}

@@ -177,7 +177,12 @@ func (l *Ledger) Transition(ctx context.Context, id string, from, to State, upd 
 	q := `UPDATE rows SET ` + strings.Join(set, ", ") + where + ` RETURNING ` + rowCols
 
 	var row Row
-	err := l.write(ctx, false, func(tx *wtx) error {
+	write := l.write
+	if fenced {
+		// Compare-and-set on the claim: it may share the write lock.
+		write = func(ctx context.Context, _ bool, fn func(*wtx) error) error { return l.writeShared(ctx, fn) }
+	}
+	err := write(ctx, false, func(tx *wtx) error {
 		var err error
 		row, err = scanRow(tx.queryRow(q, args...))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -27,7 +27,8 @@ func (l *Ledger) PutUserToken(ctx context.Context, internalUserID, token, email 
 		return fmt.Errorf("put user token: empty internal_user_id or token")
 	}
 	now := formatTime(l.now())
-	err := l.write(ctx, false, func(tx *wtx) error {
+	// One statement locking one payee's entry: a one-key write.
+	err := l.writeOneKey(ctx, func(tx *wtx) error {
 		_, err := tx.exec(`INSERT INTO users (internal_user_id, user_token, email, updated_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (internal_user_id) DO UPDATE SET
 			user_token = excluded.user_token, email = excluded.email, updated_at = excluded.updated_at`,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 )
 
@@ -29,22 +30,60 @@ const (
 )
 
 type writeReq struct {
-	fn    func(tx *wtx) error
-	solo  bool // needs its own transaction (large writes such as UpsertRows)
-	state atomic.Int32
-	done  chan error // buffered: the writer never blocks on a caller
+	fn   func(tx *wtx) error
+	solo bool // needs its own transaction (large writes such as UpsertRows)
+	// shared marks a write that may share the ledger's write lock on
+	// PostgreSQL (writeShared); oneKey, one that locks one row another
+	// process's shared write may lock too (writeOneKey).
+	shared, oneKey bool
+	state          atomic.Int32
+	done           chan error // buffered: the writer never blocks on a caller
 }
 
 // write runs fn in a write transaction and returns once that transaction has
 // committed (nil) or fn's own error. solo keeps fn out of group commits.
 func (l *Ledger) write(ctx context.Context, solo bool, fn func(tx *wtx) error) error {
+	return l.enqueue(ctx, &writeReq{fn: fn, solo: solo, done: make(chan error, 1)})
+}
+
+// writeShared is write for a write that locks no row another process's
+// shared write may lock: updates of rows this process holds under a claim,
+// each statement compare-and-set on the claim's owner (claims.go), and
+// inserts keyed by such a row or by a sequence (events, requests). On
+// PostgreSQL a transaction of shared writes alone takes the ledger's write
+// lock in shared mode, so the transactions of several runners on one run
+// overlap instead of queueing behind one another; every other write takes
+// it exclusively, as before.
+//
+// That cannot deadlock. A claim changes hands only in an exclusive
+// transaction (ClaimRows), which never overlaps a shared one, so a shared
+// transaction's updates match, and lock, only rows whose committed claim
+// is its own process's, which no other process's shared transaction
+// updates; its inserts wait for nothing (their foreign keys take KEY
+// SHARE locks, which no shared write's update of non-key columns
+// conflicts with). The one row lock two shared transactions may contend
+// for is a writeOneKey's, and a batch holds at most one of those (writer):
+// a wait-for cycle needs a transaction holding one contended lock while
+// waiting for another.
+func (l *Ledger) writeShared(ctx context.Context, fn func(tx *wtx) error) error {
+	return l.enqueue(ctx, &writeReq{fn: fn, shared: true, done: make(chan error, 1)})
+}
+
+// writeOneKey is writeShared for a write whose single statement locks one
+// row of a cache other processes write too (a payee's user token or
+// route, keyed by the payee): at most one such write joins a shared batch.
+func (l *Ledger) writeOneKey(ctx context.Context, fn func(tx *wtx) error) error {
+	return l.enqueue(ctx, &writeReq{fn: fn, shared: true, oneKey: true, done: make(chan error, 1)})
+}
+
+// enqueue hands req to the writer goroutine and waits for its outcome.
+func (l *Ledger) enqueue(ctx context.Context, req *writeReq) error {
 	if l.readOnly {
 		return ErrReadOnly
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	req := &writeReq{fn: fn, solo: solo, done: make(chan error, 1)}
 	select {
 	case <-l.closing:
 		return ErrClosed
@@ -80,7 +119,11 @@ func (l *Ledger) write(ctx context.Context, solo bool, fn func(tx *wtx) error) e
 // writer is the single goroutine that owns l.wdb.
 func (l *Ledger) writer() {
 	defer close(l.writerEnd)
-	var held *writeReq // a solo request found while gathering a batch
+	// held is a request found while gathering a batch that cannot join
+	// it: a solo one or, on PostgreSQL, one of the other lock mode
+	// (shared or not) or a second writeOneKey in a shared batch
+	// (writeShared says why).
+	var held *writeReq
 	for {
 		var first *writeReq
 		if held != nil {
@@ -94,15 +137,18 @@ func (l *Ledger) writer() {
 			}
 		}
 		batch := []*writeReq{first}
+		oneKey := first.oneKey
 		if !first.solo {
 		gather:
 			for len(batch) < maxBatch {
 				select {
 				case r := <-l.queue:
-					if r.solo {
+					// SQLite has one lock mode: any write joins.
+					if r.solo || (l.pg && (r.shared != first.shared || (r.oneKey && oneKey))) {
 						held = r
 						break gather
 					}
+					oneKey = oneKey || r.oneKey
 					batch = append(batch, r)
 				default:
 					break gather
@@ -218,8 +264,20 @@ func (l *Ledger) runBatch(batch []*writeReq) {
 		// One writer at a time per ledger, as SQLite's BEGIN IMMEDIATE
 		// gives: two processes' batches locking the same rows in
 		// different orders would otherwise deadlock, and PostgreSQL would
-		// fail one of them (TestTransitionRaceAcrossHandles).
-		if _, err := w.exec(`SELECT pg_advisory_xact_lock(?, `+pgLockKey+`)`, pgLockClass, pgLockWrite); err != nil {
+		// fail one of them (TestTransitionRaceAcrossHandles). Batches of
+		// shared writes alone share it (writeShared says why that is
+		// safe): several runners' transitions overlap.
+		fn := "pg_advisory_xact_lock"
+		if live[0].shared {
+			// A batch holds shared writes only or none (writer).
+			fn = "pg_advisory_xact_lock_shared"
+		}
+		// The wait for it is pgWriteLockWait, then lock_timeout again for
+		// the batch's own statements: set_config (local to the
+		// transaction) around the lock in one round trip, the select
+		// list evaluated left to right.
+		take := `SELECT set_config('lock_timeout', ?, true), ` + fn + `(?, ` + pgLockKey + `), set_config('lock_timeout', ?, true)`
+		if _, err := w.exec(take, strconv.FormatInt(pgWriteLockWait.Milliseconds(), 10), pgLockClass, pgLockWrite, l.pgBusy); err != nil {
 			tx.Rollback()
 			fail(fmt.Errorf("begin write: take the write lock: %w", err))
 			return

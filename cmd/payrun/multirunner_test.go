@@ -24,7 +24,7 @@ import (
 
 // multiSandbox starts a sandbox on 127.0.0.1 that answers after latency,
 // so two runners' work overlaps.
-func multiSandbox(t *testing.T, latency time.Duration) (*sandbox.Sandbox, string) {
+func multiSandbox(t testing.TB, latency time.Duration) (*sandbox.Sandbox, string) {
 	t.Helper()
 	sb, err := sandbox.New(sandbox.Config{APIKey: sandboxKey, Balances: map[string]decimal.Decimal{
 		"USD": decimal.NewFromInt(1_000_000), "BTC": decimal.NewFromInt(100), "ETH": decimal.NewFromInt(1000),
@@ -53,7 +53,7 @@ func startRunner(t *testing.T, url, base, sheet, results string, stderr *bytes.B
 
 var rowsWorked = regexp.MustCompile(`"rows_worked":(\d+)`)
 
-func worked(t *testing.T, stderr string) int {
+func worked(t testing.TB, stderr string) int {
 	t.Helper()
 	m := rowsWorked.FindStringSubmatch(stderr)
 	if m == nil {

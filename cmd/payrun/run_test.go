@@ -88,7 +88,7 @@ func writeRunCSV(t *testing.T, path string, rows [][]string) {
 // loaded each client_transfer_id at most once; every row of the ledger's
 // latest run is final; ledger and audit agree on every amount and fee; the
 // results workbook agrees with the ledger. It returns the rows by id.
-func checkPaidOnce(t *testing.T, audit sandbox.Audit, ledgerPath, resultsPath string) map[string]ledger.Row {
+func checkPaidOnce(t testing.TB, audit sandbox.Audit, ledgerPath, resultsPath string) map[string]ledger.Row {
 	t.Helper()
 	ctx := context.Background()
 	l, err := ledger.Open(ctx, ledgerPath, ledger.Options{ReadOnly: true})
@@ -175,7 +175,7 @@ func checkPaidOnce(t *testing.T, audit sandbox.Audit, ledgerPath, resultsPath st
 
 // checkResultsAgree opens the results workbook and compares each row's fee
 // and amounts with the ledger.
-func checkResultsAgree(t *testing.T, path string, rows map[string]ledger.Row) {
+func checkResultsAgree(t testing.TB, path string, rows map[string]ledger.Row) {
 	t.Helper()
 	f, err := excelize.OpenFile(path)
 	if err != nil {

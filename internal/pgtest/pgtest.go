@@ -15,6 +15,10 @@
 //     fails when PAYRUN_TEST_POSTGRES_REQUIRED=1 (CI sets it, so the
 //     PostgreSQL suite cannot silently stop running there).
 //
+// The throwaway cluster of URL runs with fsync, synchronous_commit and
+// full_page_writes off, for speed. DurableURL, for benchmarks of durable
+// commits, starts a second one with PostgreSQL's durable defaults.
+//
 // A package using it calls Main from its TestMain.
 package pgtest
 
@@ -52,20 +56,35 @@ const SkipHint = "PostgreSQL tests skipped: no server. Set " + EnvURL +
 	"=postgres://user@host:5432/postgres (an account that may CREATE DATABASE; password in PGPASSFILE or PGPASSWORD), " +
 	"or install PostgreSQL (apt-get install postgresql) so initdb and pg_ctl are found and a throwaway cluster is started"
 
-var (
+// server is one PostgreSQL server tests get schemas on, set up at the
+// first test that asks for it.
+type server struct {
+	durable  bool // a throwaway cluster keeps PostgreSQL's durable defaults
 	once     sync.Once
 	adminURL string // the maintenance database of the server in use
 	startErr error  // why no server could be had
 	skip     bool   // no server and none to start: skip, don't fail
 	cluster  *localCluster
+}
+
+var (
+	// fast is the server of the test suites: a throwaway cluster runs
+	// with fsync off, as nothing in it outlives the test binary.
+	fast = &server{}
+	// durable is the server of the benchmarks that measure durable
+	// commits (DurableURL): a throwaway cluster keeps fsync,
+	// synchronous_commit and full_page_writes on.
+	durable = &server{durable: true}
 )
 
 // Main runs the tests and then stops the throwaway cluster, if one was
 // started. Call it from TestMain: os.Exit(pgtest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
-	if cluster != nil {
-		cluster.stop()
+	for _, s := range []*server{fast, durable} {
+		if s.cluster != nil {
+			s.cluster.stop()
+		}
 	}
 	return code
 }
@@ -83,19 +102,37 @@ func Available() bool {
 // URL creates a schema of its own for t and returns a URL (without a
 // password) whose search_path puts everything there. It skips t, saying how
 // to run it, when no server can be had, and fails t when one should have
-// been but did not start.
+// been but did not start. A throwaway cluster behind it runs with fsync off:
+// fast, and not durable.
 func URL(t testing.TB) string {
 	t.Helper()
-	once.Do(setup)
-	if skip {
+	return fast.schemaURL(t)
+}
+
+// DurableURL is URL on a server whose commits are durable, for benchmarks
+// that measure them: a second throwaway cluster, started once per test
+// binary at the first call, with PostgreSQL's defaults fsync=on,
+// synchronous_commit=on and full_page_writes=on (so every commit waits for
+// the disk, as a production server's does). With PAYRUN_TEST_POSTGRES set
+// it is that server, with its own settings.
+func DurableURL(t testing.TB) string {
+	t.Helper()
+	return durable.schemaURL(t)
+}
+
+func (s *server) schemaURL(t testing.TB) string {
+	t.Helper()
+	s.once.Do(s.setup)
+	if s.skip {
 		if os.Getenv(EnvRequired) == "1" {
 			t.Fatal(SkipHint + " (" + EnvRequired + "=1)")
 		}
 		t.Skip(SkipHint)
 	}
-	if startErr != nil {
-		t.Fatalf("pgtest: %v", startErr)
+	if s.startErr != nil {
+		t.Fatalf("pgtest: %v", s.startErr)
 	}
+	adminURL := s.adminURL
 	name := "payrun_test_" + randomHex(8)
 	db, err := sql.Open("pgx", adminURL)
 	if err != nil {
@@ -108,7 +145,7 @@ func URL(t testing.TB) string {
 	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+name); err != nil {
 		t.Fatalf("pgtest: create schema: %v", err)
 	}
-	if cluster == nil {
+	if s.cluster == nil {
 		// Someone else's server: leave it as found.
 		t.Cleanup(func() {
 			db, err := sql.Open("pgx", adminURL)
@@ -126,19 +163,19 @@ func URL(t testing.TB) string {
 	return u.String()
 }
 
-func setup() {
+func (s *server) setup() {
 	if env := os.Getenv(EnvURL); env != "" {
-		adminURL = env
+		s.adminURL = env
 		return
 	}
 	bin, err := binDir()
 	if err != nil {
-		skip = true
+		s.skip = true
 		return
 	}
-	cluster, startErr = startCluster(bin)
-	if startErr == nil {
-		adminURL = cluster.url
+	s.cluster, s.startErr = startCluster(bin, s.durable)
+	if s.startErr == nil {
+		s.adminURL = s.cluster.url
 	}
 }
 
@@ -171,9 +208,10 @@ type localCluster struct {
 	asUser        string // run its commands as this user ("" = ourselves)
 }
 
-// startCluster makes and starts a cluster in a temporary folder. It trades
-// durability for speed (fsync off): nothing in it outlives the test binary.
-func startCluster(bin string) (*localCluster, error) {
+// startCluster makes and starts a cluster in a temporary folder. Unless
+// durable, it trades durability for speed (fsync off): nothing in it
+// outlives the test binary.
+func startCluster(bin string, durable bool) (*localCluster, error) {
 	parent := ""
 	if os.Geteuid() == 0 {
 		// The cluster's user must reach its folder; root's TMPDIR may be
@@ -215,9 +253,13 @@ func startCluster(bin string) (*localCluster, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	sync := "off"
+	if durable {
+		sync = "on"
+	}
 	opts := strings.Join([]string{
 		"-p", strconv.Itoa(port), "-k", dir, "-c", "listen_addresses=127.0.0.1",
-		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+		"-c", "fsync=" + sync, "-c", "synchronous_commit=" + sync, "-c", "full_page_writes=" + sync,
 		"-c", "max_connections=300", "-c", "shared_buffers=32MB",
 	}, " ")
 	logFile := filepath.Join(dir, "log")
