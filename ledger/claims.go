@@ -234,3 +234,44 @@ var postgresOnlyColumns = map[string][]string{"rows": {"claim_owner", "claim_unt
 // Postgres reports whether the ledger is a PostgreSQL database, where
 // several runners may share a run through claims.
 func (l *Ledger) Postgres() bool { return l.pg }
+
+// ClaimedElsewhere returns the ids of run runID's rows still to work that a
+// claimant other than owner holds under a live lease: rows another runner
+// is paying right now. A runner joining a run leaves them out of its plan
+// and balance check: their money may already have left the balance (a
+// load sent, a payout committed, the answer not yet recorded), and
+// counting them again would refuse a balance that covers what is left. A
+// lapsed claim is not counted: its holder died, and this runner may take
+// the row over. On SQLite, which never claims, it is always empty.
+func (l *Ledger) ClaimedElsewhere(ctx context.Context, runID int64, owner string) (map[string]bool, error) {
+	ids := map[string]bool{}
+	if !l.pg {
+		return ids, nil
+	}
+	args := []any{runID}
+	states := make([]string, len(workStates))
+	for i, s := range workStates {
+		states[i] = "?"
+		args = append(args, string(s))
+	}
+	args = append(args, owner, formatTime(l.now()))
+	rs, err := l.rq(ctx, `SELECT r.client_transfer_id FROM run_rows m
+		CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id
+		WHERE m.run_id = ? AND r.state IN (`+strings.Join(states, ", ")+`)
+		AND r.claim_owner <> '' AND r.claim_owner <> ? AND r.claim_until >= ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list rows claimed elsewhere in run %d: %w", runID, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list rows claimed elsewhere in run %d: %w", runID, err)
+		}
+		ids[id] = true
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("list rows claimed elsewhere in run %d: %w", runID, err)
+	}
+	return ids, nil
+}

@@ -250,7 +250,11 @@ func (c *RunCommand) Run(ctx context.Context, m *Main, args []string) (err error
 	}
 
 	// 5. Plan what is left to pay; refuse a shortfall unless allowed.
-	plan, err := pricing.MakePlan(ctx, conn.Client, batch.LedgerRowsToWork(ctx, l, run.ID))
+	toPlan, err := m.rowsToPlan(ctx, l, run.ID, claimOwner)
+	if err != nil {
+		return &ExitError{Code: ExitAborted, Err: err}
+	}
+	plan, err := pricing.MakePlan(ctx, conn.Client, toPlan)
 	if err != nil {
 		return apiFailure("plan the run", err)
 	}
