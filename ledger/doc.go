@@ -39,7 +39,11 @@
 // way into the pgx driver, migrations/postgres/ gives the same tables, the
 // schema version is a schema_version table, and what the file gave SQLite
 // is a PostgreSQL advisory lock: Lock is a session lock, every write
-// transaction holds a transaction lock (one writer at a time, as on SQLite),
-// all keyed by the ledger's schema. Durability is the server's: a commit
-// returns once PostgreSQL has it (keep synchronous_commit on).
+// transaction holds a transaction lock, all keyed by the ledger's schema.
+// That lock is exclusive (one writer at a time, as on SQLite) except for
+// batches of writes that cannot contend, which share it (writer.go,
+// writeShared). Several runners share one run there through row claims
+// (claims.go); runs and the inbox's sheets hold leases (run_leases.go,
+// sheet_leases.go). Durability is the server's: a commit returns once
+// PostgreSQL has it (keep synchronous_commit on).
 package ledger
