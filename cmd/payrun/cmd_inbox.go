@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,7 +15,6 @@ import (
 
 	"github.com/payrun/payrun/batch/ingest"
 	"github.com/payrun/payrun/ledger"
-	"github.com/payrun/payrun/ledger/flock"
 )
 
 // InboxCommand pays every sheet dropped into DIR/incoming, for cron: each
@@ -375,145 +372,4 @@ func (w *inboxWorker) afterFiling(ctx context.Context, rc *RunCommand, results s
 		w.log.Error().Err(err).Msg("record results path")
 	}
 	w.m.alertRun(ctx, w.m.notifier(l, w.log, rc.kycNotice), rc.ran)
-}
-
-// fileSheet moves the sheet into folder, and beside it its results as
-// <name>.results.xlsx, or the list of its mistakes as <name>.mistakes.txt
-// when it was refused; it returns the sheet's new path and the other's (""
-// when neither was written). A name already there gets "-2", "-3"...
-func fileSheet(sheet, results, mistakes, folder string) (sheetDest, resultsDest string, err error) {
-	if err := os.MkdirAll(folder, 0o750); err != nil {
-		return "", "", fmt.Errorf("file sheet: %w", err)
-	}
-	base := filepath.Base(sheet)
-	ext := filepath.Ext(base)
-	stem := strings.TrimSuffix(base, ext)
-	dest := filepath.Join(folder, base)
-	for n := 2; ; n++ {
-		if _, err := os.Lstat(dest); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		stem = fmt.Sprintf("%s-%d", strings.TrimSuffix(base, ext), n)
-		dest = filepath.Join(folder, stem+ext)
-	}
-	if err := os.Rename(sheet, dest); err != nil {
-		return "", "", fmt.Errorf("file sheet: %w", err)
-	}
-	from, to := results, filepath.Join(folder, stem+".results.xlsx")
-	if _, err := os.Stat(from); err != nil {
-		from, to = mistakes, filepath.Join(folder, stem+".mistakes.txt")
-		if _, err := os.Stat(from); err != nil {
-			return dest, "", nil
-		}
-	}
-	if err := os.Rename(from, to); err != nil {
-		return dest, "", fmt.Errorf("file %s: %w", filepath.Base(from), err)
-	}
-	return dest, to, nil
-}
-
-// fileStat is what must stay still for a sheet to count as fully copied.
-type fileStat struct {
-	size  int64
-	mtime int64
-}
-
-// sheetsIn lists the candidate sheets of dir: regular .csv and .xlsx files
-// whose names are not those of temp files.
-func sheetsIn(dir string) (map[string]fileStat, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read inbox: %w", err)
-	}
-	out := map[string]fileStat{}
-	for _, e := range ents {
-		name := e.Name()
-		if !e.Type().IsRegular() || isTempName(name) {
-			continue
-		}
-		switch strings.ToLower(filepath.Ext(name)) {
-		case ".csv", ".xlsx":
-		default:
-			continue
-		}
-		info, err := e.Info()
-		if err != nil {
-			continue // gone since ReadDir
-		}
-		out[name] = fileStat{size: info.Size(), mtime: info.ModTime().UnixNano()}
-	}
-	return out, nil
-}
-
-// isTempName reports names that editors, browsers and copy tools use while
-// a file is still being written.
-func isTempName(name string) bool {
-	lower := strings.ToLower(name)
-	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") || strings.HasPrefix(name, "~") {
-		return true
-	}
-	for _, suf := range []string{".tmp", ".part", ".crdownload", ".partial", ".swp", "~"} {
-		if strings.HasSuffix(lower, suf) {
-			return true
-		}
-	}
-	return false
-}
-
-// lockInbox takes the folder's inbox lock (DIR/name), or fails at once
-// with exit 3 naming the holder.
-func lockInbox(dir, name string) (func(), error) {
-	path := filepath.Join(dir, name)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock inbox: %w", err)}
-	}
-	held, err := flock.TryLock(f)
-	if err != nil {
-		f.Close()
-		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("lock inbox: %w", err)}
-	}
-	if !held {
-		var o ledger.LockOwner
-		b, _ := io.ReadAll(f)
-		_ = json.Unmarshal(b, &o)
-		f.Close()
-		return nil, &ExitError{Code: ExitAborted, Err: fmt.Errorf("inbox %s is in use by pid %d on %s since %s; this run leaves its files untouched",
-			dir, o.PID, o.Host, o.Started.Local().Format("2006-01-02 15:04:05"))}
-	}
-	host, _ := os.Hostname()
-	b, _ := json.Marshal(ledger.LockOwner{PID: os.Getpid(), Host: host, Started: time.Now().UTC(), Command: "payrun inbox " + dir})
-	_ = f.Truncate(0)
-	_, _ = f.WriteAt(b, 0)
-	return func() { _ = f.Truncate(0); f.Close() }, nil
-}
-
-// probeLedger fails with exit 3 when another process (a payrun run by hand)
-// holds the ledger, or on PostgreSQL has a run in progress that is not
-// another inbox's, before any sheet is touched. A ledger not yet there is
-// held by nobody and is left for the first run to create: a tick that pays
-// nothing leaves no empty payrun.db behind.
-func probeLedger(ctx context.Context, path string) error {
-	if err := statLedger(path); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	l, err := ledger.Open(ctx, path, ledger.Options{})
-	if err != nil {
-		return &ExitError{Code: ExitAborted, Err: err}
-	}
-	defer l.Close()
-	lk, err := lockLedger(ctx, l, path, "payrun inbox (probe)", "the inbox leaves its files untouched")
-	// On PostgreSQL inboxes on other hosts probe too, each holding the
-	// lock a moment: a refusal is tried again for a second before it
-	// counts (autopay apply, a ledger migrate, hold it far longer).
-	for try := 0; err != nil && l.Postgres() && try < 10 && ctx.Err() == nil; try++ {
-		time.Sleep(100 * time.Millisecond)
-		lk, err = lockLedger(ctx, l, path, "payrun inbox (probe)", "the inbox leaves its files untouched")
-	}
-	if err != nil {
-		return err
-	}
-	// On PostgreSQL a run holds no lock: its run lease shows it. Other
-	// inboxes' runs are left to the sheet leases.
-	return errors.Join(runInProgress(ctx, l, path, true, "the inbox leaves its files untouched"), lk.Release())
 }

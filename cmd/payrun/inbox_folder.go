@@ -87,3 +87,86 @@ func (w *inboxWorker) setAside(name string) error {
 	fmt.Fprintf(w.m.Stdout, "%s: a results file, not a sheet to pay; moved aside to %s, not paid\n", name, dest)
 	return nil
 }
+
+// fileSheet moves the sheet into folder, and beside it its results as
+// <name>.results.xlsx, or the list of its mistakes as <name>.mistakes.txt
+// when it was refused; it returns the sheet's new path and the other's (""
+// when neither was written). A name already there gets "-2", "-3"...
+func fileSheet(sheet, results, mistakes, folder string) (sheetDest, resultsDest string, err error) {
+	if err := os.MkdirAll(folder, 0o750); err != nil {
+		return "", "", fmt.Errorf("file sheet: %w", err)
+	}
+	base := filepath.Base(sheet)
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	dest := filepath.Join(folder, base)
+	for n := 2; ; n++ {
+		if _, err := os.Lstat(dest); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		stem = fmt.Sprintf("%s-%d", strings.TrimSuffix(base, ext), n)
+		dest = filepath.Join(folder, stem+ext)
+	}
+	if err := os.Rename(sheet, dest); err != nil {
+		return "", "", fmt.Errorf("file sheet: %w", err)
+	}
+	from, to := results, filepath.Join(folder, stem+".results.xlsx")
+	if _, err := os.Stat(from); err != nil {
+		from, to = mistakes, filepath.Join(folder, stem+".mistakes.txt")
+		if _, err := os.Stat(from); err != nil {
+			return dest, "", nil
+		}
+	}
+	if err := os.Rename(from, to); err != nil {
+		return dest, "", fmt.Errorf("file %s: %w", filepath.Base(from), err)
+	}
+	return dest, to, nil
+}
+
+// fileStat is what must stay still for a sheet to count as fully copied.
+type fileStat struct {
+	size  int64
+	mtime int64
+}
+
+// sheetsIn lists the candidate sheets of dir: regular .csv and .xlsx files
+// whose names are not those of temp files.
+func sheetsIn(dir string) (map[string]fileStat, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read inbox: %w", err)
+	}
+	out := map[string]fileStat{}
+	for _, e := range ents {
+		name := e.Name()
+		if !e.Type().IsRegular() || isTempName(name) {
+			continue
+		}
+		switch strings.ToLower(filepath.Ext(name)) {
+		case ".csv", ".xlsx":
+		default:
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // gone since ReadDir
+		}
+		out[name] = fileStat{size: info.Size(), mtime: info.ModTime().UnixNano()}
+	}
+	return out, nil
+}
+
+// isTempName reports names that editors, browsers and copy tools use while
+// a file is still being written.
+func isTempName(name string) bool {
+	lower := strings.ToLower(name)
+	if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "~$") || strings.HasPrefix(name, "~") {
+		return true
+	}
+	for _, suf := range []string{".tmp", ".part", ".crdownload", ".partial", ".swp", "~"} {
+		if strings.HasSuffix(lower, suf) {
+			return true
+		}
+	}
+	return false
+}
