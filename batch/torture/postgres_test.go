@@ -107,7 +107,8 @@ func TestTorturePostgresTwoRunners(t *testing.T) {
 		}
 	})
 	t.Logf("%d boundaries of A, %d points run, kills landed at %d", len(names), tried.Load(), landed.Load())
-	note(pgFamily, fmt.Sprintf("kills landed: %d of %d points (%d boundaries)", landed.Load(), tried.Load(), len(names)))
+	note(pgFamily, fmt.Sprintf("kills landed: %d of %d points (%d boundaries), B stopped by MassPay faults before paying: %d",
+		landed.Load(), tried.Load(), len(names), bOutages.Load()))
 }
 
 // pgPoint is one crash point: A killed at its k-th boundary, run again
@@ -211,10 +212,35 @@ func checkPG(t *testing.T, sh sheet, ledgerURL string, o pgOutcome, sb *sandboxP
 			v.addf("%s: still claimed by B (%s), which ended", c.id, c.owner)
 		}
 	}
-	if o.b.killed || (o.b.code != 0 && o.b.code != 1) {
+	switch {
+	case !o.b.killed && (o.b.code == 0 || o.b.code == 1):
+	case !o.b.killed && o.b.code == 3 && stoppedByOutage(o.b.output):
+		// MassPay answered 5xx past the client's retries while B priced
+		// its plan or read the balance: B stopped before paying anything,
+		// as payrun run must when MassPay cannot be read (exit 3, nothing
+		// paid), and the rows went on without it (A, then the resume).
+		// Counted on the family's line, not a violation: with 15% of
+		// calls failing, four in a row come up about once in 300
+		// scenarios.
+		bOutages.Add(1)
+		t.Logf("runner B stopped on a MassPay outage before paying:\n%s", lastLines(o.b.output, 2))
+	default:
 		v.addf("runner B, never killed, ended %s:\n%s", how(o.b), lastLines(o.b.output, 10))
 	}
 	return v
+}
+
+// bOutages counts the scenarios where runner B stopped before paying,
+// MassPay failing past its retries while B planned (see checkPG).
+var bOutages atomic.Int64
+
+// stoppedByOutage reports whether a run's closing error is a MassPay fault
+// past the client's retries while it planned or read the balance, before
+// any row was paid.
+func stoppedByOutage(output string) bool {
+	last := lastLines(output, 1)
+	return strings.Contains(last, `"exit":3`) && strings.Contains(last, "retry budget exhausted") &&
+		(strings.Contains(last, "payrun: plan the run: ") || strings.Contains(last, "payrun: fetch balances: "))
 }
 
 // pgClaim is a row's claim columns.
