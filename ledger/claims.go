@@ -86,11 +86,7 @@ func (l *Ledger) ClaimRows(ctx context.Context, runID int64, owner string, n int
 	now := l.now()
 	until := now.Add(lease)
 	args := []any{owner, formatTime(until), runID}
-	states := make([]string, len(workStates))
-	for i, s := range workStates {
-		states[i] = "?"
-		args = append(args, string(s))
-	}
+	states, args := workStatesIn(args)
 	args = append(args, formatTime(now))
 	notIn := ""
 	if len(except) > 0 {
@@ -103,7 +99,7 @@ func (l *Ledger) ClaimRows(ctx context.Context, runID int64, owner string, n int
 	q := `UPDATE rows SET claim_owner = ?, claim_until = ?, claim_gen = claim_gen + 1
 		WHERE client_transfer_id IN (SELECT r.client_transfer_id FROM run_rows m
 			CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id
-			WHERE m.run_id = ? AND r.state IN (` + strings.Join(states, ", ") + `)
+			WHERE m.run_id = ? AND r.state IN (` + states + `)
 			AND (r.claim_owner = '' OR r.claim_until < ?)` + notIn + `
 			ORDER BY m.sheet_line, m.client_transfer_id LIMIT ?
 			FOR UPDATE OF r SKIP LOCKED)
@@ -181,11 +177,7 @@ func (l *Ledger) ReleaseClaim(ctx context.Context, c Claim) error {
 // (their holder died), before the run is done.
 func (l *Ledger) HeldElsewhere(ctx context.Context, runID int64, owner string, except []string) (int, error) {
 	args := []any{runID}
-	states := make([]string, len(workStates))
-	for i, s := range workStates {
-		states[i] = "?"
-		args = append(args, string(s))
-	}
+	states, args := workStatesIn(args)
 	args = append(args, owner)
 	notIn := ""
 	if len(except) > 0 {
@@ -197,7 +189,7 @@ func (l *Ledger) HeldElsewhere(ctx context.Context, runID int64, owner string, e
 	var n int
 	err := l.rqRow(ctx, `SELECT count(*) FROM run_rows m
 		CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id
-		WHERE m.run_id = ? AND r.state IN (`+strings.Join(states, ", ")+`)
+		WHERE m.run_id = ? AND r.state IN (`+states+`)
 		AND r.claim_owner <> '' AND r.claim_owner <> ?`+notIn, args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count rows claimed elsewhere in run %d: %w", runID, err)
@@ -249,15 +241,11 @@ func (l *Ledger) ClaimedElsewhere(ctx context.Context, runID int64, owner string
 		return ids, nil
 	}
 	args := []any{runID}
-	states := make([]string, len(workStates))
-	for i, s := range workStates {
-		states[i] = "?"
-		args = append(args, string(s))
-	}
+	states, args := workStatesIn(args)
 	args = append(args, owner, formatTime(l.now()))
 	rs, err := l.rq(ctx, `SELECT r.client_transfer_id FROM run_rows m
 		CROSS JOIN rows r ON r.client_transfer_id = m.client_transfer_id
-		WHERE m.run_id = ? AND r.state IN (`+strings.Join(states, ", ")+`)
+		WHERE m.run_id = ? AND r.state IN (`+states+`)
 		AND r.claim_owner <> '' AND r.claim_owner <> ? AND r.claim_until >= ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list rows claimed elsewhere in run %d: %w", runID, err)
@@ -274,4 +262,13 @@ func (l *Ledger) ClaimedElsewhere(ctx context.Context, runID int64, owner string
 		return nil, fmt.Errorf("list rows claimed elsewhere in run %d: %w", runID, err)
 	}
 	return ids, nil
+}
+
+// workStatesIn appends the work states to args and returns the
+// placeholders of an IN list naming them.
+func workStatesIn(args []any) (string, []any) {
+	for _, s := range workStates {
+		args = append(args, string(s))
+	}
+	return "?" + strings.Repeat(", ?", len(workStates)-1), args
 }

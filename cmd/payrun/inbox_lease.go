@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/payrun/payrun/batch/ingest"
+	"github.com/payrun/payrun/cmd/payrun/internal/runlease"
 	"github.com/payrun/payrun/ledger"
 )
 
@@ -51,11 +50,7 @@ func inboxHost(m *Main) string {
 
 // inboxOwner names one inbox process for its sheet leases: host, pid and
 // a random part, so a restarted process with a reused pid is another owner.
-func inboxOwner(host string) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
-}
+func inboxOwner(host string) string { return runlease.NameOn(host) }
 
 // fileSafe keeps the characters of s that are safe in a file name.
 func fileSafe(s string) string {

@@ -23,6 +23,12 @@ const DefaultLease = 30 * time.Second
 // claimant.
 func Name() string {
 	host, _ := os.Hostname()
+	return NameOn(host)
+}
+
+// NameOn is Name for a host known by another name (the inbox's
+// PAYRUN_HOST): host, pid and a random part.
+func NameOn(host string) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
